@@ -1,0 +1,1 @@
+"""satsim: a simulator of satellite direct-to-cell service."""
