@@ -1,0 +1,265 @@
+"""Propagation: ITRS positions and velocities for S satellites x T times.
+
+The path is vectorised end to end, with no Python loop over satellites or
+times:
+
+1. python-sgp4's ``SatrecArray.sgp4`` (Vallado's C++ SGP4, AIAA 2006-6753)
+   evaluates every satellite at every time in TEME, km and km/s;
+2. TEME is rotated to ITRS by ``rot_z(-theta_GMST1982(UT1))``, the rotation
+   of AIAA 2006-6753 Appendix C. This is exactly what Skyfield does for an
+   ``EarthSatellite`` (its TEME->GCRS and GCRS->ITRS rotations cancel down
+   to this one when, as with Skyfield's builtin timescale, no polar-motion
+   table is loaded), and the test suite checks the two agree within 1 m.
+   The velocity adds Earth rotation, ``v_ITRS = R v_TEME - omega x r_ITRS``,
+   with Skyfield's angular velocity ``ANGVEL = 7.2921150e-5 rad/s``.
+
+Satellites are axis 0 in the constellation's order. A time at which SGP4
+fails for a satellite (status code != 0, see :data:`SGP4_STATUS`) gets NaN
+positions; decayed satellites (code 6) are named in a :class:`DecayWarning`
+and so left out of every geometry downstream. Runs far from an element
+set's epoch raise an :class:`EpochWarning` (SGP4 errors grow by km per day).
+"""
+
+from __future__ import annotations
+
+import mmap
+import multiprocessing
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sgp4.api import SGP4_ERRORS, SatrecArray
+
+from ..errors import DecayWarning, EpochWarning, InputError, SatsimWarning
+from . import _kernels
+from .constellation import Constellation
+from .timegrid import TimeGrid
+
+#: Status codes of an ephemeris sample, python-sgp4's error codes
+#: (``sgp4.api.SGP4_ERRORS``) plus 0 for success.
+SGP4_STATUS = {0: "ok", **SGP4_ERRORS}
+#: Earth's rotation rate used for ITRS velocities, rad/s (Skyfield's
+#: ``skyfield.constants.ANGVEL``, from IERS Conventions).
+EARTH_ROTATION_RAD_S = 7.2921150e-5
+#: Default limit on |run time - element-set epoch| before warning, days.
+DEFAULT_MAX_EPOCH_AGE_DAYS = 3.0
+
+
+@dataclass(frozen=True, eq=False)
+class Ephemeris:
+    """Positions and velocities of a constellation over a time grid.
+
+    Attributes
+    ----------
+    constellation : Constellation
+        The satellites, in axis-0 order.
+    times : TimeGrid
+        The sample times, axis 1.
+    position_km : numpy.ndarray
+        ITRS (Earth-fixed) positions, shape ``(nsat, ntime, 3)``, km, float64;
+        NaN where ``status != 0``.
+    velocity_km_s : numpy.ndarray
+        ITRS velocities (relative to the rotating Earth), same shape, km/s.
+    status : numpy.ndarray
+        SGP4 status per sample, shape ``(nsat, ntime)``, uint8; codes in
+        :data:`SGP4_STATUS`.
+    """
+
+    constellation: Constellation
+    times: TimeGrid
+    position_km: np.ndarray
+    velocity_km_s: np.ndarray
+    status: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(nsat, ntime)``."""
+        return self.status.shape
+
+    @property
+    def valid(self) -> np.ndarray:
+        """True where SGP4 succeeded, shape ``(nsat, ntime)``."""
+        return self.status == 0
+
+
+def gmst1982_rad(times: TimeGrid) -> np.ndarray:
+    """Greenwich mean sidereal angle (IAU 1982 model) at each time, radians.
+
+    Evaluated with Skyfield's ``theta_GMST1982`` on UT1 from its builtin
+    timescale; this is the angle of the TEME -> PEF rotation
+    (AIAA 2006-6753 Appendix C).
+    """
+    from skyfield.sgp4lib import theta_GMST1982
+
+    t = times.skyfield()
+    theta, _ = theta_GMST1982(t.whole, t.ut1_fraction)
+    return np.ascontiguousarray(np.broadcast_to(theta, (len(times),)), dtype=np.float64)
+
+
+def propagate_teme(
+    satrecs, jd_whole: np.ndarray, jd_fraction: np.ndarray, processes: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw SGP4 over satellites x times in TEME.
+
+    Parameters
+    ----------
+    satrecs : sequence of sgp4.api.Satrec
+    jd_whole, jd_fraction : numpy.ndarray
+        UTC Julian dates, shape ``(ntime,)``.
+    processes : int
+        Split the satellites over this many processes (Linux ``fork``; SGP4
+        holds the GIL, so threads would not help). 1 runs in this process.
+
+    Returns
+    -------
+    status, position_km, velocity_km_s
+        Shapes ``(nsat, ntime)`` uint8, ``(nsat, ntime, 3)`` float64 twice.
+    """
+    jd_whole = np.ascontiguousarray(jd_whole, dtype=np.float64)
+    jd_fraction = np.ascontiguousarray(jd_fraction, dtype=np.float64)
+    nsat, ntime = len(satrecs), jd_whole.size
+    processes = max(1, min(int(processes), nsat))
+    if processes == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        e, r, v = SatrecArray(list(satrecs)).sgp4(jd_whole, jd_fraction)
+        return e, r, v
+    return _propagate_forked(list(satrecs), jd_whole, jd_fraction, processes)
+
+
+def _propagate_forked(satrecs, jd_whole, jd_fraction, processes):
+    """SGP4 with satellite blocks in forked children writing to shared memory.
+
+    The parent computes the first block itself; each child inherits the
+    ``Satrec`` objects through ``fork`` (they cannot be pickled) and writes
+    its block straight into an anonymous shared mapping, so nothing is
+    copied back.
+    """
+    nsat, ntime = len(satrecs), jd_whole.size
+    nbytes_rv = nsat * ntime * 3 * 8
+    buf = mmap.mmap(-1, 2 * nbytes_rv + nsat * ntime)
+    r = np.frombuffer(buf, dtype=np.float64, count=nsat * ntime * 3).reshape(nsat, ntime, 3)
+    v = np.frombuffer(
+        buf, dtype=np.float64, count=nsat * ntime * 3, offset=nbytes_rv
+    ).reshape(nsat, ntime, 3)
+    e = np.frombuffer(buf, dtype=np.uint8, count=nsat * ntime, offset=2 * nbytes_rv).reshape(
+        nsat, ntime
+    )
+    bounds = np.linspace(0, nsat, processes + 1).astype(int)
+
+    def work(lo, hi):
+        ee, rr, vv = SatrecArray(satrecs[lo:hi]).sgp4(jd_whole, jd_fraction)
+        r[lo:hi], v[lo:hi], e[lo:hi] = rr, vv, ee
+
+    ctx = multiprocessing.get_context("fork")
+    children = []
+    for i in range(1, processes):
+        p = ctx.Process(target=_child_main, args=(work, bounds[i], bounds[i + 1]), daemon=True)
+        p.start()
+        children.append(p)
+    work(bounds[0], bounds[1])
+    for p in children:
+        p.join()
+        if p.exitcode != 0:
+            raise RuntimeError(
+                f"a propagation worker process failed (exit code {p.exitcode}); "
+                "rerun with processes=1 to see the error"
+            )
+    return e, r, v
+
+
+def _child_main(work, lo, hi):
+    try:
+        work(lo, hi)
+    except BaseException:  # pragma: no cover - reported by the parent via exit code
+        os._exit(1)
+
+
+def propagate(
+    constellation: Constellation,
+    times: TimeGrid,
+    *,
+    processes: int = 1,
+    max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS,
+) -> Ephemeris:
+    """ITRS positions and velocities of every satellite at every time.
+
+    Parameters
+    ----------
+    constellation : Constellation
+        The satellites.
+    times : TimeGrid
+        Sample times.
+    processes : int
+        Number of processes for the SGP4 step (see :func:`propagate_teme`).
+    max_epoch_age_days : float or None
+        Warn (:class:`EpochWarning`) for satellites whose element-set epoch is
+        more than this many days from any sample time; None disables it.
+
+    Returns
+    -------
+    Ephemeris
+        ``position_km`` / ``velocity_km_s`` of shape ``(nsat, ntime, 3)``.
+    """
+    if len(constellation) == 0:
+        raise InputError("the constellation is empty: load or generate some satellites first")
+    jd_whole, jd_fraction = times.jd_utc()
+    if max_epoch_age_days is not None:
+        check_epoch_age(constellation, times, max_epoch_age_days)
+    status, r, v = propagate_teme(constellation.satrecs, jd_whole, jd_fraction, processes)
+    status = np.ascontiguousarray(status, dtype=np.uint8)
+    r = np.ascontiguousarray(r)
+    v = np.ascontiguousarray(v)
+    _kernels.teme_to_itrs_inplace(r, v, gmst1982_rad(times), EARTH_ROTATION_RAD_S)
+    _kernels.mask_failed_inplace(r, v, status)
+    _warn_failures(constellation, status)
+    return Ephemeris(constellation, times, r, v, status)
+
+
+def check_epoch_age(constellation: Constellation, times: TimeGrid, max_days: float) -> np.ndarray:
+    """Warn about satellites used more than ``max_days`` from their epoch.
+
+    Returns the largest |sample time - epoch| of each satellite, days.
+    """
+    jd_whole, jd_fraction = times.jd_utc()
+    first = jd_whole[0] + jd_fraction[0]
+    last = jd_whole[-1] + jd_fraction[-1]
+    epochs = constellation.epoch_jd
+    age = np.maximum(np.abs(first - epochs), np.abs(last - epochs))
+    old = np.flatnonzero(age > max_days)
+    if old.size:
+        worst = old[np.argsort(-age[old])][:5]
+        listed = ", ".join(f"{constellation.names[i]} ({age[i]:.1f} d)" for i in worst)
+        warnings.warn(
+            f"{old.size} of {len(constellation)} satellites are propagated more than "
+            f"{max_days:g} days from their element-set epoch (worst: {listed}); SGP4 "
+            "errors grow by kilometres per day, so use fresher TLEs or move the run "
+            "epoch closer (raise max_epoch_age_days to accept this).",
+            EpochWarning,
+            stacklevel=3,
+        )
+    return age
+
+
+def _warn_failures(constellation: Constellation, status: np.ndarray) -> None:
+    failed = status != 0
+    if not failed.any():
+        return
+    for code in np.unique(status[failed]):
+        sats = np.flatnonzero((status == code).any(axis=1))
+        names = [constellation.names[i] for i in sats]
+        listed = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+        if code == 6:
+            warnings.warn(
+                f"{len(names)} satellite(s) decayed during the run (SGP4 error 6: "
+                f"{SGP4_STATUS[6]}) and are dropped from geometry from then on: {listed}",
+                DecayWarning,
+                stacklevel=3,
+            )
+        else:
+            warnings.warn(
+                f"SGP4 failed (error {int(code)}: {SGP4_STATUS.get(int(code), 'unknown')}) for "
+                f"{len(names)} satellite(s), which are dropped from geometry at those "
+                f"times: {listed}",
+                SatsimWarning,
+                stacklevel=3,
+            )
