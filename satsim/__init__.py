@@ -7,7 +7,14 @@ One import gives the public API::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .errors import InputError, SatsimError, SatsimWarning
+from .errors import (
+    DecayWarning,
+    EpochWarning,
+    InputError,
+    SatsimError,
+    SatsimWarning,
+    SkippedEntriesWarning,
+)
 from .orbits import *  # noqa: F401,F403  (the orbit layer's public names)
 from .orbits import __all__ as _orbits_all
 
@@ -16,4 +23,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0+unknown"
 
-__all__ = ["InputError", "SatsimError", "SatsimWarning", "__version__", *_orbits_all]
+__all__ = [
+    "DecayWarning", "EpochWarning", "InputError", "SatsimError", "SatsimWarning",
+    "SkippedEntriesWarning", "__version__", *_orbits_all,
+]

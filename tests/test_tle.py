@@ -239,13 +239,13 @@ def test_checksum_flip(tmp_path):
     lines = problem.message.splitlines()
     row = next(k for k, l in enumerate(lines) if l.endswith(bad))
     assert lines[row - 1].index(layout) == lines[row].index(bad)
-    assert "1 bad TLE entry" in msg and "2 good entries" in msg
+    assert "1 bad TLE entry" in msg and "1 good entry" in msg
 
 
 def test_truncated_line(tmp_path):
-    problem, _ = _only_problem(tmp_path, [(SAT_A[0], SAT_A[1][:64], SAT_A[2])])
+    problem, _ = _only_problem(tmp_path, [(SAT_A[0], SAT_A[1][:66], SAT_A[2])])
     assert problem.line == 2
-    assert "64 characters long, expected exactly 69" in problem.message
+    assert "66 characters long, expected exactly 69" in problem.message
     assert "truncated" in problem.message
 
 
@@ -355,7 +355,7 @@ def test_every_bad_entry_is_listed_at_once(tmp_path):
     msg = str(err)
     for problem in err.problems:
         assert problem.message in msg
-    assert "3 bad TLE entries" in msg and "1 good entries" in msg
+    assert "3 bad TLE entries" in msg and "1 good entry" in msg
 
 
 def test_skip_mode_warns_and_loads_the_good_entries(tmp_path):

@@ -478,7 +478,7 @@ def load_omm(
         if satrecs:
             head = (f"{source}: {plural(len(problems), 'bad OMM record')}; the whole "
                     f"file was refused. Fix them, or pass on_error='skip' to load the "
-                    f"{len(satrecs)} good records without them.")
+                    f"{plural(len(satrecs), 'good record')} without them.")
         else:
             head = f"{source}: no valid OMM record; {plural(len(problems), 'bad record')}:"
         body = "\n".join(f"  {p.message}" for p in problems)

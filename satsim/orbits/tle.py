@@ -570,7 +570,7 @@ def _parse(text: str, source: str, on_error: str, stacklevel: int) -> Constellat
             head = (f"{source}: {plural(n_bad, 'bad TLE entry', 'bad TLE entries')} "
                     f"({plural(len(all_problems), 'problem')}); the whole file was "
                     f"refused. Fix them, or pass on_error='skip' to load the "
-                    f"{len(satrecs)} good entries without them.")
+                    f"{plural(len(satrecs), 'good entry', 'good entries')} without them.")
         else:
             head = (f"{source}: no valid TLE entry; "
                     f"{plural(n_bad, 'bad entry', 'bad entries')} "
