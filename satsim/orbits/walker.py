@@ -33,6 +33,7 @@ from sgp4.api import WGS72, Satrec
 
 from ..errors import InputError
 from .constellation import Constellation, combine
+from .timegrid import as_utc
 
 #: WGS84 equatorial radius, km: the reference surface for shell altitudes.
 EARTH_EQUATORIAL_RADIUS_KM = 6378.137
@@ -158,7 +159,7 @@ def mean_motion_for_altitude(altitude_km: float, inclination_deg: float) -> floa
 
 def walker_shell(
     shell: WalkerShell,
-    epoch: datetime,
+    epoch: datetime | str,
     *,
     first_norad_id: int = 90001,
     name_prefix: str = "SATSIM",
@@ -169,8 +170,9 @@ def walker_shell(
     ----------
     shell : WalkerShell
         Shell geometry.
-    epoch : datetime
-        Element-set epoch (UTC; naive datetimes are taken as UTC).
+    epoch : datetime or str
+        Element-set epoch, UTC (naive datetimes and ISO strings without an
+        offset are taken as UTC).
     first_norad_id : int
         Catalog number of the first satellite; the rest follow in order
         (plane by plane). Numbers above 99999 are written in Alpha-5 form.
@@ -183,8 +185,7 @@ def walker_shell(
     Constellation
         ``shell.total`` satellites, ordered plane by plane.
     """
-    if epoch.tzinfo is None:
-        epoch = epoch.replace(tzinfo=timezone.utc)
+    epoch = as_utc(epoch)
     last = first_norad_id + shell.total - 1
     if first_norad_id < 1 or last > 339999:
         raise InputError(
@@ -222,7 +223,7 @@ def walker_shell(
 
 def walker_constellation(
     shells: list[WalkerShell],
-    epoch: datetime,
+    epoch: datetime | str,
     *,
     first_norad_id: int = 90001,
     name_prefix: str = "SATSIM",
