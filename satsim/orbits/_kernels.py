@@ -122,64 +122,27 @@ def _candidates(group_cell, counts, order, n, out):
 
 
 @njit(parallel=True)
-def count_visible(
-    r, h_pos, h_unit, h_up, group_start, group_cell, h_order, cos_lam, cell, n, sin_min_el
-):
-    """Number of satellites above the elevation mask per (time, handset).
-
-    r : (nsat, ntime, 3) ITRS km (NaN = invalid); h_pos, h_unit, h_up :
-    (nh, 3) handset ITRS position km, geocentric unit vector, geodetic up;
-    handsets grouped by sky cell: ``h_order[group_start[g]:group_start[g+1]]``
-    are the handsets of cell ``group_cell[g]`` (3 ints). Returns
-    (ntime, nh) int32.
-    """
-    nsat, ntime = r.shape[0], r.shape[1]
-    nh = h_pos.shape[0]
-    ngroup = group_cell.shape[0]
-    out = np.zeros((ntime, nh), dtype=np.int32)
-    for t in prange(ntime):
-        counts, order, units = _bin_satellites(r, t, cell, n)
-        cand = np.empty(nsat, dtype=np.int64)
-        for g in range(ngroup):
-            m = _candidates(group_cell[g], counts, order, n, cand)
-            if m == 0:
-                continue
-            for k in range(group_start[g], group_start[g + 1]):
-                h = h_order[k]
-                nvis = 0
-                for j in range(m):
-                    s = cand[j]
-                    if (
-                        h_unit[h, 0] * units[s, 0]
-                        + h_unit[h, 1] * units[s, 1]
-                        + h_unit[h, 2] * units[s, 2]
-                    ) < cos_lam:
-                        continue
-                    dx = r[s, t, 0] - h_pos[h, 0]
-                    dy = r[s, t, 1] - h_pos[h, 1]
-                    dz = r[s, t, 2] - h_pos[h, 2]
-                    rng = math.sqrt(dx * dx + dy * dy + dz * dz)
-                    if dx * h_up[h, 0] + dy * h_up[h, 1] + dz * h_up[h, 2] >= sin_min_el * rng:
-                        nvis += 1
-                out[t, h] = nvis
-    return out
-
-
-@njit(parallel=True)
-def fill_visible(
+def scan_links(
     r, v, h_pos, h_unit, h_east, h_north, h_up, group_start, group_cell, h_order,
-    cos_lam, cell, n, sin_min_el, offsets,
+    cos_lam, cell, n, sin_min_el, fill, counts_out, offsets,
     sat_out, elev_out, az_out, range_out, rate_out,
 ):
-    """Write every visible (time, handset, satellite) link at ``offsets``.
+    """Find the satellites at or above the elevation mask per (time, handset).
 
-    ``offsets`` (ntime * nh + 1,) comes from the cumulative sum of
-    :func:`count_visible`; links of (t, h) go to
-    ``offsets[t*nh + h] : offsets[t*nh + h + 1]`` in increasing satellite
-    index order. Elevation and azimuth (from north through east) are in
-    degrees in the handset's geodetic east-north-up frame; range in km; range
-    rate (km/s, positive when receding) is ``d . v_sat / |d|`` as the handset
-    is fixed in ITRS.
+    r, v : (nsat, ntime, 3) ITRS km, km/s (NaN = invalid); h_pos, h_unit,
+    h_east, h_north, h_up : (nh, 3) handset ITRS position km, geocentric unit
+    vector and geodetic east / north / up; handsets grouped by sky cell:
+    ``h_order[group_start[g]:group_start[g+1]]`` are the handsets of cell
+    ``group_cell[g]`` (3 ints).
+
+    With ``fill`` False, writes the number of visible satellites to
+    ``counts_out[t, h]`` ((ntime, nh) int32; the link arrays are unused).
+    With ``fill`` True, writes every link of (t, h) at
+    ``offsets[t*nh + h] : offsets[t*nh + h + 1]`` (from the cumulative sum
+    of a counting pass) in increasing satellite order: satellite index,
+    elevation and azimuth (from north through east) in degrees in the
+    geodetic east-north-up frame, range km, and range rate km/s (positive
+    receding), ``d . v_sat / |d|`` since the handset is fixed in ITRS.
     """
     nsat, ntime = r.shape[0], r.shape[1]
     nh = h_pos.shape[0]
@@ -192,11 +155,13 @@ def fill_visible(
             m = _candidates(group_cell[g], counts, order, n, cand)
             if m == 0:
                 continue
-            # increasing satellite index within each (t, h), whatever the cell order
-            cand[:m].sort()
+            if fill:
+                # increasing satellite index within each (t, h), whatever the cell order
+                cand[:m].sort()
             for k in range(group_start[g], group_start[g + 1]):
                 h = h_order[k]
-                pos = offsets[t * nh + h]
+                pos = offsets[t * nh + h] if fill else 0
+                nvis = 0
                 for j in range(m):
                     s = cand[j]
                     if (
@@ -212,6 +177,9 @@ def fill_visible(
                     du = dx * h_up[h, 0] + dy * h_up[h, 1] + dz * h_up[h, 2]
                     if du < sin_min_el * rng:
                         continue
+                    nvis += 1
+                    if not fill:
+                        continue
                     de = dx * h_east[h, 0] + dy * h_east[h, 1] + dz * h_east[h, 2]
                     dn = dx * h_north[h, 0] + dy * h_north[h, 1] + dz * h_north[h, 2]
                     sat_out[pos] = s
@@ -221,3 +189,5 @@ def fill_visible(
                     range_out[pos] = rng
                     rate_out[pos] = (dx * v[s, t, 0] + dy * v[s, t, 1] + dz * v[s, t, 2]) / rng
                     pos += 1
+                if not fill:
+                    counts_out[t, h] = nvis

@@ -113,14 +113,28 @@ def visible_counts(
     numpy.ndarray
         Shape ``(ntime, nh)``, int32.
     """
-    min_elevation_deg = _check_elevation(min_elevation_deg)
-    grid = _sky_grid(ephemeris.position_km, handsets, min_elevation_deg)
+    return _scan(ephemeris, handsets, _check_elevation(min_elevation_deg))
+
+
+def _scan(ephemeris, handsets, min_elevation_deg, grid=None, offsets=None, out=None):
+    """Run :func:`_kernels.scan_links`: count (``offsets`` None) or fill."""
+    if grid is None:
+        grid = _sky_grid(ephemeris.position_km, handsets, min_elevation_deg)
     east, north, up = handsets.enu_basis
-    return _kernels.count_visible(
-        ephemeris.position_km, handsets.position_km, grid.h_unit, up,
-        grid.group_start, grid.group_cell, grid.h_order,
+    fill = offsets is not None
+    nt, nh = ephemeris.shape[1], len(handsets)
+    counts = np.zeros((0, 0) if fill else (nt, nh), dtype=np.int32)
+    if not fill:
+        offsets = np.zeros(1, dtype=np.int64)
+        empty = np.empty(0)
+        out = (np.empty(0, dtype=np.int32), empty, empty, empty, empty)
+    _kernels.scan_links(
+        ephemeris.position_km, ephemeris.velocity_km_s, handsets.position_km, grid.h_unit,
+        east, north, up, grid.group_start, grid.group_cell, grid.h_order,
         grid.cos_lam, grid.cell, grid.n, math.sin(math.radians(min_elevation_deg)),
+        fill, counts, offsets, *out,
     )
+    return counts
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,23 +217,13 @@ def visible_links(
     """
     min_elevation_deg = _check_elevation(min_elevation_deg)
     grid = _sky_grid(ephemeris.position_km, handsets, min_elevation_deg)
-    east, north, up = handsets.enu_basis
-    sin_el = math.sin(math.radians(min_elevation_deg))
-    r, v, h_pos = ephemeris.position_km, ephemeris.velocity_km_s, handsets.position_km
-    counts = _kernels.count_visible(
-        r, h_pos, grid.h_unit, up, grid.group_start, grid.group_cell, grid.h_order,
-        grid.cos_lam, grid.cell, grid.n, sin_el,
-    )
+    counts = _scan(ephemeris, handsets, min_elevation_deg, grid)
     offsets = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts.ravel(), out=offsets[1:])
     total = int(offsets[-1])
     sat = np.empty(total, dtype=np.int32)
     elev, az, rng, rate = (np.empty(total) for _ in range(4))
-    _kernels.fill_visible(
-        r, v, h_pos, grid.h_unit, east, north, up, grid.group_start, grid.group_cell,
-        grid.h_order, grid.cos_lam, grid.cell, grid.n, sin_el, offsets,
-        sat, elev, az, rng, rate,
-    )
+    _scan(ephemeris, handsets, min_elevation_deg, grid, offsets, (sat, elev, az, rng, rate))
     return VisibleLinks(
         ephemeris.times, len(handsets), offsets, sat, elev, az, rng, rate, float(carrier_hz)
     )
