@@ -152,10 +152,15 @@ def _propagate_forked(satrecs, jd_whole, jd_fraction, processes):
 
     ctx = multiprocessing.get_context("fork")
     children = []
-    for i in range(1, processes):
-        p = ctx.Process(target=_child_main, args=(work, bounds[i], bounds[i + 1]), daemon=True)
-        p.start()
-        children.append(p)
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns that fork() in a multi-threaded process may
+        # deadlock the child; ours only runs SGP4's C++ code and never touches
+        # the parent's (numba) threads or locks.
+        warnings.filterwarnings("ignore", message=r".*fork\(\).*", category=DeprecationWarning)
+        for i in range(1, processes):
+            p = ctx.Process(target=_child_main, args=(work, bounds[i], bounds[i + 1]), daemon=True)
+            p.start()
+            children.append(p)
     work(bounds[0], bounds[1])
     for p in children:
         p.join()
