@@ -126,5 +126,127 @@ def _print_report(console: Console, s: dict, cov) -> None:
     console.print(t)
 
 
+def _require(option: str, value, ok: bool, rule: str) -> None:
+    if value is not None and not ok:
+        raise InputError(f"{option} must be {rule}, got {value:g}")
+
+
+@main.command()
+@click.option("--elevation-deg", type=float, default=30.0, show_default=True,
+              help="Elevation of the satellite at the handset, degrees (TR 38.821 LEO: 30).")
+@click.option("--altitude-km", type=float, default=600.0, show_default=True,
+              help="Satellite altitude, km.")
+@click.option("--bandwidth-mhz", type=float, default=None,
+              help="Noise bandwidth, MHz  [default: the carrier's, 5 MHz].")
+@click.option("--ul-bandwidth-mhz", type=float, default=None,
+              help="Uplink noise bandwidth, MHz  [default: --bandwidth-mhz].")
+@click.option("--dl-freq-mhz", type=float, default=None,
+              help="Downlink carrier centre, MHz  [default: 1992.5, PCS G block].")
+@click.option("--ul-freq-mhz", type=float, default=None,
+              help="Uplink carrier centre, MHz  [default: 1912.5, PCS G block].")
+@click.option("--eirp-density-dbw-mhz", type=float, default=None,
+              help="Satellite EIRP density per beam, dBW/MHz  "
+                   "[default: 34, TR 38.821 LEO-600 Set-1].")
+@click.option("--gt-db-k", type=float, default=None,
+              help="Satellite receive G/T (uplink), dB/K  [default: 1.1, TR 38.821 Set-1].")
+@click.option("--shadow-margin-db", type=float, default=None,
+              help="Shadowing margin, dB  [default: 0; TR 38.821 uses 3].")
+@click.option("--atmospheric-loss-db", type=float, default=None,
+              help="Fixed atmospheric loss, dB  [default: model, 0.035 dB / sin(elevation)].")
+@click.option("--scintillation-loss-db", type=float, default=None,
+              help="Fixed scintillation loss, dB  [default: model, 2.2 dB at 2 GHz].")
+@click.option("--polarization-loss-db", type=float, default=None,
+              help="Handset polarization loss, dB  [default: 0].")
+@click.option("--additional-loss-db", type=float, default=None,
+              help="Additional losses, dB  [default: 0].")
+@click.option("--json", "as_json", is_flag=True, help="Print the budget as JSON.")
+def budget(elevation_deg, altitude_km, bandwidth_mhz, ul_bandwidth_mhz, dl_freq_mhz,
+           ul_freq_mhz, eirp_density_dbw_mhz, gt_db_k, shadow_margin_db, atmospheric_loss_db,
+           scintillation_loss_db, polarization_loss_db, additional_loss_db, as_json):
+    """Downlink and uplink link budget at one geometry, laid out like TR 38.821 Table 6.1.3.3-1.
+
+    Defaults: TR 38.821 LEO-600 Set-1 S-band satellite and handheld UE over
+    the 5 MHz PCS G-block carrier, at 30 degrees elevation.
+
+    \b
+    Example:
+        satsim budget
+        satsim budget --bandwidth-mhz 30 --ul-bandwidth-mhz 0.36 --shadow-margin-db 3 \\
+            --dl-freq-mhz 2000 --ul-freq-mhz 2000 --json
+    """
+    from dataclasses import asdict
+
+    from .link.budget import budget_table, link_budget
+    from .link.params import Carrier, HandsetRadio, Propagation, SatellitePayload
+
+    try:
+        for option, value in (("--bandwidth-mhz", bandwidth_mhz),
+                              ("--ul-bandwidth-mhz", ul_bandwidth_mhz),
+                              ("--dl-freq-mhz", dl_freq_mhz), ("--ul-freq-mhz", ul_freq_mhz)):
+            _require(option, value, value is not None and 0.0 < value < float("inf"),
+                     "a positive number")
+        for option, value in (("--shadow-margin-db", shadow_margin_db),
+                              ("--atmospheric-loss-db", atmospheric_loss_db),
+                              ("--scintillation-loss-db", scintillation_loss_db),
+                              ("--polarization-loss-db", polarization_loss_db),
+                              ("--additional-loss-db", additional_loss_db)):
+            _require(option, value, value is not None and 0.0 <= value < float("inf"),
+                     "a number of dB >= 0")
+        _require("--elevation-deg", elevation_deg, 0.0 < elevation_deg <= 90.0, "in (0, 90]")
+        _require("--altitude-km", altitude_km, 0.0 < altitude_km < float("inf"),
+                 "a positive number")
+
+        carrier_kw = {}
+        if dl_freq_mhz is not None:
+            carrier_kw["dl_center_hz"] = dl_freq_mhz * 1e6
+        if ul_freq_mhz is not None:
+            carrier_kw["ul_center_hz"] = ul_freq_mhz * 1e6
+        carrier = Carrier(**carrier_kw)
+        payload_kw = {}
+        if eirp_density_dbw_mhz is not None:
+            payload_kw["eirp_density_dbw_mhz"] = eirp_density_dbw_mhz
+        if gt_db_k is not None:
+            payload_kw["gt_db_k"] = gt_db_k
+        payload = SatellitePayload(**payload_kw)
+        handset = (HandsetRadio() if polarization_loss_db is None
+                   else HandsetRadio(polarization_loss_db=polarization_loss_db))
+        propagation = Propagation(
+            atmospheric=True if atmospheric_loss_db is None else atmospheric_loss_db,
+            scintillation=True if scintillation_loss_db is None else scintillation_loss_db,
+            shadow_margin_db=shadow_margin_db or 0.0,
+            additional_loss_db=additional_loss_db or 0.0,
+        )
+        dl_bw_hz = None if bandwidth_mhz is None else bandwidth_mhz * 1e6
+        ul_bw_hz = dl_bw_hz if ul_bandwidth_mhz is None else ul_bandwidth_mhz * 1e6
+        args = (elevation_deg, altitude_km, carrier, payload, handset, propagation)
+        dl = link_budget(*args, direction="downlink", bandwidth_hz=dl_bw_hz)
+        ul = link_budget(*args, direction="uplink", bandwidth_hz=ul_bw_hz)
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+    rows = budget_table(dl, ul)
+    if as_json:
+        click.echo(json.dumps({
+            "satsim_version": __version__,
+            "altitude_km": altitude_km,
+            "downlink": asdict(dl),
+            "uplink": asdict(ul),
+            "table": [dict(zip(("quantity", "unit", "downlink", "uplink"), r)) for r in rows],
+        }, indent=2))
+        return
+    table = Table(title="Link budget (TR 38.821 Table 6.1.3.3-1 layout)", title_justify="left",
+                  caption=f"{altitude_km:g} km orbit, {elevation_deg:g}° elevation, "
+                          "TR 38.821 §6.1.3.1 CNR",
+                  caption_justify="left")
+    table.add_column("Quantity")
+    table.add_column("Unit")
+    table.add_column("Downlink", justify="right")
+    table.add_column("Uplink", justify="right")
+    for quantity, unit, down, up in rows:
+        table.add_row(quantity, unit, down, up, style="bold" if quantity == "CNR" else None)
+    Console().print(table)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

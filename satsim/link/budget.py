@@ -1,0 +1,289 @@
+"""One-geometry link budget, laid out like 3GPP TR 38.821 Table 6.1.3.3-1.
+
+For one elevation angle and orbit altitude, :func:`link_budget` lists the
+terms of the carrier-to-noise ratio of TR 38.821 §6.1.3.1::
+
+    CNR = EIRP + G/T - FSPL - L_atm - L_shadow - L_scint - L_pol - L_add - k - 10 log10(B)
+
+(EIRP dBW, G/T dB/K, losses dB, k = Boltzmann's constant in dBW/K/Hz, B the
+noise bandwidth in Hz). It is the sizing view of a link, not the simulator's
+per-link model: the slant range is that of TR 38.811 eq. 6.6-3 over a
+spherical Earth, the satellite beam is taken at boresight, and the handset
+at the given elevation.
+
+How :class:`~satsim.link.params.Propagation` terms enter
+---------------------------------------------------------
+* ``atmospheric``: a number is that loss in dB; ``True`` is the cosecant law
+  of TR 38.811 eq. 6.6-8 with the S-band zenith attenuation of about
+  0.035 dB (ITU-R P.676 at 2 GHz, TR 38.811 §6.6.4), i.e. 0.07 dB at 30°.
+* ``scintillation``: a number is that loss in dB; ``True`` is the
+  ionospheric model of TR 38.811 §6.6.6.1.4 for 20-60° latitude,
+  1.1 (f / 4 GHz)^-1.5 / sqrt(2) dB (2.2 dB at 2 GHz), elevation-independent.
+* ``shadow_margin_db``, ``additional_loss_db``: fixed margins, as TR 38.821
+  budgets them (3 dB shadow margin for LEO at S-band).
+* ``shadow_fading``, ``clutter_loss`` (and ``los_probability``) are
+  statistical: they belong to the per-link simulation, not to a one-geometry
+  budget, and do not enter here, not even as fixed numbers. A budget
+  accounts for them only through ``shadow_margin_db``.
+
+The handset's losses enter both directions: ``polarization_loss_db`` is the
+polarization row; ``indoor_loss_db`` is added to the additional-loss row;
+``body_loss_db`` is charged to the handset's own row (it lowers the uplink
+EIRP and the downlink G/T).
+
+The models (``True``) need a carrier below 6 GHz, the range of both the
+ionospheric scintillation model and the S-band zenith value; give fixed
+values in dB above it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import InputError
+from .params import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
+
+#: Earth radius of TR 38.811 eq. 6.6-3, km.
+EARTH_RADIUS_KM = 6371.0
+#: Zenith gaseous attenuation at S-band (about 2 GHz), dB: ITU-R P.676 as used
+#: by TR 38.811 §6.6.4; scaled by 1 / sin(elevation).
+ZENITH_ATMOSPHERIC_LOSS_S_BAND_DB = 0.035
+#: Ionospheric scintillation amplitude at 4 GHz, 20-60° latitude, dB
+#: (TR 38.811 §6.6.6.1.4, from ITU-R P.531).
+SCINTILLATION_A_4GHZ_DB = 1.1
+#: Highest carrier for which the ``True`` (model) loss terms are defined, Hz.
+MODEL_MAX_FREQ_HZ = 6.0e9
+
+DIRECTIONS = ("downlink", "uplink")
+
+
+def _slant_range_km(elevation_deg: float, altitude_km: float) -> float:
+    """Satellite-to-ground distance, km (TR 38.811 eq. 6.6-3, spherical Earth).
+
+    ``d = sqrt(R² sin²α + h² + 2 h R) - R sin α``, R = 6371 km.
+    """
+    sin_el = math.sin(math.radians(elevation_deg))
+    r = EARTH_RADIUS_KM
+    return math.sqrt((r * sin_el) ** 2 + altitude_km**2 + 2.0 * altitude_km * r) - r * sin_el
+
+
+def _fspl_db(range_km: float, freq_hz: float) -> float:
+    """Free-space path loss, dB: ``32.45 + 20 log10(f / GHz) + 20 log10(d / m)``.
+
+    TR 38.811 eq. 6.6-2 (32.45 dB rounds 20 log10(4π 10⁹ / c) = 32.448 dB).
+    """
+    return 32.45 + 20.0 * math.log10(freq_hz / 1e9) + 20.0 * math.log10(range_km * 1e3)
+
+
+def _atmospheric_model_db(elevation_deg: float) -> float:
+    return ZENITH_ATMOSPHERIC_LOSS_S_BAND_DB / math.sin(math.radians(elevation_deg))
+
+
+def _scintillation_model_db(freq_hz: float) -> float:
+    return SCINTILLATION_A_4GHZ_DB * (freq_hz / 4e9) ** -1.5 / math.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class LinkBudget:
+    """The rows of one direction of a TR 38.821 Table 6.1.3.3-1 link budget.
+
+    All losses are positive numbers of dB that are subtracted.
+
+    Attributes
+    ----------
+    direction : {"downlink", "uplink"}
+    frequency_hz : float
+        Carrier centre frequency, Hz.
+    elevation_deg : float
+        Elevation of the satellite seen from the handset, degrees.
+    slant_range_km : float
+        Satellite-to-handset distance, km.
+    eirp_dbw : float
+        Transmitter EIRP over ``bandwidth_hz``, dBW.
+    gt_db_k : float
+        Receiver G/T, dB/K.
+    fspl_db, atmospheric_loss_db, shadow_margin_db, scintillation_loss_db,
+    polarization_loss_db, additional_loss_db : float
+        The loss rows, dB.
+    bandwidth_hz : float
+        Noise bandwidth, Hz.
+    cnr_db : float
+        Carrier-to-noise ratio, dB.
+    """
+
+    direction: str
+    frequency_hz: float
+    elevation_deg: float
+    slant_range_km: float
+    eirp_dbw: float
+    gt_db_k: float
+    fspl_db: float
+    atmospheric_loss_db: float
+    shadow_margin_db: float
+    scintillation_loss_db: float
+    polarization_loss_db: float
+    additional_loss_db: float
+    bandwidth_hz: float
+    cnr_db: float
+
+    @property
+    def total_loss_db(self) -> float:
+        """Sum of the loss rows, dB (FSPL included)."""
+        return (self.fspl_db + self.atmospheric_loss_db + self.shadow_margin_db
+                + self.scintillation_loss_db + self.polarization_loss_db
+                + self.additional_loss_db)
+
+
+def _model_term(value, model) -> float:
+    """A Propagation term: True -> model(), False -> 0, number -> that fixed dB."""
+    if value is True:
+        return model()
+    if value is False:
+        return 0.0
+    return float(value)
+
+
+def link_budget(
+    elevation_deg: float,
+    altitude_km: float,
+    carrier: Carrier,
+    payload: SatellitePayload,
+    handset: HandsetRadio,
+    propagation: Propagation,
+    direction: str = "downlink",
+    bandwidth_hz: float | None = None,
+) -> LinkBudget:
+    """Link budget of one direction at one geometry (TR 38.821 §6.1.3.1).
+
+    Parameters
+    ----------
+    elevation_deg : float
+        Elevation angle at the handset, degrees, in (0, 90].
+    altitude_km : float
+        Satellite altitude above the spherical Earth, km (> 0).
+    carrier, payload, handset, propagation
+        The radio parameters (:mod:`satsim.link.params`).
+    direction : {"downlink", "uplink"}
+        Downlink: satellite EIRP from ``payload.eirp_dbw(bandwidth)`` at
+        ``carrier.dl_center_hz``, handset G/T. Uplink: handset EIRP (transmit
+        power + antenna gain - body loss) at ``carrier.ul_center_hz``,
+        satellite ``payload.gt_db_k``.
+    bandwidth_hz : float, optional
+        Noise bandwidth, Hz; default ``carrier.bandwidth_hz``. The downlink
+        EIRP is the payload's EIRP density over this bandwidth; the handset's
+        uplink power is spread over it.
+
+    Returns
+    -------
+    LinkBudget
+
+    Raises
+    ------
+    InputError
+        For a value out of range, or a model (``True``) loss term with a
+        carrier of 6 GHz or more.
+    """
+    if direction not in DIRECTIONS:
+        raise InputError(f"direction must be 'downlink' or 'uplink', got {direction!r}")
+    if not (isinstance(elevation_deg, (int, float)) and 0.0 < elevation_deg <= 90.0):
+        raise InputError(f"elevation_deg must be in (0, 90] degrees, got {elevation_deg!r}")
+    if not (isinstance(altitude_km, (int, float)) and math.isfinite(altitude_km)
+            and altitude_km > 0.0):
+        raise InputError(f"altitude_km must be a positive number of km, got {altitude_km!r}")
+    if bandwidth_hz is None:
+        bandwidth_hz = carrier.bandwidth_hz
+    if not (isinstance(bandwidth_hz, (int, float)) and math.isfinite(bandwidth_hz)
+            and bandwidth_hz > 0.0):
+        raise InputError(f"bandwidth_hz must be a positive number of Hz, got {bandwidth_hz!r}")
+    elevation_deg, altitude_km, bandwidth_hz = (
+        float(elevation_deg), float(altitude_km), float(bandwidth_hz))
+
+    if direction == "downlink":
+        freq_hz = carrier.dl_center_hz
+        eirp_dbw = payload.eirp_dbw(bandwidth_hz)
+        gt_db_k = handset.gt_db_k - handset.body_loss_db
+    else:
+        freq_hz = carrier.ul_center_hz
+        eirp_dbw = handset.eirp_dbw - handset.body_loss_db
+        gt_db_k = payload.gt_db_k
+
+    uses_model = propagation.atmospheric is True or propagation.scintillation is True
+    if uses_model and freq_hz >= MODEL_MAX_FREQ_HZ:
+        raise InputError(
+            f"the atmospheric and scintillation models of the link budget hold below 6 GHz, "
+            f"but the {direction} carrier is {freq_hz / 1e9:g} GHz: give fixed values in dB "
+            f"(propagation.atmospheric / propagation.scintillation)"
+        )
+
+    slant_km = _slant_range_km(elevation_deg, altitude_km)
+    budget = dict(
+        direction=direction,
+        frequency_hz=float(freq_hz),
+        elevation_deg=elevation_deg,
+        slant_range_km=slant_km,
+        eirp_dbw=float(eirp_dbw),
+        gt_db_k=float(gt_db_k),
+        fspl_db=_fspl_db(slant_km, freq_hz),
+        atmospheric_loss_db=_model_term(
+            propagation.atmospheric, lambda: _atmospheric_model_db(elevation_deg)),
+        shadow_margin_db=float(propagation.shadow_margin_db),
+        scintillation_loss_db=_model_term(
+            propagation.scintillation, lambda: _scintillation_model_db(freq_hz)),
+        polarization_loss_db=float(handset.polarization_loss_db),
+        additional_loss_db=float(propagation.additional_loss_db + handset.indoor_loss_db),
+        bandwidth_hz=bandwidth_hz,
+    )
+    for name, value in budget.items():
+        if name != "direction" and not math.isfinite(value):
+            raise InputError(f"link budget term {name} must be a finite number, got {value!r}")
+        if name.endswith("_loss_db") and value < 0.0:
+            raise InputError(f"link budget term {name} must be a loss >= 0 dB, got {value!r}")
+    losses = (budget["fspl_db"] + budget["atmospheric_loss_db"] + budget["shadow_margin_db"]
+              + budget["scintillation_loss_db"] + budget["polarization_loss_db"]
+              + budget["additional_loss_db"])
+    cnr_db = (budget["eirp_dbw"] + budget["gt_db_k"] - losses
+              - BOLTZMANN_DBW_K_HZ - 10.0 * math.log10(bandwidth_hz))
+    return LinkBudget(**budget, cnr_db=cnr_db)
+
+
+def budget_table(dl: LinkBudget, ul: LinkBudget) -> list[tuple[str, str, str, str]]:
+    """Rows ``(quantity, unit, downlink, uplink)`` for printing, as in TR 38.821.
+
+    Values are formatted to TR 38.821's precision (0.1 dB); the EIRP row shows
+    dBm and, in brackets, dBW, as the TR does ("78.8 (48.8)").
+    """
+    for b, want in ((dl, "downlink"), (ul, "uplink")):
+        if b.direction != want:
+            raise InputError(f"budget_table needs a {want} budget there, got a {b.direction} one")
+
+    def both(fmt, attr, scale=1.0):
+        return (fmt(getattr(dl, attr) * scale), fmt(getattr(ul, attr) * scale))
+
+    def tenth(x: float) -> str:
+        return f"{x:.1f}"
+
+    def plain(x: float) -> str:
+        # up to 4 decimals, at least 1: 2.0, 1.9925, 0.36, 30.0
+        s = f"{x:.4f}".rstrip("0")
+        return s + "0" if s.endswith(".") else s
+
+    def eirp(b: LinkBudget) -> str:
+        return f"{b.eirp_dbw + 30.0:.1f} ({b.eirp_dbw:.1f})"
+
+    rows = [
+        ("Frequency", "GHz", *both(plain, "frequency_hz", 1e-9)),
+        ("Elevation angle", "deg", *both(tenth, "elevation_deg")),
+        ("Slant range", "km", *both(tenth, "slant_range_km")),
+        ("Transmit EIRP", "dBm (dBW)", eirp(dl), eirp(ul)),
+        ("Receiver G/T", "dB/K", *both(tenth, "gt_db_k")),
+        ("Bandwidth", "MHz", *both(plain, "bandwidth_hz", 1e-6)),
+        ("Free-space path loss", "dB", *both(tenth, "fspl_db")),
+        ("Atmospheric loss", "dB", *both(tenth, "atmospheric_loss_db")),
+        ("Shadowing margin", "dB", *both(tenth, "shadow_margin_db")),
+        ("Scintillation loss", "dB", *both(tenth, "scintillation_loss_db")),
+        ("Polarization loss", "dB", *both(tenth, "polarization_loss_db")),
+        ("Additional losses", "dB", *both(tenth, "additional_loss_db")),
+        ("CNR", "dB", *both(tenth, "cnr_db")),
+    ]
+    return rows
