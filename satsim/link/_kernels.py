@@ -1,0 +1,243 @@
+"""Numba kernels of the link layer, on plain float arrays (km, s, Hz, dB, linear W).
+
+The hot path: for every (time step, handset), every beam of every satellite
+in view gives a received power through the tabulated TR 38.811 §6.4.1
+circular-aperture pattern; the serving beam is chosen with hysteresis and
+time-to-trigger, and its SNR / SINR / uplink SNR, residual Doppler and
+differential delay are written out. ``satsim.link.timeline`` prepares the
+arrays and documents the conventions; ``tests/link_reference.py`` holds the
+plain numpy reference these kernels are tested against.
+
+Satellite body frame (as ``satsim.link.beams``): z toward nadir (-r/|r|),
+x along-track (velocity made orthogonal to z), y = z cross x. A beam's
+boresight has body components (u, v, w), w = sqrt(1 - u^2 - v^2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import njit
+
+#: Status codes per (time step, handset); see ``timeline.LINK_STATUS``.
+SERVED = 0
+NO_SATELLITE = 1
+NO_BEAM = 2
+LOW_SINR = 3
+DOPPLER = 4
+DELAY = 5
+
+_C_KM_S = 299792.458
+
+
+@njit
+def body_frame(r, v):
+    """Unit vectors (x along-track, y, z nadir) of the body frame for ITRS r, v."""
+    rn = math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2])
+    z0, z1, z2 = -r[0] / rn, -r[1] / rn, -r[2] / rn
+    vz = v[0] * z0 + v[1] * z1 + v[2] * z2
+    x0, x1, x2 = v[0] - vz * z0, v[1] - vz * z1, v[2] - vz * z2
+    xn = math.sqrt(x0 * x0 + x1 * x1 + x2 * x2)
+    x0, x1, x2 = x0 / xn, x1 / xn, x2 / xn
+    y0 = z1 * x2 - z2 * x1
+    y1 = z2 * x0 - z0 * x2
+    y2 = z0 * x1 - z1 * x0
+    return x0, x1, x2, y0, y1, y2, z0, z1, z2
+
+
+@njit
+def pattern_gain_lin(cos_theta, ka, table, u_step, floor_lin):
+    """Normalised gain |2 J1(u)/u|^2, u = ka sin(theta), by linear interpolation
+    in ``table`` (uniform in u from 0); ``floor_lin`` at or beyond 90 degrees."""
+    if cos_theta <= 0.0:
+        return floor_lin
+    s2 = 1.0 - cos_theta * cos_theta
+    sin_theta = math.sqrt(s2) if s2 > 0.0 else 0.0
+    x = ka * sin_theta / u_step
+    i = int(x)
+    if i >= table.size - 1:
+        return table[table.size - 1]
+    f = x - i
+    return table[i] + f * (table[i + 1] - table[i])
+
+
+@njit
+def _beam_centre_rate_and_range(r, v, bx, by, bz, earth_radius_km):
+    """Range rate (km/s) and range (km) from the satellite to where the beam
+    boresight (ITRS unit vector bx, by, bz) meets a sphere of ``earth_radius_km``;
+    (nan, nan) if it misses the Earth."""
+    rb = r[0] * bx + r[1] * by + r[2] * bz
+    disc = rb * rb - (r[0] * r[0] + r[1] * r[1] + r[2] * r[2] - earth_radius_km * earth_radius_km)
+    if disc < 0.0:
+        return np.nan, np.nan
+    t = -rb - math.sqrt(disc)
+    # p = r + t b; range vector satellite->p is t b; range rate = (r - p).v/|r - p| = -(b.v)
+    return -(bx * v[0] + by * v[1] + bz * v[2]), t
+
+
+@njit(parallel=True)
+def serve(
+    sat_pos, sat_vel, h_pos, offsets, link_sat, link_range_km, link_rate_km_s,
+    link_elev_deg, link_loss_db, serve_min_elev_deg,
+    beam_u, beam_v, beam_w, beam_color, beam_eirp_dbw,
+    table, u_step, ka, floor_lin, beam_edge_lin,
+    dl_noise_db, ul_offset_db, dl_freq_hz, min_sinr_db, max_doppler_hz, max_delay_s,
+    use_sinr_metric, hysteresis_db, ttt_steps,
+    state_sat, state_beam, state_cand_sat, state_cand_beam, state_timer,
+    out_sat, out_beam, out_snr_db, out_sinr_db, out_ul_snr_db, out_elev_deg,
+    out_delay_s, out_resid_doppler_hz, out_diff_delay_s, out_status,
+):
+    """Choose serving beams and evaluate the links for one chunk of time steps.
+
+    Per link (CSR over (t, h) by ``offsets``): satellite, range, range rate,
+    elevation and the total propagation loss (dB, downlink frequency).
+    Per beam: body-frame boresight (u, v, w), reuse colour, EIRP at the beam
+    peak (dBW, scan loss included). Received power of beam b of satellite s
+    at the handset, in dB relative to 1 W before the handset's G/T:
+    ``P = EIRP_b + 10 log10 g(theta) - loss``, and
+    ``SNR = P - dl_noise_db`` with ``dl_noise_db = k + 10 log10 B - G/T_ue +
+    handset losses``; SINR adds every other beam of the same colour of every
+    satellite in the link list to the noise. Uplink SNR of the serving beam:
+    ``ul_offset_db + 10 log10 g(theta) - loss`` (``ul_offset_db`` carries the
+    handset EIRP, the satellite G/T, k, the uplink bandwidth and the
+    frequency scaling of the free-space loss).
+
+    Handover: the candidate with the best metric (SINR, or received power
+    when ``use_sinr_metric`` is false) among links at or above
+    ``serve_min_elev_deg`` replaces the serving beam when it is better by
+    more than ``hysteresis_db`` for ``ttt_steps`` consecutive steps, or at
+    once when the serving beam is gone. ``state_*`` (per handset) carry this
+    across chunks and are updated in place.
+    """
+    nt = out_sat.shape[0]
+    nh = h_pos.shape[0]
+    nb = beam_u.shape[0]
+    ncolor = 0
+    for b in range(nb):
+        ncolor = max(ncolor, beam_color[b] + 1)
+    maxlinks = 0
+    for k in range(offsets.size - 1):
+        maxlinks = max(maxlinks, offsets[k + 1] - offsets[k])
+    eirp_lin = np.empty(nb)
+    for b in range(nb):
+        eirp_lin[b] = 10.0 ** (beam_eirp_dbw[b] / 10.0)
+    noise_lin = 10.0 ** (dl_noise_db / 10.0)
+    hyst_lin = 10.0 ** (hysteresis_db / 10.0)
+    for h in prange(nh):
+        power = np.empty(max(maxlinks, 1) * nb)
+        gain = np.empty(max(maxlinks, 1) * nb)
+        total = np.zeros(max(ncolor, 1))
+        cur_s, cur_b = state_sat[h], state_beam[h]
+        cand_s, cand_b, timer = state_cand_sat[h], state_cand_beam[h], state_timer[h]
+        for t in range(nt):
+            k0 = offsets[t * nh + h]
+            k1 = offsets[t * nh + h + 1]
+            for c in range(ncolor):
+                total[c] = 0.0
+            # -- received power of every beam of every satellite in view
+            for k in range(k0, k1):
+                s = link_sat[k]
+                x0, x1, x2, y0, y1, y2, z0, z1, z2 = body_frame(sat_pos[s, t], sat_vel[s, t])
+                rng = link_range_km[k]
+                d0 = (h_pos[h, 0] - sat_pos[s, t, 0]) / rng
+                d1 = (h_pos[h, 1] - sat_pos[s, t, 1]) / rng
+                d2 = (h_pos[h, 2] - sat_pos[s, t, 2]) / rng
+                du = d0 * x0 + d1 * x1 + d2 * x2
+                dv = d0 * y0 + d1 * y1 + d2 * y2
+                dw = d0 * z0 + d1 * z1 + d2 * z2
+                att = 10.0 ** (-link_loss_db[k] / 10.0)
+                base = (k - k0) * nb
+                for b in range(nb):
+                    cos_t = du * beam_u[b] + dv * beam_v[b] + dw * beam_w[b]
+                    g = pattern_gain_lin(cos_t, ka, table, u_step, floor_lin)
+                    p = eirp_lin[b] * g * att
+                    gain[base + b] = g
+                    power[base + b] = p
+                    total[beam_color[b]] += p
+            # -- best candidate, and the metric of the current serving beam
+            best_k, best_b, best_m = -1, -1, -1.0
+            cur_k, cur_m = -1, -1.0
+            for k in range(k0, k1):
+                if link_elev_deg[k] < serve_min_elev_deg:
+                    continue
+                s = link_sat[k]
+                base = (k - k0) * nb
+                for b in range(nb):
+                    p = power[base + b]
+                    if use_sinr_metric:
+                        m = p / (noise_lin + total[beam_color[b]] - p)
+                    else:
+                        m = p
+                    if m > best_m:
+                        best_k, best_b, best_m = k, b, m
+                    if s == cur_s and b == cur_b:
+                        cur_k, cur_m = k, m
+            # -- handover decision
+            if best_k < 0:
+                cur_s, cur_b, cur_k = -1, -1, -1
+                timer = 0
+            elif cur_k < 0:
+                cur_s, cur_b, cur_k = link_sat[best_k], best_b, best_k
+                timer = 0
+            elif (link_sat[best_k] != cur_s or best_b != cur_b) and best_m > cur_m * hyst_lin:
+                if link_sat[best_k] == cand_s and best_b == cand_b:
+                    timer += 1
+                else:
+                    cand_s, cand_b, timer = link_sat[best_k], best_b, 1
+                if timer >= ttt_steps:
+                    cur_s, cur_b, cur_k = link_sat[best_k], best_b, best_k
+                    timer = 0
+            else:
+                timer = 0
+            # -- outputs for the serving beam
+            if cur_k < 0:
+                out_sat[t, h] = -1
+                out_beam[t, h] = -1
+                out_snr_db[t, h] = np.nan
+                out_sinr_db[t, h] = np.nan
+                out_ul_snr_db[t, h] = np.nan
+                out_elev_deg[t, h] = np.nan
+                out_delay_s[t, h] = np.nan
+                out_resid_doppler_hz[t, h] = np.nan
+                out_diff_delay_s[t, h] = np.nan
+                out_status[t, h] = NO_SATELLITE
+                continue
+            s = cur_s
+            idx = (cur_k - k0) * nb + cur_b
+            p = power[idx]
+            g = gain[idx]
+            snr = 10.0 * math.log10(p) - dl_noise_db
+            sinr = 10.0 * math.log10(p / (noise_lin + total[beam_color[cur_b]] - p))
+            out_sat[t, h] = s
+            out_beam[t, h] = cur_b
+            out_snr_db[t, h] = snr
+            out_sinr_db[t, h] = sinr
+            out_ul_snr_db[t, h] = ul_offset_db + 10.0 * math.log10(g) - link_loss_db[cur_k]
+            out_elev_deg[t, h] = link_elev_deg[cur_k]
+            out_delay_s[t, h] = link_range_km[cur_k] / _C_KM_S
+            # residual Doppler and differential delay against the beam centre
+            x0, x1, x2, y0, y1, y2, z0, z1, z2 = body_frame(sat_pos[s, t], sat_vel[s, t])
+            bx = beam_u[cur_b] * x0 + beam_v[cur_b] * y0 + beam_w[cur_b] * z0
+            by = beam_u[cur_b] * x1 + beam_v[cur_b] * y1 + beam_w[cur_b] * z1
+            bz = beam_u[cur_b] * x2 + beam_v[cur_b] * y2 + beam_w[cur_b] * z2
+            r_h = math.sqrt(h_pos[h, 0] ** 2 + h_pos[h, 1] ** 2 + h_pos[h, 2] ** 2)
+            rate_c, range_c = _beam_centre_rate_and_range(sat_pos[s, t], sat_vel[s, t], bx, by, bz, r_h)
+            resid = -dl_freq_hz * (link_rate_km_s[cur_k] - rate_c) / _C_KM_S
+            ddel = (link_range_km[cur_k] - range_c) / _C_KM_S
+            out_resid_doppler_hz[t, h] = resid
+            out_diff_delay_s[t, h] = ddel
+            if g < beam_edge_lin:
+                out_status[t, h] = NO_BEAM
+            elif sinr < min_sinr_db:
+                out_status[t, h] = LOW_SINR
+            elif not abs(resid) <= max_doppler_hz:
+                out_status[t, h] = DOPPLER
+            elif not abs(ddel) <= max_delay_s:
+                out_status[t, h] = DELAY
+            else:
+                out_status[t, h] = SERVED
+        state_sat[h], state_beam[h] = cur_s, cur_b
+        state_cand_sat[h], state_cand_beam[h], state_timer[h] = cand_s, cand_b, timer

@@ -1,0 +1,367 @@
+"""The link timeline: what every handset experiences at every time step.
+
+This is the link layer's contract with the scheduler. For a chunk of time
+steps, :class:`LinkChunk` holds arrays of shape ``(ntime, nh)``:
+
+==========================  =======  ==============================================
+field                       dtype    meaning
+==========================  =======  ==============================================
+``serving_sat``             int32    satellite index (constellation order), -1 none
+``serving_beam``            int32    beam index of that satellite, -1 none
+``dl_snr_db``               float32  downlink SNR of the serving beam, dB
+``dl_sinr_db``              float32  downlink SINR (co-channel beams interfere), dB
+``ul_snr_db``               float32  uplink SNR at the serving beam, dB
+``cqi``                     int8     TS 36.213 CQI from the SINR (0: out of range)
+``spectral_eff``            float32  bits per resource element of that CQI
+``elevation_deg``           float32  elevation of the serving satellite
+``delay_s``                 float32  one-way delay to the serving satellite
+``residual_doppler_hz``     float32  Doppler left after the satellite pre-compensates
+                                     for its beam centre
+``differential_delay_s``    float32  delay relative to the beam centre, one way
+``status``                  uint8    :data:`LINK_STATUS` code; 0 = served
+==========================  =======  ==============================================
+
+plus ``beam_load`` of shape ``(ntime, nsat, nbeam)``: how many handsets each
+beam serves (status 0), and handover events. Values are NaN / -1 where no
+satellite serves. ``satsim.link.serve_links`` / ``iter_link_chunks`` produce
+them from the orbit layer, one chunk of time at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..orbits.constellation import Constellation
+from ..orbits.geometry import visible_links
+from ..orbits.handsets import Handsets
+from ..orbits.propagation import propagate
+from ..orbits.timegrid import TimeGrid
+from . import _kernels
+from .antenna import (
+    HALF_POWER_U,
+    PATTERN_FLOOR_LIN,
+    payload_aperture_radius_m,
+    pattern_table,
+    scan_loss_db,
+    wavenumber_rad_m,
+)
+from .beams import BeamLayout, hex_beam_layout
+from .cqi import CQI_MIN_SINR_DB, cqi_from_sinr_db, efficiency_from_cqi
+from .losses import channel_draws, link_loss_db
+from .params import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
+
+#: Status code -> meaning, per (time step, handset).
+LINK_STATUS = {
+    _kernels.SERVED: "served",
+    _kernels.NO_SATELLITE: "no satellite at or above the elevation mask",
+    _kernels.NO_BEAM: "outside every beam: the best beam's gain toward the handset is more "
+                      "than beam_edge_db below its peak",
+    _kernels.LOW_SINR: "downlink SINR below the lowest CQI threshold",
+    _kernels.DOPPLER: "residual Doppler beyond what an unmodified phone tolerates",
+    _kernels.DELAY: "differential delay beyond what an unmodified phone tolerates",
+}
+
+#: Largest downlink Doppler shift LTE UE performance is specified against:
+#: 750 Hz, high-speed-train scenario, 3GPP TS 36.101 Annex B.3 Table B.3-1.
+LTE_MAX_DOPPLER_HZ = 750.0
+#: Largest LTE timing advance, 1282 x 16 Ts = 0.667 ms round trip (TS 36.213
+#: §4.2.3, TS 36.211 §8.1): a one-way differential delay of up to 0.333 ms
+#: (about 100 km) can be absorbed by an unmodified phone.
+LTE_MAX_DIFFERENTIAL_DELAY_S = 0.667e-3 / 2.0
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Everything the link layer needs beyond the geometry.
+
+    Attributes
+    ----------
+    carrier, payload, handset, propagation
+        Radio parameters (``satsim.link.params``).
+    beam_rings : int
+        Hexagonal rings of beams around the nadir beam (1 + 3 r (r+1) beams).
+    beam_spacing_deg : float or None
+        Angle between neighbouring beams; None: the 3 dB beamwidth (adjacent
+        beams cross at -3 dB).
+    min_elevation_deg : float
+        Serving elevation mask; satellites below it do not serve.
+    interference_min_elevation_deg : float or None
+        Satellites at or above this elevation interfere (None: the serving
+        mask). Lower values are more accurate and cost more links.
+    serving_metric : {"sinr", "rsrp"}
+        What the best beam maximises.
+    hysteresis_db, time_to_trigger_s : float
+        Handover: a better beam must win by ``hysteresis_db`` for
+        ``time_to_trigger_s`` (rounded up to whole steps) before it takes over.
+    beam_edge_db : float
+        A handset whose serving beam gain is more than this below the beam
+        peak is outside the beam (status "no beam").
+    max_residual_doppler_hz, max_differential_delay_s : float
+        Unmodified-phone tolerances (LTE defaults, see module constants).
+    seed : int
+        Seed of the channel's random draws (LOS state, shadow fading).
+    """
+
+    carrier: Carrier = field(default_factory=Carrier)
+    payload: SatellitePayload = field(default_factory=SatellitePayload)
+    handset: HandsetRadio = field(default_factory=HandsetRadio)
+    propagation: Propagation = field(default_factory=Propagation)
+    beam_rings: int = 3
+    beam_spacing_deg: float | None = None
+    min_elevation_deg: float = 25.0
+    interference_min_elevation_deg: float | None = None
+    serving_metric: str = "sinr"
+    hysteresis_db: float = 2.0
+    time_to_trigger_s: float = 0.32
+    beam_edge_db: float = 6.0
+    max_residual_doppler_hz: float = LTE_MAX_DOPPLER_HZ
+    max_differential_delay_s: float = LTE_MAX_DIFFERENTIAL_DELAY_S
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.serving_metric not in ("sinr", "rsrp"):
+            raise InputError(f"serving_metric must be 'sinr' or 'rsrp', got {self.serving_metric!r}")
+        if int(self.beam_rings) != self.beam_rings or self.beam_rings < 0:
+            raise InputError(f"beam_rings must be a whole number >= 0, got {self.beam_rings!r}")
+        for name in ("hysteresis_db", "time_to_trigger_s", "beam_edge_db",
+                     "max_residual_doppler_hz", "max_differential_delay_s"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        imin = self.interference_min_elevation_deg
+        if imin is not None and imin > self.min_elevation_deg:
+            raise InputError(
+                f"interference_min_elevation_deg ({imin}) must not exceed min_elevation_deg "
+                f"({self.min_elevation_deg}): every serving satellite also interferes"
+            )
+
+    @property
+    def interference_mask_deg(self) -> float:
+        imin = self.interference_min_elevation_deg
+        return self.min_elevation_deg if imin is None else imin
+
+    def beam_layout(self) -> BeamLayout:
+        spacing = self.beam_spacing_deg
+        if spacing is None:
+            spacing = math.degrees(_beamwidth_rad(self))
+        return hex_beam_layout(int(self.beam_rings), spacing)
+
+
+def _beamwidth_rad(config: LinkConfig) -> float:
+    """3 dB beamwidth at the downlink frequency, radians (from the aperture)."""
+    a = payload_aperture_radius_m(config.payload, config.carrier.dl_center_hz)
+    k = wavenumber_rad_m(config.carrier.dl_center_hz)
+    return 2.0 * math.asin(min(1.0, HALF_POWER_U / (k * a)))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Per-run constants of the kernel, derived once from a LinkConfig."""
+
+    layout: BeamLayout
+    beam_u: np.ndarray
+    beam_v: np.ndarray
+    beam_w: np.ndarray
+    beam_color: np.ndarray
+    beam_eirp_dbw: np.ndarray
+    table: np.ndarray
+    u_step: float
+    ka: float
+    floor_lin: float
+    beam_edge_lin: float
+    dl_noise_db: float
+    ul_offset_db: float
+    ttt_steps: int
+
+
+def prepare(config: LinkConfig, step_s: float) -> _Prepared:
+    """Derive the kernel's constants (beam EIRPs, noise terms, pattern table)."""
+    c, pl, hs = config.carrier, config.payload, config.handset
+    layout = config.beam_layout()
+    uv = layout.uv
+    w = np.sqrt(1.0 - (uv ** 2).sum(axis=1))
+    scan = scan_loss_db(layout.scan_angle_deg, pl.scan_loss_exponent)
+    beam_bw = c.beam_bandwidth_hz
+    eirp = pl.eirp_dbw(beam_bw) - scan
+    a = payload_aperture_radius_m(pl, c.dl_center_hz)
+    pat = pattern_table(a, c.dl_center_hz, pl.max_gain_dbi)
+    handset_losses = hs.body_loss_db + hs.polarization_loss_db + hs.indoor_loss_db
+    dl_noise_db = BOLTZMANN_DBW_K_HZ + 10 * math.log10(beam_bw) - hs.gt_db_k + handset_losses
+    # uplink: handset EIRP + satellite G/T (at beam peak; the pattern term is
+    # added per link) - k - 10 log10 B; the link loss is computed at the
+    # downlink frequency, so add back 20 log10(f_dl / f_ul) of free-space loss
+    ul_offset_db = (
+        hs.eirp_dbw - handset_losses + pl.gt_db_k - BOLTZMANN_DBW_K_HZ
+        - 10 * math.log10(beam_bw)
+        - 20 * math.log10(c.dl_center_hz / c.ul_center_hz)
+    )
+    ttt = max(1, math.ceil(config.time_to_trigger_s / step_s - 1e-9)) if step_s > 0 else 1
+    return _Prepared(
+        layout=layout,
+        beam_u=np.ascontiguousarray(uv[:, 0]),
+        beam_v=np.ascontiguousarray(uv[:, 1]),
+        beam_w=np.ascontiguousarray(w),
+        beam_color=np.ascontiguousarray(layout.colors(c.reuse), dtype=np.int64),
+        beam_eirp_dbw=np.ascontiguousarray(eirp, dtype=np.float64),
+        table=np.ascontiguousarray(pat.gain_lin, dtype=np.float64),
+        u_step=float(pat.u_step),
+        ka=float(pat.ka),
+        floor_lin=float(PATTERN_FLOOR_LIN),
+        beam_edge_lin=10.0 ** (-config.beam_edge_db / 10.0),
+        dl_noise_db=dl_noise_db,
+        ul_offset_db=ul_offset_db,
+        ttt_steps=int(ttt),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class LinkChunk:
+    """The link timeline for one chunk of time steps (see the module docstring)."""
+
+    times: TimeGrid
+    serving_sat: np.ndarray
+    serving_beam: np.ndarray
+    dl_snr_db: np.ndarray
+    dl_sinr_db: np.ndarray
+    ul_snr_db: np.ndarray
+    cqi: np.ndarray
+    spectral_eff: np.ndarray
+    elevation_deg: np.ndarray
+    delay_s: np.ndarray
+    residual_doppler_hz: np.ndarray
+    differential_delay_s: np.ndarray
+    status: np.ndarray
+    beam_load: np.ndarray
+    handovers: pd.DataFrame
+
+    @property
+    def served(self) -> np.ndarray:
+        """True where the handset is served (status 0), ``(ntime, nh)``."""
+        return self.status == _kernels.SERVED
+
+
+class _HandoverState:
+    """Serving beam and handover timer per handset, carried across chunks."""
+
+    def __init__(self, n_handsets: int):
+        self.sat = np.full(n_handsets, -1, dtype=np.int64)
+        self.beam = np.full(n_handsets, -1, dtype=np.int64)
+        self.cand_sat = np.full(n_handsets, -1, dtype=np.int64)
+        self.cand_beam = np.full(n_handsets, -1, dtype=np.int64)
+        self.timer = np.zeros(n_handsets, dtype=np.int64)
+
+
+def _handover_events(times, prev_sat, prev_beam, sat, beam) -> pd.DataFrame:
+    """Rows where the serving (satellite, beam) changes from one served step to the next."""
+    s_all = np.vstack([prev_sat[None, :], sat])
+    b_all = np.vstack([prev_beam[None, :], beam])
+    change = (s_all[1:] != s_all[:-1]) | (b_all[1:] != b_all[:-1])
+    change &= (s_all[1:] >= 0) & (s_all[:-1] >= 0)
+    t_idx, h_idx = np.nonzero(change)
+    from_sat, to_sat = s_all[t_idx, h_idx], s_all[t_idx + 1, h_idx]
+    return pd.DataFrame(
+        {
+            "time_s": times.offsets_s[t_idx],
+            "handset": h_idx.astype(np.int64),
+            "from_sat": from_sat.astype(np.int32),
+            "from_beam": b_all[t_idx, h_idx].astype(np.int32),
+            "to_sat": to_sat.astype(np.int32),
+            "to_beam": b_all[t_idx + 1, h_idx].astype(np.int32),
+            "kind": np.where(from_sat != to_sat, "satellite", "beam"),
+        }
+    )
+
+
+def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Prepared,
+                draws, state: _HandoverState) -> LinkChunk:
+    """Evaluate the link timeline for one ephemeris chunk (updates ``state``)."""
+    c = config.carrier
+    links = visible_links(ephemeris, handsets, config.interference_mask_deg, c.dl_center_hz)
+    t_idx, h_idx = links.time_index, links.handset_index
+    loss, _ = link_loss_db(
+        links.elevation_deg, links.range_km, c.dl_center_hz, config.propagation,
+        draws.u_los[h_idx, links.sat], draws.z_shadow[h_idx, links.sat],
+    )
+    loss = np.ascontiguousarray(np.broadcast_to(loss, links.range_km.shape), dtype=np.float64)
+    nt, nh = len(ephemeris.times), len(handsets)
+    out_i = [np.empty((nt, nh), dtype=np.int64) for _ in range(2)]
+    out_f = [np.empty((nt, nh)) for _ in range(7)]
+    status = np.empty((nt, nh), dtype=np.uint8)
+    prev_sat, prev_beam = state.sat.copy(), state.beam.copy()
+    p = prepared
+    _kernels.serve(
+        ephemeris.position_km, ephemeris.velocity_km_s, handsets.position_km, links.offsets,
+        links.sat, links.range_km, links.range_rate_km_s, links.elevation_deg, loss,
+        float(config.min_elevation_deg),
+        p.beam_u, p.beam_v, p.beam_w, p.beam_color, p.beam_eirp_dbw,
+        p.table, p.u_step, p.ka, p.floor_lin, p.beam_edge_lin,
+        p.dl_noise_db, p.ul_offset_db, float(c.dl_center_hz), float(CQI_MIN_SINR_DB[1]),
+        float(config.max_residual_doppler_hz), float(config.max_differential_delay_s),
+        config.serving_metric == "sinr", float(config.hysteresis_db), p.ttt_steps,
+        state.sat, state.beam, state.cand_sat, state.cand_beam, state.timer,
+        *out_i, *out_f, status,
+    )
+    sat, beam = out_i
+    snr, sinr, ul, elev, delay, resid, ddel = out_f
+    cqi = cqi_from_sinr_db(sinr).astype(np.int8)
+    cqi[status != _kernels.SERVED] = 0
+    eff = efficiency_from_cqi(cqi).astype(np.float32)
+    nsat, nbeam = ephemeris.shape[0], p.beam_u.size
+    served = status == _kernels.SERVED
+    tt, hh = np.nonzero(served)
+    flat = (tt * nsat + sat[tt, hh]) * nbeam + beam[tt, hh]
+    load = np.bincount(flat, minlength=nt * nsat * nbeam).reshape(nt, nsat, nbeam)
+    return LinkChunk(
+        times=ephemeris.times,
+        serving_sat=sat.astype(np.int32), serving_beam=beam.astype(np.int32),
+        dl_snr_db=snr.astype(np.float32), dl_sinr_db=sinr.astype(np.float32),
+        ul_snr_db=ul.astype(np.float32), cqi=cqi, spectral_eff=eff,
+        elevation_deg=elev.astype(np.float32), delay_s=delay.astype(np.float32),
+        residual_doppler_hz=resid.astype(np.float32),
+        differential_delay_s=ddel.astype(np.float32),
+        status=status, beam_load=load.astype(np.int32),
+        handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, sat, beam),
+    )
+
+
+def iter_link_chunks(
+    constellation: Constellation,
+    handsets: Handsets,
+    times: TimeGrid,
+    config: LinkConfig | None = None,
+    *,
+    chunk_steps: int = 360,
+    processes: int = 1,
+) -> Iterator[LinkChunk]:
+    """The link timeline of a run, one chunk of ``chunk_steps`` time steps at a time.
+
+    Handover state carries across chunks, so the concatenated chunks equal
+    an unchunked run exactly.
+    """
+    config = config or LinkConfig()
+    prepared = prepare(config, times.step_s)
+    draws = channel_draws(config.seed, len(handsets), len(constellation))
+    state = _HandoverState(len(handsets))
+    for k, lo in enumerate(range(0, len(times), chunk_steps)):
+        sl = slice(lo, min(lo + chunk_steps, len(times)))
+        eph = propagate(constellation, times[sl], processes=processes,
+                        max_epoch_age_days=3.0 if k == 0 else None)
+        yield serve_chunk(eph, handsets, config, prepared, draws, state)
+
+
+def serve_links(constellation, handsets, times, config=None, *, chunk_steps=360,
+                processes=1) -> LinkChunk:
+    """The whole link timeline in memory (chunks concatenated); for short runs."""
+    chunks = list(iter_link_chunks(constellation, handsets, times, config,
+                                   chunk_steps=chunk_steps, processes=processes))
+    cat = {name: np.concatenate([getattr(ch, name) for ch in chunks]) for name in (
+        "serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db", "cqi",
+        "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
+        "differential_delay_s", "status", "beam_load")}
+    return LinkChunk(times=times, handovers=pd.concat([ch.handovers for ch in chunks],
+                                                      ignore_index=True), **cat)
