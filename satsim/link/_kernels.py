@@ -128,8 +128,10 @@ def serve(
     hyst_lin = 10.0 ** (hysteresis_db / 10.0)
     for h in prange(nh):
         power = np.empty(max(maxlinks, 1) * nb)
-        gain = np.empty(max(maxlinks, 1) * nb)
         total = np.zeros(max(ncolor, 1))
+        col_best_p = np.zeros(max(ncolor, 1))
+        col_best_k = np.zeros(max(ncolor, 1), dtype=np.int64)
+        col_best_b = np.zeros(max(ncolor, 1), dtype=np.int64)
         cur_s, cur_b = state_sat[h], state_beam[h]
         cand_s, cand_b, timer = state_cand_sat[h], state_cand_beam[h], state_timer[h]
         for t in range(nt):
@@ -137,7 +139,10 @@ def serve(
             k1 = offsets[t * nh + h + 1]
             for c in range(ncolor):
                 total[c] = 0.0
-            # -- received power of every beam of every satellite in view
+                col_best_p[c] = -1.0
+                col_best_k[c] = -1
+            # -- received power of every beam of every satellite in view;
+            # the strongest beam of each colour among satellites that may serve
             for k in range(k0, k1):
                 s = link_sat[k]
                 x0, x1, x2, y0, y1, y2, z0, z1, z2 = body_frame(sat_pos[s, t], sat_vel[s, t])
@@ -150,31 +155,37 @@ def serve(
                 dw = d0 * z0 + d1 * z1 + d2 * z2
                 att = 10.0 ** (-link_loss_db[k] / 10.0)
                 base = (k - k0) * nb
+                can_serve = link_elev_deg[k] >= serve_min_elev_deg
                 for b in range(nb):
                     cos_t = du * beam_u[b] + dv * beam_v[b] + dw * beam_w[b]
-                    g = pattern_gain_lin(cos_t, ka, table, u_step, floor_lin)
-                    p = eirp_lin[b] * g * att
-                    gain[base + b] = g
+                    p = eirp_lin[b] * att * pattern_gain_lin(cos_t, ka, table, u_step, floor_lin)
                     power[base + b] = p
-                    total[beam_color[b]] += p
-            # -- best candidate, and the metric of the current serving beam
+                    c = beam_color[b]
+                    total[c] += p
+                    if can_serve and p > col_best_p[c]:
+                        col_best_p[c] = p
+                        col_best_k[c] = k
+                        col_best_b[c] = b
+            # -- best candidate: within a colour the SINR p / (N + total - p)
+            # grows with p, so the strongest beam of some colour is the best
             best_k, best_b, best_m = -1, -1, -1.0
-            cur_k, cur_m = -1, -1.0
-            for k in range(k0, k1):
-                if link_elev_deg[k] < serve_min_elev_deg:
+            for c in range(ncolor):
+                if col_best_k[c] < 0:
                     continue
-                s = link_sat[k]
-                base = (k - k0) * nb
-                for b in range(nb):
-                    p = power[base + b]
-                    if use_sinr_metric:
-                        m = p / (noise_lin + total[beam_color[b]] - p)
-                    else:
-                        m = p
-                    if m > best_m:
-                        best_k, best_b, best_m = k, b, m
-                    if s == cur_s and b == cur_b:
-                        cur_k, cur_m = k, m
+                p = col_best_p[c]
+                m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
+                if m > best_m:
+                    best_k, best_b, best_m = col_best_k[c], col_best_b[c], m
+            # -- the current serving beam's metric, if it can still serve
+            cur_k, cur_m = -1, -1.0
+            if cur_s >= 0:
+                for k in range(k0, k1):
+                    if link_sat[k] == cur_s and link_elev_deg[k] >= serve_min_elev_deg:
+                        p = power[(k - k0) * nb + cur_b]
+                        c = beam_color[cur_b]
+                        cur_k = k
+                        cur_m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
+                        break
             # -- handover decision
             if best_k < 0:
                 cur_s, cur_b, cur_k = -1, -1, -1
@@ -206,9 +217,8 @@ def serve(
                 out_status[t, h] = NO_SATELLITE
                 continue
             s = cur_s
-            idx = (cur_k - k0) * nb + cur_b
-            p = power[idx]
-            g = gain[idx]
+            p = power[(cur_k - k0) * nb + cur_b]
+            g = p / (eirp_lin[cur_b] * 10.0 ** (-link_loss_db[cur_k] / 10.0))
             snr = 10.0 * math.log10(p) - dl_noise_db
             sinr = 10.0 * math.log10(p / (noise_lin + total[beam_color[cur_b]] - p))
             out_sat[t, h] = s
