@@ -285,3 +285,22 @@ def test_rings_to_cover_examples_and_errors():
         rings_to_cover(90.0, 4.0)
     with pytest.raises(InputError, match="spacing_deg"):
         rings_to_cover(10.0, -1.0)
+
+
+def test_cone_layout_covers_the_field_of_view():
+    from satsim.link.beams import cone_beam_layout, off_nadir_angle_deg
+
+    eta = off_nadir_angle_deg(25.0, 360.0)
+    spacing = 8.83
+    layout = cone_beam_layout(eta, spacing)
+    s = np.sin(np.radians(spacing))
+    # every direction of the cone is within one spacing (sine space) of a beam
+    rng = np.random.default_rng(0)
+    rho = np.sin(np.radians(eta)) * np.sqrt(rng.random(4000))
+    phi = rng.uniform(0, 2 * np.pi, 4000)
+    pts = np.column_stack([rho * np.cos(phi), rho * np.sin(phi)])
+    d = np.linalg.norm(pts[:, None, :] - layout.uv[None, :, :], axis=2).min(axis=1)
+    assert d.max() <= s / np.sqrt(3) + 1e-9  # hex cell circumradius
+    # and it is a trimmed hexagonal layout: nadir beam first, no beam outside the visible region
+    assert np.allclose(layout.uv[0], 0) and (np.hypot(*layout.uv.T) < 1).all()
+    assert layout.nbeam < 1 + 3 * 7 * 8

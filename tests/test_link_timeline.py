@@ -223,3 +223,15 @@ def test_iter_link_chunks_streams_in_bounded_pieces():
     sizes = [len(ch.times) for ch in iter_link_chunks(SHELL, h, times, LinkConfig(beam_rings=1),
                                                       chunk_steps=25)]
     assert sizes == [25, 25, 11]
+
+
+def test_cover_layout_serves_more_handsets_than_a_small_one():
+    h = Handsets.random_in_box(150, 25, 48, -124, -70, seed=9)
+    wide = SatellitePayload(max_gain_dbi=24.0, beamwidth_3db_deg=8.83, eirp_density_dbw_mhz=28.0)
+    small = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beam_rings=1))
+    cover = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beam_rings="cover"))
+    assert cover.beam_load.shape[2] > 19
+    in_beam = lambda ch: ((ch.serving_sat >= 0) & (ch.status != 2)).mean()  # noqa: E731
+    assert in_beam(cover) > in_beam(small)
+    with pytest.raises(Exception, match="beam_rings must be"):
+        LinkConfig(beam_rings="all")

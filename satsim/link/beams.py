@@ -185,6 +185,30 @@ def hex_beam_layout(rings: int, spacing_deg: float) -> BeamLayout:
     return BeamLayout(uv=uv, scan_angle_deg=np.degrees(np.arcsin(rho)), lattice_ij=ij)
 
 
+def cone_beam_layout(max_scan_deg: float, spacing_deg: float) -> BeamLayout:
+    """A hexagonal layout trimmed to the beams needed to cover a nadir cone.
+
+    Keeps every lattice beam of :func:`hex_beam_layout` whose sine-space
+    distance from nadir is at most ``sin(max_scan_deg) + sin(spacing_deg)/2``
+    (so the cone's rim is within half a spacing of a beam centre) and inside
+    the visible region; ordered ring by ring as there. Use it to cover the
+    field of view down to an elevation mask (see :func:`off_nadir_angle_deg`)
+    without the hexagon's corners.
+    """
+    if not 0.0 < max_scan_deg < 90.0:
+        raise InputError(f"max_scan_deg must be in (0, 90), got {max_scan_deg!r}")
+    s = math.sin(math.radians(_check_spacing_deg(spacing_deg)))
+    limit = min(math.sin(math.radians(max_scan_deg)) + 0.5 * s, 1.0 - 1e-9)
+    rings = int(math.ceil(limit / (s * math.sqrt(3.0) / 2.0)))
+    ij = np.array([p for r in range(rings + 1) for p in _hex_ring_ij(r)], dtype=np.int64)
+    uv = s * np.column_stack([ij[:, 0] + 0.5 * ij[:, 1], 0.5 * math.sqrt(3.0) * ij[:, 1]])
+    rho = np.hypot(uv[:, 0], uv[:, 1])
+    keep = rho <= limit
+    return BeamLayout(
+        uv=uv[keep], scan_angle_deg=np.degrees(np.arcsin(rho[keep])), lattice_ij=ij[keep]
+    )
+
+
 def _covered_radius_over_spacing(rings: int) -> float:
     """Radius of the largest nadir-centred disc (sine space, in units of the
     spacing s) inside the union of the lattice cells of a ``rings``-ring layout.

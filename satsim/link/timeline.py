@@ -51,7 +51,7 @@ from .antenna import (
     scan_loss_db,
     wavenumber_rad_m,
 )
-from .beams import BeamLayout, hex_beam_layout
+from .beams import BeamLayout, cone_beam_layout, hex_beam_layout, off_nadir_angle_deg
 from .cqi import CQI_MIN_SINR_DB, cqi_from_sinr_db, efficiency_from_cqi
 from .losses import channel_draws, link_loss_db
 from .params import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
@@ -84,8 +84,11 @@ class LinkConfig:
     ----------
     carrier, payload, handset, propagation
         Radio parameters (``satsim.link.params``).
-    beam_rings : int
-        Hexagonal rings of beams around the nadir beam (1 + 3 r (r+1) beams).
+    beam_rings : int or "cover"
+        Hexagonal rings of beams around the nadir beam (1 + 3 r (r+1) beams),
+        or ``"cover"``: every lattice beam needed to cover the field of view
+        down to ``min_elevation_deg`` from the constellation's lowest
+        satellite (:func:`satsim.link.beams.cone_beam_layout`).
     beam_spacing_deg : float or None
         Angle between neighbouring beams; None: the 3 dB beamwidth (adjacent
         beams cross at -3 dB).
@@ -112,7 +115,7 @@ class LinkConfig:
     payload: SatellitePayload = field(default_factory=SatellitePayload)
     handset: HandsetRadio = field(default_factory=HandsetRadio)
     propagation: Propagation = field(default_factory=Propagation)
-    beam_rings: int = 3
+    beam_rings: int | str = 3
     beam_spacing_deg: float | None = None
     min_elevation_deg: float = 25.0
     interference_min_elevation_deg: float | None = None
@@ -127,8 +130,13 @@ class LinkConfig:
     def __post_init__(self):
         if self.serving_metric not in ("sinr", "rsrp"):
             raise InputError(f"serving_metric must be 'sinr' or 'rsrp', got {self.serving_metric!r}")
-        if int(self.beam_rings) != self.beam_rings or self.beam_rings < 0:
-            raise InputError(f"beam_rings must be a whole number >= 0, got {self.beam_rings!r}")
+        rings = self.beam_rings
+        if rings != "cover" and (
+            isinstance(rings, (bool, str)) or int(rings) != rings or rings < 0
+        ):
+            raise InputError(
+                f"beam_rings must be a whole number >= 0 or 'cover', got {self.beam_rings!r}"
+            )
         for name in ("hysteresis_db", "time_to_trigger_s", "beam_edge_db",
                      "max_residual_doppler_hz", "max_differential_delay_s"):
             if getattr(self, name) < 0:
@@ -145,10 +153,16 @@ class LinkConfig:
         imin = self.interference_min_elevation_deg
         return self.min_elevation_deg if imin is None else imin
 
-    def beam_layout(self) -> BeamLayout:
+    def beam_layout(self, altitude_km: float | None = None) -> BeamLayout:
+        """The beam layout; ``altitude_km`` (lowest satellite) is needed for "cover"."""
         spacing = self.beam_spacing_deg
         if spacing is None:
             spacing = math.degrees(_beamwidth_rad(self))
+        if self.beam_rings == "cover":
+            if altitude_km is None:
+                raise InputError("beam_rings='cover' needs the constellation's altitude_km")
+            return cone_beam_layout(off_nadir_angle_deg(self.min_elevation_deg, altitude_km),
+                                    spacing)
         return hex_beam_layout(int(self.beam_rings), spacing)
 
 
@@ -179,10 +193,10 @@ class _Prepared:
     ttt_steps: int
 
 
-def prepare(config: LinkConfig, step_s: float) -> _Prepared:
+def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None) -> _Prepared:
     """Derive the kernel's constants (beam EIRPs, noise terms, pattern table)."""
     c, pl, hs = config.carrier, config.payload, config.handset
-    layout = config.beam_layout()
+    layout = config.beam_layout(altitude_km)
     uv = layout.uv
     w = np.sqrt(1.0 - (uv ** 2).sum(axis=1))
     scan = scan_loss_db(layout.scan_angle_deg, pl.scan_loss_exponent)
@@ -344,7 +358,7 @@ def iter_link_chunks(
     an unchunked run exactly.
     """
     config = config or LinkConfig()
-    prepared = prepare(config, times.step_s)
+    prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
     draws = channel_draws(config.seed, len(handsets), len(constellation))
     state = _HandoverState(len(handsets))
     for k, lo in enumerate(range(0, len(times), chunk_steps)):
