@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import datetime
@@ -83,6 +84,11 @@ def main(argv=None) -> int:
         f"{machine['numpy']}, numba {machine['numba']}, sgp4 {machine['sgp4']}, skyfield "
         f"{machine['skyfield']}")
 
+    load = machine["load_average_at_start"]
+    if load and load[0] > 0.7:
+        log(f"[yellow]warning: load average {load[0]:.2f} before starting: other processes "
+            "are using the CPU; figures that need both cores (processes=2, numba threads) "
+            "will come out low, and wall times high[/]")
     sections = []
     t_start = time.perf_counter()
     for name in names:
@@ -106,6 +112,7 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "machine": machine,
         "total_wall_s": time.perf_counter() - t_start,
+        "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "checks_passed": checks_ok,
         "goals_met": {f"{s.name}.{f.key}": f.ok for s in sections for f in s.figures
                       if f.ok is not None},

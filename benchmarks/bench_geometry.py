@@ -36,10 +36,20 @@ HANDSETS_FULL, HANDSETS_QUICK = 10_000, 5_000
 #: Time steps per chunk (satsim's default, ``coverage.DEFAULT_CHUNK_STEPS``).
 CHUNK_STEPS = 720
 NAIVE_STEPS = 20
+#: Timed runs per configuration (in its one process); the best is reported.
+#: Fresh memory for each chunk costs the kernel a varying 0.05-0.8 s per
+#: ~0.5 GB on this machine, so one run is too noisy for the ratios.
+RUNS = 2
 #: RAAN offset of the second copy of the shells in the doubled constellation.
 RAAN_OFFSET_DEG = 7.5
 #: Spacings are searched on this grid, km (reproducible choice).
 SPACING_RESOLUTION_KM = 0.05
+
+
+def _cpu_ratio(a: dict, b: dict) -> float:
+    """User-CPU-time ratio of two jobs: less sensitive than wall time to other
+    processes taking a core, and blind to the kernel's page-provisioning time."""
+    return a["cpu_user_s"] / b["cpu_user_s"]
 
 
 def build_constellation(kind: str = "base"):
@@ -91,7 +101,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     spacing2, nh2 = spacing_for(2 * target)
     steps = int(round(duration / STEP_S)) + 1
     base = {
-        "sats": "base", "spacing_km": spacing, "duration_s": duration, "step_s": STEP_S,
+        "runs": RUNS, "sats": "base", "spacing_km": spacing, "duration_s": duration, "step_s": STEP_S,
         "chunk_steps": CHUNK_STEPS, "min_elevation_deg": MIN_ELEVATION_DEG,
     }
     sec.config = {
@@ -104,8 +114,9 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
         "chunk_steps": CHUNK_STEPS, "min_elevation_deg": MIN_ELEVATION_DEG,
         "naive_steps": NAIVE_STEPS,
         "processes": 1,
-        "timing": "one run per configuration, each in a fresh process after a warm-up "
-                  "on 3 steps; peak RSS = VmHWM (reset after warm-up) minus RSS then",
+        "timing": f"best of {RUNS} runs per configuration, each configuration in a fresh "
+                  "process after a warm-up on 3 steps; peak RSS = VmHWM (reset after "
+                  "warm-up) minus RSS then",
     }
     log(f"geometry: {nh} handsets (spacing {spacing} km), {steps} steps of {STEP_S:g} s, "
         f"x2 handsets: {nh2} ({spacing2} km)")
@@ -113,7 +124,10 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     jobs = {
         "coverage": dict(base, kind="coverage"),
         "links": dict(base, kind="links"),
-        "coverage_h2": dict(base, kind="coverage", spacing_km=spacing2),
+        # two full chunks are enough to show the plain-loop peak
+        "links_plain": dict(base, kind="links", hold_previous=True, runs=1,
+                            duration_s=(2 * CHUNK_STEPS - 1) * STEP_S),
+        "coverage_h2": dict(base, kind="coverage", spacing_km=spacing2, propagation_alone=False),
         "links_h2": dict(base, kind="links", spacing_km=spacing2),
         "coverage_s2": dict(base, kind="coverage", sats="double"),
         "links_s2": dict(base, kind="links", sats="double"),
@@ -174,17 +188,32 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     sec.add("links_mean_per_handset", "  mean satellites in view per handset-step",
             lk["links"] / hs, "")
     sec.add("links_added_mib", "iter_links(): peak memory added", lk["rss_added_mib"], "MiB",
-            note=f"largest chunk {lk['max_chunk_links']:,} links")
+            note=f"largest chunk {lk['max_chunk_links']:,} links; each chunk dropped "
+                 "before the next is built")
+    sec.add("links_bytes_per_link", "  peak bytes added per link of the largest chunk",
+            lk["rss_added_mib"] * 2**20 / max(lk["max_chunk_links"], 1), "B")
+    lp = res["links_plain"]
+    sec.add("links_plain_added_mib", "  same in a plain for loop", lp["rss_added_mib"], "MiB",
+            note=f"the loop variable holds the previous chunk while the next is built "
+                 f"(run over {lp['steps']} steps = {lp['chunks']} chunks)")
+    sec.add("links_cpu_util", "  CPU use, (user + sys) / wall",
+            (lk["cpu_user_s"] + lk["cpu_sys_s"]) / lk["wall_s"], "cores")
+    sec.add("links_cpu_sys_s", "  kernel (sys) CPU time", lk["cpu_sys_s"], "s",
+            note="runs: " + ", ".join(f"{w:.2f} s wall / {y:.2f} s sys" for w, y in
+                                      zip(lk["wall_runs_s"], lk["cpu_sys_runs_s"]))
+                 + "; sys = the kernel providing fresh pages for each chunk")
     for suffix, what in (("_h2", "x2 handsets"), ("_s2", "x2 satellites")):
         c2, l2 = res["coverage" + suffix], res["links" + suffix]
         tag = f"{c2['satellites']} sats x {c2['handsets']} handsets"
         sec.add(f"coverage{suffix}_time_ratio", f"{what}: coverage time ratio",
-                c2["wall_s"] / c["wall_s"], "x", note=f"{tag}: {c2['wall_s']:.2f} s")
+                c2["wall_s"] / c["wall_s"], "x",
+                note=f"{tag}: {c2['wall_s']:.2f} s; user-CPU ratio {_cpu_ratio(c2, c):.2f}")
         sec.add(f"coverage{suffix}_mem_ratio", f"{what}: coverage memory ratio",
                 c2["rss_added_mib"] / c["rss_added_mib"], "x",
                 note=f"{c2['rss_added_mib']:.0f} MiB")
         sec.add(f"links{suffix}_time_ratio", f"{what}: links time ratio",
-                l2["wall_s"] / lk["wall_s"], "x", note=f"{l2['wall_s']:.2f} s")
+                l2["wall_s"] / lk["wall_s"], "x",
+                note=f"{l2['wall_s']:.2f} s; user-CPU ratio {_cpu_ratio(l2, lk):.2f}")
         sec.add(f"links{suffix}_count_ratio", f"{what}: links count ratio",
                 l2["links"] / lk["links"], "x", note=f"{l2['links']:,} links")
         sec.add(f"links{suffix}_mem_ratio", f"{what}: links memory ratio",
@@ -201,11 +230,11 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     sec.add("naive_over_visible_counts_1t", "  same, visible_counts on 1 thread",
             b_naive / b_fast1, "x")
     cold, warm = res["jit_cold"], res["jit_warm"]
-    c_first = cold["visible_counts_first_s"] - cold["visible_counts_second_s"]
-    l_first = cold["visible_links_first_s"] - cold["visible_links_second_s"]
+    c_first = max(0.0, cold["visible_counts_first_s"] - cold["visible_counts_second_s"])
+    l_first = max(0.0, cold["visible_links_first_s"] - cold["visible_links_second_s"])
     sec.add("jit_compile_s", "numba compile, geometry kernels (empty cache)",
-            c_first + l_first, "s", note=f"first visible_counts call {c_first:.2f} s, then "
-            f"first visible_links call {l_first:.2f} s (minus second calls)")
+            c_first + l_first, "s", note=f"first visible_counts call {c_first:.2f} s, "
+            f"first visible_links call after it {l_first:.2f} s (each minus a second call)")
     sec.add("jit_cache_load_s", "numba cache load, geometry kernels (fresh process)",
             warm["visible_counts_first_s"] - warm["visible_counts_second_s"]
             + warm["visible_links_first_s"] - warm["visible_links_second_s"], "s")
