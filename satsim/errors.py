@@ -17,6 +17,18 @@ class InputError(SatsimError, ValueError):
     """Bad input from the user: a file, a scenario field or an argument."""
 
 
+class FileFormatError(InputError):
+    """An input file has bad entries; ``.problems`` lists every one of them.
+
+    The message already names each problem (file, line or record, rule, fix);
+    ``problems`` keeps them as objects for programs.
+    """
+
+    def __init__(self, message: str, problems):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
 class SatsimWarning(UserWarning):
     """Base class of satsim's warnings (filter them with this category)."""
 

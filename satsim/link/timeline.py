@@ -40,7 +40,7 @@ from ..errors import InputError
 from ..orbits.constellation import Constellation
 from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
-from ..orbits.propagation import propagate
+from ..orbits.propagation import iter_ephemeris
 from ..orbits.timegrid import TimeGrid
 from . import _kernels
 from .antenna import (
@@ -361,10 +361,7 @@ def iter_link_chunks(
     prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
     draws = channel_draws(config.seed, len(handsets), len(constellation))
     state = _HandoverState(len(handsets))
-    for k, lo in enumerate(range(0, len(times), chunk_steps)):
-        sl = slice(lo, min(lo + chunk_steps, len(times)))
-        eph = propagate(constellation, times[sl], processes=processes,
-                        max_epoch_age_days=3.0 if k == 0 else None)
+    for _, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes):
         yield serve_chunk(eph, handsets, config, prepared, draws, state)
 
 

@@ -29,16 +29,11 @@ import pandas as pd
 from .constellation import Constellation
 from .geometry import VisibleLinks, visible_counts, visible_links
 from .handsets import Handsets
-from .propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, propagate
+from .propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, iter_ephemeris
 from .timegrid import TimeGrid
 
 #: Time steps per chunk when propagating and counting (bounds memory).
 DEFAULT_CHUNK_STEPS = 720
-
-
-def _chunks(n: int, size: int) -> Iterator[slice]:
-    for lo in range(0, n, size):
-        yield slice(lo, min(lo + size, n))
 
 
 def iter_links(
@@ -56,11 +51,8 @@ def iter_links(
     Yields one :class:`VisibleLinks` per chunk of at most ``chunk_steps``
     samples, so memory stays bounded however long the run.
     """
-    for k, sl in enumerate(_chunks(len(times), chunk_steps)):
-        eph = propagate(
-            constellation, times[sl], processes=processes,
-            max_epoch_age_days=max_epoch_age_days if k == 0 else None,
-        )
+    for _, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes,
+                                 max_epoch_age_days=max_epoch_age_days):
         yield visible_links(eph, handsets, min_elevation_deg)
 
 
@@ -83,11 +75,8 @@ def coverage(
     one day at 10 s; see ``benchmarks/README.md``).
     """
     n_visible = np.empty((len(times), len(handsets)), dtype=np.uint8)
-    for k, sl in enumerate(_chunks(len(times), chunk_steps)):
-        eph = propagate(
-            constellation, times[sl], processes=processes,
-            max_epoch_age_days=max_epoch_age_days if k == 0 else None,
-        )
+    for sl, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes,
+                                  max_epoch_age_days=max_epoch_age_days):
         counts = visible_counts(eph, handsets, min_elevation_deg)
         np.minimum(counts, 255, out=counts)
         n_visible[sl] = counts

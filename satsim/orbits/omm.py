@@ -38,7 +38,7 @@ from datetime import datetime
 from sgp4 import omm as sgp4_omm
 from sgp4.api import SGP4_ERRORS, Satrec
 
-from ..errors import InputError, SkippedEntriesWarning
+from ..errors import FileFormatError, InputError, SkippedEntriesWarning
 from .constellation import Constellation
 from .tle import catalog_number, check_on_error, plural, read_text_file
 
@@ -104,12 +104,8 @@ class OmmProblem:
         return self.message
 
 
-class OmmFormatError(InputError):
+class OmmFormatError(FileFormatError):
     """An OMM file has bad records; ``.problems`` lists every one of them."""
-
-    def __init__(self, message: str, problems: list[OmmProblem]):
-        super().__init__(message)
-        self.problems = list(problems)
 
 
 # ---------------------------------------------------------------------------

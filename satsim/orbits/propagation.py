@@ -220,6 +220,28 @@ def propagate(
     return Ephemeris(constellation, times, r, v, status)
 
 
+def iter_ephemeris(
+    constellation: Constellation,
+    times: TimeGrid,
+    chunk_steps: int,
+    *,
+    processes: int = 1,
+    max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS,
+):
+    """Propagate one chunk of at most ``chunk_steps`` time steps at a time.
+
+    Yields ``(slice_of_times, Ephemeris)``, so memory stays bounded however
+    long the run; the epoch-age check runs once, over the whole run.
+    """
+    if int(chunk_steps) != chunk_steps or chunk_steps < 1:
+        raise InputError(f"chunk_steps must be a whole number >= 1, got {chunk_steps!r}")
+    if max_epoch_age_days is not None:
+        check_epoch_age(constellation, times, max_epoch_age_days)
+    for lo in range(0, len(times), int(chunk_steps)):
+        sl = slice(lo, min(lo + int(chunk_steps), len(times)))
+        yield sl, propagate(constellation, times[sl], processes=processes, max_epoch_age_days=None)
+
+
 def check_epoch_age(constellation: Constellation, times: TimeGrid, max_days: float) -> np.ndarray:
     """Warn about satellites used more than ``max_days`` from their epoch.
 

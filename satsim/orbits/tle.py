@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from sgp4.api import SGP4_ERRORS, Satrec
 
-from ..errors import InputError, SkippedEntriesWarning
+from ..errors import FileFormatError, InputError, SkippedEntriesWarning
 from .constellation import Constellation
 
 __all__ = ["TleFormatError", "TleProblem", "load_tle", "parse_tle"]
@@ -108,12 +108,8 @@ class TleProblem:
         return self.message
 
 
-class TleFormatError(InputError):
+class TleFormatError(FileFormatError):
     """A TLE file has bad entries; ``.problems`` lists every one of them."""
-
-    def __init__(self, message: str, problems: list[TleProblem]):
-        super().__init__(message)
-        self.problems = list(problems)
 
 
 # ---------------------------------------------------------------------------
