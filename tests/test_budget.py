@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from satsim.errors import InputError
 from satsim.link.budget import LinkBudget, budget_table, link_budget
@@ -250,3 +252,19 @@ def test_link_budget_is_frozen():
     assert isinstance(b, LinkBudget)
     with pytest.raises(AttributeError):
         b.cnr_db = 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    elevation_deg=st.floats(10.0, 89.0),
+    altitude_km=st.floats(300.0, 1500.0),
+    extra_km=st.floats(1.0, 2000.0),
+)
+def test_more_range_less_cnr(elevation_deg, altitude_km, extra_km):
+    """Invariant: a longer path (higher orbit, same elevation) never raises the CNR."""
+    args = (Carrier(), SatellitePayload(), HandsetRadio(), Propagation())
+    for direction in ("downlink", "uplink"):
+        near = link_budget(elevation_deg, altitude_km, *args, direction=direction)
+        far = link_budget(elevation_deg, altitude_km + extra_km, *args, direction=direction)
+        assert far.slant_range_km > near.slant_range_km
+        assert far.cnr_db < near.cnr_db

@@ -100,14 +100,21 @@ def test_kernel_matches_numpy_reference(reuse):
 
 
 def test_kernel_in_float64_matches_reference_to_1e_6_db():
-    """Call the kernel directly so the float64 outputs are compared, not the stored float32."""
+    """Call the kernel directly so the float64 outputs are compared, not the stored
+    float32, on edge cases: a handset under a satellite (zenith), handsets spread over
+    one satellite's beams (beam edges), a link exactly at the elevation mask."""
     cfg = _config()
     eph = propagate(SHELL, TIMES[:3])
-    h = _handsets_with_edge_cases(eph)
+    base = _handsets_with_edge_cases(eph)
+    rng = np.random.default_rng(11)
+    lat0, lon0 = base.lat_deg[-1], base.lon_deg[-1]
+    h = Handsets(np.r_[base.lat_deg, lat0 + rng.uniform(-4, 4, 300)],
+                 np.r_[base.lon_deg, lon0 + rng.uniform(-4, 4, 300)])
     prep = prepare(cfg, TIMES.step_s)
     links = visible_links(eph, h, cfg.interference_mask_deg)
-    rng = np.random.default_rng(1)
     loss = 160.0 + 20.0 * rng.random(len(links))
+    # a serving mask equal to one link's elevation puts that link exactly on the mask
+    mask = float(links.elevation_deg[np.argmin(np.abs(links.elevation_deg - 20.0))])
     nt, nh = 3, len(h)
     out_i = [np.empty((nt, nh), dtype=np.int64) for _ in range(2)]
     out_f = [np.empty((nt, nh)) for _ in range(7)]
@@ -115,7 +122,7 @@ def test_kernel_in_float64_matches_reference_to_1e_6_db():
     s = _HandoverState(nh)
     _kernels.serve(
         eph.position_km, eph.velocity_km_s, h.position_km, links.offsets, links.sat,
-        links.range_km, links.range_rate_km_s, links.elevation_deg, loss, 20.0,
+        links.range_km, links.range_rate_km_s, links.elevation_deg, loss, mask,
         prep.beam_u, prep.beam_v, prep.beam_w, prep.beam_color, prep.beam_eirp_dbw,
         prep.table, prep.u_step, prep.ka, prep.floor_lin, prep.beam_edge_lin,
         prep.dl_noise_db, prep.ul_offset_db, cfg.carrier.dl_center_hz, -1e9, 1e12, 1e12,
@@ -123,11 +130,20 @@ def test_kernel_in_float64_matches_reference_to_1e_6_db():
     )
     pat = pattern_table(payload_aperture_radius_m(cfg.payload, cfg.carrier.dl_center_hz),
                         cfg.carrier.dl_center_hz, cfg.payload.max_gain_dbi)
-    ref = reference_serve(eph, h, links, loss, prep, pat, cfg.carrier.dl_center_hz, 20.0)
+    ref = reference_serve(eph, h, links, loss, prep, pat, cfg.carrier.dl_center_hz, mask)
     ok = ref["sat"] >= 0
-    assert ok.sum() > 20
+    assert ok.sum() > 100
+    assert np.array_equal(out_i[0], ref["sat"]) and np.array_equal(out_i[1], ref["beam"])
     for got, key in zip(out_f[:3], ("snr_db", "sinr_db", "ul_snr_db")):
         np.testing.assert_allclose(got[ok], ref[key][ok], rtol=0, atol=1e-6)
+    # the cases were really exercised: beam-edge handsets (serving gain near -3 dB)...
+    t_idx, h_idx = np.nonzero(ok)
+    k = np.array([links.of(t, hh).start + np.flatnonzero(
+        links.sat[links.of(t, hh)] == ref["sat"][t, hh])[0] for t, hh in zip(t_idx, h_idx)])
+    rel_gain_db = ref["ul_snr_db"][ok] - prep.ul_offset_db + loss[k]
+    assert ((rel_gain_db > -3.5) & (rel_gain_db < -2.5)).any()
+    # ... and a link sitting exactly on the elevation mask took part
+    assert (links.elevation_deg == mask).sum() == 1
 
 
 def test_single_beam_single_satellite_has_no_interference():
@@ -187,6 +203,9 @@ def test_status_codes_and_phone_checks():
     none = loose.serving_sat < 0
     assert np.isnan(loose.dl_sinr_db[none]).all() and (loose.status[none] == 1).all()
     assert (loose.cqi[loose.status != 0] == 0).all()
+    assert (loose.rate_per_rb_bps[loose.status != 0] == 0).all()
+    ok = loose.status == 0
+    assert (loose.rate_per_rb_bps[ok] > 0).all() and (loose.spectral_eff[ok] > 0).all()
 
 
 def test_same_seed_same_result_different_seed_differs():

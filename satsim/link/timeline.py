@@ -52,7 +52,7 @@ from .antenna import (
     wavenumber_rad_m,
 )
 from .beams import BeamLayout, cone_beam_layout, hex_beam_layout, off_nadir_angle_deg
-from .cqi import CQI_MIN_SINR_DB, cqi_from_sinr_db, efficiency_from_cqi
+from .cqi import CQI_MIN_SINR_DB, cqi_from_sinr_db, efficiency_from_cqi, rate_bps_per_rb
 from .losses import channel_draws, link_loss_db
 from .params import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
 
@@ -252,6 +252,12 @@ class LinkChunk:
     status: np.ndarray
     beam_load: np.ndarray
     handovers: pd.DataFrame
+
+    @property
+    def rate_per_rb_bps(self) -> np.ndarray:
+        """Downlink bit rate one resource block carries at the serving CQI, bit/s
+        (``satsim.link.cqi.rate_bps_per_rb``, default LTE overhead), ``(ntime, nh)``."""
+        return rate_bps_per_rb(self.cqi)
 
     @property
     def served(self) -> np.ndarray:
