@@ -1,0 +1,506 @@
+"""Coverage view: fast look-ups into the link timeline for the scheduler.
+
+The scheduler asks a handful of questions, many times: is handset ``h``
+served at time ``t``; by which satellite and beam, at what CQI / SINR; when
+does the current gap end; when does the current coverage (or the current
+beam) end. :class:`CoverageView` answers each with one binary search.
+
+Sample convention
+-----------------
+Sample ``i`` at ``t_i`` stands for the interval between the midpoints to its
+neighbours, ``[(t_{i-1} + t_i) / 2, (t_i + t_{i+1}) / 2)``; the first starts
+at ``t_0`` and the last ends at ``t_{T-1}``. This is the convention of
+:mod:`satsim.orbits.coverage`, so availability seen by the scheduler equals
+the orbit layer's, and window edges are within half a step of the true rise
+and set (a hold convention, ``[t_i, t_{i+1})``, would delay both edges by
+half a step on average). The view spans ``[start_s, end_s) = [t_0, t_{T-1})``;
+outside it nothing is served.
+
+Storage: runs
+-------------
+A *run* is a maximal stretch of one handset's samples that are served by the
+same ``(satellite, beam, CQI)``. Runs are stored as flat arrays sorted by
+``(handset, start)``, with CSR offsets per handset (``offsets[h]:offsets[h+1]``
+are handset ``h``'s runs), plus two precomputed ends per run: where the
+contiguous coverage ends (``cover_end``: runs that touch are merged across
+beam and CQI changes) and where the same ``(satellite, beam)`` stops serving
+(``serve_end``). Memory is 45 bytes per run (four float64 times, int32
+satellite and beam, int8 CQI, float32 SINR) plus 8 bytes per handset. With
+wide or satellite-fixed beams a pass is a handful of runs; with small
+Earth-moving beams the serving beam changes every few seconds and there is
+about one run per served sample, which at 30 % service is still no more than
+the 14 bytes per (step, handset) of the dense timeline arrays. Gaps cost
+nothing.
+
+The SINR of a run is the mean SINR of its samples: the samples share one CQI,
+so they lie within one CQI step (about 2 dB; CQI 15 is open-ended).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from datetime import datetime
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import InputError
+from ..link.cqi import MAX_CQI, cqi_from_sinr_db, rate_bps_per_rb
+
+#: Handsets per block when runs are extracted from ``(ntime, nh)`` arrays
+#: (bounds the temporaries to a few ``(ntime, block)`` arrays).
+_BLOCK_HANDSETS = 512
+
+#: Bit rate of one resource block at each CQI, bit/s (index = CQI).
+_RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1))
+
+
+class Serving(NamedTuple):
+    """Who serves a handset at one instant, and how well."""
+
+    sat: int
+    beam: int
+    cqi: int
+    sinr_db: float
+    rate_bps_per_rb: float
+
+
+class CoverageView:
+    """Per-handset runs of service, with O(log n) look-ups.
+
+    Build one with :meth:`from_link_chunk` / :meth:`from_link_chunks` (the
+    link timeline), :meth:`from_arrays`, or the synthetic :meth:`always_covered`
+    and :meth:`periodic`; see the module docstring for the sample convention
+    and the storage.
+
+    Attributes
+    ----------
+    n_handsets : int
+    start_s, end_s : float
+        The span of the view, seconds since the scenario epoch.
+    epoch : datetime or None
+        The scenario epoch (UTC), if known (used for hour-of-day profiles).
+    offsets : numpy.ndarray of int64, (n_handsets + 1,)
+        Handset ``h``'s runs are ``offsets[h]:offsets[h + 1]``.
+    start, end, cover_end, serve_end : numpy.ndarray of float64, (nrun,)
+        Run start and end; end of the contiguous coverage and of the same
+        (satellite, beam) the run belongs to, seconds.
+    sat, beam : numpy.ndarray of int32, (nrun,)
+    cqi : numpy.ndarray of int8, (nrun,)
+    sinr_db : numpy.ndarray of float32, (nrun,)
+    """
+
+    def __init__(self, n_handsets, handset, start, end, sat, beam, cqi, sinr_db,
+                 *, start_s: float, end_s: float, epoch: datetime | None = None):
+        """A view from runs (arrays of one length), sorted by (handset, start), not
+        overlapping, within ``[start_s, end_s]``; the constructors above build them."""
+        handset = np.asarray(handset, dtype=np.int64)
+        start = np.ascontiguousarray(start, dtype=np.float64)
+        end = np.ascontiguousarray(end, dtype=np.float64)
+        n = start.size
+        if not (handset.size == end.size == n == np.size(sat) == np.size(beam) == np.size(cqi)
+                == np.size(sinr_db)):
+            raise InputError("CoverageView: run arrays must all have the same length")
+        if not end_s > start_s:
+            raise InputError(f"CoverageView: end_s ({end_s}) must be after start_s ({start_s})")
+        if n:
+            if handset.min() < 0 or handset.max() >= n_handsets:
+                raise InputError(f"CoverageView: run handsets must be in 0..{n_handsets - 1}")
+            if np.any(end <= start):
+                raise InputError("CoverageView: every run must end after it starts")
+            if start.min() < start_s or end.max() > end_s:
+                raise InputError(
+                    f"CoverageView: runs must lie within [start_s, end_s] = [{start_s}, {end_s}]")
+            same_h = handset[1:] == handset[:-1]
+            if np.any(handset[1:] < handset[:-1]) or np.any(same_h & (start[1:] < end[:-1])):
+                raise InputError(
+                    "CoverageView: runs must be sorted by (handset, start) and not overlap")
+        cqi = np.asarray(cqi, dtype=np.int8)
+        if n and (cqi.min() < 1 or cqi.max() > MAX_CQI):
+            raise InputError(
+                "CoverageView: a served run needs a CQI in 1..15 (CQI 0 carries no data); "
+                "mark such samples as not served")
+        self.n_handsets = int(n_handsets)
+        self.start_s = float(start_s)
+        self.end_s = float(end_s)
+        self.epoch = epoch
+        self.offsets = np.zeros(self.n_handsets + 1, dtype=np.int64)
+        np.cumsum(np.bincount(handset, minlength=self.n_handsets), out=self.offsets[1:])
+        self.start, self.end = start, end
+        self.sat = np.ascontiguousarray(sat, dtype=np.int32)
+        self.beam = np.ascontiguousarray(beam, dtype=np.int32)
+        self.cqi = np.ascontiguousarray(cqi)
+        self.sinr_db = np.ascontiguousarray(sinr_db, dtype=np.float32)
+        # runs that touch (same handset, next starts where this one ends)
+        touch = np.zeros(n, dtype=bool)
+        if n > 1:
+            touch[:-1] = (handset[1:] == handset[:-1]) & (start[1:] == end[:-1])
+        same_beam = touch.copy()
+        if n > 1:
+            same_beam[:-1] &= (self.sat[1:] == self.sat[:-1]) & (self.beam[1:] == self.beam[:-1])
+        self.cover_end = _block_end(end, touch)
+        self.serve_end = _block_end(end, same_beam)
+        self._off = self.offsets.tolist()
+
+    # ---------------------------------------------------------------- constructors
+    @classmethod
+    def from_arrays(cls, times_s, served, serving_sat, serving_beam, sinr_db=None, cqi=None,
+                    *, epoch: datetime | None = None) -> CoverageView:
+        """A view from per-sample arrays shaped like the link timeline.
+
+        Parameters
+        ----------
+        times_s : array_like, (ntime,)
+            Sample times, seconds since the epoch, strictly increasing, at least 2.
+        served : array_like of bool, (ntime, nh)
+        serving_sat, serving_beam : array_like of int, (ntime, nh)
+            Ignored where not served.
+        sinr_db : array_like of float, (ntime, nh), optional
+            Downlink SINR, dB; NaN / ignored where not served.
+        cqi : array_like of int, (ntime, nh), optional
+            CQI 1..15 where served; default: :func:`~satsim.link.cqi.cqi_from_sinr_db`.
+            Give ``sinr_db`` or ``cqi`` (or both).
+        epoch : datetime, optional
+            The scenario epoch, kept for hour-of-day traffic profiles.
+        """
+        return cls._from_sample_chunks(
+            [(times_s, served, serving_sat, serving_beam, sinr_db, cqi)], epoch)
+
+    @classmethod
+    def from_link_chunk(cls, chunk) -> CoverageView:
+        """A view of one :class:`satsim.link.LinkChunk` (status 0 = served).
+
+        Serving satellite, beam, CQI and downlink SINR come from the chunk,
+        the epoch from its time grid.
+        """
+        return cls.from_link_chunks([chunk])
+
+    @classmethod
+    def from_link_chunks(cls, chunks) -> CoverageView:
+        """A view of a whole run's link timeline, given one chunk at a time.
+
+        ``chunks`` is any iterable of consecutive :class:`satsim.link.LinkChunk`
+        (e.g. ``satsim.link.iter_link_chunks(...)``); only two chunks are held
+        at once, and runs that continue across a chunk border are joined, so
+        the view equals the one of the concatenated timeline.
+        """
+        epoch = []
+
+        def samples():
+            for ch in chunks:
+                epoch.append(ch.times.epoch)
+                yield (ch.times.offsets_s, ch.served, ch.serving_sat, ch.serving_beam,
+                       ch.dl_sinr_db, ch.cqi)
+
+        return cls._from_sample_chunks(samples(), epoch)
+
+    @classmethod
+    def _from_sample_chunks(cls, items, epoch) -> CoverageView:
+        """Runs of consecutive chunks of samples ``(times, served, sat, beam, sinr, cqi)``.
+
+        Each chunk's interval bounds need the neighbouring chunks' times
+        (midpoints), so a chunk is processed once the next one is seen.
+        """
+        parts, pending, t_before, nh, t_first = [], None, None, None, None
+        for item in items:
+            item = _checked_samples(*item, nh=nh)
+            times = item[0]
+            if pending is None:
+                nh, t_first = item[1].shape[1], times[0]
+            else:
+                if not times[0] > pending[0][-1]:
+                    raise InputError("CoverageView: chunks must follow each other in time")
+                parts.extend(_runs_of_chunk(pending, t_before, times[0]))
+                t_before = pending[0][-1]
+            pending = item
+        if pending is None:
+            raise InputError("CoverageView: no time samples given")
+        t_last = pending[0][-1]
+        if not t_last > t_first:
+            raise InputError("CoverageView: need at least 2 sample times (the view spans "
+                             "from the first to the last)")
+        parts.extend(_runs_of_chunk(pending, t_before, None))
+        if parts:
+            runs = _merge_runs(*[np.concatenate([p[k] for p in parts]) for k in range(8)])
+        else:  # no handsets
+            runs = [np.empty(0)] * 7
+        if isinstance(epoch, list):
+            epoch = epoch[0] if epoch else None
+        return cls(nh, *runs, start_s=float(t_first), end_s=float(t_last), epoch=epoch)
+
+    @classmethod
+    def always_covered(cls, n_handsets: int, duration_s: float, *, start_s: float = 0.0,
+                       n_beams: int = 1, sat: int = 0, sinr_db: float = 10.0,
+                       epoch: datetime | None = None) -> CoverageView:
+        """Every handset served all the time by satellite ``sat``, beam ``h % n_beams``.
+
+        The CQI follows from ``sinr_db`` (10 dB: CQI 9).
+        """
+        return cls.periodic(n_handsets, duration_s, 0.0, duration_s, start_s=start_s,
+                            n_beams=n_beams, sat=sat, sinr_db=sinr_db, epoch=epoch)
+
+    @classmethod
+    def periodic(cls, n_handsets: int, on_s: float, off_s: float, duration_s: float, *,
+                 phase_s=0.0, start_s: float = 0.0, n_beams: int = 1, sat: int = 0,
+                 sinr_db: float = 10.0, epoch: datetime | None = None) -> CoverageView:
+        """Deterministic on / off coverage: windows of ``on_s`` every ``on_s + off_s``.
+
+        Handset ``h`` is served on ``[start_s + phase_h + k (on_s + off_s),
+        ... + on_s)`` for every integer ``k``, clipped to the view's span
+        ``[start_s, start_s + duration_s)``, by satellite ``sat``, beam
+        ``h % n_beams``, at ``sinr_db`` (its CQI). The edges are exact (no
+        sampling). ``phase_s`` is a scalar or one value per handset.
+        """
+        _check_count("n_handsets", n_handsets, minimum=1)
+        _check_count("n_beams", n_beams, minimum=1)
+        for name, v, ok in (("on_s", on_s, on_s > 0), ("off_s", off_s, off_s >= 0),
+                            ("duration_s", duration_s, duration_s > 0)):
+            if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v)
+                    and ok):
+                raise InputError(f"CoverageView.periodic: {name} must be a finite number "
+                                 f"{'>= 0' if name == 'off_s' else '> 0'}, got {v!r}")
+        cqi = int(cqi_from_sinr_db(sinr_db))
+        if cqi < 1:
+            raise InputError(f"CoverageView: sinr_db {sinr_db} dB is below CQI 1 (-6.934 dB): "
+                             "nothing would be served")
+        phase = np.broadcast_to(np.asarray(phase_s, dtype=np.float64), (n_handsets,))
+        if not np.all(np.isfinite(phase)):
+            raise InputError("CoverageView.periodic: phase_s must be finite")
+        period = float(on_s) + float(off_s)
+        k_lo = np.floor(-(phase + on_s) / period) + 1
+        k_hi = np.ceil((duration_s - phase) / period) - 1
+        width = int(np.max(k_hi - k_lo)) + 1
+        k = k_lo[:, None] + np.arange(max(width, 1))[None, :]
+        w0 = start_s + phase[:, None] + k * period
+        s = np.maximum(w0, start_s)
+        e = np.minimum(w0 + on_s, start_s + duration_s)
+        valid = (k <= k_hi[:, None]) & (e > s)
+        hh = np.broadcast_to(np.arange(n_handsets)[:, None], k.shape)[valid]
+        n = hh.size
+        return cls(n_handsets, hh, s[valid], e[valid], np.full(n, sat, dtype=np.int32),
+                   (hh % n_beams).astype(np.int32), np.full(n, cqi, dtype=np.int8),
+                   np.full(n, sinr_db, dtype=np.float32),
+                   start_s=float(start_s), end_s=float(start_s + duration_s), epoch=epoch)
+
+    # ---------------------------------------------------------------- scalar look-ups
+    def run_at(self, h: int, t: float) -> int:
+        """Index of the run serving handset ``h`` at ``t``, or -1 if not served."""
+        lo = self._off[h]
+        j = bisect_right(self.start, t, lo, self._off[h + 1]) - 1
+        if j >= lo and t < self.end[j]:
+            return j
+        return -1
+
+    def is_served(self, h: int, t: float) -> bool:
+        """True if handset ``h`` is served at ``t``."""
+        return self.run_at(h, t) >= 0
+
+    def serving(self, h: int, t: float) -> Serving | None:
+        """Satellite, beam, CQI, SINR and rate per RB serving ``h`` at ``t``; None if none."""
+        j = self.run_at(h, t)
+        if j < 0:
+            return None
+        c = int(self.cqi[j])
+        return Serving(int(self.sat[j]), int(self.beam[j]), c, float(self.sinr_db[j]),
+                       float(_RATE_BPS_PER_RB[c]))
+
+    def gap_end(self, h: int, t: float) -> float:
+        """When handset ``h`` is next served at or after ``t``: ``t`` itself if served
+        now, ``inf`` if never again within the view."""
+        lo, hi = self._off[h], self._off[h + 1]
+        j = bisect_right(self.start, t, lo, hi)
+        if j > lo and t < self.end[j - 1]:
+            return t
+        return float(self.start[j]) if j < hi else math.inf
+
+    def coverage_end(self, h: int, t: float) -> float:
+        """End of the contiguous coverage (any satellite or beam) serving ``h`` at ``t``;
+        ``t`` itself if not served."""
+        j = self.run_at(h, t)
+        return float(self.cover_end[j]) if j >= 0 else t
+
+    def serving_end(self, h: int, t: float) -> float:
+        """End of service by the (satellite, beam) serving ``h`` at ``t`` (the next
+        handover or loss of coverage); ``t`` itself if not served."""
+        j = self.run_at(h, t)
+        return float(self.serve_end[j]) if j >= 0 else t
+
+    # ---------------------------------------------------------------- array look-ups
+    def run_index(self, handsets, times_s) -> np.ndarray:
+        """Vectorised :meth:`run_at`: run index per (handset, time) pair, -1 if not served.
+
+        One merge of the queries with the run starts (``numpy.lexsort``), no loop.
+        """
+        h = np.asarray(handsets, dtype=np.int64).ravel()
+        t = np.asarray(times_s, dtype=np.float64).ravel()
+        if h.shape != t.shape:
+            raise InputError("run_index: handsets and times_s must have the same length")
+        if h.size and (h.min() < 0 or h.max() >= self.n_handsets):
+            raise InputError(f"run_index: handsets must be in 0..{self.n_handsets - 1}")
+        nr = self.start.size
+        run_h = np.repeat(np.arange(self.n_handsets), np.diff(self.offsets))
+        keys_h = np.concatenate([run_h, h])
+        keys_t = np.concatenate([self.start, t])
+        kind = np.concatenate([np.zeros(nr, np.int8), np.ones(t.size, np.int8)])
+        order = np.lexsort((kind, keys_t, keys_h))  # runs before queries on ties
+        is_run = order < nr
+        last_run = np.cumsum(is_run) - 1  # runs are stored in (handset, start) order
+        q = order[~is_run] - nr
+        j = np.full(t.size, -1, dtype=np.int64)
+        j[q] = last_run[~is_run]
+        ok = j >= 0
+        ok[ok] = (run_h[j[ok]] == h[ok]) & (t[ok] < self.end[j[ok]])
+        return np.where(ok, j, -1)
+
+    def is_served_many(self, handsets, times_s) -> np.ndarray:
+        """Vectorised :meth:`is_served`, bool array."""
+        return self.run_index(handsets, times_s) >= 0
+
+    # ---------------------------------------------------------------- summaries
+    def served_fraction(self) -> np.ndarray:
+        """Share of the view's span each handset is served, (n_handsets,)."""
+        run_h = np.repeat(np.arange(self.n_handsets), np.diff(self.offsets))
+        covered = np.bincount(run_h, weights=self.end - self.start, minlength=self.n_handsets)
+        return covered / (self.end_s - self.start_s)
+
+    @property
+    def n_runs(self) -> int:
+        return int(self.start.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays, bytes."""
+        return sum(a.nbytes for a in (self.offsets, self.start, self.end, self.cover_end,
+                                      self.serve_end, self.sat, self.beam, self.cqi,
+                                      self.sinr_db))
+
+    def __repr__(self) -> str:
+        return (f"CoverageView({self.n_handsets} handsets, {self.n_runs} runs, "
+                f"[{self.start_s:g}, {self.end_s:g}) s)")
+
+
+def _block_end(end: np.ndarray, link: np.ndarray) -> np.ndarray:
+    """For runs chained by ``link[j]`` (run j continues into j + 1), the end of each chain."""
+    n = end.size
+    if n == 0:
+        return end.copy()
+    first = np.ones(n, dtype=bool)
+    first[1:] = ~link[:-1]
+    block = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    last = np.empty(starts.size, dtype=np.int64)
+    last[:-1] = starts[1:] - 1
+    last[-1] = n - 1
+    return end[last[block]]
+
+
+def _checked_samples(times_s, served, sat, beam, sinr, cqi, nh=None):
+    """One chunk of samples as arrays, shapes checked; ``nh``: handsets of earlier chunks."""
+    times = np.ascontiguousarray(times_s, dtype=np.float64)
+    if times.ndim != 1 or times.size < 1 or not np.all(np.diff(times) > 0):
+        raise InputError("CoverageView: times_s must be a strictly increasing 1-D array of "
+                         "sample times")
+    served = np.asarray(served, dtype=bool)
+    if served.ndim != 2 or served.shape[0] != times.size:
+        raise InputError(f"CoverageView: served must have shape (ntime, nh) = ({times.size}, "
+                         f"nh), got {served.shape}")
+    if nh is not None and served.shape[1] != nh:
+        raise InputError(f"CoverageView: every chunk must have the same {nh} handsets, got "
+                         f"{served.shape[1]}")
+    if sinr is None and cqi is None:
+        raise InputError("CoverageView: give sinr_db or cqi (or both)")
+    arrays = {"serving_sat": sat, "serving_beam": beam, "sinr_db": sinr, "cqi": cqi}
+    for name, a in arrays.items():
+        if a is not None and np.shape(a) != served.shape:
+            raise InputError(f"CoverageView: {name} must have the shape of served "
+                             f"{served.shape}, got {np.shape(a)}")
+    return (times, served, np.asarray(sat), np.asarray(beam),
+            None if sinr is None else np.asarray(sinr), None if cqi is None else np.asarray(cqi))
+
+
+def _runs_of_chunk(samples, t_before, t_after):
+    """Runs of one chunk; ``t_before`` / ``t_after``: neighbouring chunks' sample times or None."""
+    times, served, sat, beam, sinr, cqi = samples
+    nt, nh = served.shape
+    # bounds of the sample intervals (midpoint convention), cut at the run's start and end
+    bounds = np.empty(nt + 1)
+    bounds[1:nt] = 0.5 * (times[:-1] + times[1:])
+    bounds[0] = times[0] if t_before is None else 0.5 * (t_before + times[0])
+    bounds[nt] = times[-1] if t_after is None else 0.5 * (times[-1] + t_after)
+    parts = []
+    for h0 in range(0, nh, _BLOCK_HANDSETS):
+        sl = np.s_[:, h0:min(nh, h0 + _BLOCK_HANDSETS)]
+        parts.append(_runs_of_block(h0, bounds, served[sl], sat[sl], beam[sl],
+                                    None if sinr is None else sinr[sl],
+                                    None if cqi is None else cqi[sl]))
+    return parts
+
+
+def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi):
+    """Served runs of a block of handset columns, in (handset, start) order.
+
+    Returns handset, start, end, sat, beam, cqi, mean SINR, and the number of
+    samples with a finite SINR (to join runs across chunks).
+    """
+    nt, nb = served.shape
+    if cqi is None:
+        cqi = cqi_from_sinr_db(sinr)
+    cqi = np.asarray(cqi)
+    if np.any(served & ((cqi < 1) | (cqi > MAX_CQI))):
+        raise InputError(
+            "CoverageView: served samples need a CQI in 1..15 (CQI 0 carries no data); "
+            "mark such samples as not served")
+    change = np.ones((nt, nb), dtype=bool)
+    change[1:] = (served[1:] != served[:-1]) | (served[1:] & (
+        (sat[1:] != sat[:-1]) | (beam[1:] != beam[:-1]) | (cqi[1:] != cqi[:-1])))
+    hh, ii = np.nonzero(change.T)  # handset-major: sorted by (handset, sample)
+    nxt = np.empty_like(ii)
+    nxt[:-1] = ii[1:]
+    if nxt.size:
+        nxt[-1] = nt
+        nxt[:-1][hh[1:] != hh[:-1]] = nt
+    keep = served[ii, hh]
+    hh, ii, nxt = hh[keep], ii[keep], nxt[keep]
+    if sinr is None:
+        mean = np.full(hh.size, np.nan, dtype=np.float32)
+        count = np.zeros(hh.size, dtype=np.int64)
+    else:
+        ok = served & np.isfinite(sinr)
+        csum = np.zeros((nt + 1, nb))
+        np.cumsum(np.where(ok, sinr, 0.0), axis=0, out=csum[1:])
+        ccount = np.zeros((nt + 1, nb), dtype=np.int64)
+        np.cumsum(ok, axis=0, out=ccount[1:])
+        count = ccount[nxt, hh] - ccount[ii, hh]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = ((csum[nxt, hh] - csum[ii, hh]) / count).astype(np.float32)
+    return (hh + h0, bounds[ii], bounds[nxt], sat[ii, hh], beam[ii, hh], cqi[ii, hh], mean,
+            count)
+
+
+def _merge_runs(handset, start, end, sat, beam, cqi, sinr, count):
+    """Sort runs by (handset, start) and join neighbours that touch with the same
+    (sat, beam, CQI): runs split only by a chunk border. SINR: count-weighted mean."""
+    order = np.lexsort((start, handset))
+    handset, start, end, sat, beam, cqi, sinr, count = (
+        a[order] for a in (handset, start, end, sat, beam, cqi, sinr, count))
+    n = start.size
+    join = np.zeros(n, dtype=bool)  # run j continues run j - 1
+    if n > 1:
+        join[1:] = ((handset[1:] == handset[:-1]) & (start[1:] == end[:-1])
+                    & (sat[1:] == sat[:-1]) & (beam[1:] == beam[:-1]) & (cqi[1:] == cqi[:-1]))
+    if not join.any():
+        return handset, start, end, sat, beam, cqi, sinr
+    first = np.flatnonzero(~join)
+    group = np.cumsum(~join) - 1
+    last = np.append(first[1:] - 1, n - 1)
+    weighted = np.where(count > 0, sinr.astype(np.float64) * count, 0.0)
+    total = np.bincount(group, weights=count.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (np.bincount(group, weights=weighted) / total).astype(np.float32)
+    return (handset[first], start[first], end[last], sat[first], beam[first], cqi[first], mean)
+
+
+def _check_count(name: str, value, minimum: int = 0) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name} must be a whole number >= {minimum}, got {value!r}")

@@ -1,0 +1,296 @@
+"""Beam resources shared by the services: resource blocks, random access, paging.
+
+Every satellite beam, keyed by ``(sat, beam)`` and created the first time a
+handset uses it, holds:
+
+* ``ul``, ``dl``: :class:`RbPool` of the beam's resource blocks per direction
+  (``Carrier.beam_n_rb``: 25 for 5 MHz at reuse 1);
+* ``rach``: :class:`RateLimiter`, random-access grants per second;
+* ``paging``: :class:`RateLimiter`, paging records per second.
+
+The rate limiters work on a fixed grid of slots and accept requests for
+future times in any order; the resource-block pools need requests in time
+order, made at ``env.now`` (below).
+
+Why not ``simpy.Resource``
+--------------------------
+A request to a first-come-first-served pool whose holding time is known when
+the request is made (an SMS transfer) starts at a time fixed by the requests
+before it: ``start = max(now, earliest time enough units are free)``, the
+Kiefer-Wolfowitz workload recursion of the FCFS G/G/c queue. :class:`RbPool`
+computes that start directly from a heap of per-RB free times, so a transfer
+costs one SimPy timeout instead of request, grant and release events. The
+recursion is exact on one condition, which the pools check: requests arrive
+in time order, i.e. every request is made at ``env.now``. A request may carry
+a deadline (the handset leaves the beam): a transfer still waiting then takes
+no resource at all, one under way releases its RBs at the deadline.
+
+Voice and data plug into the same beam object: a call holds ``n`` RBs of
+``ul`` and ``dl`` for its duration (:meth:`RbPool.reserve` takes any ``n``,
+with FCFS no-overtaking across sizes); elastic data would need a sharing
+model of its own on the RBs left over.
+
+Service-time models (:func:`service_time_model`) are swappable: ``"rate"``
+(message bits over the RBs at the CQI's rate), ``"exponential"`` and
+``"fixed"`` (for queueing-theory checks).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..link.cqi import MAX_CQI, rate_bps_per_rb
+
+#: Length of an LTE radio frame, s (TS 36.211 §4.1): paging frames are frames.
+RADIO_FRAME_S = 0.01
+#: Round-off tolerated between a process's own clock and ``env.now``, s.
+_TIME_TOLERANCE_S = 1e-6
+#: UE_ID = IMSI mod 1024 selects the paging frame (TS 36.304 §7.1).
+UE_ID_MODULUS = 1024
+
+
+class RateLimiter:
+    """At most ``rate_per_s`` grants per second, on a fixed grid of slots.
+
+    Time is cut into slots of ``1 / rate_per_s`` seconds from ``t = 0``
+    (like PRACH occasions, or paging frames); each slot grants once. A
+    request for time ``t`` gets the first free slot starting at or after
+    ``t``. Slots are found with a "next free slot" union-find (path
+    compression), so requests may be made for any future time and in any
+    order; ``now`` (``env.now``, non-decreasing) only lets slots in the past
+    be forgotten. ``inf`` means no limit.
+    """
+
+    __slots__ = ("rate_per_s", "grants", "_next", "_prune_at")
+
+    def __init__(self, rate_per_s: float):
+        self.rate_per_s = float(rate_per_s)
+        self.grants = 0
+        self._next: dict[int, int] = {}  # taken slot -> a later slot that may be free
+        self._prune_at = 4096
+
+    def grant(self, t: float, now: float) -> float:
+        """Start of the slot granted to a request for time ``t`` (>= ``t``), seconds."""
+        self.grants += 1
+        rate = self.rate_per_s
+        if rate == math.inf:
+            return t
+        nxt = self._next
+        k0 = k = math.ceil(t * rate - 1e-9)
+        while k in nxt:
+            k = nxt[k]
+        nxt[k] = k + 1
+        while k0 != k:  # path compression
+            following = nxt[k0]
+            nxt[k0] = k + 1
+            k0 = following
+        if len(nxt) > self._prune_at:
+            floor = math.floor(now * rate)
+            self._next = {a: b for a, b in nxt.items() if a >= floor}
+            self._prune_at = max(4096, 2 * len(self._next))
+        g = k / rate
+        return g if g > t else t
+
+
+class RbPool:
+    """``n_rb`` resource blocks shared first come, first served.
+
+    Attributes
+    ----------
+    n_rb : int
+    busy_rb_s : float
+        RB-seconds held, counted up to ``horizon_s``.
+    grants : int
+        Requests that got their RBs (possibly cut short by a deadline).
+    """
+
+    __slots__ = ("n_rb", "horizon_s", "busy_rb_s", "grants", "_free", "_last_t",
+                 "_last_start")
+
+    def __init__(self, n_rb: int, horizon_s: float = math.inf):
+        self.n_rb = int(n_rb)
+        self.horizon_s = horizon_s
+        self.busy_rb_s = 0.0
+        self.grants = 0
+        self._free = [-math.inf] * self.n_rb  # a heap of the time each RB becomes free
+        self._last_t = -math.inf
+        self._last_start = -math.inf
+
+    def reserve(self, t: float, n: int, duration_s: float,
+                deadline_s: float = math.inf) -> tuple[float, float]:
+        """Hold ``n`` RBs for ``duration_s`` from the earliest FCFS start at or after ``t``.
+
+        Returns ``(start, finish)`` with ``finish = start + duration_s``. If
+        ``finish > deadline_s`` the request fails: its RBs are held only up to
+        the deadline (not at all if ``start >= deadline_s``).
+        """
+        if t < self._last_t:
+            if t < self._last_t - _TIME_TOLERANCE_S:
+                raise RuntimeError(f"RbPool: request at {t} s after one at {self._last_t} s; "
+                                   "requests must be made at env.now")
+            t = self._last_t  # round-off between the caller's clock and env.now
+        self._last_t = t
+        free = self._free
+        if n == 1:
+            f = free[0]
+            start = t if t > f else f
+            if start < self._last_start:
+                start = self._last_start
+            finish = start + duration_s
+            end = finish if finish <= deadline_s else max(start, deadline_s)
+            if end > start:
+                heapq.heapreplace(free, end)
+                self._account(start, end, 1)
+        else:
+            taken = [heapq.heappop(free) for _ in range(n)]
+            start = max(t, taken[-1], self._last_start)
+            finish = start + duration_s
+            end = finish if finish <= deadline_s else max(start, deadline_s)
+            used = end > start
+            for f in taken:
+                heapq.heappush(free, end if used else f)
+            if used:
+                self._account(start, end, n)
+        return start, finish
+
+    def _account(self, start: float, end: float, n: int) -> None:
+        self._last_start = start
+        self.grants += 1
+        h = self.horizon_s
+        if start < h:
+            self.busy_rb_s += n * ((end if end < h else h) - start)
+
+
+class BeamResources:
+    """The shared resources of one satellite beam (see the module docstring)."""
+
+    __slots__ = ("sat", "beam", "ul", "dl", "rach", "paging")
+
+    def __init__(self, sat: int, beam: int, n_rb: int, rach_per_s: float, paging_per_s: float,
+                 horizon_s: float = math.inf):
+        self.sat, self.beam = sat, beam
+        self.ul = RbPool(n_rb, horizon_s)
+        self.dl = RbPool(n_rb, horizon_s)
+        self.rach = RateLimiter(rach_per_s)
+        self.paging = RateLimiter(paging_per_s)
+
+
+class Beams:
+    """All beams that served someone, created lazily, keyed by ``(sat, beam)``."""
+
+    def __init__(self, n_rb: int, rach_per_s: float, paging_per_s: float, start_s: float,
+                 end_s: float):
+        self.n_rb, self.rach_per_s, self.paging_per_s = n_rb, rach_per_s, paging_per_s
+        self.start_s, self.end_s = start_s, end_s
+        self._beams: dict[tuple[int, int], BeamResources] = {}
+
+    def get(self, sat: int, beam: int) -> BeamResources:
+        key = (sat, beam)
+        b = self._beams.get(key)
+        if b is None:
+            b = self._beams[key] = BeamResources(sat, beam, self.n_rb, self.rach_per_s,
+                                                 self.paging_per_s, self.end_s)
+        return b
+
+    def __len__(self) -> int:
+        return len(self._beams)
+
+    def table(self) -> pd.DataFrame:
+        """One row per beam used: RB-seconds and utilisation per direction, RACH grants, pages.
+
+        Utilisation is RB-seconds held / (``n_rb`` x run duration), over the
+        whole run (a beam exists all the time; it is simply idle when no one
+        it serves has traffic).
+        """
+        keys = sorted(self._beams)
+        span = self.end_s - self.start_s
+        rows = [self._beams[k] for k in keys]
+        ul = np.array([b.ul.busy_rb_s for b in rows], dtype=np.float64)
+        dl = np.array([b.dl.busy_rb_s for b in rows], dtype=np.float64)
+        return pd.DataFrame({
+            "sat": np.array([k[0] for k in keys], dtype=np.int32),
+            "beam": np.array([k[1] for k in keys], dtype=np.int32),
+            "ul_rb_s": ul,
+            "dl_rb_s": dl,
+            "ul_utilisation": ul / (self.n_rb * span),
+            "dl_utilisation": dl / (self.n_rb * span),
+            "ul_transfers": np.array([b.ul.grants for b in rows], dtype=np.int64),
+            "dl_transfers": np.array([b.dl.grants for b in rows], dtype=np.int64),
+            "rach_grants": np.array([b.rach.grants for b in rows], dtype=np.int64),
+            "pages": np.array([b.paging.grants for b in rows], dtype=np.int64),
+        })
+
+
+def next_paging_occasion(t: float, handset: int, cycle_s: float) -> float:
+    """First paging occasion of ``handset`` at or after ``t``, seconds.
+
+    TS 36.304 §7.1 with ``nB = T``: the paging frame satisfies
+    ``SFN mod T = UE_ID mod T``, ``UE_ID = IMSI mod 1024``; here the handset
+    index stands for the IMSI and the frame grid starts at the epoch
+    (``T = cycle_s / 10 ms`` frames). ``cycle_s = 0`` pages at once.
+    """
+    if cycle_s <= 0.0:
+        return t
+    n_frames = max(1, round(cycle_s / RADIO_FRAME_S))
+    offset = ((handset % UE_ID_MODULUS) % n_frames) * (cycle_s / n_frames)
+    k = math.ceil((t - offset) / cycle_s)
+    return offset + k * cycle_s
+
+
+class _TransferTime:
+    """``bits / (n_rb x rate_bps_per_rb(cqi))``: the message over its RBs at the CQI's rate."""
+
+    def __init__(self, bits: float, n_rb: int):
+        rates = rate_bps_per_rb(np.arange(MAX_CQI + 1))
+        self.table = [bits / (n_rb * r) if r > 0 else math.inf for r in rates.tolist()]
+
+    def __call__(self, cqi: int) -> float:
+        return self.table[cqi]
+
+
+class _FixedTime:
+    def __init__(self, mean_s: float):
+        self.mean_s = float(mean_s)
+
+    def __call__(self, cqi: int) -> float:
+        return self.mean_s
+
+
+class _ExponentialTime:
+    """Exponential holding times of mean ``mean_s``, drawn in blocks from ``rng``."""
+
+    _BLOCK = 4096
+
+    def __init__(self, mean_s: float, rng: np.random.Generator):
+        self.mean_s, self.rng = float(mean_s), rng
+        self._buf: list[float] = []
+
+    def __call__(self, cqi: int) -> float:
+        if not self._buf:
+            self._buf = self.rng.exponential(self.mean_s, self._BLOCK).tolist()[::-1]
+        return self._buf.pop()
+
+
+def service_time_model(kind: str, *, bits: float, n_rb: int, mean_s: float | None = None,
+                       rng: np.random.Generator | None = None):
+    """A callable ``cqi -> seconds`` giving the holding time of one transfer.
+
+    Parameters
+    ----------
+    kind : {"rate", "exponential", "fixed"}
+        ``"rate"``: ``bits`` over ``n_rb`` RBs at
+        :func:`satsim.link.cqi.rate_bps_per_rb` of the handset's CQI;
+        ``"exponential"``: i.i.d. exponential of mean ``mean_s`` (from ``rng``);
+        ``"fixed"``: always ``mean_s``.
+    """
+    if kind == "rate":
+        return _TransferTime(bits, n_rb)
+    if kind == "exponential":
+        return _ExponentialTime(mean_s, rng)
+    if kind == "fixed":
+        return _FixedTime(mean_s)
+    raise ValueError(f"unknown service-time model {kind!r}")

@@ -1,0 +1,267 @@
+"""SMS over the satellite beams: mobile-originated (MO) and mobile-terminated (MT).
+
+Processes are plain generator functions ``f(env, ctx, i)``: ``env`` is the
+``simpy.Environment`` (``env.now`` in seconds since the scenario epoch),
+``ctx`` an :class:`SmsContext` (coverage view, beams, configuration, random
+streams and the per-message log) and ``i`` the message's id. A process sleeps
+with one timeout to the next thing that can change its fate (coverage
+returns, a random-access grant, the end of a transfer, a retry, expiry):
+gap ends and coverage ends come from the :class:`CoverageView`, never from
+polling the time steps.
+
+MO: the phone holds the message until it is served, then: random access on
+the serving beam (RACH grant, then ``access_delay_s``), uplink transfer of
+payload + signalling over the beam's RBs, then ``ground_delay_s`` to the SMS
+centre (delivered = accepted by the SC). Losing the beam before the transfer
+ends fails the attempt; the phone tries again at once on the next beam or
+when coverage returns. A random failure (``failure_prob``) is retried after
+``mo_retry_s``.
+
+MT: the SMS centre (SC) makes a delivery attempt at arrival: ``ground_delay_s``
+to the beam, paging (beam paging limit, then the handset's paging occasion),
+random access, downlink transfer; delivered = received by the phone. An
+attempt fails when the handset is not served at paging time or leaves the
+beam before the transfer ends; the SC then stores the message and retries on
+its schedule (``fixed``, ``backoff`` or ``alert``: on the network's alert
+that the phone is reachable again).
+
+Both give up at ``t_arrival + validity_s`` (TS 23.040 §9.2.3.12: the SC
+discards an undelivered message when its validity period ends; for MO the
+phone's outbox is given the same period, an assumption). An attempt started
+before expiry runs to its end. Each message is sent on its own (several
+messages waiting in one phone do not share a connection).
+
+Clocks: a process keeps the intended time of its next step in ``t`` and
+works with it (``env.now`` can differ by round-off); MT retries fall on
+``t_arrival + (sum of waits)`` exactly. Resources are asked for at ``t``: the
+rate limiters (RACH, paging) accept requests for future times, so an MT
+attempt computes its page, paging occasion and random-access grant at once;
+the resource-block pools are asked at ``env.now`` (after a timeout to the
+random-access grant), which keeps their first-come-first-served recursion
+exact (see ``resources``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .coverage_view import CoverageView
+from .resources import Beams, next_paging_occasion, service_time_model
+from .streams import stream
+
+#: Direction codes and names.
+MO, MT = 0, 1
+DIRECTIONS = ("MO", "MT")
+#: Outcome codes and names.
+DELIVERED, EXPIRED, IN_FLIGHT = 0, 1, 2
+OUTCOMES = ("delivered", "expired", "in_flight")
+
+
+class SmsContext:
+    """Everything the SMS processes share, and the per-message log.
+
+    Per message ``i`` (ids in arrival order): ``direction[i]``,
+    ``handset[i]``, ``t_arrival[i]``; written by the processes:
+    ``t_done[i]`` (delivery or expiry time), ``outcome[i]``, ``attempts[i]``
+    and ``sat[i]`` / ``beam[i]`` of the latest attempt.
+    """
+
+    def __init__(self, view: CoverageView, beams: Beams, sms, beam_config, seed: int,
+                 direction, handset, t_arrival):
+        self.view, self.beams = view, beams
+        self.direction = direction.tolist()
+        self.handset = handset.tolist()
+        self.t_arrival = t_arrival.tolist()
+        n = len(self.t_arrival)
+        self.t_done = [math.nan] * n
+        self.outcome = [IN_FLIGHT] * n
+        self.attempts = [0] * n
+        self.sat = [-1] * n
+        self.beam = [-1] * n
+        self.validity_s = sms.validity_s
+        self.ground_delay_s = sms.ground_delay_s
+        self.rb_per_sms = sms.rb_per_sms
+        self.mo_retry_s = sms.mo_retry_s
+        self.mt_retry = sms.mt_retry
+        self.mt_retry_s = sms.mt_retry_s
+        self.mt_backoff_factor = sms.mt_backoff_factor
+        self.mt_retry_max_s = sms.mt_retry_max_s
+        self.failure_prob = sms.failure_prob
+        self.access_delay_s = beam_config.access_delay_s
+        self.paging_cycle_s = beam_config.paging_cycle_s
+        bits = 8.0 * (sms.payload_bytes + sms.overhead_bytes)
+        self.ul_time = service_time_model(sms.service_time, bits=bits, n_rb=sms.rb_per_sms,
+                                          mean_s=sms.service_mean_s,
+                                          rng=stream(seed, "sms/mo/service"))
+        self.dl_time = service_time_model(sms.service_time, bits=bits, n_rb=sms.rb_per_sms,
+                                          mean_s=sms.service_mean_s,
+                                          rng=stream(seed, "sms/mt/service"))
+        self._fail_rng = (stream(seed, "sms/mo/failures"), stream(seed, "sms/mt/failures"))
+        self._fail_buf: tuple[list[float], list[float]] = ([], [])
+
+    # ------------------------------------------------------------ helpers
+    def lost(self, direction: int) -> bool:
+        """Draw whether an attempt in ``direction`` (MO / MT) fails at random (``failure_prob``)."""
+        if self.failure_prob <= 0.0:
+            return False
+        buf = self._fail_buf[direction]
+        if not buf:
+            buf.extend(self._fail_rng[direction].random(4096).tolist()[::-1])
+        return buf.pop() < self.failure_prob
+
+    def next_mt_attempt(self, h: int, t0: float, offset: float, retry: int,
+                        t_fail: float) -> tuple[float, float]:
+        """The SC's next attempt after its ``retry``-th failure (known at ``t_fail``).
+
+        Returns the attempt time and the new offset from the arrival ``t0``:
+        "fixed" and "backoff" wait from the previous attempt (never before
+        ``t_fail``); "alert" tries when the network reports the phone reachable
+        again (the MNRF flag and alert transfer of TS 23.040 §10.3), one ground
+        delay after coverage returns.
+        """
+        if self.mt_retry == "alert":
+            return self.view.gap_end(h, t_fail) + self.ground_delay_s, offset
+        if self.mt_retry == "fixed":
+            offset += self.mt_retry_s
+        else:
+            offset += min(self.mt_retry_s * self.mt_backoff_factor ** (retry - 1),
+                          self.mt_retry_max_s)
+        t = t0 + offset
+        return (t if t > t_fail else t_fail), offset
+
+
+def _at(env, t: float):
+    """A timeout that fires at time ``t`` (never a negative delay from round-off)."""
+    d = t - env.now
+    return env.timeout(d if d > 0.0 else 0.0)
+
+
+def sms_source(env, ctx: SmsContext):
+    """Process: releases the pre-generated arrivals in time order, one MO / MT process each."""
+    now = env.now
+    for i, t in enumerate(ctx.t_arrival):
+        if t > now:
+            yield _at(env, t)
+            now = t
+        env.process((mo_sms if ctx.direction[i] == MO else mt_sms)(env, ctx, i))
+
+
+def mo_sms(env, ctx: SmsContext, i: int):
+    """Process: one mobile-originated SMS, from the phone's outbox to the SMS centre."""
+    view, beams = ctx.view, ctx.beams
+    h = ctx.handset[i]
+    t = ctx.t_arrival[i]
+    expiry = t + ctx.validity_s
+    while t < expiry:
+        j = view.run_at(h, t)
+        if j < 0:  # in a gap: sleep until coverage returns
+            t = view.gap_end(h, t)
+            if t >= expiry:
+                break
+            yield _at(env, t)
+            continue
+        ctx.attempts[i] += 1
+        sat, b = int(view.sat[j]), int(view.beam[j])
+        ctx.sat[i], ctx.beam[i] = sat, b
+        beam = beams.get(sat, b)
+        deadline = float(view.serve_end[j])
+        t_access = beam.rach.grant(t, t) + ctx.access_delay_s
+        if t_access >= deadline:  # lost the beam during random access: try again
+            yield _at(env, deadline)
+            t = deadline
+            continue
+        if t_access > t:
+            yield _at(env, t_access)
+            t = t_access
+        if t >= view.end[j]:  # same beam, next CQI run
+            j = view.run_at(h, t)
+        start, finish = beam.ul.reserve(t, ctx.rb_per_sms, ctx.ul_time(int(view.cqi[j])),
+                                        deadline)
+        if finish > deadline:  # lost the beam before the transfer ended: try again
+            yield _at(env, deadline)
+            t = deadline
+            continue
+        if ctx.lost(MO):
+            t = finish + ctx.mo_retry_s
+            if t >= expiry:
+                break
+            yield _at(env, t)
+            continue
+        done = finish + ctx.ground_delay_s
+        yield _at(env, done)
+        ctx.t_done[i], ctx.outcome[i] = done, DELIVERED
+        return
+    yield _at(env, expiry)
+    ctx.t_done[i], ctx.outcome[i] = expiry, EXPIRED
+
+
+def mt_sms(env, ctx: SmsContext, i: int):
+    """Process: one mobile-terminated SMS, stored at the SMS centre and forwarded.
+
+    An SC attempt at ``t`` reaches the beam at ``t + ground_delay_s``. The
+    attempts that find the phone unreachable there touch no resource, so they
+    are counted without waking the process for each one (no event); the
+    process wakes at the first attempt that finds the phone served.
+    """
+    view, beams = ctx.view, ctx.beams
+    h = ctx.handset[i]
+    g = ctx.ground_delay_s
+    t = now = t0 = ctx.t_arrival[i]
+    expiry = t0 + ctx.validity_s
+    horizon = view.end_s
+    retry = 0
+    offset = 0.0  # attempt times are t0 + offset: exact sums of the waits, free of round-off
+    while True:
+        j = -1
+        while t < expiry and t < horizon:
+            j = view.run_at(h, t + g)
+            if j >= 0:
+                break
+            ctx.attempts[i] += 1  # the phone is absent
+            retry += 1
+            t, offset = ctx.next_mt_attempt(h, t0, offset, retry, t + g)
+        if j < 0 or t >= expiry or t >= horizon:
+            break
+        if t > now:
+            yield _at(env, t)
+            now = t
+        # reachable: page, then the phone's random access, then the transfer
+        ctx.attempts[i] += 1
+        sat, b = int(view.sat[j]), int(view.beam[j])
+        ctx.sat[i], ctx.beam[i] = sat, b
+        beam = beams.get(sat, b)
+        deadline = t_fail = float(view.serve_end[j])
+        t_page = next_paging_occasion(beam.paging.grant(t + g, now), h, ctx.paging_cycle_s)
+        t_access = beam.rach.grant(t_page, now) + ctx.access_delay_s
+        if t_access < deadline:
+            if t_access > now:
+                yield _at(env, t_access)
+                now = t_access
+            if now >= view.end[j]:  # same beam, next CQI run
+                j = view.run_at(h, now)
+            start, finish = beam.dl.reserve(now, ctx.rb_per_sms, ctx.dl_time(int(view.cqi[j])),
+                                            deadline)
+            if finish <= deadline:
+                if not ctx.lost(MT):
+                    yield _at(env, finish)
+                    ctx.t_done[i], ctx.outcome[i] = finish, DELIVERED
+                    return
+                t_fail = finish
+        retry += 1
+        t, offset = ctx.next_mt_attempt(h, t0, offset, retry, t_fail)
+    if t >= expiry:
+        yield _at(env, expiry)
+        ctx.t_done[i], ctx.outcome[i] = expiry, EXPIRED
+    # else: the run ends first; the message stays in flight
+
+
+def direction_names(codes) -> np.ndarray:
+    """Direction codes to "MO" / "MT" strings."""
+    return np.asarray(DIRECTIONS, dtype=object)[np.asarray(codes, dtype=np.int64)]
+
+
+def outcome_names(codes) -> np.ndarray:
+    """Outcome codes to "delivered" / "expired" / "in_flight" strings."""
+    return np.asarray(OUTCOMES, dtype=object)[np.asarray(codes, dtype=np.int64)]
