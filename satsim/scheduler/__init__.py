@@ -1,4 +1,4 @@
-"""Service scheduler: SMS over the satellite beams, driven by coverage gaps.
+"""Service scheduler: SMS, voice and data over the satellite beams, driven by coverage gaps.
 
 ``env.now`` is seconds since the scenario epoch. The scheduler sees only the
 link timeline, through a :class:`CoverageView`, so it runs just as well on a
@@ -14,11 +14,20 @@ gives the answer::
     result.events          # one row per SMS
     result.summary()       # offered / delivered / expired / in flight, latency, beams
 
+    # voice and data are off unless configured:
+    config = SchedulerConfig(voice=VoiceConfig(), data=DataConfig())
+    result = simulate(view, config, seed=1)
+    result.calls           # one row per call attempt
+    result.sessions        # one row per data session
+    result.summary()["voice"], result.summary()["data"]
+
 Modules: ``coverage_view`` (look-ups into the timeline), ``resources``
-(per-beam resource blocks, RACH and paging limits, service-time models),
-``sms`` (the MO and MT processes), ``arrivals`` (Poisson traffic, daily
-profile), ``streams`` (named random streams), ``model`` (configuration,
-``simulate``, results). Design notes:
+(per-beam resource blocks, RACH and paging limits, the voice calls' GBR pool,
+service-time models), ``sms`` (the MO and MT processes), ``voice`` (calls:
+admission, handovers, fades against T310), ``data`` (sessions: sizes, gaps,
+aborts), ``sharing`` (processor sharing of a beam among data sessions),
+``arrivals`` (Poisson traffic, daily profile), ``streams`` (named random
+streams), ``model`` (configuration, ``simulate``, results). Design notes:
 
 * **Processes are plain generators** ``f(env, ctx, i)`` and sleep with one
   timeout to the next instant that matters: the end of a gap or of a beam's
@@ -31,14 +40,23 @@ profile), ``streams`` (named random streams), ``model`` (configuration,
   made at ``env.now`` (checked). See ``resources``.
 * **Randomness**: one seed; streams keyed by name and index (per service and
   per handset), so adding a service or a handset never shifts another's draws.
+* **Voice is a loss system, data is elastic.** A call reserves its RBs at
+  once or is blocked (no queue: Erlang B on one always-covered beam); data
+  sessions share what calls leave by processor sharing, with rates
+  recomputed only when a beam's membership or capacity changes. SMS rides
+  the signalling bearers ahead of both and is not slowed by them (see
+  ``resources``), so switching voice or data on leaves SMS results unchanged.
 """
 
 from .coverage_view import CoverageView, Serving
+from .data import DataConfig
 from .model import BeamConfig, SchedulerConfig, SchedulerResult, SmsConfig, simulate
-from .resources import BeamResources, RateLimiter, RbPool, next_paging_occasion
+from .resources import BeamResources, GbrPool, RateLimiter, RbPool, next_paging_occasion
+from .sharing import ElasticShare
+from .voice import VoiceConfig
 
 __all__ = [
-    "BeamConfig", "BeamResources", "CoverageView", "RateLimiter", "RbPool",
-    "SchedulerConfig", "SchedulerResult", "Serving", "SmsConfig", "next_paging_occasion",
-    "simulate",
+    "BeamConfig", "BeamResources", "CoverageView", "DataConfig", "ElasticShare", "GbrPool",
+    "RateLimiter", "RbPool", "SchedulerConfig", "SchedulerResult", "Serving", "SmsConfig",
+    "VoiceConfig", "next_paging_occasion", "simulate",
 ]

@@ -3,10 +3,10 @@
 ``simulate(view, config, seed)`` runs the services over a
 :class:`~satsim.scheduler.CoverageView` in one SimPy environment whose clock
 is seconds since the scenario epoch, from ``view.start_s`` to ``view.end_s``,
-and returns a :class:`SchedulerResult`: one row per message, one row per beam
-used, and a JSON-ready summary.
+and returns a :class:`SchedulerResult`: one row per message, per call and per
+data session, one row per beam used, and a JSON-ready summary.
 
-Defaults and their sources (all overridable):
+SMS defaults and their sources (all overridable):
 
 * ``validity_s = 86400``: 24 h, TP-VP = 167 in the relative format of
   3GPP TS 23.040 §9.2.3.12.1 (12 h + (167 - 143) x 30 min); the SC discards a
@@ -38,6 +38,10 @@ Defaults and their sources (all overridable):
   ``defaultPagingCycle``); the phone listens once per cycle (TS 36.304 §7.1).
 * ``access_delay_s = 0.1``: random access and RRC set-up, about four round
   trips of TR 38.821's 25.77 ms LEO-600 transparent worst case (assumption).
+
+Voice (:class:`~satsim.scheduler.voice.VoiceConfig`) and data
+(:class:`~satsim.scheduler.data.DataConfig`) document their models, defaults
+and sources in their own modules.
 """
 
 from __future__ import annotations
@@ -51,8 +55,13 @@ import simpy
 
 from ..errors import InputError
 from ..link.params import Carrier
+from ._checks import check_number as _number
+from ._checks import check_whole as _whole
+from ._checks import checked_profile
 from .arrivals import handset_arrivals, seconds_since_midnight
 from .coverage_view import CoverageView
+from .data import DataConfig, DataContext, data_sessions, data_source
+from .data import outcome_names as data_outcome_names
 from .resources import Beams
 from .sms import (
     DELIVERED,
@@ -67,26 +76,13 @@ from .sms import (
     sms_source,
 )
 from .streams import check_seed
+from .voice import REASONS, VoiceConfig, VoiceContext, voice_attempts, voice_source
+from .voice import OUTCOMES as VOICE_OUTCOMES
+from .voice import names as voice_names
 
 SERVICE_TIME_MODELS = ("rate", "exponential", "fixed")
 MT_RETRY_SCHEDULES = ("fixed", "backoff", "alert")
 LATENCY_PERCENTILES = (50, 90, 99)
-
-
-def _number(owner: str, name: str, value, *, minimum: float = 0.0, strict: bool = False,
-            allow_inf: bool = False) -> None:
-    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-          and not math.isnan(value) and (allow_inf or math.isfinite(value))
-          and (value > minimum if strict else value >= minimum))
-    if not ok:
-        rule = f"{'>' if strict else '>='} {minimum:g}"
-        extra = " (inf for no limit)" if allow_inf else ""
-        raise InputError(f"{owner}.{name} must be a number {rule}{extra}, got {value!r}")
-
-
-def _whole(owner: str, name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{owner}.{name} must be a whole number >= {minimum}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -167,16 +163,7 @@ class SmsConfig:
         if self.mt_retry not in MT_RETRY_SCHEDULES:
             raise InputError(f"sms.mt_retry must be one of {', '.join(MT_RETRY_SCHEDULES)}, "
                              f"got {self.mt_retry!r}")
-        if self.daily_profile is not None:
-            p = tuple(self.daily_profile)
-            if (len(p) != 24 or not all(isinstance(w, (int, float, np.integer, np.floating))
-                                        and not isinstance(w, bool) and math.isfinite(w)
-                                        and w >= 0 for w in p)
-                    or sum(p) <= 0):
-                raise InputError(
-                    "sms.daily_profile must be 24 finite weights >= 0 (one per UTC hour, "
-                    f"not all zero), got {self.daily_profile!r}")
-            object.__setattr__(self, "daily_profile", tuple(float(w) for w in p))
+        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
 
 
 @dataclass(frozen=True)
@@ -217,20 +204,38 @@ class BeamConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """Everything the scheduler needs besides the coverage view and the seed."""
+    """Everything the scheduler needs besides the coverage view and the seed.
+
+    ``voice`` and ``data`` are off (None) unless given; SMS is always on
+    (``SmsConfig(mo_per_hour=0, mt_per_hour=0)`` sends none).
+    """
 
     beams: BeamConfig = field(default_factory=BeamConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    voice: VoiceConfig | None = None
+    data: DataConfig | None = None
 
     def __post_init__(self):
         if not isinstance(self.beams, BeamConfig):
             raise InputError(f"scheduler.beams must be a BeamConfig, got {self.beams!r}")
         if not isinstance(self.sms, SmsConfig):
             raise InputError(f"scheduler.sms must be an SmsConfig, got {self.sms!r}")
-        if self.sms.rb_per_sms > self.beams.n_rb:
+        if self.voice is not None and not isinstance(self.voice, VoiceConfig):
+            raise InputError(f"scheduler.voice must be a VoiceConfig or None, got {self.voice!r}")
+        if self.data is not None and not isinstance(self.data, DataConfig):
+            raise InputError(f"scheduler.data must be a DataConfig or None, got {self.data!r}")
+        n_rb = self.beams.n_rb
+        if self.sms.rb_per_sms > n_rb:
             raise InputError(
                 f"sms.rb_per_sms ({self.sms.rb_per_sms}) exceeds the beam's "
-                f"{self.beams.n_rb} resource blocks (carrier n_rb / reuse)")
+                f"{n_rb} resource blocks (carrier n_rb / reuse)")
+        if self.voice is not None:
+            for name in ("rbs_per_call", "max_rbs_per_call"):
+                v = getattr(self.voice, name)
+                if v is not None and v > n_rb:
+                    raise InputError(
+                        f"voice.{name} ({v}) exceeds the beam's {n_rb} resource blocks "
+                        "(carrier n_rb / reuse): no call could be admitted")
 
 
 @dataclass(frozen=True, eq=False)
@@ -247,11 +252,34 @@ class SchedulerResult:
         ``covered_at_arrival``, ``attempts``, ``sat`` and ``beam`` of the
         latest attempt (-1 if none).
     beams : pandas.DataFrame
-        One row per beam used (:meth:`satsim.scheduler.resources.Beams.table`).
+        One row per beam used by any service
+        (:meth:`satsim.scheduler.resources.Beams.table`).
     start_s, end_s : float
         The simulated span (the view's), seconds since the epoch.
     seed : int
     config : SchedulerConfig
+    calls : pandas.DataFrame or None
+        One row per call attempt, in attempt order (None when voice is off):
+        ``id``, ``handset``, ``t_arrival_s``, ``holding_s`` (intended
+        duration), ``t_end_s`` (hang-up, drop, or the attempt if blocked; NaN
+        in progress), ``duration_s`` (``t_end_s - t_arrival_s``), ``outcome``
+        ("completed", "blocked", "dropped", "in_progress"), ``reason`` (of a
+        block: "no_coverage", "low_sinr", "beam_full"; of a drop: "outage",
+        "handover_blocked"; else ""), ``rbs`` (RB-equivalents at admission),
+        ``handovers``, ``interruption_s`` (handovers x interruption),
+        ``outages`` and ``outage_s`` (fades survived, and their total),
+        ``sat`` / ``beam`` serving at the attempt (-1: none), ``last_sat`` /
+        ``last_beam`` (the latest serving beam).
+    sessions : pandas.DataFrame or None
+        One row per data session, in arrival order (None when data is off):
+        ``id``, ``handset``, ``t_arrival_s``, ``size_bytes``, ``t_end_s``
+        (completion or abort; NaN in progress), ``outcome`` ("completed",
+        "aborted", "in_progress"), ``delivered_bytes``, ``active_s`` (time in
+        a beam's share), ``paused_s`` (time in gaps), ``handovers``,
+        ``interruption_s``, ``throughput_kbps`` (size / active time, completed
+        sessions; NaN otherwise), ``throughput_incl_pauses_kbps`` (size /
+        (completion - arrival)), ``sat`` / ``beam`` (first serving beam, -1:
+        none), ``last_sat`` / ``last_beam``.
     """
 
     events: pd.DataFrame
@@ -260,6 +288,8 @@ class SchedulerResult:
     end_s: float
     seed: int
     config: SchedulerConfig
+    calls: pd.DataFrame | None = None
+    sessions: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """JSON-ready summary (same seed: byte-identical ``json.dumps(s, sort_keys=True)``).
@@ -269,7 +299,21 @@ class SchedulerResult:
         direction x coverage combinations), each with ``offered``,
         ``delivered``, ``expired``, ``in_flight``, ``delivery_ratio`` and
         ``latency_s`` percentiles (p50, p90, p99, max, mean) of the delivered
-        messages (None where there are none). ``beams`` summarises utilisation.
+        messages (None where there are none).
+
+        ``voice`` (None when off): ``offered``, ``blocked``, ``dropped``,
+        ``completed``, ``in_progress``, ``block_ratio`` (blocked / offered)
+        and ``drop_ratio`` (dropped / admitted, admitted = offered - blocked).
+
+        ``data`` (None when off): ``sessions``, ``completed``, ``aborted``,
+        ``in_progress``, ``completion_ratio`` (completed / sessions) and
+        ``throughput_kbps`` {``p50``, ``mean``} of the completed sessions'
+        size / active time, kbit/s (mean of the per-session throughputs).
+
+        ``beams`` summarises utilisation: SMS transfers (``ul_`` / ``dl_``),
+        and, with the services on, ``voice_`` and ``data_`` utilisation and
+        ``dl_utilisation_all`` (all services), mean and max over the beams.
+        Ratios with a zero denominator are None.
         """
         ev = self.events
         mo = (ev["direction"] == "MO").to_numpy()
@@ -291,10 +335,20 @@ class SchedulerResult:
             beams[f"{d}_utilisation_max"] = _json_float(u.max()) if u.size else None
         beams["rach_grants"] = int(b["rach_grants"].sum())
         beams["pages"] = int(b["pages"].sum())
+        extra = ([("voice", "voice_utilisation")] if self.calls is not None else []) + \
+            ([("data", "data_utilisation")] if self.sessions is not None else [])
+        if extra:
+            extra.append(("all", "dl_utilisation_all"))
+        for _, col in extra:
+            u = b[col].to_numpy(dtype=np.float64)
+            beams[f"{col}_mean"] = _json_float(u.mean()) if u.size else None
+            beams[f"{col}_max"] = _json_float(u.max()) if u.size else None
         return {
             "run": {"start_s": self.start_s, "end_s": self.end_s, "seed": self.seed,
                     "duration_s": self.end_s - self.start_s},
             "sms": sms,
+            "voice": None if self.calls is None else _voice_stats(self.calls),
+            "data": None if self.sessions is None else _data_stats(self.sessions),
             "beams": beams,
         }
 
@@ -326,6 +380,129 @@ def _group_stats(outcome: np.ndarray, latency: np.ndarray) -> dict:
     }
 
 
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def _voice_stats(calls: pd.DataFrame) -> dict:
+    outcome = calls["outcome"].to_numpy()
+    n = int(outcome.size)
+    count = {name: int((outcome == name).sum()) for name in VOICE_OUTCOMES}
+    return {
+        "offered": n,
+        "blocked": count["blocked"],
+        "dropped": count["dropped"],
+        "completed": count["completed"],
+        "in_progress": count["in_progress"],
+        "block_ratio": _ratio(count["blocked"], n),
+        "drop_ratio": _ratio(count["dropped"], n - count["blocked"]),
+    }
+
+
+def _data_stats(sessions: pd.DataFrame) -> dict:
+    outcome = sessions["outcome"].to_numpy()
+    n = int(outcome.size)
+    done = outcome == "completed"
+    tput = sessions["throughput_kbps"].to_numpy(dtype=np.float64)[done]
+    return {
+        "sessions": n,
+        "completed": int(done.sum()),
+        "aborted": int((outcome == "aborted").sum()),
+        "in_progress": int((outcome == "in_progress").sum()),
+        "completion_ratio": _ratio(int(done.sum()), n),
+        "throughput_kbps": {
+            "p50": _json_float(np.percentile(tput, 50)) if tput.size else None,
+            "mean": _json_float(tput.mean()) if tput.size else None,
+        },
+    }
+
+
+def _explicit_table(table, what: str, columns: tuple[str, str, str], view: CoverageView):
+    """Validate a user table of calls / sessions: ``handset``, ``t_arrival_s`` and one
+    positive quantity (``holding_s`` / ``size_bytes``)."""
+    h_col, t_col, q_col = columns
+    try:
+        h = np.asarray(table[h_col])
+        t = np.asarray(table[t_col], dtype=np.float64)
+        q = np.asarray(table[q_col], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{what} must have columns {', '.join(columns)} ({exc})") from None
+    if not (h.shape == t.shape == q.shape) or h.ndim != 1:
+        raise InputError(f"{what}: {', '.join(columns)} must be 1-D and of one length")
+    if h.size and (h.dtype.kind not in "iu" or h.min() < 0 or h.max() >= view.n_handsets):
+        raise InputError(f"{what}.{h_col} must be whole numbers in 0..{view.n_handsets - 1}")
+    if t.size and (not np.all(np.isfinite(t)) or t.min() < view.start_s
+                   or t.max() >= view.end_s):
+        raise InputError(f"{what}.{t_col} must lie in the view's span "
+                         f"[{view.start_s}, {view.end_s})")
+    if q.size and not (np.all(np.isfinite(q)) and q.min() > 0):
+        raise InputError(f"{what}.{q_col} must be finite numbers > 0")
+    return h.astype(np.int32), t, q
+
+
+def _by_time(handset, t, q):
+    """Sort one service's arrivals by time (ties: by handset)."""
+    order = np.lexsort((handset, t))
+    return handset[order], t[order], q[order]
+
+
+def _calls_table(ctx: VoiceContext, interruption_s: float) -> pd.DataFrame:
+    t_arrival = np.asarray(ctx.t_arrival, dtype=np.float64)
+    t_end = np.asarray(ctx.t_end, dtype=np.float64)
+    handovers = np.asarray(ctx.handovers, dtype=np.int32)
+    return pd.DataFrame({
+        "id": np.arange(t_arrival.size, dtype=np.int64),
+        "handset": np.asarray(ctx.handset, dtype=np.int64),
+        "t_arrival_s": t_arrival,
+        "holding_s": np.asarray(ctx.holding, dtype=np.float64),
+        "t_end_s": t_end,
+        "duration_s": t_end - t_arrival,
+        "outcome": voice_names(ctx.outcome, VOICE_OUTCOMES),
+        "reason": voice_names(ctx.reason, REASONS),
+        "rbs": np.asarray(ctx.rbs, dtype=np.float64),
+        "handovers": handovers,
+        "interruption_s": handovers * interruption_s,
+        "outages": np.asarray(ctx.outages, dtype=np.int32),
+        "outage_s": np.asarray(ctx.outage_s, dtype=np.float64),
+        "sat": np.asarray(ctx.sat, dtype=np.int32),
+        "beam": np.asarray(ctx.beam, dtype=np.int32),
+        "last_sat": np.asarray(ctx.last_sat, dtype=np.int32),
+        "last_beam": np.asarray(ctx.last_beam, dtype=np.int32),
+    })
+
+
+def _sessions_table(ctx: DataContext, interruption_s: float) -> pd.DataFrame:
+    t_arrival = np.asarray(ctx.t_arrival, dtype=np.float64)
+    t_end = np.asarray(ctx.t_end, dtype=np.float64)
+    size = np.asarray(ctx.size_bytes, dtype=np.float64)
+    outcome = np.asarray(ctx.outcome, dtype=np.int8)
+    active = np.asarray(ctx.active_s, dtype=np.float64)
+    handovers = np.asarray(ctx.handovers, dtype=np.int32)
+    done = outcome == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tput = np.where(done, 8e-3 * size / active, np.nan)
+        tput_all = np.where(done, 8e-3 * size / (t_end - t_arrival), np.nan)
+    return pd.DataFrame({
+        "id": np.arange(t_arrival.size, dtype=np.int64),
+        "handset": np.asarray(ctx.handset, dtype=np.int64),
+        "t_arrival_s": t_arrival,
+        "size_bytes": size,
+        "t_end_s": t_end,
+        "outcome": data_outcome_names(outcome),
+        "delivered_bytes": np.where(done, size, size - np.asarray(ctx.remaining_bits) / 8.0),
+        "active_s": active,
+        "paused_s": np.asarray(ctx.paused_s, dtype=np.float64),
+        "handovers": handovers,
+        "interruption_s": handovers * interruption_s,
+        "throughput_kbps": tput,
+        "throughput_incl_pauses_kbps": tput_all,
+        "sat": np.asarray(ctx.sat, dtype=np.int32),
+        "beam": np.asarray(ctx.beam, dtype=np.int32),
+        "last_sat": np.asarray(ctx.last_sat, dtype=np.int32),
+        "last_beam": np.asarray(ctx.last_beam, dtype=np.int32),
+    })
+
+
 def _explicit_arrivals(arrivals, view: CoverageView):
     """Validate a user table of arrivals: columns direction, handset, t_arrival_s."""
     try:
@@ -351,7 +528,7 @@ def _explicit_arrivals(arrivals, view: CoverageView):
 
 
 def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: int = 0, *,
-             arrivals=None) -> SchedulerResult:
+             arrivals=None, calls=None, sessions=None) -> SchedulerResult:
     """Run the scheduler over ``view`` and return its events and summary.
 
     Parameters
@@ -365,6 +542,12 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     arrivals : mapping or DataFrame, optional
         Explicit SMS arrivals instead of the Poisson traffic: columns
         ``direction`` ("MO" / "MT"), ``handset``, ``t_arrival_s``.
+    calls : mapping or DataFrame, optional
+        Explicit call attempts instead of the Poisson ones (needs
+        ``config.voice``): columns ``handset``, ``t_arrival_s``, ``holding_s``.
+    sessions : mapping or DataFrame, optional
+        Explicit data sessions instead of the Poisson ones (needs
+        ``config.data``): columns ``handset``, ``t_arrival_s``, ``size_bytes``.
 
     Returns
     -------
@@ -376,9 +559,14 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     if not isinstance(config, SchedulerConfig):
         raise InputError(f"config must be a SchedulerConfig, got {type(config).__name__}")
     seed = check_seed(seed)
-    sms, bc = config.sms, config.beams
+    sms, bc, voice, data = config.sms, config.beams, config.voice, config.data
+    day0 = seconds_since_midnight(view.epoch)
+    for given, cfg, what in ((calls, voice, "calls"), (sessions, data, "sessions")):
+        if given is not None and cfg is None:
+            service = "voice" if what == "calls" else "data"
+            raise InputError(f"{what} given but config.{service} is None: switch the service "
+                             f"on with SchedulerConfig({service}=...)")
     if arrivals is None:
-        day0 = seconds_since_midnight(view.epoch)
         parts = [
             (direction, *handset_arrivals(seed, f"sms/{name}/arrivals", view.n_handsets, rate,
                                           view.start_s, view.end_s, sms.daily_profile, day0))
@@ -393,11 +581,31 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     order = np.lexsort((handset, direction, t_arrival))  # by time; ties: MO first, then handset
     direction, handset, t_arrival = direction[order], handset[order], t_arrival[order]
 
-    beams = Beams(bc.n_rb, bc.rach_per_s, bc.paging_per_s, view.start_s, view.end_s)
-    ctx = SmsContext(view, beams, sms, bc, seed, direction, handset, t_arrival)
     env = simpy.Environment(initial_time=view.start_s)
+    beams = Beams(bc.n_rb, bc.rach_per_s, bc.paging_per_s, view.start_s, view.end_s, env=env,
+                  sharing=data.sharing if data is not None else "round_robin",
+                  max_calls=voice.max_calls_per_beam if voice is not None else None)
+    ctx = SmsContext(view, beams, sms, bc, seed, direction, handset, t_arrival)
     env.process(sms_source(env, ctx))
+    voice_ctx = data_ctx = None
+    if voice is not None:
+        if calls is None:
+            drawn = voice_attempts(seed, view, voice, day0)
+        else:
+            drawn = _explicit_table(calls, "calls", ("handset", "t_arrival_s", "holding_s"), view)
+        voice_ctx = VoiceContext(view, beams, voice, *_by_time(*drawn))
+        env.process(voice_source(env, voice_ctx))
+    if data is not None:
+        if sessions is None:
+            drawn = data_sessions(seed, view, data, day0)
+        else:
+            drawn = _explicit_table(sessions, "sessions", ("handset", "t_arrival_s",
+                                                           "size_bytes"), view)
+        data_ctx = DataContext(view, beams, data, *_by_time(*drawn))
+        env.process(data_source(env, data_ctx))
     env.run(until=view.end_s)
+    if data_ctx is not None:
+        data_ctx.finalize(view.end_s)
 
     outcome = np.asarray(ctx.outcome, dtype=np.int8)
     t_done = np.asarray(ctx.t_done, dtype=np.float64)
@@ -417,5 +625,10 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     })
     assert not np.any((outcome == EXPIRED) & np.isnan(t_done))
     assert not np.any((outcome == IN_FLIGHT) & ~np.isnan(t_done))
-    return SchedulerResult(events=events, beams=beams.table(), start_s=view.start_s,
-                           end_s=view.end_s, seed=seed, config=config)
+    return SchedulerResult(
+        events=events, beams=beams.table(), start_s=view.start_s, end_s=view.end_s, seed=seed,
+        config=config,
+        calls=None if voice_ctx is None else _calls_table(voice_ctx,
+                                                          voice.handover_interruption_s),
+        sessions=None if data_ctx is None else _sessions_table(data_ctx,
+                                                               data.handover_interruption_s))

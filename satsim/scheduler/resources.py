@@ -25,10 +25,26 @@ in time order, i.e. every request is made at ``env.now``. A request may carry
 a deadline (the handset leaves the beam): a transfer still waiting then takes
 no resource at all, one under way releases its RBs at the deadline.
 
-Voice and data plug into the same beam object: a call holds ``n`` RBs of
-``ul`` and ``dl`` for its duration (:meth:`RbPool.reserve` takes any ``n``,
-with FCFS no-overtaking across sizes); elastic data would need a sharing
-model of its own on the RBs left over.
+Voice and data
+--------------
+A voice call is a guaranteed-bit-rate bearer (QCI 1, TS 23.203 Table
+6.1.7): it is admitted only if its resource blocks are free *now*, and holds
+them for a duration nobody knows in advance (it may be dropped or moved at a
+handover). That does not fit the FCFS recursion, so calls are counted in a
+:class:`GbrPool` of the beam's ``n_rb`` RBs per direction, with
+:meth:`GbrPool.reserve_now` (reserve now or fail) and :meth:`GbrPool.release`.
+Data sessions share, by processor sharing, the downlink RBs the calls leave
+(:class:`satsim.scheduler.sharing.ElasticShare`, created per beam on first
+use); every admission or release of a call updates the share's capacity.
+
+SMS is left out of that split on purpose: SMS over NAS travels on the
+signalling radio bearers, which the MAC scheduler serves before any data
+radio bearer (logical-channel priority 1 and 3 for SRB1 / SRB2, TS 36.331
+§9.2.1), so its transfers take RBs ahead of voice and data for a few
+milliseconds each. The model lets the SMS pools ignore calls and sessions
+(SMS results do not change when voice or data are switched on) and neglects
+the RB-milliseconds SMS takes from them (a 240-byte transfer at CQI 9 holds
+one RB for 6.6 ms).
 
 Service-time models (:func:`service_time_model`) are swappable: ``"rate"``
 (message bits over the RBs at the CQI's rate), ``"exponential"`` and
@@ -44,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from ..link.cqi import MAX_CQI, rate_bps_per_rb
+from .sharing import ElasticShare
 
 #: Length of an LTE radio frame, s (TS 36.211 §4.1): paging frames are frames.
 RADIO_FRAME_S = 0.01
@@ -165,27 +182,134 @@ class RbPool:
             self.busy_rb_s += n * ((end if end < h else h) - start)
 
 
-class BeamResources:
-    """The shared resources of one satellite beam (see the module docstring)."""
+class GbrPool:
+    """Resource blocks held by guaranteed-bit-rate bearers (voice calls): reserve now or fail.
 
-    __slots__ = ("sat", "beam", "ul", "dl", "rach", "paging")
+    Holdings are RB-equivalents (floats): a call at a good CQI needs a
+    fraction of an RB, i.e. one RB in some subframes (semi-persistent
+    scheduling, TS 36.321 §5.10). Calls must be made at ``env.now``
+    (non-decreasing times, checked), so the RB-seconds held integrate exactly.
+
+    Attributes
+    ----------
+    n_rb : int
+        RBs per direction.
+    max_holds : int or None
+        Most calls at once (None: only the RBs limit).
+    held_rb : float
+        RBs held now.
+    holds, peak_holds : int
+        Calls held now, and the most at once.
+    admitted, refused : int
+        ``reserve_now`` calls that succeeded / failed.
+    """
+
+    __slots__ = ("n_rb", "max_holds", "horizon_s", "held_rb", "holds", "peak_holds", "admitted",
+                 "refused", "_busy_rb_s", "_t_last")
+
+    def __init__(self, n_rb: int, max_holds: int | None = None, horizon_s: float = math.inf):
+        self.n_rb = int(n_rb)
+        self.max_holds = max_holds
+        self.horizon_s = horizon_s
+        self.held_rb = 0.0
+        self.holds = self.peak_holds = self.admitted = self.refused = 0
+        self._busy_rb_s = 0.0
+        self._t_last = -math.inf
+
+    def _advance(self, t: float) -> float:
+        if t < self._t_last:
+            if t < self._t_last - _TIME_TOLERANCE_S:
+                raise RuntimeError(f"GbrPool: change at {t} s after one at {self._t_last} s; "
+                                   "calls must be made at env.now")
+            t = self._t_last
+        if self.holds:
+            h = self.horizon_s
+            self._busy_rb_s += self.held_rb * ((t if t < h else h) - min(self._t_last, h))
+        self._t_last = t
+        return t
+
+    def reserve_now(self, t: float, n_rb: float) -> bool:
+        """Hold ``n_rb`` RBs from ``t`` if they are free now (and a call slot is); else False."""
+        self._advance(t)
+        if ((self.max_holds is not None and self.holds >= self.max_holds)
+                or self.held_rb + n_rb > self.n_rb * (1.0 + 1e-12)):
+            self.refused += 1
+            return False
+        self.held_rb += n_rb
+        self.holds += 1
+        self.admitted += 1
+        if self.holds > self.peak_holds:
+            self.peak_holds = self.holds
+        return True
+
+    def release(self, t: float, n_rb: float) -> None:
+        """Give back ``n_rb`` RBs held since an earlier :meth:`reserve_now`."""
+        self._advance(t)
+        self.holds -= 1
+        # exact zero when the last call leaves, so round-off never accumulates
+        self.held_rb = self.held_rb - n_rb if self.holds else 0.0
+
+    @property
+    def free_rb(self) -> float:
+        """RBs not held by calls."""
+        return max(self.n_rb - self.held_rb, 0.0)
+
+    def busy_rb_s(self, t: float) -> float:
+        """RB-seconds held from the start up to ``min(t, horizon_s)`` (calls still held count)."""
+        h = min(t, self.horizon_s)
+        extra = self.held_rb * (h - self._t_last) if self.holds and h > self._t_last else 0.0
+        return self._busy_rb_s + extra
+
+
+class BeamResources:
+    """The shared resources of one satellite beam (see the module docstring).
+
+    ``voice`` is a :class:`GbrPool` (the same RB count is held in uplink and
+    downlink); ``data`` the downlink :class:`~satsim.scheduler.sharing.ElasticShare`
+    once a data session has used the beam, else None.
+    """
+
+    __slots__ = ("sat", "beam", "ul", "dl", "rach", "paging", "voice", "data")
 
     def __init__(self, sat: int, beam: int, n_rb: int, rach_per_s: float, paging_per_s: float,
-                 horizon_s: float = math.inf):
+                 horizon_s: float = math.inf, max_calls: int | None = None):
         self.sat, self.beam = sat, beam
         self.ul = RbPool(n_rb, horizon_s)
         self.dl = RbPool(n_rb, horizon_s)
         self.rach = RateLimiter(rach_per_s)
         self.paging = RateLimiter(paging_per_s)
+        self.voice = GbrPool(n_rb, max_calls, horizon_s)
+        self.data = None
+
+    def admit_call(self, t: float, n_rb: float) -> bool:
+        """Reserve ``n_rb`` RBs for a call now, or refuse; data gets what is left."""
+        if not self.voice.reserve_now(t, n_rb):
+            return False
+        if self.data is not None:
+            self.data.set_capacity(self.voice.free_rb)
+        return True
+
+    def end_call(self, t: float, n_rb: float) -> None:
+        """Release a call's RBs (call ended, dropped or handed over); data gets them."""
+        self.voice.release(t, n_rb)
+        if self.data is not None:
+            self.data.set_capacity(self.voice.free_rb)
 
 
 class Beams:
-    """All beams that served someone, created lazily, keyed by ``(sat, beam)``."""
+    """All beams that served someone, created lazily, keyed by ``(sat, beam)``.
+
+    ``env`` and ``sharing`` are needed only by data sessions (the elastic
+    share of each beam runs its own timer in ``env``); ``max_calls`` caps the
+    calls per beam.
+    """
 
     def __init__(self, n_rb: int, rach_per_s: float, paging_per_s: float, start_s: float,
-                 end_s: float):
+                 end_s: float, *, env=None, sharing: str = "round_robin",
+                 max_calls: int | None = None):
         self.n_rb, self.rach_per_s, self.paging_per_s = n_rb, rach_per_s, paging_per_s
         self.start_s, self.end_s = start_s, end_s
+        self.env, self.sharing, self.max_calls = env, sharing, max_calls
         self._beams: dict[tuple[int, int], BeamResources] = {}
 
     def get(self, sat: int, beam: int) -> BeamResources:
@@ -193,35 +317,71 @@ class Beams:
         b = self._beams.get(key)
         if b is None:
             b = self._beams[key] = BeamResources(sat, beam, self.n_rb, self.rach_per_s,
-                                                 self.paging_per_s, self.end_s)
+                                                 self.paging_per_s, self.end_s, self.max_calls)
         return b
+
+    def data_share(self, sat: int, beam: int):
+        """The beam's elastic downlink share for data (created on first use)."""
+        b = self.get(sat, beam)
+        if b.data is None:
+            b.data = ElasticShare(self.env, b.voice.free_rb, self.sharing, self.end_s)
+        return b.data
+
+    def all(self) -> list[BeamResources]:
+        """Every beam used so far, in ``(sat, beam)`` order."""
+        return [self._beams[k] for k in sorted(self._beams)]
 
     def __len__(self) -> int:
         return len(self._beams)
 
     def table(self) -> pd.DataFrame:
-        """One row per beam used: RB-seconds and utilisation per direction, RACH grants, pages.
+        """One row per beam used, sorted by ``(sat, beam)``.
 
-        Utilisation is RB-seconds held / (``n_rb`` x run duration), over the
+        Columns: ``sat``, ``beam``; SMS transfers: ``ul_rb_s``, ``dl_rb_s``,
+        ``ul_utilisation``, ``dl_utilisation``, ``ul_transfers``,
+        ``dl_transfers``, ``rach_grants``, ``pages``; voice: ``voice_rb_s``
+        (RB-seconds held per direction), ``voice_utilisation``,
+        ``voice_calls`` (admissions, handovers in included), ``voice_refused``,
+        ``voice_peak_calls``; data (downlink): ``data_rb_s`` (RB-seconds in
+        use: the RBs left by calls while at least one session is active),
+        ``data_utilisation``, ``data_bits``; and ``dl_utilisation_all`` /
+        ``ul_utilisation_all``: all services together.
+
+        Utilisation is RB-seconds / (``n_rb`` x run duration), over the
         whole run (a beam exists all the time; it is simply idle when no one
         it serves has traffic).
         """
         keys = sorted(self._beams)
         span = self.end_s - self.start_s
         rows = [self._beams[k] for k in keys]
+        cap = self.n_rb * span
         ul = np.array([b.ul.busy_rb_s for b in rows], dtype=np.float64)
         dl = np.array([b.dl.busy_rb_s for b in rows], dtype=np.float64)
+        voice = np.array([b.voice.busy_rb_s(self.end_s) for b in rows], dtype=np.float64)
+        data = np.array([0.0 if b.data is None else b.data.busy_rb_s(self.end_s) for b in rows],
+                        dtype=np.float64)
         return pd.DataFrame({
             "sat": np.array([k[0] for k in keys], dtype=np.int32),
             "beam": np.array([k[1] for k in keys], dtype=np.int32),
             "ul_rb_s": ul,
             "dl_rb_s": dl,
-            "ul_utilisation": ul / (self.n_rb * span),
-            "dl_utilisation": dl / (self.n_rb * span),
+            "ul_utilisation": ul / cap,
+            "dl_utilisation": dl / cap,
             "ul_transfers": np.array([b.ul.grants for b in rows], dtype=np.int64),
             "dl_transfers": np.array([b.dl.grants for b in rows], dtype=np.int64),
             "rach_grants": np.array([b.rach.grants for b in rows], dtype=np.int64),
             "pages": np.array([b.paging.grants for b in rows], dtype=np.int64),
+            "voice_rb_s": voice,
+            "voice_utilisation": voice / cap,
+            "voice_calls": np.array([b.voice.admitted for b in rows], dtype=np.int64),
+            "voice_refused": np.array([b.voice.refused for b in rows], dtype=np.int64),
+            "voice_peak_calls": np.array([b.voice.peak_holds for b in rows], dtype=np.int64),
+            "data_rb_s": data,
+            "data_utilisation": data / cap,
+            "data_bits": np.array([0.0 if b.data is None else b.data.bits_sent(self.end_s)
+                                   for b in rows], dtype=np.float64),
+            "dl_utilisation_all": (dl + voice + data) / cap,
+            "ul_utilisation_all": (ul + voice) / cap,
         })
 
 

@@ -29,6 +29,10 @@ STREAMS = {
     "sms/mt/service": "MT transfer times (exponential service model)",
     "sms/mo/failures": "random failures of MO attempts",
     "sms/mt/failures": "random failures of MT attempts",
+    "voice/attempts": "call attempt times; sub-stream per handset",
+    "voice/holding": "call holding times (exponential); sub-stream per handset",
+    "data/sessions": "data session arrival times; sub-stream per handset",
+    "data/sizes": "data session sizes; sub-stream per handset",
 }
 
 

@@ -1,0 +1,357 @@
+"""Data sessions over the satellite beams: elastic downloads that pause in gaps.
+
+Model
+-----
+Sessions arrive Poisson per handset (``sessions_per_hour``), each with a size
+drawn at arrival (``size_distribution``). A session is a download on the
+serving beam's downlink: it shares the RBs that voice calls leave with the
+beam's other sessions (:mod:`satsim.scheduler.sharing`, round robin or
+proportional fair), at the rate of its own CQI. Its rate changes whenever the
+beam's membership, the calls or its CQI change (event-driven processor
+sharing, no time steps).
+
+* **Gap**: when the handset is not served the session pauses; it resumes when
+  coverage returns, or is **aborted** once a single pause has lasted
+  ``gap_timeout_s``. A session that arrives in a gap starts paused.
+* **Handover**: where the timeline changes the serving (satellite, beam)
+  without a break, the session leaves the old beam's share and joins the new
+  one after ``handover_interruption_s``. A change of CQI on the same beam
+  only changes the rate.
+* **Completed** when its last bit is through; still going at the end of the
+  run: **in progress**. ``sessions = completed + aborted + in_progress``.
+
+Throughput of a completed session: ``size / active time`` (time in a beam's
+share, whatever the rate there; pauses and handover interruptions excluded),
+and ``size / (completion - arrival)`` with them. Uplink traffic (requests,
+TCP acknowledgements) is neglected; TCP slow start, too: sessions are fluid
+flows that use their share at once (Bonald and Proutière 2003, the flow-level
+model).
+
+Sizes and defaults
+------------------
+``size_distribution``:
+
+``"lognormal"``
+    Median ``size_median_bytes`` and shape ``size_sigma``, truncated to
+    ``[size_min_bytes, size_max_bytes]`` (drawn by inverse CDF). Defaults are
+    the HTTP main-object model of 3GPP2 C.R1002-0 (cdma2000 evaluation
+    methodology; also in the IEEE 802.16m evaluation methodology):
+    lognormal with mu = 8.37, sigma = 1.37, truncated to 100 B .. 2 MB.
+    The median is e^8.37 = 4,316 B; the table quotes a mean of about 10.7 kB
+    (standard deviation 25 kB), while mu and sigma as printed give 11.05 kB
+    after truncation (``mean_size_bytes``), the difference being their
+    rounding. A web page's main object or a
+    messaging-app burst (text, a compressed thumbnail) is of this size.
+``"pareto"``
+    Shape ``size_pareto_alpha``, scale (smallest size) ``size_min_bytes``,
+    truncated at ``size_max_bytes``. Web file sizes are heavy-tailed with
+    alpha close to 1 (Crovella and Bestavros, "Self-similarity in World
+    Wide Web traffic: evidence and possible causes", IEEE/ACM ToN 5(6),
+    1997); default 1.2 (finite mean; ``size_max_bytes`` must be finite for
+    alpha <= 1).
+``"choice"``
+    ``sizes_bytes`` with probabilities ``size_weights`` (equal if None), e.g.
+    messaging traffic as ``(2_000, 150_000, 1_000_000)`` (text, photo, voice
+    note) with weights ``(0.8, 0.15, 0.05)``; one size gives fixed sizes,
+    e.g. the fixed 0.5 MB file of 3GPP's FTP traffic models (TR 36.814
+    Annex A.2.1.3) is ``sizes_bytes=(500_000,)``.
+
+* ``sessions_per_hour = 1.0``: an assumption (light use of a fall-back
+  satellite service), not a 3GPP figure.
+* ``gap_timeout_s = 60``: an assumption for the application's patience
+  without progress. TCP alone would hold on far longer (Linux gives up after
+  15 retransmissions, about 924.6 s; ``tcp_retries2`` in the kernel's
+  ip-sysctl documentation). ``inf`` never aborts.
+* ``handover_interruption_s = 0.05``: as for voice (TS 36.133 §5.1.2.1).
+* ``sharing = "round_robin"``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from ..errors import InputError
+from ..link.cqi import MAX_CQI, rate_bps_per_rb
+from ._checks import check_choice, check_number, checked_profile, is_real
+from .arrivals import handset_arrivals
+from .coverage_view import CoverageView
+from .resources import Beams
+from .sharing import DONE, SHARING_POLICIES
+from .streams import stream
+
+#: Session-size distributions.
+SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "choice")
+#: Outcome codes and names.
+COMPLETED, ABORTED, IN_PROGRESS = 0, 1, 2
+OUTCOMES = ("completed", "aborted", "in_progress")
+
+_RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1)).tolist()
+#: Quantiles kept away from 0 and 1 so inverse-CDF draws stay finite and > 0.
+_U_MIN, _U_MAX = 1e-300, 1.0 - 1e-16
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Data traffic and behaviour (model, defaults and sources: module docstring).
+
+    Attributes
+    ----------
+    sessions_per_hour : float
+        Poisson session arrivals per handset per hour.
+    daily_profile : tuple of 24 float or None
+        Relative weight of each UTC hour of day (normalised to mean 1).
+    size_distribution : {"lognormal", "pareto", "choice"}
+    size_median_bytes, size_sigma : float
+        Lognormal median (bytes) and shape (sigma of the log).
+    size_pareto_alpha : float
+        Pareto shape.
+    size_min_bytes, size_max_bytes : float
+        Truncation (lognormal), scale and truncation (Pareto), bytes;
+        ``size_max_bytes`` may be inf.
+    sizes_bytes, size_weights : tuple of float or None
+        The sizes of "choice" and their relative weights.
+    sharing : {"round_robin", "proportional_fair"}
+        How sessions share the RBs left by voice (:mod:`~satsim.scheduler.sharing`).
+    gap_timeout_s : float
+        A pause longer than this aborts the session (inf: never).
+    handover_interruption_s : float
+        Transfer stopped at each handover, seconds.
+    """
+
+    sessions_per_hour: float = 1.0
+    daily_profile: tuple[float, ...] | None = None
+    size_distribution: str = "lognormal"
+    size_median_bytes: float = math.exp(8.37)
+    size_sigma: float = 1.37
+    size_pareto_alpha: float = 1.2
+    size_min_bytes: float = 100.0
+    size_max_bytes: float = 2e6
+    sizes_bytes: tuple[float, ...] | None = None
+    size_weights: tuple[float, ...] | None = None
+    sharing: str = "round_robin"
+    gap_timeout_s: float = 60.0
+    handover_interruption_s: float = 0.05
+
+    def __post_init__(self):
+        o = "data"
+        check_number(o, "sessions_per_hour", self.sessions_per_hour)
+        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
+        check_choice(o, "size_distribution", self.size_distribution, SIZE_DISTRIBUTIONS)
+        check_choice(o, "sharing", self.sharing, SHARING_POLICIES)
+        check_number(o, "gap_timeout_s", self.gap_timeout_s, allow_inf=True)
+        check_number(o, "handover_interruption_s", self.handover_interruption_s)
+        dist = self.size_distribution
+        if dist == "choice":
+            self._check_choice()
+            return
+        check_number(o, "size_min_bytes", self.size_min_bytes, strict=dist == "pareto")
+        check_number(o, "size_max_bytes", self.size_max_bytes, minimum=self.size_min_bytes,
+                     strict=True, allow_inf=True)
+        if dist == "lognormal":
+            check_number(o, "size_median_bytes", self.size_median_bytes, strict=True)
+            check_number(o, "size_sigma", self.size_sigma)
+            if self.size_sigma == 0 and not (self.size_min_bytes <= self.size_median_bytes
+                                             <= self.size_max_bytes):
+                raise InputError("data.size_median_bytes must lie in [size_min_bytes, "
+                                 "size_max_bytes] when size_sigma is 0")
+        else:
+            check_number(o, "size_pareto_alpha", self.size_pareto_alpha, strict=True)
+            if self.size_pareto_alpha <= 1.0 and math.isinf(self.size_max_bytes):
+                raise InputError(
+                    f"data.size_pareto_alpha = {self.size_pareto_alpha!r} <= 1 gives sizes of "
+                    "infinite mean; give a finite size_max_bytes or alpha > 1")
+
+    def _check_choice(self) -> None:
+        sizes = self.sizes_bytes
+        if (sizes is None or len(sizes) == 0
+                or not all(is_real(s) and math.isfinite(s) and s > 0 for s in sizes)):
+            raise InputError("data.sizes_bytes must be one or more finite sizes > 0 (bytes) for "
+                             f"size_distribution 'choice', got {sizes!r}")
+        object.__setattr__(self, "sizes_bytes", tuple(float(s) for s in sizes))
+        w = self.size_weights
+        if w is not None:
+            if (len(w) != len(sizes) or not all(is_real(x) and math.isfinite(x) and x >= 0
+                                                for x in w) or sum(w) <= 0):
+                raise InputError(f"data.size_weights must be {len(sizes)} finite weights >= 0 "
+                                 f"(one per size, not all zero), got {w!r}")
+            object.__setattr__(self, "size_weights", tuple(float(x) for x in w))
+
+    @property
+    def mean_size_bytes(self) -> float:
+        """Mean session size of the (truncated) distribution, bytes."""
+        lo, hi = float(self.size_min_bytes), float(self.size_max_bytes)
+        if self.size_distribution == "choice":
+            p = self._choice_probabilities()
+            return float(np.dot(p, self.sizes_bytes))
+        if self.size_distribution == "lognormal":
+            mu, s = math.log(self.size_median_bytes), float(self.size_sigma)
+            if s == 0:
+                return float(self.size_median_bytes)
+            a, b = _z(lo, mu, s), _z(hi, mu, s)
+            return float(math.exp(mu + s * s / 2) * (ndtr(b - s) - ndtr(a - s))
+                         / (ndtr(b) - ndtr(a)))
+        alpha = float(self.size_pareto_alpha)
+        tail = 0.0 if math.isinf(hi) else (lo / hi) ** alpha
+        if alpha == 1.0:
+            return lo * math.log(hi / lo) / (1.0 - tail)
+        upper = 0.0 if math.isinf(hi) else hi ** (1.0 - alpha)
+        return alpha * lo ** alpha * (lo ** (1.0 - alpha) - upper) / ((alpha - 1.0) * (1 - tail))
+
+    def _choice_probabilities(self) -> np.ndarray:
+        w = np.ones(len(self.sizes_bytes)) if self.size_weights is None else \
+            np.asarray(self.size_weights, dtype=np.float64)
+        return w / w.sum()
+
+    def draw_sizes(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` session sizes from ``rng``, bytes."""
+        dist = self.size_distribution
+        if dist == "choice":
+            return rng.choice(np.asarray(self.sizes_bytes), size=n,
+                              p=self._choice_probabilities())
+        lo, hi = float(self.size_min_bytes), float(self.size_max_bytes)
+        u = rng.random(n)
+        if dist == "lognormal":
+            mu, s = math.log(self.size_median_bytes), float(self.size_sigma)
+            if s == 0:
+                return np.full(n, float(self.size_median_bytes))
+            f_lo, f_hi = ndtr(_z(lo, mu, s)), ndtr(_z(hi, mu, s))
+            q = np.clip(f_lo + (f_hi - f_lo) * u, _U_MIN, _U_MAX)
+            return np.clip(np.exp(mu + s * ndtri(q)), lo, hi)
+        alpha = float(self.size_pareto_alpha)
+        tail = 0.0 if math.isinf(hi) else (lo / hi) ** alpha
+        return np.minimum(lo / (1.0 - u * (1.0 - tail)) ** (1.0 / alpha), hi)
+
+
+def _z(x: float, mu: float, s: float) -> float:
+    """Standard-normal quantile of size ``x`` for a lognormal (mu, s); +-inf at 0 and inf."""
+    if x <= 0.0:
+        return -math.inf
+    if math.isinf(x):
+        return math.inf
+    return (math.log(x) - mu) / s
+
+
+def data_sessions(seed: int, view: CoverageView, data: DataConfig, day_offset_s: float):
+    """Poisson sessions of every handset: ``(handset int32, t_s, size_bytes)``, by handset
+    then time; sizes from the handset's own stream."""
+    handset, t = handset_arrivals(seed, "data/sessions", view.n_handsets, data.sessions_per_hour,
+                                  view.start_s, view.end_s, data.daily_profile, day_offset_s)
+    counts = np.bincount(handset, minlength=view.n_handsets)
+    sizes = [data.draw_sizes(stream(seed, "data/sizes", h), int(c))
+             for h, c in enumerate(counts.tolist()) if c]
+    return handset, t, (np.concatenate(sizes) if sizes else np.empty(0))
+
+
+class DataContext:
+    """Everything the session processes share, and the per-session log.
+
+    Per session ``i`` (ids in arrival order): ``handset[i]``, ``t_arrival[i]``,
+    ``size_bytes[i]``; written by the processes: ``outcome``, ``t_end``
+    (completion or abort, NaN while in progress), ``remaining_bits``,
+    ``active_s`` (time in a beam's share), ``paused_s`` (time in gaps),
+    ``handovers``, ``sat`` / ``beam`` of the first serving beam and
+    ``last_sat`` / ``last_beam``; ``t_join`` while in a share (else NaN).
+    """
+
+    def __init__(self, view: CoverageView, beams: Beams, data: DataConfig, handset, t_arrival,
+                 size_bytes):
+        self.view, self.beams, self.config = view, beams, data
+        self.handset = handset.tolist()
+        self.t_arrival = t_arrival.tolist()
+        self.size_bytes = size_bytes.tolist()
+        n = len(self.t_arrival)
+        self.outcome = [IN_PROGRESS] * n
+        self.t_end = [math.nan] * n
+        self.remaining_bits = [8.0 * s for s in self.size_bytes]
+        self.active_s = [0.0] * n
+        self.paused_s = [0.0] * n
+        self.handovers = [0] * n
+        self.sat = [-1] * n
+        self.beam = [-1] * n
+        self.last_sat = [-1] * n
+        self.last_beam = [-1] * n
+        self.t_join = [math.nan] * n
+        self.gap_timeout_s = data.gap_timeout_s
+        self.interruption_s = data.handover_interruption_s
+
+    def finalize(self, end_s: float) -> None:
+        """At the end of the run: bits left and active time of the sessions still in a share."""
+        for b in self.beams.all():
+            share = b.data
+            if share is None or not share.flows:
+                continue
+            share.sync(end_s)
+            for key, flow in share.flows.items():
+                self.remaining_bits[key] = max(flow.remaining_bits, 0.0)
+                self.active_s[key] += end_s - self.t_join[key]
+
+
+def _at(env, t: float):
+    """A timeout that fires at time ``t`` (never a negative delay from round-off)."""
+    d = t - env.now
+    return env.timeout(d if d > 0.0 else 0.0)
+
+
+def data_source(env, ctx: DataContext):
+    """Process: releases the sessions in time order, one process each."""
+    now = env.now
+    for i, t in enumerate(ctx.t_arrival):
+        if t > now:
+            yield _at(env, t)
+            now = t
+        env.process(data_session(env, ctx, i))
+
+
+def data_session(env, ctx: DataContext, i: int):
+    """Process: one session, through gaps and handovers, to completion or abort."""
+    view, beams = ctx.view, ctx.beams
+    h = ctx.handset[i]
+    hi = view.offsets[h + 1]
+    t = ctx.t_arrival[i]
+    bits = ctx.remaining_bits[i]
+    while True:
+        j = view.run_at(h, t)
+        if j < 0:  # in a gap: pause until coverage returns, or give up
+            t_back = view.gap_end(h, t)
+            if t_back - t > ctx.gap_timeout_s:
+                t_abort = t + ctx.gap_timeout_s
+                yield _at(env, t_abort)
+                ctx.t_end[i], ctx.outcome[i] = t_abort, ABORTED
+                return
+            if math.isinf(t_back):  # never served again, and never gives up
+                return
+            yield _at(env, t_back)
+            ctx.paused_s[i] += t_back - t
+            t = t_back
+            continue
+        sat, b = int(view.sat[j]), int(view.beam[j])
+        if ctx.sat[i] < 0:
+            ctx.sat[i], ctx.beam[i] = sat, b
+        ctx.last_sat[i], ctx.last_beam[i] = sat, b
+        share = beams.data_share(sat, b)
+        ctx.t_join[i] = env.now
+        status, bits = yield share.join(i, bits, _RATE_BPS_PER_RB[int(view.cqi[j])],
+                                        float(view.end[j]))
+        ctx.active_s[i] += env.now - ctx.t_join[i]
+        ctx.t_join[i] = math.nan
+        ctx.remaining_bits[i] = bits
+        if status == DONE:
+            ctx.t_end[i], ctx.outcome[i] = env.now, COMPLETED
+            return
+        t = float(view.end[j])  # the run ended: same beam at another CQI, a handover or a gap
+        nxt = j + 1
+        if (nxt < hi and view.start[nxt] == t
+                and (int(view.sat[nxt]), int(view.beam[nxt])) != (sat, b)):
+            ctx.handovers[i] += 1
+            if ctx.interruption_s > 0.0:
+                t += ctx.interruption_s
+                yield _at(env, t)
+
+
+def outcome_names(codes) -> np.ndarray:
+    """Outcome codes to "completed" / "aborted" / "in_progress"."""
+    return np.asarray(OUTCOMES, dtype=object)[np.asarray(codes, dtype=np.int64)]

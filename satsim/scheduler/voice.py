@@ -1,0 +1,380 @@
+"""Voice calls over the satellite beams: admission, handovers, fades, drops.
+
+Model
+-----
+Call attempts are Poisson per handset (``calls_per_hour``), each with a
+holding time drawn at the attempt (exponential or fixed, mean
+``mean_holding_s``): how long the user would talk. An attempt at ``t``:
+
+1. **Blocked** unless the handset is served at ``t`` (``no_coverage``) with
+   a SINR at or above the voice threshold (``low_sinr``), and its beam can
+   reserve the call's RBs at once (``beam_full``): Erlang's loss system, no
+   queueing, no retry.
+2. **Admitted**: the call holds ``rbs`` RB-equivalents in uplink and
+   downlink of its beam (a :class:`~satsim.scheduler.resources.GbrPool`)
+   until it ends, is dropped or moves.
+3. **Handover**: where the link timeline changes the serving (satellite,
+   beam) without a break, the call releases its RBs and reserves them on
+   the new beam (recomputed from the CQI there), costing
+   ``handover_interruption_s`` of silence; if the new beam is full the call
+   is **dropped** (``handover_blocked``), the usual choice of loss models, as
+   a handover cannot wait.
+4. **Fades**: an *outage* is any time the handset is not served, or served
+   below the voice threshold. Radio-link failure is declared when an outage
+   lasts longer than T310 (TS 36.331 §5.3.11: the UE starts T310 on
+   out-of-sync indications and declares RLF when it expires; default
+   ``t310 = ms1000`` in §9.2.5): the call is **dropped** (``outage``) at
+   ``outage start + t310_s``. A shorter outage is survived; the call keeps
+   its RBs meanwhile (the network does not yet know), and continues on the
+   beam that serves after it (a handover if the beam changed). RRC
+   re-establishment after RLF (T311) is not modelled: RLF ends the call.
+   N310 (the count of out-of-sync indications before T310 starts, default 1)
+   is neglected.
+5. **Completed** at ``t + holding_s``, also when that instant falls inside a
+   survived outage or one not yet longer than T310. Interruptions and fades
+   do not lengthen a call.
+
+Calls still up when the run ends are **in progress**. For every run
+``offered = blocked + dropped + completed + in_progress``.
+
+Attempts are independent, Erlang's infinite-source model: a handset may have
+two calls up at once (a handset stands for its user's line; at the default
+16.7 mErl per handset an attempt finds its own handset busy 1.7 % of the
+time). A busy-line model would turn the offered traffic into Engset's.
+
+RBs per call
+------------
+Unless ``rbs_per_call`` fixes it, a call needs ``bearer_rate_bps /
+rate_bps_per_rb(cqi)`` RB-equivalents at the CQI of admission or handover,
+a fraction of an RB at most CQIs: the semi-persistent grant of VoLTE
+(TS 36.321 §5.10), configured at set-up and at each handover and not resized
+when the CQI changes within a beam. ``bearer_rate_bps`` is the codec rate
+plus the per-frame overhead. The voice threshold is the SINR of the lowest
+CQI at which the bearer fits in ``max_rbs_per_call`` (or the fixed
+``rbs_per_call``) RBs, raised to ``min_sinr_db`` if given. The link timeline
+gives only the downlink SINR / CQI; the uplink is assumed symmetric.
+
+Defaults and sources
+--------------------
+* ``codec_rate_bps = 12650``: AMR-WB mode 2, 12.65 kbit/s (3GPP TS 26.171,
+  modes 6.60 to 23.85 kbit/s), the usual VoLTE rate; EVS at 13.2 kbit/s is
+  TS 26.441. Both send one frame per 20 ms (``frame_s = 0.02``).
+* ``overhead_bytes_per_frame = 10``: RTP payload header (RFC 4867, about
+  2 B), ROHC-compressed RTP/UDP/IP (RFC 5795, 3-4 B), PDCP (TS 36.323, 2 B),
+  RLC UM (TS 36.322, 1 B) and MAC subheader (TS 36.321, 1-2 B): an estimate,
+  4 kbit/s at 20 ms frames; bearer 16.65 kbit/s.
+* ``max_rbs_per_call = 1.0``: a handset at the edge concentrates its uplink
+  power in one RB; with it the bearer fits from CQI 1 (18.3 kbit/s per RB),
+  so the default threshold is CQI 1's -6.934 dB (any served handset).
+* ``t310_s = 1.0``: TS 36.331 §9.2.5 default t310 = ms1000.
+* ``handover_interruption_s = 0.05``: LTE intra-frequency handover to a
+  known cell, T_interrupt = T_search + T_IU + 20 ms with T_search = 0 and
+  T_IU up to 30 ms (TS 36.133 §5.1.2.1); the satellite's longer round trip
+  adds to the random access and is not included.
+* ``calls_per_hour = 0.5``, ``mean_holding_s = 120``: 16.7 mErl per handset,
+  an assumption in the range of busy-hour planning figures for mobile voice
+  (2 min mean call); not a 3GPP value.
+
+Processes are plain generators ``f(env, ctx, i)`` (``env.now`` seconds since
+the scenario epoch); every resource call is made at ``env.now``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, rate_bps_per_rb
+from ._checks import check_choice, check_number, check_whole, checked_profile, is_real
+from .arrivals import handset_arrivals
+from .coverage_view import CoverageView
+from .resources import Beams
+from .streams import stream
+
+#: Holding-time distributions.
+HOLDING_DISTRIBUTIONS = ("exponential", "fixed")
+#: Outcome codes and names.
+COMPLETED, BLOCKED, DROPPED, IN_PROGRESS = 0, 1, 2, 3
+OUTCOMES = ("completed", "blocked", "dropped", "in_progress")
+#: Reason codes and names (why a call was blocked or dropped; "" otherwise).
+NO_REASON, NO_COVERAGE, LOW_SINR, BEAM_FULL, OUTAGE, HANDOVER_BLOCKED = range(6)
+REASONS = ("", "no_coverage", "low_sinr", "beam_full", "outage", "handover_blocked")
+
+_RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1))
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """Voice traffic and behaviour (model, defaults and sources: module docstring).
+
+    Attributes
+    ----------
+    calls_per_hour : float
+        Poisson call attempts per handset per hour.
+    daily_profile : tuple of 24 float or None
+        Relative weight of each UTC hour of day (normalised to mean 1).
+    mean_holding_s : float
+        Mean holding time (intended call duration), seconds.
+    holding : {"exponential", "fixed"}
+    codec_rate_bps : float
+        Speech codec bit rate, bit/s.
+    frame_s : float
+        Speech frame (packet) interval, seconds.
+    overhead_bytes_per_frame : int
+        Protocol overhead added to each frame, bytes.
+    rbs_per_call : float or None
+        Fixed RB-equivalents per call (None: from the bearer rate and the CQI).
+    max_rbs_per_call : float
+        Most RBs a call may use; sets the CQI the call needs.
+    min_sinr_db : float or None
+        Raises the voice SINR threshold to this value, dB.
+    handover_interruption_s : float
+        Silence at each handover, seconds.
+    t310_s : float
+        Radio-link-failure timer: an outage longer than this drops the call.
+    max_calls_per_beam : int or None
+        Most calls a beam carries at once (None: only the RBs limit).
+    """
+
+    calls_per_hour: float = 0.5
+    daily_profile: tuple[float, ...] | None = None
+    mean_holding_s: float = 120.0
+    holding: str = "exponential"
+    codec_rate_bps: float = 12650.0
+    frame_s: float = 0.02
+    overhead_bytes_per_frame: int = 10
+    rbs_per_call: float | None = None
+    max_rbs_per_call: float = 1.0
+    min_sinr_db: float | None = None
+    handover_interruption_s: float = 0.05
+    t310_s: float = 1.0
+    max_calls_per_beam: int | None = None
+
+    def __post_init__(self):
+        o = "voice"
+        check_number(o, "calls_per_hour", self.calls_per_hour)
+        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
+        check_number(o, "mean_holding_s", self.mean_holding_s, strict=True)
+        check_choice(o, "holding", self.holding, HOLDING_DISTRIBUTIONS)
+        check_number(o, "codec_rate_bps", self.codec_rate_bps, strict=True)
+        check_number(o, "frame_s", self.frame_s, strict=True)
+        check_whole(o, "overhead_bytes_per_frame", self.overhead_bytes_per_frame, 0)
+        if self.rbs_per_call is not None:
+            check_number(o, "rbs_per_call", self.rbs_per_call, strict=True)
+        check_number(o, "max_rbs_per_call", self.max_rbs_per_call, strict=True)
+        if self.min_sinr_db is not None and not (is_real(self.min_sinr_db)
+                                                 and math.isfinite(self.min_sinr_db)):
+            raise InputError(f"voice.min_sinr_db must be a finite number (dB) or None, got "
+                             f"{self.min_sinr_db!r}")
+        check_number(o, "handover_interruption_s", self.handover_interruption_s)
+        check_number(o, "t310_s", self.t310_s)
+        if self.max_calls_per_beam is not None:
+            check_whole(o, "max_calls_per_beam", self.max_calls_per_beam, 1)
+        if self.min_cqi > MAX_CQI:
+            field = "rbs_per_call" if self.rbs_per_call is not None else "max_rbs_per_call"
+            raise InputError(
+                f"voice.{field} = {getattr(self, field)!r} RB cannot carry the "
+                f"{self.bearer_rate_bps:.0f} bit/s bearer even at CQI 15 "
+                f"({_RATE_BPS_PER_RB[MAX_CQI]:.0f} bit/s per RB); allow more RBs per call")
+
+    @property
+    def bearer_rate_bps(self) -> float:
+        """Codec rate plus per-frame overhead, bit/s."""
+        return self.codec_rate_bps + 8.0 * self.overhead_bytes_per_frame / self.frame_s
+
+    @property
+    def min_cqi(self) -> int:
+        """Lowest CQI at which the bearer fits in the RBs a call may use (16 if none)."""
+        limit = self.rbs_per_call if self.rbs_per_call is not None else self.max_rbs_per_call
+        fits = np.flatnonzero(_RATE_BPS_PER_RB[1:] * limit >= self.bearer_rate_bps)
+        return int(fits[0]) + 1 if fits.size else MAX_CQI + 1
+
+    @property
+    def threshold_sinr_db(self) -> float:
+        """SINR a handset needs for voice, dB."""
+        thr = float(CQI_MIN_SINR_DB[min(self.min_cqi, MAX_CQI)])
+        return thr if self.min_sinr_db is None else max(thr, float(self.min_sinr_db))
+
+
+def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float):
+    """Poisson call attempts of every handset: ``(handset int32, t_s, holding_s)``,
+    by handset then time; holding times from the handset's own stream."""
+    handset, t = handset_arrivals(seed, "voice/attempts", view.n_handsets, voice.calls_per_hour,
+                                  view.start_s, view.end_s, voice.daily_profile, day_offset_s)
+    if voice.holding == "fixed":
+        return handset, t, np.full(t.size, float(voice.mean_holding_s))
+    counts = np.bincount(handset, minlength=view.n_handsets)
+    hold = [stream(seed, "voice/holding", h).exponential(voice.mean_holding_s, int(c))
+            for h, c in enumerate(counts.tolist()) if c]
+    return handset, t, (np.concatenate(hold) if hold else np.empty(0))
+
+
+class VoiceContext:
+    """Everything the call processes share, and the per-call log.
+
+    Per call ``i`` (ids in attempt order): ``handset[i]``, ``t_arrival[i]``,
+    ``holding[i]``; written by the processes: ``outcome``, ``reason``,
+    ``t_end`` (end, drop or block time; NaN while in progress), ``rbs`` (at
+    admission), ``handovers``, ``outages`` (survived), ``outage_s``,
+    ``sat`` / ``beam`` at the attempt and ``last_sat`` / ``last_beam``.
+
+    Per run of the view (see :class:`CoverageView`): ``ok`` (voice possible:
+    CQI and SINR above the threshold), ``stretch_last`` (last run of the
+    stretch of touching runs of one beam, all ``ok``, that starts at the run)
+    and ``next_ok`` (first ``ok`` run of the handset at or after the run, -1).
+    """
+
+    def __init__(self, view: CoverageView, beams: Beams, voice: VoiceConfig, handset, t_arrival,
+                 holding):
+        self.view, self.beams, self.config = view, beams, voice
+        self.handset = handset.tolist()
+        self.t_arrival = t_arrival.tolist()
+        self.holding = holding.tolist()
+        n = len(self.t_arrival)
+        self.outcome = [IN_PROGRESS] * n
+        self.reason = [NO_REASON] * n
+        self.t_end = [math.nan] * n
+        self.rbs = [math.nan] * n
+        self.handovers = [0] * n
+        self.outages = [0] * n
+        self.outage_s = [0.0] * n
+        self.sat = [-1] * n
+        self.beam = [-1] * n
+        self.last_sat = [-1] * n
+        self.last_beam = [-1] * n
+        self.t310_s = voice.t310_s
+        if voice.rbs_per_call is not None:
+            self.rbs_of_cqi = [float(voice.rbs_per_call)] * (MAX_CQI + 1)
+        else:
+            self.rbs_of_cqi = [voice.bearer_rate_bps / r if r > 0 else math.inf
+                               for r in _RATE_BPS_PER_RB.tolist()]
+        self.ok, self.stretch_last, self.next_ok = _voice_runs(view, voice)
+
+    def set_serving(self, i: int, j: int) -> tuple[int, int]:
+        """Record run ``j``'s satellite and beam as call ``i``'s latest; return them."""
+        sat, b = int(self.view.sat[j]), int(self.view.beam[j])
+        self.last_sat[i], self.last_beam[i] = sat, b
+        return sat, b
+
+    def finish(self, i: int, t: float, outcome: int, reason: int = NO_REASON) -> None:
+        self.t_end[i], self.outcome[i], self.reason[i] = t, outcome, reason
+
+
+def _voice_runs(view: CoverageView, voice: VoiceConfig):
+    """Per-run arrays ``ok``, ``stretch_last``, ``next_ok`` (see :class:`VoiceContext`)."""
+    n = view.n_runs
+    cqi = view.cqi.astype(np.int64)
+    sinr = view.sinr_db.astype(np.float64)
+    sinr = np.where(np.isnan(sinr), CQI_MIN_SINR_DB[cqi], sinr)  # CQI only: its lower bound
+    ok = (cqi >= voice.min_cqi) & (sinr >= voice.threshold_sinr_db)
+    run_h = np.repeat(np.arange(view.n_handsets), np.diff(view.offsets))
+    link = np.zeros(n, dtype=bool)  # run j continues into j + 1 for voice
+    if n > 1:
+        link[:-1] = ((run_h[1:] == run_h[:-1]) & (view.start[1:] == view.end[:-1])
+                     & (view.sat[1:] == view.sat[:-1]) & (view.beam[1:] == view.beam[:-1])
+                     & ok[1:] & ok[:-1])
+    idx = np.arange(n)
+    # last index of each chain: the next index where the chain breaks
+    breaks = np.flatnonzero(~link)
+    stretch_last = breaks[np.searchsorted(breaks, idx)] if n else idx
+    # first ok run at or after j (reverse running minimum), if it is the same handset's
+    cand = np.where(ok, idx, n)
+    first_ok = np.minimum.accumulate(cand[::-1])[::-1] if n else cand
+    same = first_ok < n
+    same[same] = run_h[first_ok[same]] == run_h[same]
+    next_ok = np.where(same, first_ok, -1)
+    return ok, stretch_last, next_ok
+
+
+def _at(env, t: float):
+    """A timeout that fires at time ``t`` (never a negative delay from round-off)."""
+    d = t - env.now
+    return env.timeout(d if d > 0.0 else 0.0)
+
+
+def voice_source(env, ctx: VoiceContext):
+    """Process: releases the call attempts in time order, one process each."""
+    now = env.now
+    for i, t in enumerate(ctx.t_arrival):
+        if t > now:
+            yield _at(env, t)
+            now = t
+        env.process(voice_call(env, ctx, i))
+
+
+def voice_call(env, ctx: VoiceContext, i: int):
+    """Process: one call attempt, from admission to its end, drop or the end of the run."""
+    view, beams = ctx.view, ctx.beams
+    h = ctx.handset[i]
+    t0 = ctx.t_arrival[i]
+    t_end = t0 + ctx.holding[i]
+    j = view.run_at(h, t0)
+    if j < 0:
+        ctx.finish(i, t0, BLOCKED, NO_COVERAGE)
+        return
+    sat, b = ctx.set_serving(i, j)
+    ctx.sat[i], ctx.beam[i] = sat, b
+    if not ctx.ok[j]:
+        ctx.finish(i, t0, BLOCKED, LOW_SINR)
+        return
+    beam = beams.get(sat, b)
+    n_rb = ctx.rbs_of_cqi[int(view.cqi[j])]
+    if not beam.admit_call(env.now, n_rb):
+        ctx.finish(i, t0, BLOCKED, BEAM_FULL)
+        return
+    ctx.rbs[i] = n_rb
+    hi = view.offsets[h + 1]
+    while True:
+        k = int(ctx.stretch_last[j])
+        t_leave = float(view.end[k])
+        if t_end <= t_leave:  # the user hangs up on this beam
+            yield _at(env, t_end)
+            beam.end_call(env.now, n_rb)
+            ctx.finish(i, t_end, COMPLETED)
+            return
+        nxt = k + 1
+        faded = False
+        if nxt < hi and view.start[nxt] == t_leave and ctx.ok[nxt]:
+            m, t_next = nxt, t_leave  # a handover without a break
+        else:  # an outage starts at t_leave: when is voice possible again?
+            m = int(ctx.next_ok[nxt]) if nxt < hi else -1
+            t_next = float(view.start[m]) if m >= 0 else math.inf
+            if t_next - t_leave > ctx.t310_s:  # radio-link failure unless the call ends first
+                t_stop = min(t_end, t_leave + ctx.t310_s)
+                yield _at(env, t_stop)
+                beam.end_call(env.now, n_rb)
+                if t_end <= t_stop:
+                    ctx.finish(i, t_end, COMPLETED)
+                else:
+                    ctx.finish(i, t_stop, DROPPED, OUTAGE)
+                return
+            if t_end <= t_next:  # hangs up during a survivable fade
+                yield _at(env, t_end)
+                beam.end_call(env.now, n_rb)
+                ctx.finish(i, t_end, COMPLETED)
+                return
+            faded = True
+        yield _at(env, t_next)
+        if faded:
+            ctx.outages[i] += 1
+            ctx.outage_s[i] += t_next - t_leave
+        new_sat, new_b = int(view.sat[m]), int(view.beam[m])
+        j = m
+        if (new_sat, new_b) == (sat, b):  # back on the same beam after a fade: RBs kept
+            continue
+        beam.end_call(env.now, n_rb)
+        sat, b = ctx.set_serving(i, m)
+        beam = beams.get(sat, b)
+        n_rb = ctx.rbs_of_cqi[int(view.cqi[m])]
+        if not beam.admit_call(env.now, n_rb):
+            ctx.finish(i, t_next, DROPPED, HANDOVER_BLOCKED)
+            return
+        ctx.handovers[i] += 1
+
+
+def names(codes, table) -> np.ndarray:
+    """Codes to their names (``OUTCOMES`` or ``REASONS``)."""
+    return np.asarray(table, dtype=object)[np.asarray(codes, dtype=np.int64)]
