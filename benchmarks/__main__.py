@@ -1,4 +1,4 @@
-"""``python -m benchmarks [propagation|geometry|all] [--quick] [--out FILE.json]``.
+"""``python -m benchmarks [propagation|geometry|link|all] [--quick] [--out FILE.json]``.
 
 Runs the chosen benchmarks, prints a table of the figures (goals and
 correctness checks included) and writes everything to JSON: by default
@@ -22,7 +22,7 @@ from rich.table import Table
 
 from benchmarks import RESULTS_DIR, Section, machine_info
 
-BENCHMARKS = ("propagation", "geometry")
+BENCHMARKS = ("propagation", "geometry", "link")
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -42,7 +42,7 @@ def _fmt(value: float, unit: str) -> str:
 
 def render(console: Console, sections: list[Section], machine: dict) -> None:
     console.print(
-        f"[bold]satsim orbit-layer benchmarks[/] - {machine['cpu_model']}, "
+        f"[bold]satsim benchmarks[/] - {machine['cpu_model']}, "
         f"{machine['nproc']} cores, {machine['date_local']}"
     )
     for sec in sections:
@@ -64,7 +64,8 @@ def render(console: Console, sections: list[Section], machine: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description="Speed benchmarks of satsim's orbit layer."
+        prog="python -m benchmarks",
+        description="Speed benchmarks of satsim's orbit and link layers."
     )
     parser.add_argument("which", nargs="?", default="all", choices=BENCHMARKS + ("all",))
     parser.add_argument("--quick", action="store_true",
@@ -72,7 +73,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON output file (default benchmarks/results/<name>-<date>.json)")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timing repeats of the propagation benchmark (default 5, quick 3)")
+                        help="timing repeats of the propagation benchmark (default 5, quick 3) "
+                             "and of the link kernel comparison (default 3, quick 2)")
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)
