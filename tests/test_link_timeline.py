@@ -174,11 +174,18 @@ def test_hysteresis_and_time_to_trigger_reduce_handovers():
     times = TimeGrid.from_duration(DEFAULT_EPOCH, 900, 10.0)
     h = Handsets.random_in_box(100, 30, 45, -110, -80, seed=4)
     counts = []
-    for hyst, ttt in [(0.0, 0.0), (3.0, 0.0), (3.0, 40.0)]:
-        cfg = LinkConfig(beam_rings=2, hysteresis_db=hyst, time_to_trigger_s=ttt)
-        counts.append(len(serve_links(SHELL, h, times, cfg).handovers))
+    wide = SatellitePayload(max_gain_dbi=24.0, beamwidth_3db_deg=8.83, eirp_density_dbw_mhz=28.0)
+    for hyst, ttt in [(0.0, 0.0), (3.0, 0.0), (3.0, 20.0)]:
+        # phone checks relaxed: this tests the handover logic, not Doppler tolerance
+        cfg = LinkConfig(payload=wide, beam_rings="cover", hysteresis_db=hyst,
+                         time_to_trigger_s=ttt, max_residual_doppler_hz=1e9,
+                         max_differential_delay_s=1.0)
+        ch = serve_links(SHELL, h, times, cfg)
+        if hyst == 0.0:
+            assert ch.served.mean() > 0.3  # enough served handsets for counts to mean something
+        counts.append(len(ch.handovers))
     assert counts[0] > counts[1] >= counts[2]
-    assert counts[0] > 0
+    assert counts[2] > 0
 
 
 def test_beam_load_counts_served_handsets():

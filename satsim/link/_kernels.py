@@ -126,6 +126,15 @@ def serve(
         eirp_lin[b] = 10.0 ** (beam_eirp_dbw[b] / 10.0)
     noise_lin = 10.0 ** (dl_noise_db / 10.0)
     hyst_lin = 10.0 ** (hysteresis_db / 10.0)
+    # body frame of every satellite at every step, once (many handsets see each)
+    nsat = sat_pos.shape[0]
+    axes = np.empty((nsat, nt, 9))
+    for s in prange(nsat):
+        for t in range(nt):
+            if sat_pos[s, t, 0] == sat_pos[s, t, 0]:  # not NaN
+                a = body_frame(sat_pos[s, t], sat_vel[s, t])
+                for i in range(9):
+                    axes[s, t, i] = a[i]
     for h in prange(nh):
         power = np.empty(max(maxlinks, 1) * nb)
         total = np.zeros(max(ncolor, 1))
@@ -145,14 +154,14 @@ def serve(
             # the strongest beam of each colour among satellites that may serve
             for k in range(k0, k1):
                 s = link_sat[k]
-                x0, x1, x2, y0, y1, y2, z0, z1, z2 = body_frame(sat_pos[s, t], sat_vel[s, t])
+                ax = axes[s, t]
                 rng = link_range_km[k]
                 d0 = (h_pos[h, 0] - sat_pos[s, t, 0]) / rng
                 d1 = (h_pos[h, 1] - sat_pos[s, t, 1]) / rng
                 d2 = (h_pos[h, 2] - sat_pos[s, t, 2]) / rng
-                du = d0 * x0 + d1 * x1 + d2 * x2
-                dv = d0 * y0 + d1 * y1 + d2 * y2
-                dw = d0 * z0 + d1 * z1 + d2 * z2
+                du = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
+                dv = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
+                dw = d0 * ax[6] + d1 * ax[7] + d2 * ax[8]
                 att = 10.0 ** (-link_loss_db[k] / 10.0)
                 base = (k - k0) * nb
                 can_serve = link_elev_deg[k] >= serve_min_elev_deg
@@ -229,10 +238,10 @@ def serve(
             out_elev_deg[t, h] = link_elev_deg[cur_k]
             out_delay_s[t, h] = link_range_km[cur_k] / _C_KM_S
             # residual Doppler and differential delay against the beam centre
-            x0, x1, x2, y0, y1, y2, z0, z1, z2 = body_frame(sat_pos[s, t], sat_vel[s, t])
-            bx = beam_u[cur_b] * x0 + beam_v[cur_b] * y0 + beam_w[cur_b] * z0
-            by = beam_u[cur_b] * x1 + beam_v[cur_b] * y1 + beam_w[cur_b] * z1
-            bz = beam_u[cur_b] * x2 + beam_v[cur_b] * y2 + beam_w[cur_b] * z2
+            ax = axes[s, t]
+            bx = beam_u[cur_b] * ax[0] + beam_v[cur_b] * ax[3] + beam_w[cur_b] * ax[6]
+            by = beam_u[cur_b] * ax[1] + beam_v[cur_b] * ax[4] + beam_w[cur_b] * ax[7]
+            bz = beam_u[cur_b] * ax[2] + beam_v[cur_b] * ax[5] + beam_w[cur_b] * ax[8]
             r_h = math.sqrt(h_pos[h, 0] ** 2 + h_pos[h, 1] ** 2 + h_pos[h, 2] ** 2)
             rate_c, range_c = _beam_centre_rate_and_range(sat_pos[s, t], sat_vel[s, t], bx, by, bz, r_h)
             resid = -dl_freq_hz * (link_rate_km_s[cur_k] - rate_c) / _C_KM_S

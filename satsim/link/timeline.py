@@ -22,7 +22,8 @@ field                       dtype    meaning
 ==========================  =======  ==============================================
 
 plus ``beam_load`` of shape ``(ntime, nsat, nbeam)``: how many handsets each
-beam serves (status 0), and handover events. Values are NaN / -1 where no
+beam serves (status 0), and ``handovers``: one row per change of a served
+handset's (satellite, beam) between consecutive steps at which it was served. Values are NaN / -1 where no
 satellite serves. ``satsim.link.serve_links`` / ``iter_link_chunks`` produce
 them from the orbit layer, one chunk of time at a time.
 """
@@ -274,25 +275,39 @@ class _HandoverState:
         self.cand_sat = np.full(n_handsets, -1, dtype=np.int64)
         self.cand_beam = np.full(n_handsets, -1, dtype=np.int64)
         self.timer = np.zeros(n_handsets, dtype=np.int64)
+        self.served = np.zeros(n_handsets, dtype=bool)
 
 
-def _handover_events(times, prev_sat, prev_beam, sat, beam) -> pd.DataFrame:
-    """Rows where the serving (satellite, beam) changes from one served step to the next."""
-    s_all = np.vstack([prev_sat[None, :], sat])
-    b_all = np.vstack([prev_beam[None, :], beam])
-    change = (s_all[1:] != s_all[:-1]) | (b_all[1:] != b_all[:-1])
-    change &= (s_all[1:] >= 0) & (s_all[:-1] >= 0)
-    t_idx, h_idx = np.nonzero(change)
-    from_sat, to_sat = s_all[t_idx, h_idx], s_all[t_idx + 1, h_idx]
+def _handover_events(times, prev_sat, prev_beam, prev_served, sat, beam, served) -> pd.DataFrame:
+    """Rows where a served handset's serving (satellite, beam) differs from the
+    previous step, at which it was served too (the nominal best beam of a
+    handset outside every beam is not a handover)."""
+    nt = sat.shape[0]
+    rows_t, rows_h, from_s, from_b = [], [], [], []
+    for t in range(nt):  # one vectorised comparison per time step of the chunk
+        ps, pb, pv = (prev_sat, prev_beam, prev_served) if t == 0 else (sat[t - 1], beam[t - 1],
+                                                                        served[t - 1])
+        h = np.flatnonzero(served[t] & pv & ((sat[t] != ps) | (beam[t] != pb)))
+        if h.size:
+            rows_t.append(np.full(h.size, t))
+            rows_h.append(h)
+            from_s.append(ps[h])
+            from_b.append(pb[h])
+    if rows_t:
+        t_idx, h_idx = np.concatenate(rows_t), np.concatenate(rows_h)
+        fs, fb = np.concatenate(from_s), np.concatenate(from_b)
+    else:
+        t_idx = h_idx = fs = fb = np.empty(0, dtype=np.int64)
+    to_s, to_b = sat[t_idx, h_idx], beam[t_idx, h_idx]
     return pd.DataFrame(
         {
             "time_s": times.offsets_s[t_idx],
             "handset": h_idx.astype(np.int64),
-            "from_sat": from_sat.astype(np.int32),
-            "from_beam": b_all[t_idx, h_idx].astype(np.int32),
-            "to_sat": to_sat.astype(np.int32),
-            "to_beam": b_all[t_idx + 1, h_idx].astype(np.int32),
-            "kind": np.where(from_sat != to_sat, "satellite", "beam"),
+            "from_sat": fs.astype(np.int32),
+            "from_beam": fb.astype(np.int32),
+            "to_sat": to_s.astype(np.int32),
+            "to_beam": to_b.astype(np.int32),
+            "kind": np.where(fs != to_s, "satellite", "beam"),
         }
     )
 
@@ -313,6 +328,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     out_f = [np.empty((nt, nh)) for _ in range(7)]
     status = np.empty((nt, nh), dtype=np.uint8)
     prev_sat, prev_beam = state.sat.copy(), state.beam.copy()
+    prev_served = state.served.copy()
     p = prepared
     _kernels.serve(
         ephemeris.position_km, ephemeris.velocity_km_s, handsets.position_km, links.offsets,
@@ -333,6 +349,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     eff = efficiency_from_cqi(cqi).astype(np.float32)
     nsat, nbeam = ephemeris.shape[0], p.beam_u.size
     served = status == _kernels.SERVED
+    state.served = served[-1].copy()
     tt, hh = np.nonzero(served)
     flat = (tt * nsat + sat[tt, hh]) * nbeam + beam[tt, hh]
     load = np.bincount(flat, minlength=nt * nsat * nbeam).reshape(nt, nsat, nbeam)
@@ -345,7 +362,8 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
         residual_doppler_hz=resid.astype(np.float32),
         differential_delay_s=ddel.astype(np.float32),
         status=status, beam_load=load.astype(np.int32),
-        handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, sat, beam),
+        handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
+                                   served),
     )
 
 
