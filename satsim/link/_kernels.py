@@ -260,3 +260,59 @@ def serve(
                 out_status[t, h] = SERVED
         state_sat[h], state_beam[h] = cur_s, cur_b
         state_cand_sat[h], state_cand_beam[h], state_timer[h] = cand_s, cand_b, timer
+
+
+@njit
+def _interp10(elev, column):
+    """Linear interpolation on the 10, 20, ..., 90 degree grid, held at the ends
+    (as ``numpy.interp`` on ``losses.ELEVATION_GRID_DEG``)."""
+    if elev <= 10.0:
+        return column[0]
+    if elev >= 90.0:
+        return column[8]
+    x = (elev - 10.0) / 10.0
+    i = int(x)
+    if i >= 8:
+        return column[8]
+    f = x - i
+    return column[i] + f * (column[i + 1] - column[i])
+
+
+@njit(parallel=True)
+def link_losses(
+    offsets, nh, link_sat, link_elev_deg, link_range_km, u_los, z_shadow,
+    p_los, sigma_los, sigma_nlos, clutter, use_los, sf_model, sf_fixed_db,
+    cl_model, cl_fixed_db, atm_model, atm_fixed_db, atm_zenith_db, atm_min_elev_deg,
+    const_db, out_loss_db,
+):
+    """Total path loss per link (dB), the kernel twin of ``losses.link_loss_db``.
+
+    ``const_db`` holds every term that is the same for all links:
+    ``32.45 + 20 log10(f / GHz) + 60`` (FSPL with the range in km) plus
+    scintillation and the fixed margins. The handset of each link comes from
+    the CSR ``offsets`` over (time, handset); its draws are
+    ``u_los[h, sat]``, ``z_shadow[h, sat]``. Tables on the 10-90 degree grid.
+    """
+    nt = (offsets.size - 1) // nh
+    for t in prange(nt):
+        for h in range(nh):
+            for k in range(offsets[t * nh + h], offsets[t * nh + h + 1]):
+                s = link_sat[k]
+                e = link_elev_deg[k]
+                los = True
+                if use_los:
+                    los = u_los[h, s] < _interp10(e, p_los)
+                loss = const_db + 20.0 * math.log10(link_range_km[k])
+                if sf_model:
+                    sig = _interp10(e, sigma_los) if los else _interp10(e, sigma_nlos)
+                    loss += sig * z_shadow[h, s]
+                else:
+                    loss += sf_fixed_db
+                if not los:
+                    loss += _interp10(e, clutter) if cl_model else cl_fixed_db
+                if atm_model:
+                    ea = min(max(e, atm_min_elev_deg), 90.0)
+                    loss += atm_zenith_db / math.sin(math.radians(ea))
+                else:
+                    loss += atm_fixed_db
+                out_loss_db[k] = loss

@@ -54,7 +54,8 @@ from .antenna import (
 )
 from .beams import BeamLayout, cone_beam_layout, hex_beam_layout, off_nadir_angle_deg
 from .cqi import CQI_MIN_SINR_DB, cqi_from_sinr_db, efficiency_from_cqi, rate_bps_per_rb
-from .losses import channel_draws, link_loss_db
+from . import losses
+from .losses import channel_draws
 from .params import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
 
 #: Status code -> meaning, per (time step, handset).
@@ -312,17 +313,39 @@ def _handover_events(times, prev_sat, prev_beam, prev_served, sat, beam, served)
     )
 
 
+def link_losses_db(links, n_handsets: int, propagation: Propagation, freq_hz: float,
+                   draws) -> np.ndarray:
+    """Path loss of every link in dB (TR 38.811), by the numba twin of
+    :func:`satsim.link.losses.link_loss_db` (tested equal to it)."""
+    p = propagation
+    if p.shadow_fading is True or p.clutter_loss is True or p.atmospheric is True:
+        losses.atmospheric_loss_db(45.0, freq_hz)  # refuses frequencies outside the tables' band
+    tab = losses.channel_table(p.environment)
+    if not np.array_equal(tab.elevation_deg, np.arange(10.0, 91.0, 10.0)):
+        raise AssertionError("the loss kernel assumes tables on the 10, 20, ..., 90 degree grid")
+    scint = (float(losses.scintillation_loss_db(freq_hz)) if p.scintillation is True
+             else losses._fixed_db(p.scintillation))
+    const_db = (32.45 + 20.0 * math.log10(freq_hz / 1e9) + 60.0 + scint
+                + p.shadow_margin_db + p.additional_loss_db)
+    out = np.empty(links.range_km.size)
+    _kernels.link_losses(
+        links.offsets, n_handsets, links.sat, links.elevation_deg, links.range_km,
+        draws.u_los, draws.z_shadow, tab.p_los, tab.sigma_los_db, tab.sigma_nlos_db,
+        tab.clutter_loss_db, bool(p.los_probability),
+        p.shadow_fading is True, 0.0 if p.shadow_fading is True else losses._fixed_db(p.shadow_fading),
+        p.clutter_loss is True, 0.0 if p.clutter_loss is True else losses._fixed_db(p.clutter_loss),
+        p.atmospheric is True, 0.0 if p.atmospheric is True else losses._fixed_db(p.atmospheric),
+        losses.ATMOSPHERIC_ZENITH_LOSS_DB, losses.ATMOSPHERIC_MIN_ELEVATION_DEG, const_db, out,
+    )
+    return out
+
+
 def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Prepared,
                 draws, state: _HandoverState) -> LinkChunk:
     """Evaluate the link timeline for one ephemeris chunk (updates ``state``)."""
     c = config.carrier
     links = visible_links(ephemeris, handsets, config.interference_mask_deg, c.dl_center_hz)
-    t_idx, h_idx = links.time_index, links.handset_index
-    loss, _ = link_loss_db(
-        links.elevation_deg, links.range_km, c.dl_center_hz, config.propagation,
-        draws.u_los[h_idx, links.sat], draws.z_shadow[h_idx, links.sat],
-    )
-    loss = np.ascontiguousarray(np.broadcast_to(loss, links.range_km.shape), dtype=np.float64)
+    loss = link_losses_db(links, len(handsets), config.propagation, c.dl_center_hz, draws)
     nt, nh = len(ephemeris.times), len(handsets)
     out_i = [np.empty((nt, nh), dtype=np.int64) for _ in range(2)]
     out_f = [np.empty((nt, nh)) for _ in range(7)]
