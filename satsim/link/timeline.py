@@ -347,8 +347,9 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     links = visible_links(ephemeris, handsets, config.interference_mask_deg, c.dl_center_hz)
     loss = link_losses_db(links, len(handsets), config.propagation, c.dl_center_hz, draws)
     nt, nh = len(ephemeris.times), len(handsets)
-    out_i = [np.empty((nt, nh), dtype=np.int64) for _ in range(2)]
-    out_f = [np.empty((nt, nh)) for _ in range(7)]
+    # the kernel computes in float64 and stores into these compact arrays
+    out_i = [np.empty((nt, nh), dtype=np.int32) for _ in range(2)]
+    out_f = [np.empty((nt, nh), dtype=np.float32) for _ in range(7)]
     status = np.empty((nt, nh), dtype=np.uint8)
     prev_sat, prev_beam = state.sat.copy(), state.beam.copy()
     prev_served = state.served.copy()
@@ -378,12 +379,9 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     load = np.bincount(flat, minlength=nt * nsat * nbeam).reshape(nt, nsat, nbeam)
     return LinkChunk(
         times=ephemeris.times,
-        serving_sat=sat.astype(np.int32), serving_beam=beam.astype(np.int32),
-        dl_snr_db=snr.astype(np.float32), dl_sinr_db=sinr.astype(np.float32),
-        ul_snr_db=ul.astype(np.float32), cqi=cqi, spectral_eff=eff,
-        elevation_deg=elev.astype(np.float32), delay_s=delay.astype(np.float32),
-        residual_doppler_hz=resid.astype(np.float32),
-        differential_delay_s=ddel.astype(np.float32),
+        serving_sat=sat, serving_beam=beam, dl_snr_db=snr, dl_sinr_db=sinr, ul_snr_db=ul,
+        cqi=cqi, spectral_eff=eff, elevation_deg=elev, delay_s=delay,
+        residual_doppler_hz=resid, differential_delay_s=ddel,
         status=status, beam_load=load.astype(np.int32),
         handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
                                    served),
