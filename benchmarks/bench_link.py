@@ -363,6 +363,7 @@ class _Split:
         ("satsim.link.timeline", "_handover_events", "handover_events"),
         ("satsim.link.timeline", "cqi_from_sinr_db", "cqi"),
         ("satsim.link.timeline", "efficiency_from_cqi", "cqi"),
+        ("satsim.link._kernels", "cqi_and_efficiency", "cqi"),
         ("satsim.link._kernels", "serve", "kernel"),
     )
 

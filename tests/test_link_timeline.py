@@ -213,6 +213,11 @@ def test_status_codes_and_phone_checks():
     assert (loose.rate_per_rb_bps[loose.status != 0] == 0).all()
     ok = loose.status == 0
     assert (loose.rate_per_rb_bps[ok] > 0).all() and (loose.spectral_eff[ok] > 0).all()
+    # the kernel's CQI and efficiency equal the TS 36.213 table look-up of cqi.py
+    from satsim.link.cqi import cqi_from_sinr_db, efficiency_from_cqi
+
+    assert np.array_equal(loose.cqi[ok], cqi_from_sinr_db(loose.dl_sinr_db[ok]))
+    np.testing.assert_allclose(loose.spectral_eff[ok], efficiency_from_cqi(loose.cqi[ok]), rtol=1e-6)
 
 
 def test_same_seed_same_result_different_seed_differs():

@@ -49,14 +49,15 @@ def body_frame(r, v):
 
 
 @njit
-def pattern_gain_lin(cos_theta, ka, table, u_step, floor_lin):
+def pattern_gain_lin(cos_theta, ka_over_step, table, floor_lin):
     """Normalised gain |2 J1(u)/u|^2, u = ka sin(theta), by linear interpolation
-    in ``table`` (uniform in u from 0); ``floor_lin`` at or beyond 90 degrees."""
+    in ``table`` (uniform in u from 0 with step ``ka / ka_over_step``);
+    ``floor_lin`` at or beyond 90 degrees."""
     if cos_theta <= 0.0:
         return floor_lin
     s2 = 1.0 - cos_theta * cos_theta
     sin_theta = math.sqrt(s2) if s2 > 0.0 else 0.0
-    x = ka * sin_theta / u_step
+    x = ka_over_step * sin_theta
     i = int(x)
     if i >= table.size - 1:
         return table[table.size - 1]
@@ -125,6 +126,7 @@ def serve(
     for b in range(nb):
         eirp_lin[b] = 10.0 ** (beam_eirp_dbw[b] / 10.0)
     noise_lin = 10.0 ** (dl_noise_db / 10.0)
+    ka_over_step = ka / u_step
     hyst_lin = 10.0 ** (hysteresis_db / 10.0)
     # body frame of every satellite at every step, once (many handsets see each)
     nsat = sat_pos.shape[0]
@@ -167,7 +169,7 @@ def serve(
                 can_serve = link_elev_deg[k] >= serve_min_elev_deg
                 for b in range(nb):
                     cos_t = du * beam_u[b] + dv * beam_v[b] + dw * beam_w[b]
-                    p = eirp_lin[b] * att * pattern_gain_lin(cos_t, ka, table, u_step, floor_lin)
+                    p = eirp_lin[b] * att * pattern_gain_lin(cos_t, ka_over_step, table, floor_lin)
                     power[base + b] = p
                     c = beam_color[b]
                     total[c] += p
@@ -260,6 +262,24 @@ def serve(
                 out_status[t, h] = SERVED
         state_sat[h], state_beam[h] = cur_s, cur_b
         state_cand_sat[h], state_cand_beam[h], state_timer[h] = cand_s, cand_b, timer
+
+
+@njit(parallel=True)
+def cqi_and_efficiency(sinr_db, status, thresholds_db, efficiency, out_cqi, out_eff):
+    """CQI (highest index whose SINR threshold is met; 0 when not served or
+    below CQI 1) and its spectral efficiency per (time, handset).
+    ``thresholds_db[c]`` is the minimum SINR of CQI c (index 0 unused)."""
+    nt, nh = sinr_db.shape
+    ncqi = thresholds_db.size
+    for t in prange(nt):
+        for h in range(nh):
+            c = 0
+            if status[t, h] == SERVED:
+                x = sinr_db[t, h]
+                while c + 1 < ncqi and x >= thresholds_db[c + 1]:
+                    c += 1
+            out_cqi[t, h] = c
+            out_eff[t, h] = efficiency[c]
 
 
 @njit

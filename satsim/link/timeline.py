@@ -53,7 +53,7 @@ from .antenna import (
     wavenumber_rad_m,
 )
 from .beams import BeamLayout, cone_beam_layout, hex_beam_layout, off_nadir_angle_deg
-from .cqi import CQI_MIN_SINR_DB, cqi_from_sinr_db, efficiency_from_cqi, rate_bps_per_rb
+from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB, rate_bps_per_rb
 from . import losses
 from .losses import channel_draws
 from .params import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
@@ -368,9 +368,9 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     )
     sat, beam = out_i
     snr, sinr, ul, elev, delay, resid, ddel = out_f
-    cqi = cqi_from_sinr_db(sinr).astype(np.int8)
-    cqi[status != _kernels.SERVED] = 0
-    eff = efficiency_from_cqi(cqi).astype(np.float32)
+    cqi = np.empty((nt, nh), dtype=np.int8)
+    eff = np.empty((nt, nh), dtype=np.float32)
+    _kernels.cqi_and_efficiency(sinr, status, CQI_MIN_SINR_DB, CQI_EFFICIENCY, cqi, eff)
     nsat, nbeam = ephemeris.shape[0], p.beam_u.size
     served = status == _kernels.SERVED
     state.served = served[-1].copy()
