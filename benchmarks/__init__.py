@@ -275,7 +275,8 @@ def machine_info() -> dict:
 
 
 # -- subprocess workers ---------------------------------------------------------------
-def run_worker(spec: dict, *, env_extra: dict | None = None, timeout: float = 900.0) -> dict:
+def run_worker(spec: dict, *, env_extra: dict | None = None, timeout: float = 900.0,
+               module: str = "benchmarks._worker") -> dict:
     """Run one job of :mod:`benchmarks._worker` in a fresh interpreter.
 
     A fresh process per configuration makes its peak RSS its own. The worker
@@ -289,7 +290,7 @@ def run_worker(spec: dict, *, env_extra: dict | None = None, timeout: float = 90
     if env_extra:
         env.update(env_extra)
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks._worker", json.dumps(spec)],
+        [sys.executable, "-m", module, json.dumps(spec)],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )
     result = None

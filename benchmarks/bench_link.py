@@ -40,14 +40,22 @@ import json
 import math
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
 
-from benchmarks import REPO_ROOT, Section, best, peak_rss_mib, reset_peak_rss, rss_mib, timed
+from benchmarks import (
+    REPO_ROOT,
+    Section,
+    best,
+    peak_rss_mib,
+    reset_peak_rss,
+    rss_mib,
+    run_worker,
+    timed,
+)
 
 STEP_S = 10.0
 #: CONUS grid spacings (km) and the handset counts they give (``conus_handsets``;
@@ -533,25 +541,8 @@ def run_job(spec: dict, *, env_extra: dict | None = None, timeout: float = 1800.
     the job's own), to tell a quiet run from a disturbed one.
     """
     busy0, ru0, w0 = _busy_cpu_s(), resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
-    if env_extra:
-        env.update(env_extra)
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_link", json.dumps(spec)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-    )
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
-    if proc.returncode != 0 or result is None:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-25:])
-        raise RuntimeError(
-            f"link benchmark job {spec.get('kind')!r} failed (exit code {proc.returncode}):\n{tail}"
-        )
+    result = run_worker(spec, env_extra=env_extra, timeout=timeout,
+                        module="benchmarks.bench_link")
     busy1, ru1 = _busy_cpu_s(), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["job_wall_s"] = time.time() - w0
     if busy0 is not None and busy1 is not None:

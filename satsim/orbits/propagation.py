@@ -118,7 +118,7 @@ def propagate_teme(
     """
     jd_whole = np.ascontiguousarray(jd_whole, dtype=np.float64)
     jd_fraction = np.ascontiguousarray(jd_fraction, dtype=np.float64)
-    nsat, ntime = len(satrecs), jd_whole.size
+    nsat = len(satrecs)
     processes = max(1, min(int(processes), nsat))
     if processes == 1 or "fork" not in multiprocessing.get_all_start_methods():
         e, r, v = SatrecArray(list(satrecs)).sgp4(jd_whole, jd_fraction)
