@@ -2,6 +2,7 @@
 
 One import gives the public API::
 
+    from satsim import load_scenario, run, Results      # scenario -> results
     from satsim import default_constellation, default_handsets, TimeGrid, coverage
 """
 
@@ -26,4 +27,20 @@ except PackageNotFoundError:  # running from a source tree without install
 __all__ = [
     "DecayWarning", "EpochWarning", "InputError", "SatsimError", "SatsimWarning",
     "SkippedEntriesWarning", "__version__", *_orbits_all,
+    "Results", "Scenario", "ScenarioError", "load_scenario", "run",
 ]
+
+#: Names imported on first use (they pull in the link and scheduler layers).
+_LAZY = {"Results": "satsim.results", "Scenario": "satsim.scenario",
+         "ScenarioError": "satsim.scenario", "load_scenario": "satsim.scenario",
+         "run": "satsim.runner"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'satsim' has no attribute {name!r}")

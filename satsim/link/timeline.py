@@ -19,6 +19,8 @@ field                       dtype    meaning
                                      for its beam centre
 ``differential_delay_s``    float32  delay relative to the beam centre, one way
 ``status``                  uint8    :data:`LINK_STATUS` code; 0 = served
+``n_visible``               int16    satellites at or above the serving elevation
+                                     mask (served or not)
 ==========================  =======  ==============================================
 
 plus ``beam_load`` of shape ``(ntime, nsat, nbeam)``: how many handsets each
@@ -254,6 +256,7 @@ class LinkChunk:
     status: np.ndarray
     beam_load: np.ndarray
     handovers: pd.DataFrame
+    n_visible: np.ndarray | None = None
 
     @property
     def rate_per_rb_bps(self) -> np.ndarray:
@@ -377,12 +380,15 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     tt, hh = np.nonzero(served)
     flat = (tt * nsat + sat[tt, hh]) * nbeam + beam[tt, hh]
     load = np.bincount(flat, minlength=nt * nsat * nbeam).reshape(nt, nsat, nbeam)
+    # satellites above the serving mask per (t, h): a prefix sum over the CSR links
+    above = np.concatenate([[0], np.cumsum(links.elevation_deg >= config.min_elevation_deg)])
+    n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
     return LinkChunk(
         times=ephemeris.times,
         serving_sat=sat, serving_beam=beam, dl_snr_db=snr, dl_sinr_db=sinr, ul_snr_db=ul,
         cqi=cqi, spectral_eff=eff, elevation_deg=elev, delay_s=delay,
         residual_doppler_hz=resid, differential_delay_s=ddel,
-        status=status, beam_load=load.astype(np.int32),
+        status=status, beam_load=load.astype(np.int32), n_visible=n_visible.reshape(nt, nh),
         handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
                                    served),
     )
@@ -418,6 +424,6 @@ def serve_links(constellation, handsets, times, config=None, *, chunk_steps=360,
     cat = {name: np.concatenate([getattr(ch, name) for ch in chunks]) for name in (
         "serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db", "cqi",
         "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
-        "differential_delay_s", "status", "beam_load")}
+        "differential_delay_s", "status", "beam_load", "n_visible")}
     return LinkChunk(times=times, handovers=pd.concat([ch.handovers for ch in chunks],
                                                       ignore_index=True), **cat)

@@ -33,6 +33,7 @@ STREAMS = {
     "voice/holding": "call holding times (exponential); sub-stream per handset",
     "data/sessions": "data session arrival times; sub-stream per handset",
     "data/sizes": "data session sizes; sub-stream per handset",
+    "handsets/placement": "random handset positions of a scenario (random, cities)",
 }
 
 

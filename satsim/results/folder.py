@@ -1,0 +1,219 @@
+"""The results folder: the contract researchers and scripts rely on.
+
+A results folder holds::
+
+    summary.json        headline metrics (same scenario + seed: identical bytes)
+    metadata.json       versions, seed, model editions, input hash, timings
+    scenario.yaml       the resolved scenario, every default filled in
+    tables/*.parquet    handsets, timeseries, gaps, samples, handovers,
+                        sms, calls, sessions, beams (those the run produced)
+    plots/*.png         coverage map, CDFs, time series
+    report.html         one self-contained page with the summary and plots
+
+It is written atomically: everything goes to a hidden sibling folder that
+is renamed into place only when complete, so a failed or interrupted run
+leaves no partial folder and never touches an earlier run's folder
+(``overwrite=True`` swaps the old folder out only after the new one is
+complete).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+
+#: Tables a run may write, in report order.
+TABLES = ("handsets", "timeseries", "gaps", "samples", "handovers", "sms", "calls", "sessions",
+          "beams")
+
+#: Packages whose versions go into metadata.json.
+PACKAGES = ("satsim", "numpy", "scipy", "sgp4", "skyfield", "numba", "simpy", "pandas",
+            "pyarrow", "pydantic", "PyYAML", "matplotlib")
+
+
+def _clean(x):
+    """JSON-safe copy: NaN / inf become null, numpy scalars plain numbers."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def dumps(obj) -> str:
+    """The JSON text satsim writes (2-space indent, no NaN)."""
+    return json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def input_hash(scenario) -> str:
+    """SHA-256 of the resolved scenario (and of the constellation file's bytes)."""
+    h = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode())
+    f = scenario.constellation.file
+    if f is not None:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()
+
+
+def metadata_for(scenario, timings_s: dict) -> dict:
+    """metadata.json of a run: versions, seed, model editions, input hash, timings."""
+    from ..scenario.model import MODEL_EDITIONS
+
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "input_sha256": input_hash(scenario),
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": {p: _version(p) for p in PACKAGES} | {"python": platform.python_version()},
+        "platform": platform.platform(),
+        "model_editions": dict(MODEL_EDITIONS),
+        "timings_s": {k: round(v, 3) for k, v in timings_s.items()},
+    }
+
+
+@dataclass(eq=False)
+class Results:
+    """What :func:`satsim.run` returns and :meth:`load` reads back.
+
+    Attributes
+    ----------
+    summary : dict
+        The content of summary.json (README, "Results folder").
+    tables : dict of str -> pandas.DataFrame
+        See :data:`TABLES`; also reachable as attributes (``results.sms``).
+    scenario_yaml : str
+        The resolved scenario.
+    metadata : dict
+        The content of metadata.json.
+    timings_s : dict
+        Wall time per stage, seconds.
+    path : Path or None
+        Where the folder was written or loaded from.
+    """
+
+    summary: dict
+    tables: dict
+    scenario_yaml: str
+    metadata: dict
+    timings_s: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    def __getattr__(self, name):
+        if name in TABLES:
+            return self.tables.get(name)
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        cov = self.summary.get("coverage") or {}
+        a = cov.get("availability")
+        return (f"Results({self.summary.get('scenario')!r}, seed {self.summary.get('seed')}, "
+                f"availability {a:.3f}, tables: {', '.join(self.tables)})" if a is not None
+                else f"Results({self.summary.get('scenario')!r}, tables: {', '.join(self.tables)})")
+
+    @property
+    def scenario(self):
+        """The resolved scenario as a :class:`~satsim.scenario.Scenario`."""
+        import yaml
+
+        from ..scenario.loader import validate
+
+        return validate(yaml.safe_load(self.scenario_yaml), source="scenario.yaml")
+
+    @staticmethod
+    def check_destination(out, overwrite: bool = False) -> Path:
+        """Refuse to write over an existing folder unless ``overwrite``."""
+        out = Path(out)
+        if out.exists() and not overwrite:
+            raise InputError(f"results folder {out} already exists; choose another --out "
+                             "folder or pass --overwrite to replace it")
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out} exists and is not a folder; choose another --out")
+        return out
+
+    def write(self, out, *, overwrite: bool = False, plots: bool = True) -> Path:
+        """Write the results folder atomically (module docstring) and return its path."""
+        out = self.check_destination(out, overwrite).absolute()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        try:
+            tmp.mkdir()
+            self._write_into(tmp, plots)
+            if out.exists():
+                old = out.parent / f".{out.name}.old-{os.getpid()}"
+                os.rename(out, old)
+                os.rename(tmp, out)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.path = out
+        return out
+
+    def _write_into(self, folder: Path, plots: bool) -> None:
+        (folder / "summary.json").write_text(dumps(self.summary), encoding="utf-8")
+        (folder / "metadata.json").write_text(dumps(self.metadata), encoding="utf-8")
+        (folder / "scenario.yaml").write_text(self.scenario_yaml, encoding="utf-8")
+        tdir = folder / "tables"
+        tdir.mkdir()
+        for name in TABLES:
+            t = self.tables.get(name)
+            if t is not None:
+                t.to_parquet(tdir / f"{name}.parquet", index=False)
+        if plots:
+            self.write_plots(folder)
+
+    def write_plots(self, folder) -> dict:
+        """PNG plots into ``folder/plots`` and ``folder/report.html``."""
+        from .plots import make_plots
+        from .report import write_report
+
+        folder = Path(folder)
+        made = make_plots(self.summary, self.tables, folder / "plots")
+        write_report(self.summary, self.metadata, made, folder / "report.html",
+                     scenario_yaml=self.scenario_yaml)
+        return made
+
+    @classmethod
+    def load(cls, folder) -> Results:
+        """Read a results folder written by :meth:`write`."""
+        folder = Path(folder)
+        if not (folder / "summary.json").is_file():
+            raise InputError(f"{folder} is not a satsim results folder (no summary.json); "
+                             "give the folder `satsim run --out` wrote")
+        try:
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+            metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+            scenario_text = (folder / "scenario.yaml").read_text(encoding="utf-8")
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{folder}: damaged results folder ({exc}); run the scenario "
+                             "again") from None
+        tables = {p.stem: pd.read_parquet(p) for name in TABLES
+                  for p in [folder / "tables" / f"{name}.parquet"] if p.is_file()}
+        return cls(summary=summary, tables=tables, scenario_yaml=scenario_text,
+                   metadata=metadata, timings_s=metadata.get("timings_s", {}), path=folder)

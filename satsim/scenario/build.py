@@ -1,0 +1,193 @@
+"""From a validated :class:`~satsim.scenario.Scenario` to the objects of a run:
+constellation, handsets, time grid, link and scheduler configurations."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..link.params import Carrier, HandsetRadio, Propagation, SatellitePayload
+from ..link.timeline import LinkConfig
+from ..orbits.constellation import Constellation
+from ..orbits.defaults import CONUS_OUTLINE_LON_LAT
+from ..orbits.handsets import Handsets
+from ..orbits.sources import load_constellation
+from ..orbits.timegrid import TimeGrid
+from ..orbits.walker import WalkerShell, walker_constellation
+from ..scheduler.data import DataConfig
+from ..scheduler.model import BeamConfig, SchedulerConfig, SmsConfig
+from ..scheduler.streams import stream
+from ..scheduler.voice import VoiceConfig
+from .loader import ScenarioError
+from .model import Scenario
+
+#: Mean Earth radius for scattering handsets around a city centre, km (IUGG).
+EARTH_MEAN_RADIUS_KM = 6371.0088
+
+
+@dataclass(frozen=True, eq=False)
+class RunInputs:
+    """Everything a run needs, built from a scenario."""
+
+    scenario: Scenario
+    times: TimeGrid
+    constellation: Constellation
+    handsets: Handsets
+    link: LinkConfig
+    scheduler: SchedulerConfig
+    services: tuple[str, ...]
+
+
+def _section(key: str, fn, *args, **kwargs):
+    """Call a constructor; re-raise its InputError as a ScenarioError at ``key``."""
+    try:
+        return fn(*args, **kwargs)
+    except ScenarioError:
+        raise
+    except InputError as exc:
+        problem = ("scenario", key, str(exc))
+        raise ScenarioError(f"problem in the scenario at {key}: {exc}", [problem]) from None
+
+
+def build_constellation(sc: Scenario) -> Constellation:
+    c = sc.constellation
+    if c.file is not None:
+        kwargs = {"on_error": c.on_error}
+        if c.name_contains is not None:
+            kwargs["name_contains"] = c.name_contains
+        if c.norad_ids is not None:
+            kwargs["norad_ids"] = c.norad_ids
+        con = _section("constellation.file", load_constellation, c.file, **kwargs)
+        if len(con) == 0:
+            raise ScenarioError(f"constellation: no satellite of {c.file} matches the filters "
+                                f"(name_contains={c.name_contains!r}, norad_ids={c.norad_ids!r})"
+                                "; loosen them")
+        return con
+    shells = [_section(f"constellation.walker.{i}", WalkerShell, total=s.satellites,
+                       planes=s.planes, phasing=s.phasing, inclination_deg=s.inclination_deg,
+                       altitude_km=s.altitude_km, pattern=s.pattern, raan0_deg=s.raan0_deg,
+                       u0_deg=s.u0_deg)
+              for i, s in enumerate(sc.constellation.walker)]
+    return _section("constellation.walker", walker_constellation, shells,
+                    c.elements_epoch or sc.epoch, name_prefix="SATSIM")
+
+
+def _scatter_around(lat_deg, lon_deg, radius_km, n, rng):
+    """``n`` points uniform in area within ``radius_km`` of a centre (small-disc
+    approximation on a sphere of the mean Earth radius)."""
+    r = radius_km * np.sqrt(rng.uniform(0.0, 1.0, n))
+    bearing = rng.uniform(0.0, 2.0 * np.pi, n)
+    dlat = np.degrees(r * np.cos(bearing) / EARTH_MEAN_RADIUS_KM)
+    coslat = max(math.cos(math.radians(lat_deg)), 1e-6)
+    dlon = np.degrees(r * np.sin(bearing) / (EARTH_MEAN_RADIUS_KM * coslat))
+    return np.clip(lat_deg + dlat, -90.0, 90.0), lon_deg + dlon
+
+
+def shares_by_population(count: int, population) -> np.ndarray:
+    """``count`` split in proportion to ``population`` (largest remainder)."""
+    w = np.asarray(population, dtype=np.float64)
+    exact = count * w / w.sum()
+    n = np.floor(exact).astype(np.int64)
+    rest = count - int(n.sum())
+    n[np.argsort(-(exact - n), kind="stable")[:rest]] += 1
+    return n
+
+
+def build_handsets(sc: Scenario) -> Handsets:
+    h = sc.handsets
+    p = h.placement
+    if p == "conus":
+        return _section("handsets", Handsets.grid_in_polygon, CONUS_OUTLINE_LON_LAT,
+                        h.spacing_km, label="CONUS")
+    if p == "grid":
+        b = h.box
+        return _section("handsets", Handsets.grid_in_box, b.lat_min_deg, b.lat_max_deg,
+                        b.lon_min_deg, b.lon_max_deg, h.spacing_km)
+    rng = stream(sc.seed, "handsets/placement")
+    if p == "random":
+        b = h.box
+        return _section("handsets", Handsets.random_in_box, h.count, b.lat_min_deg,
+                        b.lat_max_deg, b.lon_min_deg, b.lon_max_deg, seed=rng)
+    if p == "points":
+        pts = h.points
+        return _section("handsets.points", Handsets.from_points, [q.lat_deg for q in pts],
+                        [q.lon_deg for q in pts], [q.alt_m for q in pts],
+                        label=f"{len(pts)} points")
+    # cities
+    n = shares_by_population(h.count, [c.population for c in h.cities])
+    lats, lons = [], []
+    for city, k in zip(h.cities, n):
+        la, lo = _scatter_around(city.lat_deg, city.lon_deg, h.radius_km, int(k), rng)
+        lats.append(la)
+        lons.append(lo)
+    return _section("handsets.cities", Handsets.from_points, np.concatenate(lats),
+                    np.concatenate(lons),
+                    label=f"{h.count} handsets in {len(h.cities)} cities")
+
+
+def build_link(sc: Scenario) -> LinkConfig:
+    c, s, r, lo, b, lk = (sc.carrier, sc.satellite, sc.handsets.radio, sc.losses, sc.beams,
+                          sc.link)
+    carrier = _section("carrier", Carrier, dl_center_hz=c.dl_center_mhz * 1e6,
+                       ul_center_hz=c.ul_center_mhz * 1e6, bandwidth_hz=c.bandwidth_mhz * 1e6,
+                       n_rb=c.n_rb, reuse=c.reuse)
+    payload = _section("satellite", SatellitePayload, max_gain_dbi=s.max_gain_dbi,
+                       beamwidth_3db_deg=s.beamwidth_3db_deg,
+                       aperture_radius_m=s.aperture_radius_m,
+                       eirp_density_dbw_mhz=s.eirp_density_dbw_mhz,
+                       tx_power_dbw=s.tx_power_dbw, gt_db_k=s.gt_db_k,
+                       scan_loss_exponent=s.scan_loss_exponent)
+    radio = _section("handsets.radio", HandsetRadio, tx_power_dbm=r.tx_power_dbm,
+                     antenna_gain_dbi=r.antenna_gain_dbi, noise_figure_db=r.noise_figure_db,
+                     antenna_temp_k=r.antenna_temp_k, body_loss_db=lo.body_loss_db,
+                     polarization_loss_db=lo.polarization_loss_db,
+                     indoor_loss_db=lo.indoor_loss_db)
+    propagation = _section("losses", Propagation, environment=sc.environment,
+                           los_probability=lo.los_probability, shadow_fading=lo.shadow_fading,
+                           clutter_loss=lo.clutter_loss, atmospheric=lo.atmospheric,
+                           scintillation=lo.scintillation, shadow_margin_db=lo.shadow_margin_db,
+                           additional_loss_db=lo.additional_loss_db)
+    return _section("link", LinkConfig, carrier=carrier, payload=payload, handset=radio,
+                    propagation=propagation, beam_rings=b.rings, beam_spacing_deg=b.spacing_deg,
+                    min_elevation_deg=lk.min_elevation_deg,
+                    interference_min_elevation_deg=lk.interference_min_elevation_deg,
+                    serving_metric=lk.serving_metric, hysteresis_db=lk.hysteresis_db,
+                    time_to_trigger_s=lk.time_to_trigger_s, beam_edge_db=b.edge_db,
+                    max_residual_doppler_hz=lk.max_residual_doppler_hz,
+                    max_differential_delay_s=lk.max_differential_delay_s, seed=sc.seed)
+
+
+def _fields(spec) -> dict:
+    d = spec.model_dump(exclude={"enabled"})
+    for k, v in d.items():
+        if isinstance(v, list):
+            d[k] = tuple(v)
+    return d
+
+
+def build_scheduler(sc: Scenario, carrier: Carrier) -> SchedulerConfig:
+    b, sv = sc.beams, sc.services
+    beams = _section("beams", BeamConfig, carrier=carrier, rach_per_s=b.rach_per_s,
+                     paging_per_s=b.paging_per_s, access_delay_s=b.access_delay_s,
+                     paging_cycle_s=b.paging_cycle_s)
+    sms = (_section("services.sms", SmsConfig, **_fields(sv.sms)) if sv.sms.enabled
+           else SmsConfig(mo_per_hour=0.0, mt_per_hour=0.0))
+    voice = _section("services.voice", VoiceConfig, **_fields(sv.voice)) \
+        if sv.voice.enabled else None
+    data = _section("services.data", DataConfig, **_fields(sv.data)) if sv.data.enabled else None
+    return _section("services", SchedulerConfig, beams=beams, sms=sms, voice=voice, data=data)
+
+
+def build(sc: Scenario) -> RunInputs:
+    """Build and check every object of a run (errors name the scenario key)."""
+    times = _section("duration_s", TimeGrid.from_duration, sc.epoch, sc.duration_s, sc.step_s)
+    link = build_link(sc)
+    scheduler = build_scheduler(sc, link.carrier)
+    services = tuple(name for name in ("sms", "voice", "data")
+                     if getattr(sc.services, name).enabled)
+    return RunInputs(scenario=sc, times=times, constellation=build_constellation(sc),
+                     handsets=build_handsets(sc), link=link, scheduler=scheduler,
+                     services=services)

@@ -1,0 +1,330 @@
+"""Reading scenario files: YAML with line numbers, ``--set`` overrides, errors
+that name the file, the line, the key path, the rule and a fix.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import InputError
+from .model import Scenario
+
+
+class ScenarioError(InputError):
+    """A scenario that cannot be used; ``problems`` lists every problem found,
+    each ``(where, key_path, message)``."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str, str]] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+# -- YAML with line numbers -----------------------------------------------
+
+def _walk(node, path: tuple, lines: dict, source: str, problems: list) -> None:
+    """Record the line of every key path under ``node`` and find duplicate keys."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                problems.append((f"{source}, line {key_node.start_mark.line + 1}",
+                                 _dotted(path + (key,)),
+                                 f"duplicate key '{key}' (first on line {seen[key]}); "
+                                 "keep one of them"))
+            seen[key] = key_node.start_mark.line + 1
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            _walk(value_node, path + (key,), lines, source, problems)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, path + (i,), lines, source, problems)
+
+
+def read_yaml(path: str | os.PathLike) -> tuple[dict, dict]:
+    """The mapping in a scenario file and the line of each key path in it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file; check the path (run "
+                            "`satsim run` with no argument for the embedded default)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario file: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{where}: not valid YAML: {problem}\n  How to fix: check the "
+                            "indentation and the ':' after each key; quote strings that "
+                            "contain ':' or '#'") from None
+    if data is None:
+        data, node = {}, None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario file must be a mapping of keys (name: ..., "
+                            f"duration_s: ...), found a {type(data).__name__}")
+    lines: dict = {}
+    problems: list = []
+    if node is not None:
+        _walk(node, (), lines, str(path), problems)
+    if problems:
+        raise ScenarioError(_format(problems), problems)
+    return data, lines
+
+
+# -- overrides ------------------------------------------------------------
+
+def parse_override(text: str) -> tuple[tuple, Any]:
+    """``"key.path=value"`` -> (("key", "path"), value); the value is read as YAML
+    (``3``, ``1e-3``, ``true``, ``null``, ``[1, 2]``, ``"[DTC]"``)."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. "
+                            "--set duration_s=3600 or --set link.min_elevation_deg=30")
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ScenarioError(f"--set {text!r}: the key path {key!r} is empty or has an empty "
+                            "part; write it like services.sms.mo_per_hour")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    path = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+    return path, value
+
+
+def _default_at(path: tuple):
+    node: Any = Scenario().model_dump(mode="json")
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return copy.deepcopy(node)
+
+
+def apply_overrides(data: dict, overrides: Mapping[str, Any] | Iterable[str]) -> dict:
+    """A copy of ``data`` with each override set (``{"a.b": 1}`` or ``["a.b=1"]``).
+
+    A section the data leaves out starts from its default, so
+    ``constellation.walker.0.altitude_km=550`` changes one default shell."""
+    out = copy.deepcopy(data)
+    items = (list(overrides.items()) if isinstance(overrides, Mapping)
+             else [parse_override(s) for s in overrides])
+    for key, value in items:
+        path = (tuple(int(p) if p.isdigit() else p for p in key.split("."))
+                if isinstance(key, str) else tuple(key))
+        node = out
+        for i, part in enumerate(path[:-1]):
+            nxt = path[i + 1]
+            if isinstance(node, list):
+                if not isinstance(part, int) or part >= len(node):
+                    raise ScenarioError(f"--set {_dotted(path)}: {_dotted(path[:i])} has "
+                                        f"{len(node)} entries; index {part} does not exist")
+                node = node[part]
+                continue
+            child = node.get(part)
+            if child is None:
+                child = _default_at(path[:i + 1])
+                if child is None:
+                    child = [] if isinstance(nxt, int) else {}
+                node[part] = child
+            elif not isinstance(child, (dict, list)):
+                raise ScenarioError(f"--set {_dotted(path)}: {_dotted(path[:i + 1])} is a "
+                                    f"value ({child!r}), not a section")
+            node = child
+        last = path[-1]
+        if isinstance(node, list):
+            if not isinstance(last, int) or last >= len(node):
+                raise ScenarioError(f"--set {_dotted(path)}: index {last} does not exist")
+        node[last] = value
+    return out
+
+
+# -- validation errors -> messages ----------------------------------------
+
+def _dotted(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class that holds the last key of ``loc``."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation):
+    """The BaseModel inside ``X``, ``X | None`` or ``list[X]``, if any."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            inner = _inner_model(arg)
+            if inner is not None:
+                return inner
+        return None
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) \
+        else None
+
+
+def _line(lines: Mapping, loc: tuple) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _problem(err: dict, lines: Mapping, source: str, overridden: set) -> tuple[str, str, str]:
+    # pydantic adds the union member it tried ("int", "float", ...) to the
+    # location of union-typed fields; keep only real key names
+    loc = tuple(p for p in err["loc"] if isinstance(p, int) or not _is_union_tag(p))
+    key = _dotted(loc)
+    kind = err["type"]
+    override = next((o for o in overridden if loc[:len(o)] == o), None)
+    if override is not None:
+        where = f"--set {_dotted(override)}"
+    else:
+        line = _line(lines, loc)
+        where = f"{source}, line {line}" if line else source
+    model = _model_at(loc) if loc else Scenario
+    if kind == "extra_forbidden":
+        valid = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        msg = (f"unknown key '{loc[-1]}': {hint}valid keys here: {', '.join(valid)}")
+        return where, key, msg
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind != "missing" and "input" in err and not isinstance(err["input"], (dict, list)):
+        msg += f" (got {err['input']!r})"
+    if model is not None and loc and isinstance(loc[-1], str) and loc[-1] in model.model_fields:
+        desc = model.model_fields[loc[-1]].description
+        if desc:
+            msg += f"\n      {loc[-1]}: {desc}"
+    return where, key, msg
+
+
+_UNION_TAGS = {"int", "float", "bool", "str", "list[float]", "list[int]", "datetime", "none",
+               "literal['cover']", "path"}
+
+
+def _is_union_tag(p: str) -> bool:
+    return p in _UNION_TAGS or p.startswith(("function-", "literal[", "lax-or-strict",
+                                             "list[", "json-or-python"))
+
+
+def _format(problems: list[tuple[str, str, str]]) -> str:
+    head = f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the scenario:"
+    body = "\n".join(f"  {where}: {key}: {msg}" for where, key, msg in problems)
+    return f"{head}\n{body}\n  How to fix: correct the keys above; `satsim schema` lists " \
+           "every key with its unit and meaning."
+
+
+def validate(data: dict, *, source: str = "<scenario>", lines: Mapping | None = None,
+             overridden: Iterable[tuple] = (), base_dir: Path | None = None) -> Scenario:
+    """Validate a mapping into a :class:`Scenario` (paths resolved against ``base_dir``)."""
+    lines = lines or {}
+    problems = []
+    section = data.get("constellation")
+    f = section.get("file") if isinstance(section, dict) else None
+    expanded = None
+    if isinstance(f, (str, os.PathLike)):
+        expanded = Path(os.path.expanduser(os.path.expandvars(str(f))))
+        if not expanded.is_absolute() and base_dir is not None:
+            expanded = base_dir / expanded
+        if not expanded.is_file():
+            loc = ("constellation", "file")
+            override = next((o for o in overridden if loc[:len(o)] == o), None)
+            line = _line(lines, loc)
+            where = (f"--set {_dotted(override)}" if override is not None
+                     else f"{source}, line {line}" if line else source)
+            problems.append((where, "constellation.file",
+                             f"the constellation file {str(f)!r} does not exist (looked for "
+                             f"{expanded}); paths are relative to the scenario file; fix the "
+                             "path or override it with --set constellation.file=PATH"))
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems += [_problem(e, lines, source, set(overridden)) for e in exc.errors()]
+    if problems:
+        raise ScenarioError(_format(problems), problems) from None
+    if expanded is not None:
+        scenario.constellation.file = expanded.resolve()
+    return scenario
+
+
+def load_scenario(source: str | os.PathLike | Mapping | None = None, *,
+                  overrides: Mapping[str, Any] | Iterable[str] = ()) -> Scenario:
+    """Load and validate a scenario.
+
+    Parameters
+    ----------
+    source : path, mapping or None
+        A YAML file, a mapping with the same structure, or None for the
+        embedded default scenario.
+    overrides : mapping or list of str
+        ``{"link.min_elevation_deg": 30}`` or ``["link.min_elevation_deg=30"]``,
+        applied before validation (the CLI's ``--set``).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the line and the key path, the rule and a fix, for
+        every problem at once.
+    """
+    if source is None:
+        data, lines, name, base = {}, {}, "<default scenario>", None
+    elif isinstance(source, Mapping):
+        data, lines, name, base = dict(source), {}, "<scenario mapping>", Path.cwd()
+    else:
+        path = Path(source)
+        data, lines = read_yaml(path)
+        name, base = str(path), path.resolve().parent
+    items = (list(overrides.items()) if isinstance(overrides, Mapping)
+             else [parse_override(s) for s in overrides])
+    overridden = {tuple(int(p) if p.isdigit() else p for p in k.split("."))
+                  if isinstance(k, str) else tuple(k) for k, _ in items}
+    data = apply_overrides(data, {_dotted(k) if not isinstance(k, str) else k: v
+                                  for k, v in items})
+    return validate(data, source=name, lines=lines, overridden=overridden, base_dir=base)
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The resolved scenario as YAML (every default filled in), loadable again."""
+    data = scenario.model_dump(mode="json")
+    head = (f"# satsim scenario '{scenario.name}', resolved: every default filled in.\n"
+            "# Load it with `satsim run THIS_FILE` or satsim.load_scenario(path).\n")
+    return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def with_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Iterable[str]) -> Scenario:
+    """A validated copy of ``scenario`` with ``overrides`` applied."""
+    data = scenario.model_dump(mode="json")
+    items = (list(overrides.items()) if isinstance(overrides, Mapping)
+             else [parse_override(s) for s in overrides])
+    overridden = {tuple(int(p) if p.isdigit() else p for p in k.split(".")) for k, _ in items}
+    return validate(apply_overrides(data, dict(items)), source="<scenario>",
+                    overridden=overridden, base_dir=Path.cwd())
