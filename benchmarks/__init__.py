@@ -65,11 +65,17 @@ class Figure:
 
 @dataclass
 class Check:
-    """A correctness check done inside a benchmark (must pass)."""
+    """A correctness check done inside a benchmark.
+
+    A failed ``fatal`` check (a wrong result) fails the run; a failed
+    non-fatal one is a warning about the measurement itself (e.g. satsim's
+    source changed while the benchmark ran), shown but not an error.
+    """
 
     name: str
     ok: bool
     detail: str = ""
+    fatal: bool = True
 
 
 @dataclass
@@ -82,24 +88,38 @@ class Section:
     checks: list[Check] = field(default_factory=list)
     raw: dict = field(default_factory=dict)
     wall_s: float = 0.0
+    #: The section's headline figures for the summary table: keys of
+    #: ``figures`` under "time", "memory", "throughput", "ratio".
+    headline: dict = field(default_factory=dict)
+    #: Why the section did not run (e.g. an API it needs is missing), or "".
+    skipped: str = ""
+    #: Speed limits applied to its figures (filled in by :mod:`benchmarks.limits`).
+    limits: list = field(default_factory=list)
 
     def add(self, *args, **kwargs) -> Figure:
         fig = Figure(*args, **kwargs)
         self.figures.append(fig)
         return fig
 
-    def check(self, name: str, ok: bool, detail: str = "") -> Check:
-        c = Check(name, bool(ok), detail)
+    def check(self, name: str, ok: bool, detail: str = "", fatal: bool = True) -> Check:
+        c = Check(name, bool(ok), detail, fatal)
         self.checks.append(c)
         return c
+
+    def figure(self, key: str) -> Figure | None:
+        """The figure named ``key``, or None."""
+        return next((f for f in self.figures if f.key == key), None)
 
     def to_dict(self) -> dict:
         return {
             "name": self.name,
             "wall_s": self.wall_s,
+            "skipped": self.skipped,
+            "headline": self.headline,
             "config": self.config,
             "figures": [asdict(f) for f in self.figures],
             "checks": [asdict(c) for c in self.checks],
+            "limits": [asdict(x) for x in self.limits],
             "raw": self.raw,
         }
 
@@ -170,6 +190,17 @@ def peak_rss_mib() -> float:
     if kib is None:  # pragma: no cover - non-Linux
         kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kib / 1024.0
+
+
+def peak_added(fn):
+    """``(seconds, result, MiB)``: one call of ``fn()`` in this process, and
+    the peak RSS it added on top of the RSS before it (``VmHWM`` reset first;
+    NaN MiB when the mark cannot be reset)."""
+    gc.collect()
+    ok = reset_peak_rss()
+    base = rss_mib()
+    dt, out = timed(fn)
+    return dt, out, (peak_rss_mib() - base) if ok else float("nan")
 
 
 def reset_peak_rss() -> bool:

@@ -1,10 +1,12 @@
-"""``python -m benchmarks [propagation|geometry|link|all] [--quick] [--out FILE.json]``.
+"""``python -m benchmarks [SECTION|all] [--quick] [--out FILE.json]``.
 
-Runs the chosen benchmarks, prints a table of the figures (goals and
-correctness checks included) and writes everything to JSON: by default
-``benchmarks/results/<name>[-quick]-<date>.json`` (git-ignored). Exits with
-status 1 if a correctness check failed (a missed speed goal is reported,
-not an error).
+Sections: propagation, geometry, link, scheduler, scaling, jit, e2e. Runs
+the chosen benchmarks, prints a table of the figures (goals, ratio limits
+and correctness checks included) and a summary table, and writes everything
+to JSON: by default ``benchmarks/results/<name>[-quick]-<date>.json``
+(git-ignored). Exits with status 1 if a correctness check failed or a ratio
+fell past its limit (:mod:`benchmarks.limits`); a missed speed goal, and
+any absolute time, is reported, never an error.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import RESULTS_DIR, Section, machine_info
+from benchmarks import RESULTS_DIR, Section, limits, machine_info
 
-BENCHMARKS = ("propagation", "geometry", "link")
+BENCHMARKS = ("propagation", "geometry", "link", "scheduler", "scaling", "jit", "e2e")
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -40,36 +42,86 @@ def _fmt(value: float, unit: str) -> str:
     return f"{v:.3g}"
 
 
+def _limit_cell(sec: Section, key: str) -> str:
+    lim = next((x for x in sec.limits if x.key == key), None)
+    if lim is None:
+        return ""
+    mark = "" if lim.ok is None else (" [green]ok[/]" if lim.ok else " [red]BELOW[/]"
+                                      if lim.op == ">=" else " [red]ABOVE[/]")
+    return f"{lim.op} {lim.bound:g}{mark}"
+
+
 def render(console: Console, sections: list[Section], machine: dict) -> None:
     console.print(
         f"[bold]satsim benchmarks[/] - {machine['cpu_model']}, "
         f"{machine['nproc']} cores, {machine['date_local']}"
     )
     for sec in sections:
+        if sec.skipped:
+            console.print(f"[yellow]{sec.name}: skipped[/] - {sec.skipped}")
+            continue
         table = Table(title=f"{sec.name} ({sec.wall_s:.0f} s)", title_justify="left")
         table.add_column("figure")
         table.add_column("value", justify="right")
         table.add_column("unit")
         table.add_column("goal")
         table.add_column("")
+        table.add_column("limit")
         table.add_column("note", overflow="fold")
         for f in sec.figures:
             status = "" if f.ok is None else ("[green]ok[/]" if f.ok else "[red]MISSED[/]")
-            table.add_row(f.label, _fmt(f.value, f.unit), f.unit, f.goal_text(), status, f.note)
+            table.add_row(f.label, _fmt(f.value, f.unit), f.unit, f.goal_text(), status,
+                          _limit_cell(sec, f.key), f.note)
         console.print(table)
         for c in sec.checks:
-            mark = "[green]pass[/]" if c.ok else "[red]FAIL[/]"
+            mark = ("[green]pass[/]" if c.ok else "[red]FAIL[/]" if c.fatal
+                    else "[yellow]WARN[/]")
             console.print(f"  {mark} {c.name}" + (f" ({c.detail})" if c.detail else ""))
+        for lim in sec.limits:
+            if lim.ok is not True:
+                console.print(f"  [red]LIMIT[/] {lim.key}: {lim.text()}, value "
+                              f"{lim.value!r}" + (f" ({lim.note})" if lim.note else ""))
+    render_summary(console, sections)
+
+
+#: Columns of the summary table: the headline figures each section names.
+SUMMARY = (("time", "wall time"), ("memory", "peak memory"), ("throughput", "throughput"),
+           ("ratio", "ratio to reference"))
+
+
+def render_summary(console: Console, sections: list[Section]) -> None:
+    """One line per section: its headline time, memory, throughput and ratio."""
+    table = Table(title="summary", title_justify="left")
+    table.add_column("section")
+    for _, title in SUMMARY:
+        table.add_column(title, overflow="fold")
+    table.add_column("checks / limits")
+    for sec in sections:
+        if sec.skipped:
+            table.add_row(sec.name, "skipped", "", "", "", "")
+            continue
+        cells = []
+        for kind, _ in SUMMARY:
+            f = sec.figure(sec.headline.get(kind, ""))
+            cells.append("" if f is None else f"{_fmt(f.value, f.unit)} {f.unit} [dim]{f.key}[/]")
+        bad = sum(not c.ok for c in sec.checks if c.fatal)
+        broken = sum(x.ok is False for x in sec.limits)
+        status = ("[green]pass[/]" if not bad and not broken else
+                  f"[red]{bad} failed, {broken} past limit[/]")
+        table.add_row(sec.name, *cells, status)
+    console.print(table)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Speed benchmarks of satsim's orbit and link layers."
+        description="Speed and memory benchmarks of satsim, as ratios to reference "
+                    "implementations."
     )
     parser.add_argument("which", nargs="?", default="all", choices=BENCHMARKS + ("all",))
     parser.add_argument("--quick", action="store_true",
-                        help="smaller sizes, same code paths (about a minute in all)")
+                        help="smaller sizes, same code paths (about 3 minutes for all; "
+                             "what CI runs)")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON output file (default benchmarks/results/<name>-<date>.json)")
     parser.add_argument("--repeats", type=int, default=None,
@@ -98,14 +150,17 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         sec = module.run(quick=args.quick, repeats=args.repeats, log=log)
         sec.wall_s = time.perf_counter() - t0
-        log(f"{name}: finished in {sec.wall_s:.1f} s")
+        limits.apply(sec)
+        log(f"{name}: finished in {sec.wall_s:.1f} s"
+            + (f" [yellow](skipped: {sec.skipped})[/]" if sec.skipped else ""))
         sections.append(sec)
 
     out_console = Console()
     if not out_console.is_terminal:
         out_console = Console(width=150)
     render(out_console, sections, machine)
-    checks_ok = all(c.ok for s in sections for c in s.checks)
+    checks_ok = all(c.ok for s in sections for c in s.checks if c.fatal)
+    limits_ok = all(x.ok is not False for s in sections for x in s.limits)
     goals = [f for s in sections for f in s.figures if f.ok is not None]
     result = {
         "schema": 1,
@@ -116,6 +171,11 @@ def main(argv=None) -> int:
         "total_wall_s": time.perf_counter() - t_start,
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "checks_passed": checks_ok,
+        "limits_passed": limits_ok,
+        "limits": {f"{s.name}.{x.key}": {"op": x.op, "bound": x.bound, "value": x.value,
+                                          "ok": x.ok, "measured": x.measured}
+                   for s in sections for x in s.limits},
+        "skipped": {s.name: s.skipped for s in sections if s.skipped},
         "goals_met": {f"{s.name}.{f.key}": f.ok for s in sections for f in s.figures
                       if f.ok is not None},
         "figures": {s.name: {f.key: f.value for f in s.figures} for s in sections},
@@ -127,9 +187,12 @@ def main(argv=None) -> int:
         out = RESULTS_DIR / f"{args.which}{'-quick' if args.quick else ''}-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    n_lim = sum(x.ok is not None for s in sections for x in s.limits)
     log(f"wrote {out}  (goals met: {sum(f.ok for f in goals)}/{len(goals)}; "
-        f"checks {'passed' if checks_ok else 'FAILED'})")
-    return 0 if checks_ok else 1
+        f"checks {'passed' if checks_ok else 'FAILED'}; ratio limits "
+        f"{'passed' if limits_ok else 'FAILED'} ({n_lim} checked); "
+        f"{time.perf_counter() - t_start:.0f} s in all)")
+    return 0 if checks_ok and limits_ok else 1
 
 
 if __name__ == "__main__":

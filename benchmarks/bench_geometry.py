@@ -96,7 +96,9 @@ def spacing_for(target: int) -> tuple[float, int]:
 def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     duration = DURATION_QUICK_S if quick else DURATION_FULL_S
     target = HANDSETS_QUICK if quick else HANDSETS_FULL
-    sec = Section("geometry")
+    sec = Section("geometry", headline={"time": "links_s", "memory": "links_added_mib",
+                                        "throughput": "links_per_s",
+                                        "ratio": "naive_over_visible_counts"})
     spacing, nh = spacing_for(target)
     spacing2, nh2 = spacing_for(2 * target)
     steps = int(round(duration / STEP_S)) + 1

@@ -570,7 +570,9 @@ def _cpu_ratio(a: dict, b: dict) -> float:
 
 
 def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
-    sec = Section("link")
+    sec = Section("link", headline={"time": "stage_s", "memory": "stage_added_mib",
+                                    "throughput": "kernel_rate_2t",
+                                    "ratio": "numpy_over_kernel_2t"})
     k_steps = KERNEL_STEPS_QUICK if quick else KERNEL_STEPS_FULL
     k_repeats = repeats or (KERNEL_REPEATS_QUICK if quick else KERNEL_REPEATS_FULL)
     stage_s = STAGE_S_QUICK if quick else STAGE_S_FULL
@@ -672,10 +674,11 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     sec.raw = res
     digest_end = satsim_source_digest()
     sec.config["satsim_source_sha256"] = {"start": digest_start, "end": digest_end}
+    # a warning, not an error: the code measured moved, the results are not wrong
     sec.check("satsim's source did not change during the run (all jobs measured the same code)",
               digest_start == digest_end,
               f"sha256 of satsim/**/*.py {digest_start[:12]}"
-              + ("" if digest_start == digest_end else f" -> {digest_end[:12]}"))
+              + ("" if digest_start == digest_end else f" -> {digest_end[:12]}"), fatal=False)
     other = {k: r.get("other_cpu_s") for k, r in res.items()}
     sec.config["other_cpu_s_per_job"] = other
     disturbed = [k for k, r in res.items() if _disturbed(r)]
@@ -744,8 +747,10 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
         sec.add(f"kernel_speedup_2t{sfx}", f"{name}: kernel 2 threads vs 1",
                 sm["kernel_1t"] / k2, "x")
         sec.add(f"numpy_over_kernel_2t{sfx}", f"{name}: kernel (2 threads) faster than numpy",
-                sm["numpy_interp"] / k2, "x", goal=(">=", GOAL_VS_NUMPY),
-                note=f"1 thread: {sm['numpy_interp'] / sm['kernel_1t']:.1f}x")
+                sm["numpy_interp"] / k2, "x", goal=(">=", GOAL_VS_NUMPY))
+        sec.add(f"numpy_over_kernel_1t{sfx}", f"{name}: kernel (1 thread) faster than numpy",
+                sm["numpy_interp"] / sm["kernel_1t"], "x",
+                note="one core each: the ratio other processes disturb least")
         sec.add(f"numpy_index_over_kernel_2t{sfx}",
                 f"{name}: kernel (2 threads) faster than numpy with index lookup",
                 sm["numpy_index"] / k2, "x",

@@ -25,7 +25,7 @@ import tempfile
 
 import numpy as np
 
-from benchmarks import Section, best, interleaved_best, median, run_worker, timed
+from benchmarks import Section, best, interleaved_best, median, peak_added, run_worker, timed
 
 #: The generated shell: 40 planes x 25 satellites.
 SHELL = dict(total=1000, planes=40, phasing=1, inclination_deg=53.0, altitude_km=550.0)
@@ -54,7 +54,9 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     ntime = NTIME_QUICK if quick else NTIME_FULL
     repeats = repeats or (REPEATS_QUICK if quick else REPEATS_FULL)
     shell = WalkerShell(**SHELL)
-    sec = Section("propagation")
+    sec = Section("propagation", headline={"time": "propagate_s", "memory": "propagate_added_mib",
+                                           "throughput": "propagate_rate",
+                                           "ratio": "skyfield_over_propagate"})
 
     constellation = walker_constellation([shell], DEFAULT_EPOCH, name_prefix="BENCH")
     times = TimeGrid.from_duration(DEFAULT_EPOCH, (ntime - 1) * STEP_S, STEP_S)
@@ -132,6 +134,10 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     log(f"  timing {', '.join(cases)} ({repeats} rounds)")
     s = interleaved_best(cases, repeats, log=log)
 
+    # peak memory of one call each (VmHWM reset before it): the output arrays
+    mem = {name: peak_added(cases[name])[2] for name in ("sgp4", "propagate")}
+    sec.raw["added_mib"] = mem
+
     # what propagate adds on top of SGP4, piece by piece. The kernels are
     # satsim internals: if they moved, these figures are left out.
     parts = _overhead_parts(constellation, times, sat_array, jd, fr, repeats)
@@ -144,6 +150,10 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     sec.add("sgp4_rate", "  rate (the floor: C++ SGP4, 1 core)", epochs / b["sgp4"], "sat-epochs/s")
     sec.add("propagate_s", "satsim propagate (SGP4 + ITRS r, v), best", b["propagate"], "s")
     sec.add("propagate_rate", "  rate", epochs / b["propagate"], "sat-epochs/s")
+    out_mib = epochs * (2 * 3 * 8 + 1) / 2**20
+    sec.add("propagate_added_mib", "  peak memory added by one call", mem["propagate"], "MiB",
+            note=f"output r, v (float64) + status: {out_mib:.0f} MiB; SatrecArray.sgp4: "
+                 f"{mem['sgp4']:.0f} MiB")
     sec.add("propagate_over_sgp4", "propagate / SatrecArray.sgp4", b["propagate"] / b["sgp4"],
             "x", goal=("<=", GOAL_OVERHEAD), note="time ratio; 1.0 = no overhead")
     sec.add("skyfield_s", "Skyfield loop (sat - topos).at(t), best", b["skyfield"], "s")

@@ -18,22 +18,28 @@ Coverage is either ``CoverageView.periodic`` (5 min on / 10 min off, random
 phase, 16 beams: fast to build) or, with ``--link``, the link layer's
 timeline of the default constellation over ``conus_handsets`` (slow to build:
 the link stage of the day runs first and is timed apart). The figures are
-best of ``--repeats``; the load average is printed because the machine may be
-shared. Run: ``python -m benchmarks.bench_scheduler [--quick] [--link]``.
+best of ``--repeats``; the load average is recorded because the machine may be
+shared. Run: ``python -m benchmarks scheduler [--quick]`` (periodic coverage,
+part of ``all``) or ``python -m benchmarks.bench_scheduler [--quick] [--link]``.
+Checked: both loops deliver the same SMS (within 1 % of those offered), every
+SMS is accounted for, and on periodic coverage an MO SMS arriving in a gap
+waits the gap's mean residual (300 s).
 """
 
 from __future__ import annotations
 
 import argparse
 import heapq
-import json
 import os
+import sys
 import time
 
 import numpy as np
 
 from satsim.scheduler import CoverageView, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
 from satsim.scheduler import simulate
+
+from benchmarks import Section, peak_added
 
 GOAL_SMS_PER_S = 50_000.0
 
@@ -65,68 +71,173 @@ def heapq_sms(view: CoverageView, events, sms: SmsConfig) -> int:
     return delivered
 
 
-def run_case(view, config, repeats):
-    times = []
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        res = simulate(view, config, seed=r)
-        times.append(time.perf_counter() - t0)
-    return res, min(times)
+# -- sizes ----------------------------------------------------------------------------
+HANDSETS = 10_000
+DURATION_FULL_S, DURATION_QUICK_S = 86_400.0, 4 * 3600.0
+REPEATS_FULL, REPEATS_QUICK = 3, 3
+#: Periodic coverage: on / off durations, beams per handset's satellite.
+ON_S, OFF_S, N_BEAMS = 300.0, 600.0, 16
+#: SMS traffic: 1 per handset-hour, half mobile-originated, half terminated.
+SMS = SmsConfig(mo_per_hour=0.5, mt_per_hour=0.5)
+#: The heapq loop and satsim may differ in delivered count by at most this
+#: share of the offered SMS (satsim's beam and RACH limits, end-of-run cut).
+MAX_DELIVERED_DIFF = 0.01
+#: Tolerance of the MO gap-latency check, in standard errors of the mean.
+LATENCY_SIGMAS = 5.0
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="1,000 handsets x 6 h")
-    p.add_argument("--link", action="store_true", help="coverage from the link layer")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", default=None)
-    args = p.parse_args(argv)
-    nh, dur = (1000, 6 * 3600.0) if args.quick else (10_000, 86400.0)
-    out = {"load_avg_start": os.getloadavg()[0], "handsets": nh, "duration_s": dur}
+def periodic_view(n_handsets: int, duration_s: float) -> CoverageView:
+    """5 min on / 10 min off, a random phase per handset (fixed seed), 16 beams."""
+    phase = np.random.default_rng(12345).uniform(0, ON_S + OFF_S, n_handsets)
+    return CoverageView.periodic(n_handsets, ON_S, OFF_S, duration_s, phase_s=phase,
+                                 n_beams=N_BEAMS)
+
+
+def link_view(duration_s: float, quick: bool) -> tuple[CoverageView, int]:
+    """The link layer's timeline of the default constellation over CONUS."""
+    from satsim.link import LinkConfig, iter_link_chunks
+    from satsim.orbits import DEFAULT_EPOCH, TimeGrid, conus_handsets, default_constellation
+
+    h = conus_handsets(89.0 if quick else 28.3)
+    times = TimeGrid.from_duration(DEFAULT_EPOCH, duration_s, 10.0)
+    view = CoverageView.from_link_chunks(
+        iter_link_chunks(default_constellation(), h, times, LinkConfig()))
+    return view, len(h)
+
+
+def run(quick: bool = False, repeats: int | None = None, log=print,
+        coverage: str = "periodic") -> Section:
+    """SMS-only and mixed runs of ``simulate`` against the bare heapq loop.
+
+    ``coverage`` is "periodic" (the default, what ``python -m benchmarks
+    scheduler`` runs) or "link" (the link layer's timeline; slow to build).
+    """
+    duration = DURATION_QUICK_S if quick else DURATION_FULL_S
+    repeats = repeats or (REPEATS_QUICK if quick else REPEATS_FULL)
+    sec = Section("scheduler", headline={"time": "satsim_s", "memory": "satsim_added_mib",
+                                         "throughput": "satsim_sms_per_s",
+                                         "ratio": "heapq_over_satsim"})
     t0 = time.perf_counter()
-    if args.link:
-        from satsim.link import LinkConfig, iter_link_chunks
-        from satsim.orbits import DEFAULT_EPOCH, TimeGrid, conus_handsets, default_constellation
-
-        spacing = 28.3 if nh == 10_000 else 89.0
-        h = conus_handsets(spacing)
-        times = TimeGrid.from_duration(DEFAULT_EPOCH, dur, 10.0)
-        view = CoverageView.from_link_chunks(
-            iter_link_chunks(default_constellation(), h, times, LinkConfig()))
-        nh = len(h)
-        out.update(handsets=nh, coverage="link layer, default constellation, LinkConfig()")
+    if coverage == "link":
+        view, nh = link_view(duration, quick)
+        what = "link layer, default constellation over CONUS, LinkConfig()"
     else:
-        phase = np.random.default_rng(12345).uniform(0, 900.0, nh)
-        view = CoverageView.periodic(nh, 300.0, 600.0, dur, phase_s=phase, n_beams=16)
-        out["coverage"] = "periodic 5 min on / 10 min off, 16 beams"
-    out["view_build_s"] = time.perf_counter() - t0
-    out["served_fraction"] = float(np.mean(view.served_fraction()))
+        nh = HANDSETS
+        view = periodic_view(nh, duration)
+        what = f"periodic {ON_S:g} s on / {OFF_S:g} s off, random phase, {N_BEAMS} beams"
+    build_s = time.perf_counter() - t0
+    served = float(np.mean(view.served_fraction()))
+    sec.config = {"handsets": nh, "duration_s": duration, "coverage": what,
+                  "sms": "1 per handset-hour (0.5 MO + 0.5 MT), SmsConfig defaults otherwise",
+                  "repeats": repeats, "load_average_at_start": os.getloadavg()[0],
+                  "timing": "satsim and heapq alternate in one process, best of repeats; "
+                            "peak memory = VmHWM reset before each simulate call, max",
+                  "jit": "none: the scheduler has no numba kernel, so nothing compiles"}
+    log(f"scheduler: {nh:,} handsets x {duration / 3600:g} h, {what}; served "
+        f"{served:.3f} of handset-time")
 
-    sms = SmsConfig(mo_per_hour=0.5, mt_per_hour=0.5)
-    res, best = run_case(view, SchedulerConfig(sms=sms), args.repeats)
-    s = res.summary()["sms"]["all"]
-    out.update(sms_offered=s["offered"], sms_delivered=s["delivered"], satsim_s=best,
-               satsim_sms_per_s=s["delivered"] / best)
-    hq = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        n_hq = heapq_sms(view, res.events, sms)
-        hq.append(time.perf_counter() - t0)
-    out.update(heapq_s=min(hq), heapq_delivered=n_hq, heapq_sms_per_s=n_hq / min(hq),
-               heapq_over_satsim=(n_hq / min(hq)) / (s["delivered"] / best))
-    mixed = SchedulerConfig(sms=sms, voice=VoiceConfig(), data=DataConfig())
-    res_m, best_m = run_case(view, mixed, max(1, args.repeats - 1))
+    # satsim and the heapq loop alternate (round-robin), best of repeats
+    sat_s, hq_s, added = [], [], []
+    for r in range(repeats):
+        dt, res, mib = peak_added(lambda: simulate(view, SchedulerConfig(sms=SMS), seed=0))
+        sat_s.append(dt)
+        added.append(mib)
+        t1 = time.perf_counter()
+        n_hq = heapq_sms(view, res.events, SMS)
+        hq_s.append(time.perf_counter() - t1)
+        log(f"  repeat {r + 1}/{repeats}: satsim {dt:.3f} s, heapq {hq_s[-1]:.3f} s")
+    summ = res.summary()["sms"]
+    s = summ["all"]
+    b_sat, b_hq = min(sat_s), min(hq_s)
+    mixed = SchedulerConfig(sms=SMS, voice=VoiceConfig(), data=DataConfig())
+    mixed_s, mixed_added = [], []
+    for _ in range(max(1, repeats - 1)):
+        dt, res_m, mib = peak_added(lambda: simulate(view, mixed, seed=0))
+        mixed_s.append(dt)
+        mixed_added.append(mib)
+    n_rec = len(res_m.events) + len(res_m.calls) + len(res_m.sessions)
     sm = res_m.summary()
-    n_events = len(res_m.events) + len(res_m.calls) + len(res_m.sessions)
-    out.update(mixed_s=best_m, mixed_records=n_events, mixed_records_per_s=n_events / best_m,
-               mixed_voice=sm["voice"], mixed_data=sm["data"])
-    out["goal_met"] = out["satsim_sms_per_s"] >= GOAL_SMS_PER_S
-    print(json.dumps(out, indent=2, default=float))
+    sec.raw = {"view_build_s": build_s, "satsim_s": sat_s, "heapq_s": hq_s,
+               "satsim_added_mib": added, "mixed_s": mixed_s, "mixed_added_mib": mixed_added,
+               "sms_summary": summ, "mixed_voice": sm["voice"], "mixed_data": sm["data"]}
+
+    # -- checks ------------------------------------------------------------------------
+    counts = s["delivered"] + s["expired"] + s["in_flight"]
+    sec.check("every offered SMS is delivered, expired or in flight at the end",
+              counts == s["offered"] == len(res.events),
+              f"{s['delivered']:,} + {s['expired']:,} + {s['in_flight']:,} of "
+              f"{s['offered']:,} offered")
+    diff = abs(n_hq - s["delivered"])
+    sec.check(f"the heapq loop delivers the same SMS as satsim (within "
+              f"{100 * MAX_DELIVERED_DIFF:g} % of offered)",
+              diff <= MAX_DELIVERED_DIFF * s["offered"],
+              f"heapq {n_hq:,}, satsim {s['delivered']:,}")
+    if coverage != "link":
+        # an MO SMS arriving in a gap waits for its end: uniform arrival in a
+        # 600 s gap gives a mean wait of 300 s (+ access and ground delay)
+        gap = summ["mo_arrived_in_gap"]
+        n = gap["delivered"]
+        expect = OFF_S / 2
+        tol = LATENCY_SIGMAS * OFF_S / np.sqrt(12 * max(n, 1))
+        mean = gap["latency_s"]["mean"]
+        sec.check(f"MO SMS arriving in a gap wait its mean residual {expect:g} s "
+                  f"(within {LATENCY_SIGMAS:g} standard errors)",
+                  abs(mean - expect) <= tol + 1.0,
+                  f"mean {mean:.1f} s over {n:,} SMS, tolerance {tol:.1f} s + 1 s of delays")
+
+    # -- figures -------------------------------------------------------------------------
+    sec.add("sms_offered", "SMS offered", s["offered"], "")
+    sec.add("sms_delivered", "SMS delivered", s["delivered"], "",
+            note=f"median latency {s['latency_s']['p50']:.0f} s")
+    sec.add("satsim_s", "satsim simulate, SMS only, best", b_sat, "s",
+            note="arrival generation, SimPy run with beam RBs, RACH / paging, retries, "
+                 "event table")
+    sec.add("satsim_sms_per_s", "  SMS delivered per second", s["delivered"] / b_sat, "1/s",
+            goal=None if quick else (">=", GOAL_SMS_PER_S))
+    sec.add("satsim_added_mib", "  peak memory added by simulate", max(added), "MiB",
+            note=f"coverage view {view.nbytes / 2**20:.1f} MiB, built in {build_s:.2f} s")
+    sec.add("heapq_s", "bare heapq loop, same arrivals, best", b_hq, "s")
+    sec.add("heapq_sms_per_s", "  SMS delivered per second", n_hq / b_hq, "1/s")
+    sec.add("heapq_over_satsim", "bare heapq loop faster than satsim",
+            (n_hq / b_hq) / (s["delivered"] / b_sat), "x",
+            note="rate ratio: what satsim's modelling costs over the floor of any "
+                 "event loop on this coverage")
+    sec.add("mixed_s", "mixed SMS + voice + data, best", min(mixed_s), "s")
+    sec.add("mixed_records_per_s", "  records (SMS, calls, sessions) per second",
+            n_rec / min(mixed_s), "1/s", note=f"{n_rec:,} records")
+    sec.add("mixed_added_mib", "  peak memory added", max(mixed_added), "MiB")
+    sec.add("events_per_s", "SMS events per second (arrival, attempts, delivery)",
+            (s["offered"] + int(res.events["attempts"].sum()) + s["delivered"]) / b_sat, "1/s",
+            note="each SMS: one arrival, its attempts, one delivery")
+    return sec
+
+
+def main(argv=None) -> int:
+    """``python -m benchmarks.bench_scheduler [--quick] [--link] [--repeats N] [--out F]``."""
+    import json
+
+    from rich.console import Console
+
+    from benchmarks import machine_info
+    from benchmarks.__main__ import render
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help=f"{DURATION_QUICK_S / 3600:g} h")
+    p.add_argument("--link", action="store_true", help="coverage from the link layer")
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--out", default=None, help="JSON file of the section")
+    args = p.parse_args(argv)
+    machine = machine_info()
+    t0 = time.perf_counter()
+    sec = run(args.quick, args.repeats, log=Console(stderr=True).log,
+              coverage="link" if args.link else "periodic")
+    sec.wall_s = time.perf_counter() - t0
+    render(Console(), [sec], machine)
     if args.out:
         with open(args.out, "w") as f:
-            json.dump(out, f, indent=2, default=float)
-    return out
+            json.dump({"machine": machine, "section": sec.to_dict()}, f, indent=2, default=float)
+    return 0 if all(c.ok for c in sec.checks) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
