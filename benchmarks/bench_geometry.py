@@ -53,21 +53,27 @@ def _cpu_ratio(a: dict, b: dict) -> float:
 
 
 def build_constellation(kind: str = "base"):
-    """``"base"``: the default 648; ``"double"``: plus a RAAN-shifted copy (1,296)."""
+    """``"base"``: the default 648; ``"double"`` (or ``"x2"``): plus a RAAN-shifted copy
+    (1,296); ``"xN"``: N copies, copy i with every plane's RAAN + i x 15 deg / N (the
+    planes are 15 deg apart, so the copies' planes fall evenly between the originals)."""
     from satsim.orbits import DEFAULT_EPOCH, combine, default_constellation, walker_constellation
     from satsim.orbits.defaults import DTC_SHELLS
 
     base = default_constellation()
     if kind == "base":
         return base
-    if kind == "double":
-        shifted = [replace(s, raan0_deg=s.raan0_deg + RAAN_OFFSET_DEG) for s in DTC_SHELLS]
-        first_id = int(base.norad_ids.max()) + 1
-        copy = walker_constellation(
-            shifted, DEFAULT_EPOCH, first_norad_id=first_id, name_prefix="SATSIM-DTC-B"
-        )
-        return combine(base, copy)
-    raise ValueError(f"unknown constellation kind {kind!r}")
+    factor = 2 if kind == "double" else int(kind[1:]) if kind[:1] == "x" else 0
+    if factor < 2:
+        raise ValueError(f"unknown constellation kind {kind!r}: 'base', 'double' or 'xN'")
+    parts, first_id = [base], int(base.norad_ids.max()) + 1
+    for i in range(1, factor):
+        shifted = [replace(s, raan0_deg=s.raan0_deg + i * 360.0 / s.planes / factor)
+                   for s in DTC_SHELLS]
+        copy = walker_constellation(shifted, DEFAULT_EPOCH, first_norad_id=first_id,
+                                    name_prefix=f"SATSIM-DTC-{chr(ord('A') + i)}")
+        parts.append(copy)
+        first_id += len(copy)
+    return combine(*parts)
 
 
 def spacing_for(target: int) -> tuple[float, int]:

@@ -533,16 +533,17 @@ def _busy_cpu_s() -> float | None:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
-def run_job(spec: dict, *, env_extra: dict | None = None, timeout: float = 1800.0) -> dict:
-    """One job of this module in a fresh interpreter (as ``benchmarks.run_worker``).
+def run_job(spec: dict, *, env_extra: dict | None = None, timeout: float = 1800.0,
+            module: str = "benchmarks.bench_link") -> dict:
+    """One job of ``module`` (default: this one) in a fresh interpreter (as
+    ``benchmarks.run_worker``).
 
     Adds ``job_wall_s`` and ``other_cpu_s``: CPU time other processes of the
     machine used while the job ran (all CPU time from ``/proc/stat`` minus
     the job's own), to tell a quiet run from a disturbed one.
     """
     busy0, ru0, w0 = _busy_cpu_s(), resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
-    result = run_worker(spec, env_extra=env_extra, timeout=timeout,
-                        module="benchmarks.bench_link")
+    result = run_worker(spec, env_extra=env_extra, timeout=timeout, module=module)
     busy1, ru1 = _busy_cpu_s(), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["job_wall_s"] = time.time() - w0
     if busy0 is not None and busy1 is not None:
