@@ -1,5 +1,8 @@
 """The ``satsim`` command line (a thin layer over the Python API).
 
+``satsim run`` / ``validate`` / ``plot`` / ``schema`` / ``tle`` live in
+:mod:`satsim.commands`; ``coverage`` and ``budget`` here.
+
 Exit codes: 0 success, 2 bad input (a clear message, no traceback),
 1 internal error.
 """
@@ -15,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .commands import COMMANDS
 from .errors import InputError
 from .orbits import (
     DEFAULT_EPOCH,
@@ -34,7 +38,7 @@ def main():
     """satsim: satellite direct-to-cell service simulator."""
 
 
-@main.command()
+@main.command("coverage")
 @click.option("--tle", "tle_path", type=click.Path(dir_okay=False), default=None,
               help="Constellation file (TLE, or OMM .json/.csv/.xml) instead of the default.")
 @click.option("--name-contains", default=None, help='Keep satellites whose name contains this, e.g. "[DTC]".')
@@ -48,17 +52,18 @@ def main():
 @click.option("--processes", type=int, default=1, show_default=True,
               help="Processes for SGP4 propagation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def run(tle_path, name_contains, epoch, hours, step_s, min_elevation_deg,
-        handset_spacing_km, processes, as_json):
-    """Coverage of a constellation over handsets across the contiguous US.
+def coverage_command(tle_path, name_contains, epoch, hours, step_s, min_elevation_deg,
+                     handset_spacing_km, processes, as_json):
+    """Geometric coverage only (satellites above the mask; no beams, no services).
 
-    With no options: the embedded default (648 Starlink-DTC-like satellites,
-    ~3,000 handsets over CONUS, one day at 10 s steps).
+    A quick look at a constellation over handsets across the contiguous US.
+    With no options: the embedded default constellation (648
+    Starlink-DTC-like satellites, ~3,000 handsets over CONUS, one day at 10 s).
 
     \b
     Example:
-        satsim run --hours 6 --min-elevation-deg 30
-        satsim run --tle starlink.tle --name-contains "[DTC]" --epoch 2025-10-27T00:00:00Z
+        satsim coverage --hours 6 --min-elevation-deg 30
+        satsim coverage --tle starlink.tle --name-contains "[DTC]" --epoch 2025-10-27T00:00:00Z
     """
     console = Console(stderr=True, quiet=as_json)
     try:
@@ -246,6 +251,10 @@ def budget(elevation_deg, altitude_km, bandwidth_mhz, ul_bandwidth_mhz, dl_freq_
     for quantity, unit, down, up in rows:
         table.add_row(quantity, unit, down, up, style="bold" if quantity == "CNR" else None)
     Console().print(table)
+
+
+for _command in COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

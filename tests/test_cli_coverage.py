@@ -1,4 +1,4 @@
-"""The ``satsim`` command: the README's main job and its bad-input behaviour."""
+"""``satsim coverage`` (geometric coverage only) and the console entry point."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from satsim.cli import main
 
 
-def test_run_json_summary_of_default():
-    res = CliRunner().invoke(main, ["run", "--hours", "1", "--step-s", "60", "--json"])
+def test_coverage_json_summary_of_default():
+    res = CliRunner().invoke(main, ["coverage", "--hours", "1", "--step-s", "60", "--json"])
     assert res.exit_code == 0, res.output
     s = json.loads(res.stdout)
     assert s["satellites"] == 648
@@ -22,19 +22,19 @@ def test_run_json_summary_of_default():
     assert s["satsim_version"]
 
 
-def test_run_prints_a_report():
-    res = CliRunner().invoke(main, ["run", "--hours", "0.5", "--step-s", "60"])
+def test_coverage_prints_a_report():
+    res = CliRunner().invoke(main, ["coverage", "--hours", "0.5", "--step-s", "60"])
     assert res.exit_code == 0, res.output
     assert "Coverage report" in res.stdout and "By latitude band" in res.stdout
 
 
-def test_run_with_a_tle_file_and_filter(tmp_path):
+def test_coverage_with_a_tle_file_and_filter(tmp_path):
     from satsim.orbits import default_constellation
 
     path = tmp_path / "c.tle"
     default_constellation()[:100].write_tle(path)
     res = CliRunner().invoke(
-        main, ["run", "--tle", str(path), "--name-contains", "S1-0", "--hours", "0.5",
+        main, ["coverage", "--tle", str(path), "--name-contains", "S1-0", "--hours", "0.5",
                "--step-s", "60", "--json"],
     )
     assert res.exit_code == 0, res.output
@@ -43,15 +43,15 @@ def test_run_with_a_tle_file_and_filter(tmp_path):
 
 def test_bad_input_exits_2_with_a_message(tmp_path):
     runner = CliRunner()
-    res = runner.invoke(main, ["run", "--step-s", "-5"])
+    res = runner.invoke(main, ["coverage", "--step-s", "-5"])
     assert res.exit_code == 2 and "step_s must be > 0" in res.stderr
-    res = runner.invoke(main, ["run", "--tle", str(tmp_path / "missing.tle")])
+    res = runner.invoke(main, ["coverage", "--tle", str(tmp_path / "missing.tle")])
     assert res.exit_code == 2 and "file not found" in res.stderr
     bad = tmp_path / "bad.tle"
     bad.write_text("SAT\n1 00005U 58002B   00179.78495062  .00000023  00000-0  28098-4 0  4753\n")
-    res = runner.invoke(main, ["run", "--tle", str(bad)])
+    res = runner.invoke(main, ["coverage", "--tle", str(bad)])
     assert res.exit_code == 2 and "bad.tle" in res.stderr and "Traceback" not in res.stderr
-    res = runner.invoke(main, ["run", "--epoch", "yesterday"])
+    res = runner.invoke(main, ["coverage", "--epoch", "yesterday"])
     assert res.exit_code == 2 and "ISO 8601" in res.stderr
 
 
