@@ -192,14 +192,24 @@ def peak_rss_mib() -> float:
     return kib / 1024.0
 
 
-def peak_added(fn):
+def cpu_s() -> float:
+    """CPU time (user + sys) of this process so far, all threads, seconds."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def peak_added(fn, cpu: dict | None = None):
     """``(seconds, result, MiB)``: one call of ``fn()`` in this process, and
     the peak RSS it added on top of the RSS before it (``VmHWM`` reset first;
-    NaN MiB when the mark cannot be reset)."""
+    NaN MiB when the mark cannot be reset). If ``cpu`` is a dict, its
+    ``"cpu_s"`` is set to the call's CPU time (user + sys, all threads)."""
     gc.collect()
     ok = reset_peak_rss()
     base = rss_mib()
+    c0 = cpu_s()
     dt, out = timed(fn)
+    if cpu is not None:
+        cpu["cpu_s"] = cpu_s() - c0
     return dt, out, (peak_rss_mib() - base) if ok else float("nan")
 
 
