@@ -80,16 +80,6 @@ class SweepFile(BaseModel):
     metrics: list[str] | None = Field(
         None, description="Summary key paths to tabulate (default: satsim.sweeps.METRICS).")
 
-    @field_validator("grid", "zip")
-    @classmethod
-    def _non_empty(cls, v: dict) -> dict:
-        for key, values in v.items():
-            if not values:
-                raise ValueError(f"{key}: give at least one value")
-            if not key or any(not part for part in str(key).split(".")):
-                raise ValueError(f"{key!r} is not a key path like link.min_elevation_deg")
-        return v
-
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v):
@@ -269,6 +259,13 @@ def load_sweep(source: str | os.PathLike | Mapping | Sweep) -> Sweep:
         data, lines = read_yaml(path)
         name, base_dir, label = str(path), path.resolve().parent, path.stem
     spec = _check_file(data, name, lines)
+    problems = [(_where(name, lines, (section, key)), f"{section}.{key}", msg)
+                for section in ("grid", "zip") for key, values in getattr(spec, section).items()
+                for msg in [("give at least one value" if not values else None),
+                            (None if all(key.split(".")) else
+                             "not a key path like link.min_elevation_deg")] if msg]
+    if problems:
+        raise _fail(problems)
     overlap = set(spec.grid) & set(spec.zip)
     if overlap:
         raise _fail([(_where(name, lines, ("zip",)), "zip",
