@@ -79,6 +79,21 @@ def _beam_centre_rate_and_range(r, v, bx, by, bz, earth_radius_km):
     return -(bx * v[0] + by * v[1] + bz * v[2]), t
 
 
+@njit
+def _beam_offsets(ax, sat_r, sat_v, h_r, b_u, b_v, b_w, link_rate_km_s, link_range_km, dl_freq_hz):
+    """Residual Doppler (Hz) and differential delay (s) of a handset in a beam:
+    the handset's Doppler and delay minus those of the beam centre, where the
+    beam boresight (body frame ``ax``) meets a sphere through the handset."""
+    bx = b_u * ax[0] + b_v * ax[3] + b_w * ax[6]
+    by = b_u * ax[1] + b_v * ax[4] + b_w * ax[7]
+    bz = b_u * ax[2] + b_v * ax[5] + b_w * ax[8]
+    r_h = math.sqrt(h_r[0] ** 2 + h_r[1] ** 2 + h_r[2] ** 2)
+    rate_c, range_c = _beam_centre_rate_and_range(sat_r, sat_v, bx, by, bz, r_h)
+    resid = -dl_freq_hz * (link_rate_km_s - rate_c) / _C_KM_S
+    ddel = (link_range_km - range_c) / _C_KM_S
+    return resid, ddel
+
+
 @njit(parallel=True)
 def serve(
     sat_pos, sat_vel, h_pos, offsets, link_sat, link_range_km, link_rate_km_s,
@@ -106,12 +121,19 @@ def serve(
     handset EIRP, the satellite G/T, k, the uplink bandwidth and the
     frequency scaling of the free-space loss).
 
-    Handover: the candidate with the best metric (SINR, or received power
-    when ``use_sinr_metric`` is false) among links at or above
-    ``serve_min_elev_deg`` replaces the serving beam when it is better by
-    more than ``hysteresis_db`` for ``ttt_steps`` consecutive steps, or at
-    once when the serving beam is gone. ``state_*`` (per handset) carry this
-    across chunks and are updated in place.
+    Cell selection: a phone can only camp on a beam it can use, so the
+    candidates are the (satellite, beam) pairs at or above
+    ``serve_min_elev_deg`` that the handset is inside (gain at least
+    ``beam_edge_lin`` of the peak) with residual Doppler and differential
+    delay within ``max_doppler_hz`` / ``max_delay_s``; the best by metric
+    (SINR, or received power when ``use_sinr_metric`` is false) wins. When no
+    beam qualifies, the best beam regardless is reported with the reason it
+    fails (status NO_BEAM, DOPPLER or DELAY).
+
+    Handover: the best candidate replaces the serving beam when it is better
+    by more than ``hysteresis_db`` for ``ttt_steps`` consecutive steps, or at
+    once when the serving beam is gone or no longer qualifies. ``state_*``
+    (per handset) carry this across chunks and are updated in place.
     """
     nt = out_sat.shape[0]
     nh = h_pos.shape[0]
@@ -177,25 +199,62 @@ def serve(
                         col_best_p[c] = p
                         col_best_k[c] = k
                         col_best_b[c] = b
-            # -- best candidate: within a colour the SINR p / (N + total - p)
-            # grows with p, so the strongest beam of some colour is the best
+            # -- best usable beam: inside it, Doppler and delay within the
+            # phone's tolerance; the offsets are computed only for beams that
+            # would beat the best so far
             best_k, best_b, best_m = -1, -1, -1.0
-            for c in range(ncolor):
-                if col_best_k[c] < 0:
+            for k in range(k0, k1):
+                if link_elev_deg[k] < serve_min_elev_deg:
                     continue
-                p = col_best_p[c]
-                m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
-                if m > best_m:
-                    best_k, best_b, best_m = col_best_k[c], col_best_b[c], m
+                s = link_sat[k]
+                att = 10.0 ** (-link_loss_db[k] / 10.0)
+                base = (k - k0) * nb
+                for b in range(nb):
+                    p = power[base + b]
+                    if p / (eirp_lin[b] * att) < beam_edge_lin:
+                        continue
+                    c = beam_color[b]
+                    m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
+                    if m <= best_m:
+                        continue
+                    resid, ddel = _beam_offsets(axes[s, t], sat_pos[s, t], sat_vel[s, t],
+                                                h_pos[h], beam_u[b], beam_v[b], beam_w[b],
+                                                link_rate_km_s[k], link_range_km[k],
+                                                dl_freq_hz)
+                    if abs(resid) <= max_doppler_hz and abs(ddel) <= max_delay_s:
+                        best_k, best_b, best_m = k, b, m
+            usable = best_k >= 0
+            if not usable:
+                # none usable: the best regardless (within a colour the SINR
+                # p / (N + total - p) grows with p, so the strongest beam of
+                # some colour is the best), reported with why it fails
+                for c in range(ncolor):
+                    if col_best_k[c] < 0:
+                        continue
+                    p = col_best_p[c]
+                    m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
+                    if m > best_m:
+                        best_k, best_b, best_m = col_best_k[c], col_best_b[c], m
             # -- the current serving beam's metric, if it can still serve
+            # (and, when some beam is usable, is usable itself)
             cur_k, cur_m = -1, -1.0
             if cur_s >= 0:
                 for k in range(k0, k1):
                     if link_sat[k] == cur_s and link_elev_deg[k] >= serve_min_elev_deg:
                         p = power[(k - k0) * nb + cur_b]
                         c = beam_color[cur_b]
-                        cur_k = k
-                        cur_m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
+                        m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
+                        if usable:
+                            att = 10.0 ** (-link_loss_db[k] / 10.0)
+                            resid, ddel = _beam_offsets(
+                                axes[cur_s, t], sat_pos[cur_s, t], sat_vel[cur_s, t], h_pos[h],
+                                beam_u[cur_b], beam_v[cur_b], beam_w[cur_b], link_rate_km_s[k],
+                                link_range_km[k], dl_freq_hz)
+                            if (p / (eirp_lin[cur_b] * att) < beam_edge_lin
+                                    or not abs(resid) <= max_doppler_hz
+                                    or not abs(ddel) <= max_delay_s):
+                                break
+                        cur_k, cur_m = k, m
                         break
             # -- handover decision
             if best_k < 0:
@@ -240,14 +299,9 @@ def serve(
             out_elev_deg[t, h] = link_elev_deg[cur_k]
             out_delay_s[t, h] = link_range_km[cur_k] / _C_KM_S
             # residual Doppler and differential delay against the beam centre
-            ax = axes[s, t]
-            bx = beam_u[cur_b] * ax[0] + beam_v[cur_b] * ax[3] + beam_w[cur_b] * ax[6]
-            by = beam_u[cur_b] * ax[1] + beam_v[cur_b] * ax[4] + beam_w[cur_b] * ax[7]
-            bz = beam_u[cur_b] * ax[2] + beam_v[cur_b] * ax[5] + beam_w[cur_b] * ax[8]
-            r_h = math.sqrt(h_pos[h, 0] ** 2 + h_pos[h, 1] ** 2 + h_pos[h, 2] ** 2)
-            rate_c, range_c = _beam_centre_rate_and_range(sat_pos[s, t], sat_vel[s, t], bx, by, bz, r_h)
-            resid = -dl_freq_hz * (link_rate_km_s[cur_k] - rate_c) / _C_KM_S
-            ddel = (link_range_km[cur_k] - range_c) / _C_KM_S
+            resid, ddel = _beam_offsets(axes[s, t], sat_pos[s, t], sat_vel[s, t], h_pos[h],
+                                        beam_u[cur_b], beam_v[cur_b], beam_w[cur_b],
+                                        link_rate_km_s[cur_k], link_range_km[cur_k], dl_freq_hz)
             out_resid_doppler_hz[t, h] = resid
             out_diff_delay_s[t, h] = ddel
             if g < beam_edge_lin:
