@@ -311,7 +311,8 @@ def _handover_events(times, prev_sat, prev_beam, prev_served, sat, beam, served)
             "from_beam": fb.astype(np.int32),
             "to_sat": to_s.astype(np.int32),
             "to_beam": to_b.astype(np.int32),
-            "kind": np.where(fs != to_s, "satellite", "beam"),
+            "kind": pd.Categorical.from_codes((fs != to_s).astype(np.int8),
+                                              categories=["beam", "satellite"]),
         }
     )
 
