@@ -228,9 +228,10 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
     acc = _Accumulator(nh, times, _sample_handsets(nh, scenario.run.sample_handsets))
 
     t1 = time.perf_counter()
+    stages = {}
     chunks = iter_link_chunks(inputs.constellation, inputs.handsets, times, inputs.link,
                               chunk_steps=scenario.run.chunk_steps,
-                              processes=scenario.run.processes)
+                              processes=scenario.run.processes, timings=stages)
 
     def tapped():
         report("link", 0, len(times))
@@ -241,6 +242,11 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
 
     view = CoverageView.from_link_chunks(tapped())
     tables = acc.finish()
+    # parts of the chunked stage; "link" below is the whole of it (with the
+    # running statistics and the scheduler's view)
+    timings.update(propagation=stages.get("propagation", 0.0),
+                   geometry=stages.get("geometry", 0.0),
+                   link_kernel=stages.get("link", 0.0))
     timings["link"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()

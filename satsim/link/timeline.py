@@ -33,6 +33,7 @@ them from the orbit layer, one chunk of time at a time.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -345,10 +346,14 @@ def link_losses_db(links, n_handsets: int, propagation: Propagation, freq_hz: fl
 
 
 def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Prepared,
-                draws, state: _HandoverState) -> LinkChunk:
-    """Evaluate the link timeline for one ephemeris chunk (updates ``state``)."""
+                draws, state: _HandoverState, timings: dict | None = None) -> LinkChunk:
+    """Evaluate the link timeline for one ephemeris chunk (updates ``state``).
+
+    ``timings``, if given, accumulates wall seconds under "geometry" and "link"."""
     c = config.carrier
+    t0 = time.perf_counter()
     links = visible_links(ephemeris, handsets, config.interference_mask_deg, c.dl_center_hz)
+    t1 = time.perf_counter()
     loss = link_losses_db(links, len(handsets), config.propagation, c.dl_center_hz, draws)
     nt, nh = len(ephemeris.times), len(handsets)
     # the kernel computes in float64 and stores into these compact arrays
@@ -384,6 +389,9 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     # satellites above the serving mask per (t, h): a prefix sum over the CSR links
     above = np.concatenate([[0], np.cumsum(links.elevation_deg >= config.min_elevation_deg)])
     n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
+    if timings is not None:
+        timings["geometry"] = timings.get("geometry", 0.0) + (t1 - t0)
+        timings["link"] = timings.get("link", 0.0) + (time.perf_counter() - t1)
     return LinkChunk(
         times=ephemeris.times,
         serving_sat=sat, serving_beam=beam, dl_snr_db=snr, dl_sinr_db=sinr, ul_snr_db=ul,
@@ -403,18 +411,27 @@ def iter_link_chunks(
     *,
     chunk_steps: int = 360,
     processes: int = 1,
+    timings: dict | None = None,
 ) -> Iterator[LinkChunk]:
     """The link timeline of a run, one chunk of ``chunk_steps`` time steps at a time.
 
     Handover state carries across chunks, so the concatenated chunks equal
-    an unchunked run exactly.
+    an unchunked run exactly. ``timings``, if given, accumulates wall seconds
+    per stage: "propagation", "geometry", "link".
     """
     config = config or LinkConfig()
     prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
     draws = channel_draws(config.seed, len(handsets), len(constellation))
     state = _HandoverState(len(handsets))
-    for _, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes):
-        yield serve_chunk(eph, handsets, config, prepared, draws, state)
+    ephemerides = iter(iter_ephemeris(constellation, times, chunk_steps, processes=processes))
+    while True:
+        t0 = time.perf_counter()
+        item = next(ephemerides, None)
+        if timings is not None:
+            timings["propagation"] = timings.get("propagation", 0.0) + time.perf_counter() - t0
+        if item is None:
+            return
+        yield serve_chunk(item[1], handsets, config, prepared, draws, state, timings)
 
 
 def serve_links(constellation, handsets, times, config=None, *, chunk_steps=360,

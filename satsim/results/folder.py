@@ -108,7 +108,9 @@ class Results:
     metadata : dict
         The content of metadata.json.
     timings_s : dict
-        Wall time per stage, seconds.
+        Wall time per stage, seconds: "build", "link" (the chunked stage as a
+        whole) and its parts "propagation", "geometry", "link_kernel" (losses,
+        beams, SINR, handover), then "scheduler" and "total".
     path : Path or None
         Where the folder was written or loaded from.
     """
