@@ -136,6 +136,13 @@ def _loss(links, h, c, cfg):
     return np.ascontiguousarray(np.broadcast_to(loss, links.range_km.shape), dtype=np.float64)
 
 
+def _tolerances(cfg) -> dict:
+    """The usable-beam tolerances of ``cfg`` as :func:`numpy_serve` takes them."""
+    return {"dl_freq_hz": float(cfg.carrier.dl_center_hz),
+            "max_doppler_hz": float(cfg.max_residual_doppler_hz),
+            "max_delay_s": float(cfg.max_differential_delay_s)}
+
+
 def _kernel_runner(eph, h, links, loss, prep, cfg):
     """A closure calling ``_kernels.serve`` on fixed inputs, hysteresis 0 and TTT 1.
 
@@ -206,8 +213,9 @@ def _loop_reference_check(c, cfg, prep) -> dict:
     pat = pattern_table(payload_aperture_radius_m(cfg.payload, cfg.carrier.dl_center_hz),
                         cfg.carrier.dl_center_hz, cfg.payload.max_gain_dbi)
     ref = reference_serve(eph, h, links, loss, prep, pat, cfg.carrier.dl_center_hz,
-                          cfg.min_elevation_deg)
-    got = numpy_serve(eph, h, links, loss, prep, cfg.min_elevation_deg)
+                          cfg.min_elevation_deg, cfg.beam_edge_db, cfg.max_residual_doppler_hz,
+                          cfg.max_differential_delay_s)
+    got = numpy_serve(eph, h, links, loss, prep, cfg.min_elevation_deg, **_tolerances(cfg))
     res = _compare_outputs([got["sat"], got["beam"]],
                            [got["snr_db"], got["sinr_db"], got["ul_snr_db"]], ref)
     res["handsets"] = len(h)
@@ -245,10 +253,11 @@ def job_compare(spec):
         return f
 
     cases = {f"kernel_{n}t": k_threads(n) for n in threads}
+    tol = _tolerances(cfg)
     cases["numpy_interp"] = lambda: numpy_serve(eph, h, links, loss, prep, cfg.min_elevation_deg,
-                                                lookup="interp")
+                                                lookup="interp", **tol)
     cases["numpy_index"] = lambda: numpy_serve(eph, h, links, loss, prep, cfg.min_elevation_deg,
-                                               lookup="index")
+                                               lookup="index", **tol)
     samples = {k: [] for k in cases}
     results = {}
     for _ in range(spec["repeats"]):

@@ -43,7 +43,42 @@ class Limit:
 
 
 #: ``{section: [(figure key, op, bound, measured), ...]}``.
-LIMITS: dict[str, list[tuple[str, str, float, str]]] = {}
+LIMITS: dict[str, list[tuple[str, str, float, str]]] = {
+    "propagation": [
+        ("propagate_over_sgp4", "<=", 2.0, "quick 1.02, full 1.01 (goal <= 1.15)"),
+        ("skyfield_over_propagate", ">=", 1.0, "quick 1.57-1.58, full 1.49; one core each"),
+        ("speedup_p2", ">=", 0.5, "quick 1.64-1.66, full 1.74; 0.89 with another process "
+                                  "on one core"),
+    ],
+    "geometry": [
+        ("naive_over_visible_counts", ">=", 100.0, "quick 404-469, full 679"),
+        ("naive_over_visible_counts_1t", ">=", 75.0, "quick 307, full 380"),
+    ],
+    "link": [
+        ("numpy_over_kernel_2t", ">=", 4.0, "quick 13.2-17.0, full 15.9-18.1; 8.1 with "
+                                            "another process on one core"),
+        ("numpy_over_kernel_2t_cover", ">=", 6.0, "quick 19.8-23.0, full 23.8-26.3"),
+        ("numpy_over_kernel_1t", ">=", 4.0, "full 8.8"),
+        ("numpy_over_kernel_1t_cover", ">=", 6.0, "full 12.9"),
+        ("numpy_index_over_kernel_2t", ">=", 1.0, "quick 2.7-3.1, full 3.0"),
+        ("stage_mem_ratio", "<=", 1.5, "quick 1.01-1.05, full 1.00 (goal <= 1.2)"),
+    ],
+    "scheduler": [
+        ("heapq_over_satsim", "<=", 15.0, "quick 7.1 (10,000 handsets x 4 h), full 3.6"),
+    ],
+    "scaling": [
+        ("handsets_x2_cpu_ratio", "<=", 3.0, "quick 1.98"),
+        ("satellites_x2_cpu_ratio", "<=", 3.0, "quick 1.87"),
+        ("duration_x2_cpu_ratio", "<=", 3.0, "quick 2.22"),
+        ("duration_x2_mem_ratio", "<=", 1.6, "quick 1.23"),
+    ],
+    "jit": [
+        ("compile_over_cache_load", ">=", 5.0, "30-33"),
+    ],
+    "e2e": [
+        ("e2e_over_stages_cpu", "<=", 1.5, "quick 1.04"),
+    ],
+}
 
 
 def apply(sec: Section) -> list[Limit]:

@@ -16,10 +16,16 @@ in view of every (time step, handset), all links at once:
 4. received power ``EIRP_b * gain * 10^(-loss/10)``;
 5. per (t, h) and reuse colour, the total received power (``np.bincount``
    over the CSR groups);
-6. the SINR ``p / (N + total_colour - p)`` of every (link, beam), the best
-   per (t, h) among links at or above the serving mask (ties: the first in
-   link-major, beam-minor order, as the kernel), and its SNR, SINR and
-   uplink SNR.
+6. the SINR ``p / (N + total_colour - p)`` of every (link, beam);
+7. cell selection, as the kernel since commit 1751265: the usable beams are
+   those of links at or above the serving mask that the handset is inside
+   (normalised gain at least ``beam_edge_lin``) with residual Doppler and
+   differential delay against the beam centre (where the boresight meets a
+   sphere through the handset) within the tolerances; these offsets are
+   computed only for the (link, beam) pairs inside the beam edge. The best
+   usable beam per (t, h) serves; when none is usable, the best beam of a
+   link at or above the mask regardless (ties: the first in link-major,
+   beam-minor order, as the kernel); then its SNR, SINR and uplink SNR.
 
 No Python loop over links, handsets or time steps: only over blocks of time
 steps (to bound memory at about ``block_evals`` link-beam evaluations per
@@ -54,7 +60,9 @@ def body_axes(position_km: np.ndarray, velocity_km_s: np.ndarray) -> np.ndarray:
 
 
 def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: float,
-                block_evals: int = BLOCK_EVALS, lookup: str = "interp") -> dict:
+                block_evals: int = BLOCK_EVALS, lookup: str = "interp", *,
+                dl_freq_hz: float = 0.0, max_doppler_hz: float = np.inf,
+                max_delay_s: float = np.inf) -> dict:
     """Best-SINR serving beam and its SNR / SINR / UL SNR for every (t, h).
 
     Parameters
@@ -80,6 +88,10 @@ def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: flo
         ``table[i]``, ``table[i + 1]``, the kernel's own arithmetic; about 4x
         faster for this step, reported by the benchmark as the stronger
         numpy baseline.
+    dl_freq_hz, max_doppler_hz, max_delay_s : float
+        Downlink carrier frequency, and the phone's residual-Doppler (Hz) and
+        differential-delay (s) tolerances of the usable-beam rule (infinite:
+        only the beam edge ``prepared.beam_edge_lin`` limits the choice).
 
     Returns
     -------
@@ -121,16 +133,17 @@ def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: flo
         while t1 < nt and (acc + int(step_links[t1])) * nb <= block_evals:
             acc += int(step_links[t1])
             t1 += 1
-        _serve_block(t0, t1, nh, nb, ncolor, colors, pos, axes, h_pos, offsets, links,
+        _serve_block(t0, t1, nh, nb, ncolor, colors, pos, vel, axes, h_pos, offsets, links,
                      loss_db, boresight, eirp_lin, noise_lin, table, u_grid, p,
-                     serve_min_elev_deg, lookup, flat)
+                     serve_min_elev_deg, lookup, flat,
+                     (dl_freq_hz, max_doppler_hz, max_delay_s))
         t0 = t1
     return out
 
 
-def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, axes, h_pos, offsets, links, loss_db,
-                 boresight, eirp_lin, noise_lin, table, u_grid, p, serve_min_elev_deg, lookup,
-                 flat):
+def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, vel, axes, h_pos, offsets, links,
+                 loss_db, boresight, eirp_lin, noise_lin, table, u_grid, p, serve_min_elev_deg,
+                 lookup, flat, tolerances):
     g0, g1 = t0 * nh, t1 * nh                      # (t, h) groups of the block
     k0, k1 = int(offsets[g0]), int(offsets[g1])   # its links
     nlink = k1 - k0
@@ -189,13 +202,20 @@ def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, axes, h_pos, offsets, link
         totals[:, c] = np.bincount(grp, weights=total_link[:, c], minlength=ngroup)
     del total_link
 
-    # -- SINR of every (link, beam); the best per (t, h) among serving links
+    # -- SINR of every (link, beam); the best per (t, h): among the usable
+    # beams if the (t, h) has one, else among all beams of serving links
     interf = totals[grp][:, colors]                                   # (L, nb)
     interf += noise_lin
     interf -= power
     sinr = np.divide(power, interf, out=interf)
     eligible = links.elevation_deg[k0:k1] >= serve_min_elev_deg
-    metric = np.where(eligible[:, None], sinr, -np.inf)
+    usable = _usable(power, eirp_lin, att, eligible, p.beam_edge_lin, boresight, axes, pos, vel,
+                     s_idx, t_idx, h_pos[h_idx], rng, links.range_rate_km_s[k0:k1], tolerances)
+    has_usable = np.bincount(grp, weights=usable.any(axis=1), minlength=ngroup) > 0
+    pick = np.where(has_usable[grp][:, None], usable, eligible[:, None])
+    del usable
+    metric = np.where(pick, sinr, -np.inf)
+    del pick
     b_best = np.argmax(metric, axis=1)                                # first beam on ties
     rows = np.arange(nlink)
     m_best = metric[rows, b_best]
@@ -214,3 +234,31 @@ def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, axes, h_pos, offsets, link
     flat["snr_db"][cell] = 10.0 * np.log10(p_s) - p.dl_noise_db
     flat["sinr_db"][cell] = 10.0 * np.log10(sinr[kb, bb])
     flat["ul_snr_db"][cell] = p.ul_offset_db + 10.0 * np.log10(gain[kb, bb]) - loss[kb]
+
+
+def _usable(power, eirp_lin, att, eligible, beam_edge_lin, boresight, axes, pos, vel, s_idx,
+            t_idx, h_r, rng, rate, tolerances):
+    """(L, nb) mask of the beams a phone may camp on (see module docstring, step 7).
+
+    The beam-edge test is the kernel's ``p / (EIRP att) >= edge``; the
+    residual Doppler and differential delay are then computed only for the
+    (link, beam) pairs that pass it (a handset is inside few beams).
+    """
+    dl_freq_hz, max_doppler_hz, max_delay_s = tolerances
+    inside = power / (eirp_lin[None, :] * att[:, None]) >= beam_edge_lin
+    inside &= eligible[:, None]
+    li, bi = np.nonzero(inside)
+    ax = axes[s_idx[li], t_idx[li]]                                   # (n, 3, 3)
+    bore = np.einsum("nji,nj->ni", ax, boresight[:, bi].T)            # boresight in ITRS
+    r, v = pos[s_idx[li], t_idx[li]], vel[s_idx[li], t_idx[li]]
+    rb = np.einsum("ni,ni->n", r, bore)
+    r_h = np.sqrt(np.einsum("ni,ni->n", h_r[li], h_r[li]))
+    with np.errstate(invalid="ignore"):
+        range_c = -rb - np.sqrt(rb * rb - (np.einsum("ni,ni->n", r, r) - r_h * r_h))
+    rate_c = -np.einsum("ni,ni->n", bore, v)
+    c_km_s = 299792.458
+    resid = -dl_freq_hz * (rate[li] - rate_c) / c_km_s
+    ddel = (rng[li] - range_c) / c_km_s
+    ok = (np.abs(resid) <= max_doppler_hz) & (np.abs(ddel) <= max_delay_s)   # NaN: False
+    inside[li[~ok], bi[~ok]] = False
+    return inside
