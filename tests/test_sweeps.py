@@ -50,7 +50,7 @@ def spec(grid=None, seeds=2, **extra):
 def client():
     """A LocalCluster of 2 worker processes, as `satsim sweep` starts by default."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR,
+                                  dashboard_address=":0", silence_logs=logging.ERROR,
                                   env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
             distributed.Client(cluster) as c:
         yield c
@@ -259,3 +259,57 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(tmp_path, client):
     assert (resumed["status"] == "ok").all() and len(resumed) == total
     metrics = ["coverage.availability", "sms.delivery_ratio"]
     pd.testing.assert_frame_equal(metrics_of(resumed, metrics), metrics_of(whole, metrics))
+
+
+# -- one large run in handset blocks ----------------------------------------
+
+BLOCKS_SCENARIO = {  # the default constellation over 34 handsets, 3 time chunks
+    "duration_s": 1200, "step_s": 10, "run": {"chunk_steps": 50},
+    "handsets": BASE["handsets"] | {"spacing_km": 300},
+}
+
+
+def assert_same_chunks(got, expected):
+    from satsim.sweeps.distributed_run import PER_HANDSET
+
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert np.array_equal(a.times.offsets_s, b.times.offsets_s)
+        for name in (*PER_HANDSET, "beam_load"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True), name
+        pd.testing.assert_frame_equal(a.handovers, b.handovers)
+
+
+@pytest.fixture(scope="module")
+def blocks_run():
+    from satsim.link import iter_link_chunks
+    from satsim.scenario.build import build
+
+    sc = load_scenario(BLOCKS_SCENARIO)
+    inputs = build(sc)
+    serial = list(iter_link_chunks(inputs.constellation, inputs.handsets, inputs.times,
+                                   inputs.link, chunk_steps=sc.run.chunk_steps))
+    assert sum(len(ch.handovers) for ch in serial) > 10  # the merge's ordering is exercised
+    return sc, inputs, serial
+
+
+def test_handset_blocks_give_the_unblocked_chunks(blocks_run):
+    from satsim.sweeps.distributed_run import handset_blocks, iter_link_chunks_blocked
+
+    assert handset_blocks(34, 13) == [slice(0, 13), slice(13, 26), slice(26, 34)]
+    assert handset_blocks(34, None) == [slice(0, 34)]
+    with pytest.raises(satsim.InputError, match="block_handsets"):
+        handset_blocks(34, 0)
+    sc, inputs, serial = blocks_run
+    got = list(iter_link_chunks_blocked(inputs.constellation, inputs.handsets, inputs.times,
+                                        inputs.link, chunk_steps=sc.run.chunk_steps,
+                                        block_handsets=13))
+    assert_same_chunks(got, serial)
+
+
+def test_blocks_on_a_cluster_give_the_serial_chunks(blocks_run, client):
+    from satsim.sweeps.distributed_run import iter_link_chunks_dask
+
+    sc, _, serial = blocks_run  # 7 blocks: several actors per worker
+    assert_same_chunks(list(iter_link_chunks_dask(sc, client, block_handsets=5)), serial)

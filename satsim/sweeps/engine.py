@@ -119,7 +119,7 @@ def open_client(client=None, scheduler: str | None = None, workers: int | None =
         return
     n = int(workers or os.cpu_count() or 1)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR,
+                           dashboard_address=":0", silence_logs=logging.ERROR,
                            env={"NUMBA_NUM_THREADS": "1"} if n > 1 else {})
     try:
         with Client(cluster) as c:

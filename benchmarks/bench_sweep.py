@@ -1,0 +1,182 @@
+"""Sweep benchmark: a sweep on Dask against the same sweep run serially, and
+the peak memory of one run as its duration grows.
+
+``python -m benchmarks.bench_sweep [--quick] [--out FILE.json]``:
+
+* ``sweep``: an 8-point sweep (``link.min_elevation_deg`` 20/25/30/35 x two
+  handset spacings, one seed) of the default constellation over CONUS
+  handsets, run by :func:`satsim.sweeps.sweep` in this process (``workers=0``,
+  one point after the other; numba's default threads) and on a local Dask
+  cluster of 2 worker processes (one thread each, ``NUMBA_NUM_THREADS=1``).
+  Times are whole ``sweep()`` calls (runs, point files, table, aggregate,
+  plots); the cluster's start-up is timed apart and reported both ways.
+  Checked: both tables hold the same metrics.
+* ``memory``: one :func:`satsim.run` of a scenario at 1x, 2x and 4x its
+  duration, each in a fresh interpreter (this module is also the worker:
+  ``python -m benchmarks.bench_sweep '{"kind": "memory", ...}'`` prints
+  ``RESULT {json}``), after a warm-up run of the same scenario shortened to
+  two steps; the peak RSS is ``VmHWM`` reset after the warm-up, less the RSS
+  before the run. The in-memory size of the run's outputs (tables, summary)
+  is reported beside it, as they grow with the duration by design.
+
+Results go to ``benchmarks/results/sweep[-quick]-<date>.json`` (git-ignored).
+``--quick`` shrinks the sizes so the whole benchmark runs in a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from benchmarks import (
+    RESULTS_DIR,
+    machine_info,
+    peak_added,
+    run_worker,
+)
+
+#: Base scenario of both parts (the default constellation and radio).
+BASE = {"step_s": 10.0, "run": {"chunk_steps": 360}}
+SIZES = {
+    # sweep: handset spacings (km) and duration; memory: spacing and the 1x duration
+    "full": {"sweep_spacing_km": [150.0, 200.0], "sweep_duration_s": 2 * 3600.0,
+             "memory_spacing_km": 100.0, "memory_duration_s": 3 * 3600.0},
+    "quick": {"sweep_spacing_km": [300.0, 400.0], "sweep_duration_s": 1800.0,
+              "memory_spacing_km": 200.0, "memory_duration_s": 3600.0},
+}
+METRICS = ["coverage.availability", "coverage.gap_s.p95", "sms.delivery_ratio",
+           "sms.latency_s.p90"]
+
+
+def sweep_spec(size: dict) -> dict:
+    return {"name": "bench", "base": BASE | {"duration_s": size["sweep_duration_s"]},
+            "grid": {"link.min_elevation_deg": [20, 25, 30, 35],
+                     "handsets.spacing_km": size["sweep_spacing_km"]},
+            "seeds": 1, "metrics": METRICS}
+
+
+def bench_sweep(size: dict, log) -> dict:
+    import pandas as pd
+
+    import satsim
+    from satsim.sweeps import load_sweep, sweep
+    from satsim.sweeps.engine import open_client
+
+    spec = load_sweep(sweep_spec(size))
+    # warm the driver's numba kernels up (cache load), as a worker's first point does
+    satsim.run(spec.points[0].scenario.model_copy(update={"duration_s": 2 * BASE["step_s"]}))
+    with tempfile.TemporaryDirectory() as tmp:
+        log("serial: 8 points in this process ...")
+        t0 = time.perf_counter()
+        serial = sweep(spec, Path(tmp) / "serial", workers=0, progress=False)
+        serial_s = time.perf_counter() - t0
+        log(f"  {serial_s:.1f} s; dask: start a local cluster of 2 workers ...")
+        t0 = time.perf_counter()
+        with open_client(workers=2) as client:
+            start_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            dask = sweep(spec, Path(tmp) / "dask", client=client, progress=False)
+            dask_s = time.perf_counter() - t0
+        log(f"  cluster start {start_s:.1f} s, sweep {dask_s:.1f} s")
+    cols = ["key", "seed", *METRICS, "status"]
+    try:
+        pd.testing.assert_frame_equal(serial[cols], dask[cols])
+        equal = True
+    except AssertionError:
+        equal = False
+    return {
+        "points": len(spec.points), "seeds": len(spec.seeds),
+        "scenario": {"satellites": serial.shape and 648, "duration_s": size["sweep_duration_s"],
+                     "handset_spacing_km": size["sweep_spacing_km"], "step_s": BASE["step_s"]},
+        "serial_s": serial_s, "dask_sweep_s": dask_s, "dask_cluster_start_s": start_s,
+        "speedup": serial_s / dask_s, "speedup_with_start": serial_s / (dask_s + start_s),
+        "point_wall_s_serial": serial["wall_time_s"].tolist(),
+        "point_wall_s_dask": dask["wall_time_s"].tolist(),
+        "tables_equal": equal,
+        "load_average_after": os.getloadavg(),
+    }
+
+
+def job_memory(spec: dict) -> dict:
+    """One run of ``spec["scenario"]`` (worker side; module docstring)."""
+    import numba
+
+    import satsim
+    from satsim.scenario import load_scenario
+
+    sc = load_scenario(spec["scenario"])
+    satsim.run(sc.model_copy(update={"duration_s": 2 * sc.step_s}))  # warm-up
+    dt, res, added_mib = peak_added(lambda: satsim.run(sc))
+    tables_mib = sum(t.memory_usage(deep=True).sum() for t in res.tables.values()) / 2**20
+    return {"duration_s": sc.duration_s, "steps": res.summary["run"]["steps"],
+            "handsets": res.summary["run"]["handsets"],
+            "satellites": res.summary["run"]["satellites"],
+            "chunk_steps": sc.run.chunk_steps, "wall_s": dt, "rss_added_mib": added_mib,
+            "tables_mib": tables_mib,
+            "table_rows": {k: len(v) for k, v in res.tables.items()},
+            "numba_threads": numba.get_num_threads()}
+
+
+def bench_memory(size: dict, log) -> list[dict]:
+    out = []
+    for factor in (1, 2, 4):
+        scenario = BASE | {"duration_s": factor * size["memory_duration_s"],
+                           "handsets": {"spacing_km": size["memory_spacing_km"]}}
+        log(f"memory: {factor}x duration ({scenario['duration_s'] / 3600:g} h) ...")
+        r = run_worker({"kind": "memory", "scenario": scenario},
+                       module="benchmarks.bench_sweep", timeout=1800)
+        r["factor"] = factor
+        log(f"  peak added {r['rss_added_mib']:.0f} MiB, outputs {r['tables_mib']:.1f} MiB, "
+            f"{r['wall_s']:.1f} s")
+        out.append(r)
+    return out
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0].startswith("{"):  # worker mode
+        spec = json.loads(argv[0])
+        print("RESULT " + json.dumps({"memory": job_memory}[spec["kind"]](spec)), flush=True)
+        return 0
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_sweep")
+    p.add_argument("--quick", action="store_true", help="Small sizes (a few minutes).")
+    p.add_argument("--out", default=None, help="Results JSON (default benchmarks/results/).")
+    p.add_argument("--only", choices=("sweep", "memory"), default=None)
+    args = p.parse_args(argv)
+    size = SIZES["quick" if args.quick else "full"]
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    result = {"machine": machine_info(), "quick": args.quick, "sizes": size}
+    if args.only in (None, "sweep"):
+        result["sweep"] = bench_sweep(size, log)
+    if args.only in (None, "memory"):
+        result["memory"] = bench_memory(size, log)
+    stamp = datetime.now().strftime("%Y-%m-%d-%H%M")
+    path = Path(args.out) if args.out else \
+        RESULTS_DIR / f"sweep{'-quick' if args.quick else ''}-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    s = result.get("sweep")
+    if s:
+        print(f"sweep of {s['points']} points: serial {s['serial_s']:.1f} s, dask 2 workers "
+              f"{s['dask_sweep_s']:.1f} s (+ {s['dask_cluster_start_s']:.1f} s cluster start): "
+              f"speed-up {s['speedup']:.2f}x ({s['speedup_with_start']:.2f}x with start); "
+              f"tables equal: {s['tables_equal']}")
+    for r in result.get("memory", []):
+        print(f"memory {r['factor']}x ({r['steps']} steps, {r['handsets']} handsets): peak "
+              f"added {r['rss_added_mib']:.0f} MiB, outputs {r['tables_mib']:.1f} MiB, "
+              f"{r['wall_s']:.1f} s")
+    print(f"results: {path}")
+    return 0 if not s or s["tables_equal"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

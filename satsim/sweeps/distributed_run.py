@@ -1,0 +1,220 @@
+"""One large run's link stage in handset blocks, in this process or spread
+over a Dask cluster, with chunks equal to the serial ones.
+
+Why blocks and not time chunks: the handover state of a handset carries from
+one time chunk to the next, so time chunks are sequential; but the link
+layer of one handset depends on no other handset (the serving kernel loops
+over handsets independently; interference comes from every beam of every
+satellite in view whatever the other handsets do), and the channel's random
+draws are those of the whole set sliced by rows
+(:func:`satsim.link.losses.channel_draws` draws ``(handset, satellite)`` in
+row-major order), so a block of handsets gives exactly its columns of the
+whole run. The scheduler needs the merged timeline (beams are shared), so
+blocks are merged back, one time chunk at a time, in handset order.
+
+* :func:`iter_link_chunks_blocked`: the blocks one after the other in this
+  process, the ephemeris of each time chunk computed once; the geometry and
+  link kernels' working memory (the links of a chunk) then scales with the
+  block, not with all handsets.
+* :func:`iter_link_chunks_dask`: one Dask actor per block, placed round robin
+  on the workers, each building the scenario, propagating the constellation
+  and keeping its block's handover state; the driver asks every actor for the
+  next chunk, merges the answers, and asks for the following chunk before
+  handing the merged one on, so workers compute while the caller consumes.
+  :func:`link_chunks_on` wraps it for a run.
+
+Either way the merged chunks equal :func:`satsim.link.iter_link_chunks`'s
+(tests/test_sweeps.py checks every array and the handover events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..link.losses import ChannelDraws, channel_draws
+from ..link.timeline import (
+    LinkChunk,
+    LinkConfig,
+    _HandoverState,
+    iter_link_chunks,
+    prepare,
+    serve_chunk,
+)
+from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, check_epoch_age, iter_ephemeris
+
+#: LinkChunk fields of shape (ntime, nh), joined along the handset axis.
+PER_HANDSET = ("serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db", "cqi",
+               "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
+               "differential_delay_s", "status", "n_visible")
+
+
+def handset_blocks(n_handsets: int, block_handsets: int | None) -> list[slice]:
+    """Consecutive slices of at most ``block_handsets`` handsets (one slice if None)."""
+    if block_handsets is None:
+        return [slice(0, n_handsets)]
+    if isinstance(block_handsets, bool) or int(block_handsets) != block_handsets \
+            or block_handsets < 1:
+        raise InputError(f"block_handsets must be a whole number >= 1, got {block_handsets!r}")
+    b = int(block_handsets)
+    return [slice(lo, min(lo + b, n_handsets)) for lo in range(0, max(n_handsets, 1), b)]
+
+
+class BlockLink:
+    """The link layer of one block of handsets, one time chunk after the other.
+
+    Holds the block's handsets, its rows of the whole set's channel draws and
+    its handover state; :meth:`serve` evaluates the next chunk's ephemeris.
+    """
+
+    def __init__(self, constellation, handsets, block: slice, times, config: LinkConfig):
+        draws = channel_draws(config.seed, len(handsets), len(constellation))
+        self.draws = ChannelDraws(u_los=np.ascontiguousarray(draws.u_los[block]),
+                                  z_shadow=np.ascontiguousarray(draws.z_shadow[block]))
+        del draws
+        self.handsets = handsets[block]
+        self.config = config
+        self.prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
+        self.state = _HandoverState(len(self.handsets))
+
+    def serve(self, ephemeris) -> LinkChunk:
+        return serve_chunk(ephemeris, self.handsets, self.config, self.prepared, self.draws,
+                           self.state)
+
+
+class BlockActor:
+    """A Dask actor: :class:`BlockLink` of one block of a scenario's handsets,
+    over its own propagation of the run (the scenario is built on the worker:
+    SGP4 satellites cannot be pickled)."""
+
+    def __init__(self, scenario, block: slice):
+        from ..scenario.build import build
+
+        inputs = build(scenario)
+        self.block = BlockLink(inputs.constellation, inputs.handsets, block, inputs.times,
+                               inputs.link)
+        self.ephemeris = iter_ephemeris(inputs.constellation, inputs.times,
+                                        scenario.run.chunk_steps, max_epoch_age_days=None)
+
+    def next_chunk(self) -> LinkChunk | None:
+        """The block's next chunk, or None after the last."""
+        for _, eph in self.ephemeris:
+            return self.block.serve(eph)
+        return None
+
+
+def merge_blocks(parts: list[LinkChunk], blocks: list[slice],
+                 beam_load: np.ndarray | None = None) -> LinkChunk:
+    """The chunk of all handsets from its blocks' chunks (same times), in handset
+    order; handover events renumbered and ordered as the serial ones (by step,
+    then handset). ``beam_load``: the blocks' loads summed already (else summed here)."""
+    if len(parts) == 1:
+        return parts[0]
+    if beam_load is None:
+        beam_load = parts[0].beam_load.copy()
+        for p in parts[1:]:
+            beam_load += p.beam_load
+    cat = {name: np.concatenate([getattr(p, name) for p in parts], axis=1)
+           for name in PER_HANDSET}
+    events = [p.handovers.assign(handset=p.handovers["handset"] + b.start)
+              for p, b in zip(parts, blocks) if len(p.handovers)]
+    if events:
+        ho = pd.concat(events, ignore_index=True)
+        order = np.lexsort((ho["handset"].to_numpy(), ho["time_s"].to_numpy()))
+        ho = ho.iloc[order].reset_index(drop=True)
+    else:
+        ho = parts[0].handovers
+    return LinkChunk(times=parts[0].times, beam_load=beam_load, handovers=ho, **cat)
+
+
+def iter_link_chunks_blocked(constellation, handsets, times, config: LinkConfig | None = None,
+                             *, chunk_steps: int = 360, block_handsets: int | None = None,
+                             processes: int = 1,
+                             max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS
+                             ) -> Iterator[LinkChunk]:
+    """The link timeline of a run chunk by chunk, computed in handset blocks in
+    this process; same arguments and chunks as :func:`satsim.link.iter_link_chunks`.
+
+    Parameters
+    ----------
+    block_handsets : int, optional
+        Handsets per block (None: all in one block, the unblocked path).
+    max_epoch_age_days : float or None
+        As :func:`satsim.orbits.propagation.iter_ephemeris` (checked once).
+    """
+    config = config or LinkConfig()
+    blocks = handset_blocks(len(handsets), block_handsets)
+    if len(blocks) == 1:
+        yield from iter_link_chunks(constellation, handsets, times, config,
+                                    chunk_steps=chunk_steps, processes=processes)
+        return
+    if max_epoch_age_days is not None:
+        check_epoch_age(constellation, times, max_epoch_age_days)
+    links = [BlockLink(constellation, handsets, b, times, config) for b in blocks]
+    for _, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes,
+                                 max_epoch_age_days=None):
+        parts, load = [], None
+        for link in links:
+            ch = link.serve(eph)
+            load = ch.beam_load.copy() if load is None else np.add(load, ch.beam_load, out=load)
+            parts.append(replace(ch, beam_load=None))  # keep one load array, not one per block
+            del ch
+        merged = merge_blocks(parts, blocks, load)
+        del parts, load  # hold nothing of this chunk but what the caller holds
+        yield merged
+        del merged
+
+
+def iter_link_chunks_dask(scenario, client, *, block_handsets: int | None = None,
+                          max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS
+                          ) -> Iterator[LinkChunk]:
+    """The link timeline of ``scenario``, its handset blocks computed on a Dask
+    cluster (module docstring); the chunks of ``satsim.link.iter_link_chunks``
+    over the scenario's built objects.
+
+    Parameters
+    ----------
+    scenario : satsim.scenario.Scenario
+        Built on every worker (a constellation file must be readable there).
+    client : distributed.Client
+    block_handsets : int, optional
+        Handsets per block (default: split evenly over the workers).
+    max_epoch_age_days : float or None
+        Epoch-age check of the constellation, once, in this process.
+    """
+    from ..scenario.build import build
+
+    inputs = build(scenario)
+    if max_epoch_age_days is not None:
+        check_epoch_age(inputs.constellation, inputs.times, max_epoch_age_days)
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    if not workers:
+        raise InputError("the Dask cluster has no workers")
+    nh = len(inputs.handsets)
+    blocks = handset_blocks(nh, block_handsets or max(1, -(-nh // len(workers))))
+    futures = [client.submit(BlockActor, scenario, b, actor=True, pure=False,
+                             workers=[workers[i % len(workers)]])
+               for i, b in enumerate(blocks)]
+    try:
+        actors = [f.result() for f in futures]
+        pending = [a.next_chunk() for a in actors]
+        while True:
+            parts = [p.result() for p in pending]
+            if parts[0] is None:
+                return
+            pending = [a.next_chunk() for a in actors]  # workers go on while we merge
+            yield merge_blocks(parts, blocks)
+    finally:
+        client.cancel(futures)
+
+
+def link_chunks_on(client, block_handsets: int | None = None):
+    """``link_chunks(inputs)`` for a run: :func:`iter_link_chunks_dask` of the
+    run's scenario (``inputs`` is a ``satsim.scenario.build.RunInputs``)."""
+    def link_chunks(inputs):
+        return iter_link_chunks_dask(inputs.scenario, client, block_handsets=block_handsets)
+    return link_chunks
