@@ -27,13 +27,13 @@ except PackageNotFoundError:  # running from a source tree without install
 __all__ = [
     "DecayWarning", "EpochWarning", "InputError", "SatsimError", "SatsimWarning",
     "SkippedEntriesWarning", "__version__", *_orbits_all,
-    "Results", "Scenario", "ScenarioError", "load_scenario", "run",
+    "Results", "Scenario", "ScenarioError", "load_scenario", "run", "sweep",
 ]
 
 #: Names imported on first use (they pull in the link and scheduler layers).
 _LAZY = {"Results": "satsim.results", "Scenario": "satsim.scenario",
          "ScenarioError": "satsim.scenario", "load_scenario": "satsim.scenario",
-         "run": "satsim.runner"}
+         "run": "satsim.runner", "sweep": "satsim.sweeps"}
 
 
 def __getattr__(name):

@@ -257,5 +257,14 @@ for _command in COMMANDS:
     main.add_command(_command)
 
 
+def _register_sweep() -> None:
+    from .sweeps.cli import sweep_command
+
+    main.add_command(sweep_command)
+
+
+_register_sweep()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
