@@ -20,6 +20,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -344,3 +345,19 @@ def run_worker(spec: dict, *, env_extra: dict | None = None, timeout: float = 90
             f"benchmark worker {spec.get('kind')!r} failed (exit code {proc.returncode}):\n{tail}"
         )
     return result
+
+
+#: A ``--quick`` run leaves each section's compile-time jobs to the ``jit``
+#: section, which compiles every kernel of the pipeline once (CI's time budget).
+QUICK_JIT_NOTE = "quick run: numba compile and cache-load times are in the jit section"
+
+
+def jit_jobs(spec: dict, quick: bool) -> tuple[dict, dict] | None:
+    """``(cold, warm)``: the job ``spec`` in a fresh process with an empty
+    temporary ``NUMBA_CACHE_DIR`` (compiles), then with satsim's own cache
+    (loads). None in a quick run (see :data:`QUICK_JIT_NOTE`)."""
+    if quick:
+        return None
+    with tempfile.TemporaryDirectory(prefix="satsim-bench-numba-") as cache:
+        cold = run_worker(spec, env_extra={"NUMBA_CACHE_DIR": cache})
+    return cold, run_worker(spec)

@@ -47,6 +47,7 @@ import time
 import numpy as np
 
 from benchmarks import (
+    QUICK_JIT_NOTE,
     REPO_ROOT,
     Section,
     best,
@@ -665,8 +666,11 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
 
     log(f"link: kernel vs numpy on {k_steps} steps; stage {stage_s / 3600:g} h at "
         f"{stage_h:,} handsets; growth {growth_s / 3600:g} h")
-    job("jit_cold", {"kind": "jit"}, fresh_numba_cache=True)
-    job("jit_warm", {"kind": "jit"})
+    if not quick:
+        job("jit_cold", {"kind": "jit"}, fresh_numba_cache=True)
+        job("jit_warm", {"kind": "jit"})
+    else:
+        sec.config["jit"] = QUICK_JIT_NOTE
     for name in ("default", "cover"):
         job(f"compare_{name}", {"kind": "compare", "config": name, "spacing_km": sp_k,
                                 "duration_s": (k_steps - 1) * STEP_S, "repeats": k_repeats})
@@ -677,8 +681,9 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     job("stage", dict(stage, duration_s=stage_s, runs=stage_runs))
     job("stage_half", dict(stage, duration_s=stage_s / 2, runs=stage_runs))
     job("growth_base", dict(stage, duration_s=growth_s))
-    job("growth_h2", dict(stage, duration_s=growth_s, spacing_km=sp2))
-    job("growth_s2", dict(stage, duration_s=growth_s, sats="double"))
+    if not quick:  # in CI's quick run the scaling section doubles these
+        job("growth_h2", dict(stage, duration_s=growth_s, spacing_km=sp2))
+        job("growth_s2", dict(stage, duration_s=growth_s, sats="double"))
     job("growth_rings2", dict(stage, duration_s=growth_s, beam_rings=2))
     job("growth_rings4", dict(stage, duration_s=growth_s, beam_rings=4))
     sec.raw = res
@@ -722,6 +727,8 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
         )
     for name in ("stage", "stage_half", "growth_base", "growth_h2", "growth_s2",
                  "growth_rings2", "growth_rings4"):
+        if name not in res:
+            continue
         r = res[name]
         sec.check(f"{name}: every handset-step accounted for",
                   r["handset_steps"] == r["steps"] * r["handsets"]
@@ -780,12 +787,14 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
         sec.add(f"kernel_ns_per_eval_{n}t", f"kernel cost model, {n} thread{'s' * (n > 1)}: "
                 "per evaluation", f["per_evaluation"], "ns",
                 note=f"{f['per_evaluation'] * 2.6:.1f} cycles at 2.6 GHz" if n == 1 else "")
-    cold, warm = res["jit_cold"], res["jit_warm"]
-    sec.add("jit_compile_s", "numba compile of _kernels.serve (empty cache)",
-            cold["serve_first_s"] - cold["serve_second_s"], "s",
-            note="fresh process, empty NUMBA_CACHE_DIR, first minus second call on tiny inputs")
-    sec.add("jit_cache_load_s", "numba cache load of _kernels.serve (fresh process)",
-            warm["serve_first_s"] - warm["serve_second_s"], "s")
+    if not quick:
+        cold, warm = res["jit_cold"], res["jit_warm"]
+        sec.add("jit_compile_s", "numba compile of _kernels.serve (empty cache)",
+                cold["serve_first_s"] - cold["serve_second_s"], "s",
+                note="fresh process, empty NUMBA_CACHE_DIR, first minus second call on tiny "
+                     "inputs")
+        sec.add("jit_cache_load_s", "numba cache load of _kernels.serve (fresh process)",
+                warm["serve_first_s"] - warm["serve_second_s"], "s")
 
     # -- figures: the whole stage -------------------------------------------------------
     st, hf = res["stage"], res["stage_half"]
@@ -846,6 +855,8 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
             note=f"+{gb['rss_added_mib']:.0f} MiB; kernel {gb['split_s']['kernel']:.2f} s")
     for key, what in (("h2", "x2 handsets"), ("s2", "x2 satellites"),
                       ("rings2", "19 beams (rings 2)"), ("rings4", "61 beams (rings 4)")):
+        if f"growth_{key}" not in res:
+            continue
         g = res[f"growth_{key}"]
         tag = (f"{g['satellites']} sats x {g['handsets']:,} handsets, {g['beams']} beams: "
                f"{g['wall_s']:.2f} s, kernel {g['split_s']['kernel']:.2f} s "

@@ -21,11 +21,11 @@ satellites equal Skyfield's ``sat.at(t).frame_xyz(itrs)`` within 1 m.
 
 from __future__ import annotations
 
-import tempfile
-
 import numpy as np
 
-from benchmarks import Section, best, interleaved_best, median, peak_added, run_worker, timed
+from benchmarks import (
+    QUICK_JIT_NOTE, Section, best, interleaved_best, jit_jobs, median, peak_added, timed,
+)
 
 #: The generated shell: 40 planes x 25 satellites.
 SHELL = dict(total=1000, planes=40, phasing=1, inclination_deg=53.0, altitude_km=550.0)
@@ -78,12 +78,11 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     # -- first call (numba kernels loaded from the cache or compiled) ------------
     first_s, _ = timed(propagate, constellation, times)
     log(f"  first propagate call {first_s:.3f} s")
-    log("  numba compile time (fresh process, empty NUMBA_CACHE_DIR) ...")
-    with tempfile.TemporaryDirectory(prefix="satsim-bench-numba-") as cache:
-        cold = run_worker({"kind": "jit", "what": ["propagate"]},
-                          env_extra={"NUMBA_CACHE_DIR": cache})
-    warm = run_worker({"kind": "jit", "what": ["propagate"]})
-    sec.raw["jit_cold"], sec.raw["jit_warm_cache"] = cold, warm
+    if not quick:
+        log("  numba compile time (fresh process, empty NUMBA_CACHE_DIR) ...")
+    jit = jit_jobs({"kind": "jit", "what": ["propagate"]}, quick)
+    if jit:
+        sec.raw["jit_cold"], sec.raw["jit_warm_cache"] = jit
 
     # -- correctness: the compared paths must give the same answers --------------
     e1 = propagate(constellation, times, processes=1)
@@ -183,11 +182,15 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
             sec.add(f"overhead_{key}_s", label, bp[key], "s")
     sec.add("first_call_s", "first propagate call in this process", first_s, "s",
             note="numba kernels from the on-disk cache + Skyfield timescale")
-    sec.add("jit_compile_s", "numba compile, empty cache (fresh process)",
-            cold["propagate_first_s"] - cold["propagate_second_s"], "s",
-            note="first minus second call on a tiny run")
-    sec.add("jit_cache_load_s", "numba cache load (fresh process)",
-            warm["propagate_first_s"] - warm["propagate_second_s"], "s")
+    if jit:
+        cold, warm = jit
+        sec.add("jit_compile_s", "numba compile, empty cache (fresh process)",
+                cold["propagate_first_s"] - cold["propagate_second_s"], "s",
+                note="first minus second call on a tiny run")
+        sec.add("jit_cache_load_s", "numba cache load (fresh process)",
+                warm["propagate_first_s"] - warm["propagate_second_s"], "s")
+    else:
+        sec.config["jit"] = QUICK_JIT_NOTE
     sec.add("check_max_dr_m", "max |r - Skyfield ITRS|", dr_max * 1e3, "m",
             goal=("<=", MAX_POSITION_ERROR_M))
     sec.raw["median_s"] = {k: median(v) for k, v in s.items()}
