@@ -18,6 +18,11 @@ the peak memory of one run as its duration grows.
   two steps; the peak RSS is ``VmHWM`` reset after the warm-up, less the RSS
   before the run. The in-memory size of the run's outputs (tables, summary)
   is reported beside it, as they grow with the duration by design.
+* ``blocks``: the link stage alone (chunks consumed and dropped) of the
+  default constellation over CONUS handsets, unblocked
+  (:func:`satsim.link.iter_link_chunks`) and in blocks of 500 handsets
+  (:func:`satsim.sweeps.distributed_run.iter_link_chunks_blocked`), peak RSS
+  added, each in a fresh interpreter.
 
 Results go to ``benchmarks/results/sweep[-quick]-<date>.json`` (git-ignored).
 ``--quick`` shrinks the sizes so the whole benchmark runs in a few minutes.
@@ -46,9 +51,11 @@ BASE = {"step_s": 10.0, "run": {"chunk_steps": 360}}
 SIZES = {
     # sweep: handset spacings (km) and duration; memory: spacing and the 1x duration
     "full": {"sweep_spacing_km": [150.0, 200.0], "sweep_duration_s": 2 * 3600.0,
-             "memory_spacing_km": 100.0, "memory_duration_s": 3 * 3600.0},
+             "memory_spacing_km": 100.0, "memory_duration_s": 3 * 3600.0,
+             "blocks_spacing_km": 52.0, "blocks_duration_s": 3600.0},
     "quick": {"sweep_spacing_km": [300.0, 400.0], "sweep_duration_s": 1800.0,
-              "memory_spacing_km": 200.0, "memory_duration_s": 3600.0},
+              "memory_spacing_km": 200.0, "memory_duration_s": 3600.0,
+              "blocks_spacing_km": 100.0, "blocks_duration_s": 1800.0},
 }
 METRICS = ["coverage.availability", "coverage.gap_s.p95", "sms.delivery_ratio",
            "sms.latency_s.p90"]
@@ -92,7 +99,7 @@ def bench_sweep(size: dict, log) -> dict:
         equal = False
     return {
         "points": len(spec.points), "seeds": len(spec.seeds),
-        "scenario": {"satellites": serial.shape and 648, "duration_s": size["sweep_duration_s"],
+        "scenario": {"satellites": 648, "duration_s": size["sweep_duration_s"],
                      "handset_spacing_km": size["sweep_spacing_km"], "step_s": BASE["step_s"]},
         "serial_s": serial_s, "dask_sweep_s": dask_s, "dask_cluster_start_s": start_s,
         "speedup": serial_s / dask_s, "speedup_with_start": serial_s / (dask_s + start_s),
@@ -123,6 +130,44 @@ def job_memory(spec: dict) -> dict:
             "numba_threads": numba.get_num_threads()}
 
 
+def job_blocks(spec: dict) -> dict:
+    """The link stage alone, unblocked or in blocks (worker side; module docstring)."""
+    from satsim.scenario import load_scenario
+    from satsim.scenario.build import build
+    from satsim.sweeps.distributed_run import iter_link_chunks_blocked
+
+    sc = load_scenario(spec["scenario"])
+    inputs = build(sc)
+
+    def link_stage(times):
+        served = 0
+        for ch in iter_link_chunks_blocked(inputs.constellation, inputs.handsets, times,
+                                           inputs.link, chunk_steps=sc.run.chunk_steps,
+                                           block_handsets=spec["block_handsets"]):
+            served += int(ch.served.sum())
+            del ch
+        return served
+
+    link_stage(inputs.times[:3])  # warm-up
+    dt, served, added_mib = peak_added(lambda: link_stage(inputs.times))
+    return {"block_handsets": spec["block_handsets"], "handsets": len(inputs.handsets),
+            "steps": len(inputs.times), "wall_s": dt, "rss_added_mib": added_mib,
+            "served_samples": served}
+
+
+def bench_blocks(size: dict, log) -> list[dict]:
+    out = []
+    for block in (None, 500):
+        scenario = BASE | {"duration_s": size["blocks_duration_s"],
+                           "handsets": {"spacing_km": size["blocks_spacing_km"]}}
+        log(f"blocks: link stage, block_handsets={block} ...")
+        r = run_worker({"kind": "blocks", "scenario": scenario, "block_handsets": block},
+                       module="benchmarks.bench_sweep", timeout=1800)
+        log(f"  peak added {r['rss_added_mib']:.0f} MiB, {r['wall_s']:.1f} s")
+        out.append(r)
+    return out
+
+
 def bench_memory(size: dict, log) -> list[dict]:
     out = []
     for factor in (1, 2, 4):
@@ -142,12 +187,13 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0].startswith("{"):  # worker mode
         spec = json.loads(argv[0])
-        print("RESULT " + json.dumps({"memory": job_memory}[spec["kind"]](spec)), flush=True)
+        job = {"memory": job_memory, "blocks": job_blocks}[spec["kind"]]
+        print("RESULT " + json.dumps(job(spec)), flush=True)
         return 0
     p = argparse.ArgumentParser(prog="python -m benchmarks.bench_sweep")
     p.add_argument("--quick", action="store_true", help="Small sizes (a few minutes).")
     p.add_argument("--out", default=None, help="Results JSON (default benchmarks/results/).")
-    p.add_argument("--only", choices=("sweep", "memory"), default=None)
+    p.add_argument("--only", choices=("sweep", "memory", "blocks"), default=None)
     args = p.parse_args(argv)
     size = SIZES["quick" if args.quick else "full"]
 
@@ -159,6 +205,8 @@ def main(argv=None) -> int:
         result["sweep"] = bench_sweep(size, log)
     if args.only in (None, "memory"):
         result["memory"] = bench_memory(size, log)
+    if args.only in (None, "blocks"):
+        result["blocks"] = bench_blocks(size, log)
     stamp = datetime.now().strftime("%Y-%m-%d-%H%M")
     path = Path(args.out) if args.out else \
         RESULTS_DIR / f"sweep{'-quick' if args.quick else ''}-{stamp}.json"
@@ -174,6 +222,14 @@ def main(argv=None) -> int:
         print(f"memory {r['factor']}x ({r['steps']} steps, {r['handsets']} handsets): peak "
               f"added {r['rss_added_mib']:.0f} MiB, outputs {r['tables_mib']:.1f} MiB, "
               f"{r['wall_s']:.1f} s")
+    for r in result.get("blocks", []):
+        print(f"link stage, {r['handsets']} handsets x {r['steps']} steps, block_handsets="
+              f"{r['block_handsets']}: peak added {r['rss_added_mib']:.0f} MiB, "
+              f"{r['wall_s']:.1f} s")
+    b = result.get("blocks")
+    if b and b[0]["served_samples"] != b[1]["served_samples"]:
+        print("blocks: served samples differ between blocked and unblocked runs")
+        return 1
     print(f"results: {path}")
     return 0 if not s or s["tables_equal"] else 1
 

@@ -1,22 +1,19 @@
 """Plots of a sweep: each metric against each swept parameter, the mean over
 seeds with its 95 % confidence interval as error bars; one line per
 combination of the other parameters. Built on :class:`matplotlib.figure.Figure`
-(no pyplot state), written into a fresh folder that replaces ``plots/`` whole.
+(no pyplot state); each PNG is written atomically.
 """
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .store import atomic_write_bytes
+from .store import replace_atomically
 
 #: Lines drawn per plot at most (combinations of the other parameters); more
 #: are drawn without a legend.
@@ -68,33 +65,19 @@ def plot_metric(agg: pd.DataFrame, metric: str, param: str, others: list[str]) -
 
 
 def write_plots(agg: pd.DataFrame, metrics, params: list[str], out: Path) -> list[Path]:
-    """Every metric against every swept parameter into ``out/plots`` (replaced whole)."""
-    out = Path(out)
-    tmp = out / f".plots.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    """Every metric against every swept parameter into ``out/plots``, each PNG
+    replaced atomically; PNGs of an earlier build that this one lacks are removed."""
+    folder = Path(out) / "plots"
+    folder.mkdir(parents=True, exist_ok=True)
     made = []
-    try:
-        for param in params:
-            others = [p for p in params if p != param]
-            for metric in metrics:
-                fig = plot_metric(agg, metric, param, others)
-                if fig is None:
-                    continue
-                buf = io.BytesIO()
-                fig.savefig(buf, format="png", dpi=_DPI)
-                name = f"{_safe(metric)}__vs__{_safe(param)}.png"
-                atomic_write_bytes(tmp / name, buf.getvalue())
-                made.append(out / "plots" / name)
-        final = out / "plots"
-        if final.exists():
-            old = out / f".plots.old-{os.getpid()}"
-            os.rename(final, old)
-            os.rename(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    for param in params:
+        others = [p for p in params if p != param]
+        for metric in metrics:
+            fig = plot_metric(agg, metric, param, others)
+            if fig is not None:
+                path = folder / f"{_safe(metric)}__vs__{_safe(param)}.png"
+                replace_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=_DPI))
+                made.append(path)
+    for stale in set(folder.glob("*.png")) - set(made):
+        stale.unlink(missing_ok=True)
     return made

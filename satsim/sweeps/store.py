@@ -21,17 +21,16 @@ have status "pending".
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import numbers
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._atomic import atomic_write_text
 from ..results.folder import dumps
 from .spec import PointRun, Sweep, param_label
 
@@ -39,19 +38,15 @@ from .spec import PointRun, Sweep, param_label
 CONFIDENCE = 0.95
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def replace_atomically(path: Path, write) -> None:
+    """``write(tmp)`` to a temporary sibling of ``path``, then rename it over ``path``
+    (a reader sees the old file or the new one, never half)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        write(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def point_path(out: Path, key: str) -> Path:
@@ -62,7 +57,7 @@ def write_point(out: Path, run: PointRun, record: dict) -> None:
     """Write one finished (point, seed) as ``points/<key>.json``, atomically."""
     doc = {"key": run.key, "point": run.point.index, "seed": run.seed,
            "params": run.point.params} | record
-    atomic_write_bytes(point_path(out, run.key), dumps(doc).encode())
+    atomic_write_text(point_path(out, run.key), dumps(doc))
 
 
 def read_point(out: Path, key: str) -> dict | None:
@@ -160,6 +155,4 @@ def aggregate(sweep: Sweep, table: pd.DataFrame) -> pd.DataFrame:
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
     """``df`` as Parquet at ``path``, atomically."""
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
-    atomic_write_bytes(path, buf.getvalue())
+    replace_atomically(path, lambda tmp: df.to_parquet(tmp, index=False))
