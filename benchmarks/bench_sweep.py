@@ -10,7 +10,9 @@ the peak memory of one run as its duration grows.
   cluster of 2 worker processes (one thread each, ``NUMBA_NUM_THREADS=1``).
   Times are whole ``sweep()`` calls (runs, point files, table, aggregate,
   plots); the cluster's start-up is timed apart and reported both ways.
-  Checked: both tables hold the same metrics.
+  The serial sweep is also run with numba limited to one thread (the
+  workers' setting), the baseline of a single-threaded run. Checked: all
+  tables hold the same metrics.
 * ``memory``: one :func:`satsim.run` of a scenario at 1x, 2x and 4x its
   duration, each in a fresh interpreter (this module is also the worker:
   ``python -m benchmarks.bench_sweep '{"kind": "memory", ...}'`` prints
@@ -69,12 +71,14 @@ def sweep_spec(size: dict) -> dict:
 
 
 def bench_sweep(size: dict, log) -> dict:
+    import numba
     import pandas as pd
 
     import satsim
     from satsim.sweeps import load_sweep, sweep
     from satsim.sweeps.engine import open_client
 
+    load_before = os.getloadavg()
     spec = load_sweep(sweep_spec(size))
     # warm the driver's numba kernels up (cache load), as a worker's first point does
     satsim.run(spec.points[0].scenario.model_copy(update={"duration_s": 2 * BASE["step_s"]}))
@@ -83,7 +87,14 @@ def bench_sweep(size: dict, log) -> dict:
         t0 = time.perf_counter()
         serial = sweep(spec, Path(tmp) / "serial", workers=0, progress=False)
         serial_s = time.perf_counter() - t0
-        log(f"  {serial_s:.1f} s; dask: start a local cluster of 2 workers ...")
+        threads = numba.get_num_threads()
+        log(f"  {serial_s:.1f} s ({threads} numba threads); again with 1 numba thread ...")
+        numba.set_num_threads(1)
+        t0 = time.perf_counter()
+        serial_1 = sweep(spec, Path(tmp) / "serial1", workers=0, progress=False)
+        serial_1_s = time.perf_counter() - t0
+        numba.set_num_threads(threads)
+        log(f"  {serial_1_s:.1f} s; dask: start a local cluster of 2 workers ...")
         t0 = time.perf_counter()
         with open_client(workers=2) as client:
             start_s = time.perf_counter() - t0
@@ -94,6 +105,7 @@ def bench_sweep(size: dict, log) -> dict:
     cols = ["key", "seed", *METRICS, "status"]
     try:
         pd.testing.assert_frame_equal(serial[cols], dask[cols])
+        pd.testing.assert_frame_equal(serial[cols], serial_1[cols])
         equal = True
     except AssertionError:
         equal = False
@@ -101,12 +113,15 @@ def bench_sweep(size: dict, log) -> dict:
         "points": len(spec.points), "seeds": len(spec.seeds),
         "scenario": {"satellites": 648, "duration_s": size["sweep_duration_s"],
                      "handset_spacing_km": size["sweep_spacing_km"], "step_s": BASE["step_s"]},
-        "serial_s": serial_s, "dask_sweep_s": dask_s, "dask_cluster_start_s": start_s,
+        "serial_s": serial_s, "serial_numba_threads": threads, "serial_1thread_s": serial_1_s,
+        "dask_sweep_s": dask_s, "dask_cluster_start_s": start_s,
         "speedup": serial_s / dask_s, "speedup_with_start": serial_s / (dask_s + start_s),
+        "speedup_vs_1thread": serial_1_s / dask_s,
         "point_wall_s_serial": serial["wall_time_s"].tolist(),
+        "point_wall_s_serial_1thread": serial_1["wall_time_s"].tolist(),
         "point_wall_s_dask": dask["wall_time_s"].tolist(),
         "tables_equal": equal,
-        "load_average_after": os.getloadavg(),
+        "load_average_before": load_before, "load_average_after": os.getloadavg(),
     }
 
 
@@ -214,10 +229,13 @@ def main(argv=None) -> int:
     path.write_text(json.dumps(result, indent=2) + "\n")
     s = result.get("sweep")
     if s:
-        print(f"sweep of {s['points']} points: serial {s['serial_s']:.1f} s, dask 2 workers "
-              f"{s['dask_sweep_s']:.1f} s (+ {s['dask_cluster_start_s']:.1f} s cluster start): "
-              f"speed-up {s['speedup']:.2f}x ({s['speedup_with_start']:.2f}x with start); "
-              f"tables equal: {s['tables_equal']}")
+        print(f"sweep of {s['points']} points: serial {s['serial_s']:.1f} s "
+              f"({s['serial_numba_threads']} numba threads; {s['serial_1thread_s']:.1f} s with "
+              f"1), dask 2 workers {s['dask_sweep_s']:.1f} s (+ "
+              f"{s['dask_cluster_start_s']:.1f} s cluster start): speed-up "
+              f"{s['speedup']:.2f}x ({s['speedup_with_start']:.2f}x with start, "
+              f"{s['speedup_vs_1thread']:.2f}x against 1 thread); tables equal: "
+              f"{s['tables_equal']}")
     for r in result.get("memory", []):
         print(f"memory {r['factor']}x ({r['steps']} steps, {r['handsets']} handsets): peak "
               f"added {r['rss_added_mib']:.0f} MiB, outputs {r['tables_mib']:.1f} MiB, "
