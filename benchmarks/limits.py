@@ -47,36 +47,39 @@ LIMITS: dict[str, list[tuple[str, str, float, str]]] = {
     "propagation": [
         ("propagate_over_sgp4", "<=", 2.0, "quick 1.02, full 1.01 (goal <= 1.15)"),
         ("skyfield_over_propagate", ">=", 1.0, "quick 1.57-1.58, full 1.49; one core each"),
-        ("speedup_p2", ">=", 0.5, "quick 1.64-1.66, full 1.74; 0.89 with another process "
-                                  "on one core"),
+        ("speedup_p2", ">=", 0.5, "quick 1.64-1.66 (0.91 at load 3.8), full 1.74 (0.89 with "
+                                  "another process on one core)"),
     ],
     "geometry": [
-        ("naive_over_visible_counts", ">=", 100.0, "quick 404-469, full 679"),
-        ("naive_over_visible_counts_1t", ">=", 75.0, "quick 307, full 380"),
+        # visible_counts takes ~4 ms here: its 2-thread time is the most
+        # load-sensitive figure of all (469 clean, 180 at load 3.8)
+        ("naive_over_visible_counts", ">=", 50.0, "quick 404-469 (180 at load 3.8), full 679"),
+        ("naive_over_visible_counts_1t", ">=", 50.0, "quick 232-307, full 380"),
     ],
     "link": [
-        ("numpy_over_kernel_2t", ">=", 4.0, "quick 13.2-17.0, full 15.9-18.1; 8.1 with "
-                                            "another process on one core"),
-        ("numpy_over_kernel_2t_cover", ">=", 6.0, "quick 19.8-23.0, full 23.8-26.3"),
-        ("numpy_over_kernel_1t", ">=", 4.0, "full 8.8"),
-        ("numpy_over_kernel_1t_cover", ">=", 6.0, "full 12.9"),
-        ("numpy_index_over_kernel_2t", ">=", 1.0, "quick 2.7-3.1, full 3.0"),
-        ("stage_mem_ratio", "<=", 1.5, "quick 1.01-1.05, full 1.00 (goal <= 1.2)"),
+        ("numpy_over_kernel_2t", ">=", 3.0, "quick 13.2-17.0 (7.8 at load 3.8), full 15.9-18.1 "
+                                            "(8.1 with another process on one core)"),
+        ("numpy_over_kernel_2t_cover", ">=", 6.0, "quick 19.8-25.9, full 23.8-26.3"),
+        ("numpy_over_kernel_1t", ">=", 3.0, "quick 6.3 (load 3.8), full 8.8"),
+        ("numpy_over_kernel_1t_cover", ">=", 6.0, "quick 13.7 (load 3.8), full 12.9"),
+        ("numpy_index_over_kernel_1t", ">=", 0.8, "quick 1.56 (load 3.8), full 1.7"),
+        ("stage_mem_ratio", "<=", 1.5, "quick 1.00-1.05, full 1.00 (goal <= 1.2)"),
     ],
     "scheduler": [
-        ("heapq_over_satsim", "<=", 15.0, "quick 7.1 (10,000 handsets x 4 h), full 3.6"),
+        ("heapq_over_satsim", "<=", 15.0, "quick 6.2-7.1 (10,000 handsets x 4 h), full 3.6"),
     ],
     "scaling": [
-        ("handsets_x2_cpu_ratio", "<=", 3.0, "quick 1.98"),
-        ("satellites_x2_cpu_ratio", "<=", 3.0, "quick 1.87"),
-        ("duration_x2_cpu_ratio", "<=", 3.0, "quick 2.22"),
-        ("duration_x2_mem_ratio", "<=", 1.6, "quick 1.23"),
+        # linear growth gives 2; quadratic would give 4
+        ("handsets_x2_cpu_ratio", "<=", 3.0, "quick 1.98-2.04"),
+        ("satellites_x2_cpu_ratio", "<=", 3.0, "quick 1.87-1.91"),
+        ("duration_x2_cpu_ratio", "<=", 3.0, "quick 1.94-2.22"),
+        ("duration_x2_mem_ratio", "<=", 1.6, "quick 1.23-1.24"),
     ],
     "jit": [
-        ("compile_over_cache_load", ">=", 5.0, "30-33"),
+        ("compile_over_cache_load", ">=", 5.0, "30-70"),
     ],
     "e2e": [
-        ("e2e_over_stages_cpu", "<=", 1.5, "quick 1.04"),
+        ("e2e_over_stages_cpu", "<=", 1.5, "quick 1.04-1.05"),
     ],
 }
 
