@@ -9,7 +9,9 @@ the peak memory of one run as its duration grows.
   one point after the other; numba's default threads) and on a local Dask
   cluster of 2 worker processes (one thread each, ``NUMBA_NUM_THREADS=1``).
   Times are whole ``sweep()`` calls (runs, point files, table, aggregate,
-  plots); the cluster's start-up is timed apart and reported both ways.
+  plots); the cluster's start-up (processes, imports and a two-step warm-up
+  run on each worker, as the driver gets before its serial runs) is timed
+  apart and reported both ways.
   The serial sweep is also run with numba limited to one thread (the
   workers' setting), the baseline of a single-threaded run. Checked: all
   tables hold the same metrics.
@@ -75,13 +77,15 @@ def bench_sweep(size: dict, log) -> dict:
     import pandas as pd
 
     import satsim
-    from satsim.sweeps import load_sweep, sweep
+    from satsim.sweeps import load_sweep, run_point, sweep
     from satsim.sweeps.engine import open_client
 
     load_before = os.getloadavg()
     spec = load_sweep(sweep_spec(size))
-    # warm the driver's numba kernels up (cache load), as a worker's first point does
-    satsim.run(spec.points[0].scenario.model_copy(update={"duration_s": 2 * BASE["step_s"]}))
+    # warm the kernels up (imports, numba cache load) in the driver, and below in each
+    # worker, so that both sides' times are those of the runs
+    tiny = spec.points[0].scenario.model_copy(update={"duration_s": 2 * BASE["step_s"]})
+    satsim.run(tiny)
     with tempfile.TemporaryDirectory() as tmp:
         log("serial: 8 points in this process ...")
         t0 = time.perf_counter()
@@ -97,6 +101,9 @@ def bench_sweep(size: dict, log) -> dict:
         log(f"  {serial_1_s:.1f} s; dask: start a local cluster of 2 workers ...")
         t0 = time.perf_counter()
         with open_client(workers=2) as client:
+            workers = list(client.scheduler_info(n_workers=-1)["workers"])
+            client.gather([client.submit(run_point, tiny, 0, workers=[w], pure=False)
+                           for w in workers])
             start_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             dask = sweep(spec, Path(tmp) / "dask", client=client, progress=False)

@@ -202,6 +202,15 @@ def test_rerun_skips_finished_points_and_retries_failed_ones(tmp_path, monkeypat
     pd.testing.assert_frame_equal(again[cols], first[cols])
 
 
+def test_parameters_of_mixed_types_are_tabulated_as_text(tmp_path):
+    table = sweep(spec(grid={"beams.rings": [1, "cover"]}, seeds=1), tmp_path / "out",
+                  workers=0, progress=False)
+    assert list(table["beams.rings"]) == ["1", "cover"] and (table["status"] == "ok").all()
+    assert list(pd.read_parquet(tmp_path / "out" / "aggregate.parquet")["beams.rings"]) == \
+        ["1", "cover"]
+    assert (tmp_path / "out" / "plots" / "coverage.availability__vs__beams.rings.png").is_file()
+
+
 def test_a_metric_found_in_no_summary_warns(tmp_path):
     s = spec(grid={"step_s": [60]}, seeds=1,
              metrics=["coverage.availability", "coverage.availabilty"])

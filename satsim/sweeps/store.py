@@ -120,7 +120,16 @@ def build_table(sweep: Sweep, out: Path) -> pd.DataFrame:
     for m in (*sweep.metrics, "wall_time_s"):
         table[m] = table[m].astype(np.float64)
     table["error"] = table["error"].astype(object)
-    return table
+    return uniform_params(table, sweep.parameters)
+
+
+def uniform_params(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """Parameter columns of mixed types (``[3, "cover"]``) as text, so Parquet takes them."""
+    for p in params:
+        kinds = {type(v) for v in df[p] if v is not None}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            df[p] = [None if v is None else str(v) for v in df[p]]
+    return df
 
 
 def ci_half_width(std: float, n: int, confidence: float = CONFIDENCE) -> float:
@@ -150,7 +159,7 @@ def aggregate(sweep: Sweep, table: pd.DataFrame) -> pd.DataFrame:
             row |= {f"{m}.mean": float(v.mean()) if n else math.nan, f"{m}.std": std,
                     f"{m}.n": n, f"{m}.ci95": ci_half_width(std, n)}
         rows.append(row)
-    return pd.DataFrame(rows)
+    return uniform_params(pd.DataFrame(rows), sweep.parameters)
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
