@@ -13,9 +13,14 @@ whole run. The scheduler needs the merged timeline (beams are shared), so
 blocks are merged back, one time chunk at a time, in handset order.
 
 * :func:`iter_link_chunks_blocked`: the blocks one after the other in this
-  process, the ephemeris of each time chunk computed once; the geometry and
-  link kernels' working memory (the links of a chunk) then scales with the
-  block, not with all handsets.
+  process, the ephemeris of each time chunk computed once; the links of a
+  chunk (geometry, losses, kernel inputs) then scale with the block, not with
+  all handsets. But every block's chunk also carries ``beam_load``, a dense
+  (steps, satellites, beams) array as large for a block as for all handsets
+  (~130 MB per 360-step chunk of the default 648 satellites x 139 beams, built
+  through an int64 count twice that size); it dominates a chunk's memory, so
+  blocks lower the peak only once that array is made sparse
+  (``benchmarks/README.md``, "Sweeps", has the measurement).
 * :func:`iter_link_chunks_dask`: one Dask actor per block, placed round robin
   on the workers, each building the scenario, propagating the constellation
   and keeping its block's handover state; the driver asks every actor for the
