@@ -4,7 +4,6 @@ failing points recorded, bad sweep files refused before anything runs."""
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import signal
@@ -26,7 +25,7 @@ from satsim.sweeps import engine
 from satsim.sweeps.cli import sweep_command
 from satsim.sweeps.store import metric_value
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 #: A run of ~0.1-0.5 s: 60 satellites over a dozen handsets for half an hour.
 BASE = {
@@ -45,13 +44,18 @@ def spec(grid=None, seeds=2, **extra):
             "seeds": seeds, **extra}
 
 
+def _numba_threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
 @pytest.fixture(scope="module")
 def client():
-    """A LocalCluster of 2 worker processes, as `satsim sweep` starts by default."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0", silence_logs=logging.ERROR,
-                                  env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
-            distributed.Client(cluster) as c:
+    """A LocalCluster of 2 single-threaded worker processes, as `satsim sweep` starts."""
+    with engine.open_client(workers=2) as c:
+        assert set(c.run(_numba_threads).values()) == {1}  # no oversubscription
+        assert all(n == 1 for n in c.nthreads().values())
         yield c
 
 

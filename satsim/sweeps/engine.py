@@ -117,15 +117,21 @@ def open_client(client=None, scheduler: str | None = None, workers: int | None =
         with c:
             yield c
         return
+    import dask
+
     n = int(workers or os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR,
-                           env={"NUMBA_NUM_THREADS": "1"} if n > 1 else {})
-    try:
-        with Client(cluster) as c:
-            yield c
-    finally:
-        cluster.close()
+    # set before each worker process starts, so numba reads it at import (the
+    # nanny's env= comes too late: numba is imported already); ":0", a free
+    # port, as the default 8787 warns when another cluster holds it
+    environ = {"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": 1} if n > 1 else {}
+    with dask.config.set(environ):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR)
+        try:
+            with Client(cluster) as c:
+                yield c
+        finally:
+            cluster.close()
 
 
 def _results(client, todo: list[PointRun]) -> Iterator[tuple[PointRun, dict]]:
