@@ -321,7 +321,8 @@ print(f"budget CNR at {med_el:.0f}°: {default_budget(med_el).cnr_db:.1f} dB; si
 
 # %% [markdown]
 # The SNR sits near the budget where the link is LOS and drops by the clutter loss where it
-# is NLOS; the further step from SNR to SINR is interference. With every beam of every
-# satellite on the same 5 MHz, a phone hears its neighbours' beams only a few dB below its
-# own. `carrier.reuse: 3` or `4` trades bandwidth per beam for SINR; try it with
+# is NLOS; the further step from SNR to SINR is interference alone. With every beam of
+# every satellite on the same 5 MHz, the summed signal of the other beams a phone hears
+# rivals the wanted one. `carrier.reuse: 3` or `4` trades bandwidth per beam for SINR; try
+# it with
 # `satsim.load_scenario(None, overrides={"carrier.reuse": 3, ...})`.

@@ -126,9 +126,10 @@ display(runs.drop(columns=["handsets", "status"]).round(3))
 
 # %% [markdown]
 # `data_active_p50_kbps` is the summary's throughput: the rate while a session holds a
-# share of its beam, pauses excluded. It barely depends on the number of satellites (more
-# satellites even add interference); what grows with the constellation is the time a
-# download spends paused in a gap, which the effective rate counts.
+# share of its beam, pauses excluded, so it is set by the SINR (which more satellites do
+# not improve: they also add interference). What a larger constellation changes is the
+# time a download spends paused in a gap, or aborted after 60 s of it, which the effective
+# rate counts.
 #
 # ## How many satellites does each service need?
 
@@ -223,9 +224,9 @@ for assumption, t in runs.groupby("assumption", sort=False):
 # longer than T310 (1 s, TS 36.331). At 10 s steps every unserved step is an outage
 # longer than T310, so that ratio is a pessimistic reading at this time resolution. The
 # block ratio's interval is wide next to a 2 % threshold: the voice answer is good to
-# about one step of the size grid. With the default link model most samples with a
-# satellite in view are still not served (status breakdown below); the what-if shows how
-# much of the answer hangs on that one tolerance.
+# about one step of the size grid. The status breakdown below says how much of the
+# time the link model serves at the largest size, and why not the rest; the what-if shows
+# how much of the answer hangs on the one Doppler tolerance.
 
 # %%
 status = pd.DataFrame([r["status"] for _, r in runs.iterrows()],
