@@ -7,7 +7,7 @@ spells out the same values.
 
 Default radio figures and their sources:
 
-* satellite: TR 38.821 v16.2.0 Table 6.1.1.1-2, LEO-600 Set-2, S-band: EIRP
+* satellite: TR 38.821 v16.1.0 Table 6.1.1.1-2, LEO-600 Set-2, S-band: EIRP
   density 28 dBW/MHz, maximum gain 24 dBi, G/T -4.9 dB/K, 3 dB beamwidth
   8.8320 deg (a 1 m equivalent aperture at 2 GHz). Set-2 rather than Set-1
   (4.4127 deg, 499 beams to cover the field of view) because its 139 beams
@@ -44,7 +44,7 @@ MODEL_EDITIONS = {
     "orbits": "SGP4 (python-sgp4, Vallado et al. AIAA 2006-6753 rev. 2); TEME->ITRS by GMST1982",
     "antenna": "3GPP TR 38.811 v15.4.0 §6.4.1 circular aperture",
     "propagation": "3GPP TR 38.811 v15.4.0 §6.6 (Tables 6.6.1-1, 6.6.2-1..3)",
-    "link_budget": "3GPP TR 38.821 v16.2.0 §6.1 (Tables 6.1.1.1-1..3)",
+    "link_budget": "3GPP TR 38.821 v16.1.0 §6.1 (Tables 6.1.1.1-1..3)",
     "cqi": "3GPP TS 36.213 Table 7.2.3-1; SINR thresholds: Vienna LTE SL simulator, 10% BLER",
     "sms": "3GPP TS 23.040 (validity, alert), TS 24.011 (TR1M retry)",
     "paging": "3GPP TS 36.304 §7.1, TS 36.331",
