@@ -131,7 +131,7 @@ class ConstellationSpec(Section):
 
 class SatelliteSpec(Section):
     """Satellite antenna and per-beam transmit / receive figures (default: TR 38.821
-    v16.2.0 Table 6.1.1.1-2 LEO-600 Set-2, S-band)."""
+    v16.1.0 Table 6.1.1.1-2 LEO-600 Set-2, S-band)."""
 
     max_gain_dbi: float = Field(24.0, ge=0, le=70, description="Beam boresight gain, dBi.")
     beamwidth_3db_deg: float | None = Field(
