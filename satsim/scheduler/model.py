@@ -308,7 +308,9 @@ class SchedulerResult:
         ``data`` (None when off): ``sessions``, ``completed``, ``aborted``,
         ``in_progress``, ``completion_ratio`` (completed / sessions) and
         ``throughput_kbps`` {``p50``, ``mean``} of the completed sessions'
-        size / active time, kbit/s (mean of the per-session throughputs).
+        size / active time, kbit/s (mean of the per-session throughputs), and
+        ``throughput_incl_pauses_kbps``, the same over arrival to completion
+        (coverage gaps included): what the user waits for.
 
         ``beams`` summarises utilisation: SMS transfers (``ul_`` / ``dl_``),
         and, with the services on, ``voice_`` and ``data_`` utilisation and
@@ -404,6 +406,7 @@ def _data_stats(sessions: pd.DataFrame) -> dict:
     n = int(outcome.size)
     done = outcome == "completed"
     tput = sessions["throughput_kbps"].to_numpy(dtype=np.float64)[done]
+    wall = sessions["throughput_incl_pauses_kbps"].to_numpy(dtype=np.float64)[done]
     return {
         "sessions": n,
         "completed": int(done.sum()),
@@ -413,6 +416,10 @@ def _data_stats(sessions: pd.DataFrame) -> dict:
         "throughput_kbps": {
             "p50": _json_float(np.percentile(tput, 50)) if tput.size else None,
             "mean": _json_float(tput.mean()) if tput.size else None,
+        },
+        "throughput_incl_pauses_kbps": {
+            "p50": _json_float(np.percentile(wall, 50)) if wall.size else None,
+            "mean": _json_float(wall.mean()) if wall.size else None,
         },
     }
 
