@@ -127,6 +127,8 @@ def bench_sweep(size: dict, log) -> dict:
         "point_wall_s_serial": serial["wall_time_s"].tolist(),
         "point_wall_s_serial_1thread": serial_1["wall_time_s"].tolist(),
         "point_wall_s_dask": dask["wall_time_s"].tolist(),
+        "point_cpu_s_serial_1thread": serial_1["cpu_time_s"].tolist(),
+        "point_cpu_s_dask": dask["cpu_time_s"].tolist(),
         "tables_equal": equal,
         "load_average_before": load_before, "load_average_after": os.getloadavg(),
     }

@@ -8,7 +8,8 @@ rebuilt from them.
                         key = satsim.sweeps.spec.run_key (SHA-256 of the resolved
                         scenario with the seed)
     table.parquet       one row per point and seed: point, key, seed, each swept
-                        parameter, each metric, status, error, wall_time_s
+                        parameter, each metric, status, error, wall_time_s,
+                        cpu_time_s
     aggregate.parquet   one row per point: each parameter, n_ok, n_failed and,
                         per metric, <metric>.mean / .std / .n / .ci95 across seeds
     plots/*.png         each metric against each swept parameter
@@ -113,11 +114,13 @@ def build_table(sweep: Sweep, out: Path) -> pd.DataFrame:
         row |= {m: metric_value(summary, m) for m in sweep.metrics}
         row |= {"status": rec.get("status", "pending"),
                 "error": f"{error['type']}: {error['message']}" if error else None,
-                "wall_time_s": rec.get("wall_time_s", math.nan)}
+                "wall_time_s": rec.get("wall_time_s", math.nan),
+                "cpu_time_s": rec.get("cpu_time_s", math.nan)}
         rows.append(row)
     table = pd.DataFrame(rows, columns=["point", "key", "seed", *sweep.parameters,
-                                        *sweep.metrics, "status", "error", "wall_time_s"])
-    for m in (*sweep.metrics, "wall_time_s"):
+                                        *sweep.metrics, "status", "error", "wall_time_s",
+                                        "cpu_time_s"])
+    for m in (*sweep.metrics, "wall_time_s", "cpu_time_s"):
         table[m] = table[m].astype(np.float64)
     table["error"] = table["error"].astype(object)
     return uniform_params(table, sweep.parameters)
