@@ -21,7 +21,8 @@ the peak memory of one run as its duration grows.
   ``RESULT {json}``), after a warm-up run of the same scenario shortened to
   two steps; the peak RSS is ``VmHWM`` reset after the warm-up, less the RSS
   before the run. The in-memory size of the run's outputs (tables, summary)
-  is reported beside it, as they grow with the duration by design.
+  is reported beside it, as they grow with the duration by design. The 4x
+  run is repeated with chunks of 90 steps instead of 360.
 * ``blocks``: the link stage alone (chunks consumed and dropped) of the
   default constellation over CONUS handsets, unblocked
   (:func:`satsim.link.iter_link_chunks`) and in blocks of 500 handsets
@@ -194,10 +195,12 @@ def bench_blocks(size: dict, log) -> list[dict]:
 
 def bench_memory(size: dict, log) -> list[dict]:
     out = []
-    for factor in (1, 2, 4):
+    for factor, chunk in ((1, 360), (2, 360), (4, 360), (4, 90)):
         scenario = BASE | {"duration_s": factor * size["memory_duration_s"],
-                           "handsets": {"spacing_km": size["memory_spacing_km"]}}
-        log(f"memory: {factor}x duration ({scenario['duration_s'] / 3600:g} h) ...")
+                           "handsets": {"spacing_km": size["memory_spacing_km"]},
+                           "run": {"chunk_steps": chunk}}
+        log(f"memory: {factor}x duration ({scenario['duration_s'] / 3600:g} h), "
+            f"chunk_steps {chunk} ...")
         r = run_worker({"kind": "memory", "scenario": scenario},
                        module="benchmarks.bench_sweep", timeout=1800)
         r["factor"] = factor
@@ -246,7 +249,8 @@ def main(argv=None) -> int:
               f"{s['speedup_vs_1thread']:.2f}x against 1 thread); tables equal: "
               f"{s['tables_equal']}")
     for r in result.get("memory", []):
-        print(f"memory {r['factor']}x ({r['steps']} steps, {r['handsets']} handsets): peak "
+        print(f"memory {r['factor']}x ({r['steps']} steps, {r['handsets']} handsets, chunk_steps "
+              f"{r['chunk_steps']}): peak "
               f"added {r['rss_added_mib']:.0f} MiB, outputs {r['tables_mib']:.1f} MiB, "
               f"{r['wall_s']:.1f} s")
     for r in result.get("blocks", []):
