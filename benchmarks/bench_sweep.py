@@ -8,6 +8,7 @@ the peak memory of one run as its duration grows.
   handsets, run by :func:`satsim.sweeps.sweep` in this process (``workers=0``,
   one point after the other; numba's default threads) and on a local Dask
   cluster of 2 worker processes (one thread each, ``NUMBA_NUM_THREADS=1``).
+  Two rounds (one with ``--quick``) run the three interleaved, best of each.
   Times are whole ``sweep()`` calls (runs, point files, table, aggregate,
   plots); the cluster's start-up (processes, imports and a two-step warm-up
   run on each worker, as the driver gets before its serial runs) is timed
@@ -73,7 +74,9 @@ def sweep_spec(size: dict) -> dict:
             "seeds": 1, "metrics": METRICS}
 
 
-def bench_sweep(size: dict, log) -> dict:
+def bench_sweep(size: dict, log, repeats: int = 1) -> dict:
+    """Serial (numba's threads, then one), then on 2 workers, ``repeats`` rounds
+    interleaved so a burst of load on the machine hits all three alike; best of each."""
     import numba
     import pandas as pd
 
@@ -87,49 +90,47 @@ def bench_sweep(size: dict, log) -> dict:
     # worker, so that both sides' times are those of the runs
     tiny = spec.points[0].scenario.model_copy(update={"duration_s": 2 * BASE["step_s"]})
     satsim.run(tiny)
-    with tempfile.TemporaryDirectory() as tmp:
-        log("serial: 8 points in this process ...")
-        t0 = time.perf_counter()
-        serial = sweep(spec, Path(tmp) / "serial", workers=0, progress=False)
-        serial_s = time.perf_counter() - t0
-        threads = numba.get_num_threads()
-        log(f"  {serial_s:.1f} s ({threads} numba threads); again with 1 numba thread ...")
-        numba.set_num_threads(1)
-        t0 = time.perf_counter()
-        serial_1 = sweep(spec, Path(tmp) / "serial1", workers=0, progress=False)
-        serial_1_s = time.perf_counter() - t0
+    threads = numba.get_num_threads()
+    times = {"serial": [], "serial_1thread": [], "dask": []}
+    tables = {}
+    t0 = time.perf_counter()
+    with open_client(workers=2) as client, tempfile.TemporaryDirectory() as tmp:
+        workers = list(client.scheduler_info(n_workers=-1)["workers"])
+        client.gather([client.submit(run_point, tiny, 0, workers=[w], pure=False)
+                       for w in workers])
+        start_s = time.perf_counter() - t0
+        for r in range(repeats):
+            for name in times:  # a fresh folder each time: nothing is resumed
+                numba.set_num_threads(1 if name == "serial_1thread" else threads)
+                t0 = time.perf_counter()
+                tables[name] = sweep(spec, Path(tmp) / f"{name}-{r}", progress=False,
+                                     **({"client": client} if name == "dask"
+                                        else {"workers": 0}))
+                times[name].append(time.perf_counter() - t0)
+                log(f"  round {r + 1}: {name} {times[name][-1]:.1f} s")
         numba.set_num_threads(threads)
-        log(f"  {serial_1_s:.1f} s; dask: start a local cluster of 2 workers ...")
-        t0 = time.perf_counter()
-        with open_client(workers=2) as client:
-            workers = list(client.scheduler_info(n_workers=-1)["workers"])
-            client.gather([client.submit(run_point, tiny, 0, workers=[w], pure=False)
-                           for w in workers])
-            start_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            dask = sweep(spec, Path(tmp) / "dask", client=client, progress=False)
-            dask_s = time.perf_counter() - t0
-        log(f"  cluster start {start_s:.1f} s, sweep {dask_s:.1f} s")
     cols = ["key", "seed", *METRICS, "status"]
     try:
-        pd.testing.assert_frame_equal(serial[cols], dask[cols])
-        pd.testing.assert_frame_equal(serial[cols], serial_1[cols])
+        for name in ("serial_1thread", "dask"):
+            pd.testing.assert_frame_equal(tables["serial"][cols], tables[name][cols])
         equal = True
     except AssertionError:
         equal = False
+    serial_s, serial_1_s, dask_s = (min(times[k]) for k in times)
     return {
-        "points": len(spec.points), "seeds": len(spec.seeds),
+        "points": len(spec.points), "seeds": len(spec.seeds), "repeats": repeats,
         "scenario": {"satellites": 648, "duration_s": size["sweep_duration_s"],
                      "handset_spacing_km": size["sweep_spacing_km"], "step_s": BASE["step_s"]},
-        "serial_s": serial_s, "serial_numba_threads": threads, "serial_1thread_s": serial_1_s,
-        "dask_sweep_s": dask_s, "dask_cluster_start_s": start_s,
+        "times_s": times, "serial_s": serial_s, "serial_numba_threads": threads,
+        "serial_1thread_s": serial_1_s, "dask_sweep_s": dask_s,
+        "dask_cluster_start_s": start_s,
         "speedup": serial_s / dask_s, "speedup_with_start": serial_s / (dask_s + start_s),
         "speedup_vs_1thread": serial_1_s / dask_s,
-        "point_wall_s_serial": serial["wall_time_s"].tolist(),
-        "point_wall_s_serial_1thread": serial_1["wall_time_s"].tolist(),
-        "point_wall_s_dask": dask["wall_time_s"].tolist(),
-        "point_cpu_s_serial_1thread": serial_1["cpu_time_s"].tolist(),
-        "point_cpu_s_dask": dask["cpu_time_s"].tolist(),
+        "point_wall_s_serial": tables["serial"]["wall_time_s"].tolist(),
+        "point_wall_s_serial_1thread": tables["serial_1thread"]["wall_time_s"].tolist(),
+        "point_wall_s_dask": tables["dask"]["wall_time_s"].tolist(),
+        "point_cpu_s_serial_1thread": tables["serial_1thread"]["cpu_time_s"].tolist(),
+        "point_cpu_s_dask": tables["dask"]["cpu_time_s"].tolist(),
         "tables_equal": equal,
         "load_average_before": load_before, "load_average_after": os.getloadavg(),
     }
@@ -229,7 +230,7 @@ def main(argv=None) -> int:
 
     result = {"machine": machine_info(), "quick": args.quick, "sizes": size}
     if args.only in (None, "sweep"):
-        result["sweep"] = bench_sweep(size, log)
+        result["sweep"] = bench_sweep(size, log, repeats=1 if args.quick else 2)
     if args.only in (None, "memory"):
         result["memory"] = bench_memory(size, log)
     if args.only in (None, "blocks"):
