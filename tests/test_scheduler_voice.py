@@ -448,7 +448,7 @@ def test_summary_keys():
     assert set(s["voice"]) == {"offered", "blocked", "dropped", "completed", "in_progress",
                                "block_ratio", "drop_ratio"}
     assert set(s["data"]) == {"sessions", "completed", "aborted", "in_progress",
-                              "completion_ratio", "throughput_kbps"}
+                              "completion_ratio", "throughput_kbps", "throughput_incl_pauses_kbps"}
     assert set(s["data"]["throughput_kbps"]) == {"p50", "mean"}
     assert {"voice_utilisation_mean", "data_utilisation_max",
             "dl_utilisation_all_mean"} <= set(s["beams"])
