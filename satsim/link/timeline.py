@@ -385,7 +385,12 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     state.served = served[-1].copy()
     tt, hh = np.nonzero(served)
     flat = (tt * nsat + sat[tt, hh]) * nbeam + beam[tt, hh]
-    load = np.bincount(flat, minlength=nt * nsat * nbeam).reshape(nt, nsat, nbeam)
+    # count into int32 directly (np.bincount would allocate int64 for every
+    # (step, satellite, beam), twice the size of the result)
+    cells, counts = np.unique(flat, return_counts=True)
+    load = np.zeros(nt * nsat * nbeam, dtype=np.int32)
+    load[cells] = counts
+    load = load.reshape(nt, nsat, nbeam)
     # satellites above the serving mask per (t, h): a prefix sum over the CSR links
     above = np.concatenate([[0], np.cumsum(links.elevation_deg >= config.min_elevation_deg)])
     n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
@@ -397,7 +402,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
         serving_sat=sat, serving_beam=beam, dl_snr_db=snr, dl_sinr_db=sinr, ul_snr_db=ul,
         cqi=cqi, spectral_eff=eff, elevation_deg=elev, delay_s=delay,
         residual_doppler_hz=resid, differential_delay_s=ddel,
-        status=status, beam_load=load.astype(np.int32), n_visible=n_visible.reshape(nt, nh),
+        status=status, beam_load=load, n_visible=n_visible.reshape(nt, nh),
         handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
                                    served),
     )

@@ -440,7 +440,7 @@ class RunSpec(Section):
     """How the run is executed (does not change the results)."""
 
     processes: int = Field(1, ge=1, le=256, description="Processes for SGP4 propagation.")
-    chunk_steps: int = Field(360, ge=1, description="Time steps per geometry / link chunk "
+    chunk_steps: int = Field(120, ge=1, description="Time steps per geometry / link chunk "
                                                     "(bounds memory).")
     sample_handsets: int = Field(4, ge=0, le=64, description="Handsets whose full timeline is "
                                                              "kept for plots.")
