@@ -191,7 +191,7 @@ def _sample_handsets(nh: int, k: int) -> np.ndarray:
 
 def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
         out: str | Path | None = None, overwrite: bool = False,
-        progress: Progress | None = None) -> Results:
+        progress: Progress | None = None, link_chunks=None) -> Results:
     """Run a scenario end to end.
 
     Parameters
@@ -207,6 +207,11 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         Replace an existing results folder at ``out``.
     progress : callable, optional
         ``progress(stage, done, total)`` after each chunk / stage.
+    link_chunks : callable, optional
+        ``link_chunks(inputs)`` -> iterator of the run's ``LinkChunk``s, in
+        place of ``satsim.link.iter_link_chunks`` over the built inputs; e.g.
+        ``satsim.sweeps.distributed_run.link_chunks_on(client)`` computes
+        handset blocks of each chunk on a Dask cluster (same results).
 
     Returns
     -------
@@ -229,9 +234,12 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
 
     t1 = time.perf_counter()
     stages = {}
-    chunks = iter_link_chunks(inputs.constellation, inputs.handsets, times, inputs.link,
-                              chunk_steps=scenario.run.chunk_steps,
-                              processes=scenario.run.processes, timings=stages)
+    if link_chunks is None:
+        chunks = iter_link_chunks(inputs.constellation, inputs.handsets, times, inputs.link,
+                                  chunk_steps=scenario.run.chunk_steps,
+                                  processes=scenario.run.processes, timings=stages)
+    else:
+        chunks = link_chunks(inputs)
 
     def tapped():
         report("link", 0, len(times))

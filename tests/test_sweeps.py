@@ -325,3 +325,14 @@ def test_blocks_on_a_cluster_give_the_serial_chunks(blocks_run, client):
 
     sc, _, serial = blocks_run  # 7 blocks: several actors per worker
     assert_same_chunks(list(iter_link_chunks_dask(sc, client, block_handsets=5)), serial)
+
+
+def test_a_whole_run_with_its_link_stage_on_a_cluster_equals_the_serial_run(blocks_run, client):
+    from satsim.sweeps.distributed_run import link_chunks_on
+
+    sc, _, _ = blocks_run
+    serial = satsim.run(sc)
+    spread = satsim.run(sc, link_chunks=link_chunks_on(client, block_handsets=7))
+    assert spread.summary == serial.summary
+    for name, table in serial.tables.items():
+        pd.testing.assert_frame_equal(spread.tables[name], table, check_dtype=True, obj=name)
