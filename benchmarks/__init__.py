@@ -317,6 +317,19 @@ def machine_info() -> dict:
 
 
 # -- subprocess workers ---------------------------------------------------------------
+def worker_main(jobs: dict, argv=None) -> None:
+    """Entry point of a worker module: ``python -m MODULE '{"kind": ..., ...}'``.
+
+    Runs ``jobs[spec["kind"]](spec)`` and prints one ``RESULT {json}`` line,
+    which :func:`run_worker` reads.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    spec = json.loads(argv[0])
+    result = jobs[spec["kind"]](spec)
+    result["kind"] = spec["kind"]
+    print("RESULT " + json.dumps(result, default=float), flush=True)
+
+
 def run_worker(spec: dict, *, env_extra: dict | None = None, timeout: float = 900.0,
                module: str = "benchmarks._worker") -> dict:
     """Run one job of :mod:`benchmarks._worker` in a fresh interpreter.

@@ -19,15 +19,13 @@ after resetting it); ``rss_added_mib`` their difference, what the run adds.
 from __future__ import annotations
 
 import gc
-import json
 import math
 import resource
-import sys
 import time
 
 import numpy as np
 
-from benchmarks import peak_rss_mib, reset_peak_rss, rss_mib, timed
+from benchmarks import peak_rss_mib, reset_peak_rss, rss_mib, timed, worker_main
 
 
 def _scenario(spec):
@@ -257,11 +255,7 @@ JOBS = {"coverage": job_coverage, "links": job_links, "naive": job_naive, "jit":
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    spec = json.loads(argv[0])
-    result = JOBS[spec["kind"]](spec)
-    result["kind"] = spec["kind"]
-    print("RESULT " + json.dumps(result), flush=True)
+    worker_main(JOBS, argv)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,9 @@ the timed rounds with the peak-RSS mark reset before each.
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 
-from benchmarks import Section, cpu_s, peak_added, timed
+from benchmarks import Section, cpu_s, peak_added, timed, worker_main
 
 #: --quick: 1 hour over the 100 km CONUS grid (811 handsets).
 QUICK_OVERRIDES = {"duration_s": 3600.0, "handsets.spacing_km": 100.0}
@@ -118,11 +116,7 @@ JOBS = {"e2e": job_e2e}
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    spec = json.loads(argv[0])
-    result = JOBS[spec["kind"]](spec)
-    result["kind"] = spec["kind"]
-    print("RESULT " + json.dumps(result, default=float), flush=True)
+    worker_main(JOBS, argv)
 
 
 # =============================================================================

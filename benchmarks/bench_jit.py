@@ -5,7 +5,7 @@ the first process compiles and writes machine code to the cache, later
 processes load it. This benchmark runs a tiny pipeline (20 satellites, a
 handful of CONUS handsets, 3 steps: propagation, coverage counts, link
 geometry, the link stage with path loss, serving-beam kernel and CQI, then
-the scheduler, then ``satsim.run`` of the default scenario shortened to 2
+the scheduler, then ``satsim.run`` of the default scenario shortened to 3
 steps, if that API is there) twice in each of two fresh interpreters sharing one empty
 temporary ``NUMBA_CACHE_DIR`` (satsim's own cache is untouched):
 
@@ -22,12 +22,11 @@ This module is its own worker: ``python -m benchmarks.bench_jit '{"kind": "jit"}
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 
-from benchmarks import Section, timed
+from benchmarks import Section, timed, worker_main
 
 #: Stages of the tiny pipeline, in the order they run.
 STAGES = ("propagation", "coverage", "geometry", "link", "scheduler", "run")
@@ -103,11 +102,7 @@ JOBS = {"jit": job_jit}
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    spec = json.loads(argv[0])
-    result = JOBS[spec["kind"]](spec)
-    result["kind"] = spec["kind"]
-    print("RESULT " + json.dumps(result, default=float), flush=True)
+    worker_main(JOBS, argv)
 
 
 # =============================================================================
@@ -156,7 +151,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     sec.add("compile_s", "numba compile, whole pipeline (empty cache)", total_c, "s",
             note=f"{len(compiled)} kernels; first minus second call of each stage")
     for s in stages:
-        sec.add(f"compile_{s}_s", f"  {s}" + (" (satsim.run of the default scenario, 2 steps, "
+        sec.add(f"compile_{s}_s", f"  {s}" + (" (satsim.run of the default scenario, 3 steps, "
                                               "after the stages above)" if s == "run" else ""),
                 comp[s], "s",
                 note=f"steady state (second call) {cold['second_s'][s] * 1e3:.1f} ms")

@@ -36,7 +36,6 @@ in about a minute.
 from __future__ import annotations
 
 import gc
-import json
 import math
 import os
 import resource
@@ -56,6 +55,7 @@ from benchmarks import (
     rss_mib,
     run_worker,
     timed,
+    worker_main,
 )
 
 STEP_S = 10.0
@@ -521,11 +521,7 @@ JOBS = {"compare": job_compare, "costmodel": job_costmodel, "stage": job_stage, 
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    spec = json.loads(argv[0])
-    result = JOBS[spec["kind"]](spec)
-    result["kind"] = spec["kind"]
-    print("RESULT " + json.dumps(result, default=float), flush=True)
+    worker_main(JOBS, argv)
 
 
 # =============================================================================

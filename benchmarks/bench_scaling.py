@@ -24,13 +24,11 @@ chunked processing keeps memory flat as the duration grows.
 from __future__ import annotations
 
 import gc
-import json
 import math
 import resource
-import sys
 import time
 
-from benchmarks import Section, peak_rss_mib, reset_peak_rss, rss_mib, timed
+from benchmarks import Section, peak_rss_mib, reset_peak_rss, rss_mib, timed, worker_main
 
 STEP_S = 10.0
 #: satsim's default chunk of iter_link_chunks (steps).
@@ -124,11 +122,7 @@ JOBS = {"pipeline": job_pipeline}
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    spec = json.loads(argv[0])
-    result = JOBS[spec["kind"]](spec)
-    result["kind"] = spec["kind"]
-    print("RESULT " + json.dumps(result, default=float), flush=True)
+    worker_main(JOBS, argv)
 
 
 # =============================================================================
