@@ -5,7 +5,8 @@ geometry, path loss, serving-beam kernel) of the default constellation over
 CONUS handsets at 10 s steps, consumed into the scheduler's
 :class:`~satsim.scheduler.CoverageView` chunk by chunk, then
 :func:`~satsim.scheduler.simulate` with SMS at 1 per handset-hour. From a
-base case it doubles (and, in a full run, quadruples) one input at a time:
+base case it multiplies one input at a time by 2 and 4 (``--quick``: the
+handsets and satellites by 2, the duration by 4):
 
 * handsets: the CONUS grid at the spacing whose count is closest to 2x / 4x;
 * satellites: copies of the default shells with their planes shifted between
@@ -33,10 +34,13 @@ from benchmarks import Section, peak_rss_mib, reset_peak_rss, rss_mib, timed, wo
 STEP_S = 10.0
 #: satsim's default chunk of iter_link_chunks (steps).
 CHUNK_STEPS = 360
-#: Base case (handsets target, hours) and the factors swept, full / quick.
+#: Base case (handsets target, hours) and the factors swept per axis, full /
+#: quick. Quick multiplies the duration by 4 (memory that followed the
+#: duration would then stand out from the chunked working set's noise).
 BASE_HANDSETS_FULL, BASE_HANDSETS_QUICK = 5_000, 2_500
 BASE_HOURS_FULL, BASE_HOURS_QUICK = 2.0, 1.0
-FACTORS_FULL, FACTORS_QUICK = (2, 4), (2,)
+FACTORS_FULL = {"handsets": (2, 4), "satellites": (2, 4), "duration": (2, 4)}
+FACTORS_QUICK = {"handsets": (2,), "satellites": (2,), "duration": (4,)}
 #: Timed runs per configuration (best of).
 RUNS_FULL, RUNS_QUICK = 2, 1
 AXES = ("handsets", "satellites", "duration")
@@ -143,16 +147,19 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     runs = repeats or (RUNS_QUICK if quick else RUNS_FULL)
     sec = Section("scaling", headline={"time": "base_s", "memory": "base_added_mib",
                                        "throughput": "base_rate",
-                                       "ratio": f"handsets_x{factors[-1]}_time_ratio"})
+                                       "ratio": f"handsets_x{factors['handsets'][-1]}"
+                                                "_time_ratio"})
     spacing = {1: spacing_for(target)}
-    for k in factors:
+    for k in factors["handsets"]:
         spacing[k] = spacing_for(k * target)
     base = {"kind": "pipeline", "sats": "base", "spacing_km": spacing[1][0],
             "duration_s": hours * 3600.0, "runs": runs}
     jobs = {"base": base}
-    for k in factors:
+    for k in factors["handsets"]:
         jobs[f"handsets_x{k}"] = dict(base, spacing_km=spacing[k][0])
+    for k in factors["satellites"]:
         jobs[f"satellites_x{k}"] = dict(base, sats=f"x{k}")
+    for k in factors["duration"]:
         jobs[f"duration_x{k}"] = dict(base, duration_s=k * hours * 3600.0)
     sec.config = {
         "pipeline": "iter_link_chunks(default constellation, conus_handsets, 10 s steps, "
@@ -160,7 +167,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
                     "0.5 MT per handset-hour)",
         "base": {"handsets": spacing[1][1], "spacing_km": spacing[1][0], "satellites": 648,
                  "hours": hours},
-        "factors": list(factors),
+        "factors": {axis: list(f) for axis, f in factors.items()},
         "handsets": {k: {"spacing_km": spacing[k][0], "handsets": spacing[k][1]}
                      for k in spacing},
         "satellites": "xN: N copies of the default shells, planes shifted by i x 15/N deg",
@@ -169,7 +176,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
                   "memory = VmHWM reset after the warm-up, per stage and whole",
     }
     log(f"scaling: base {spacing[1][1]:,} handsets x 648 satellites x {hours:g} h; "
-        f"factors {', '.join(f'x{k}' for k in factors)} on handsets, satellites, duration")
+        + ", ".join(f"{axis} " + "/".join(f"x{k}" for k in f) for axis, f in factors.items()))
     res = {}
     for name, spec in jobs.items():
         t0 = time.perf_counter()
@@ -205,7 +212,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
                  f"{b['scheduler_added_mib']:.0f} MiB, view {b['view_mib']:.1f} MiB")
     disturbed = []
     for axis in AXES:
-        for k in factors:
+        for k in factors[axis]:
             r = res[f"{axis}_x{k}"]
             size = _size(r, axis) / _size(b, axis)
             if (r.get("other_cpu_s") or 0.0) > 0.1 * r["job_wall_s"]:
@@ -222,7 +229,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
                     r["rss_added_mib"] / b["rss_added_mib"], "x",
                     note=f"{r['rss_added_mib']:.0f} MiB (link {r['link_added_mib']:.0f}, "
                          f"scheduler {r['scheduler_added_mib']:.0f})")
-        kmax = factors[-1]
+        kmax = factors[axis][-1]
         r = res[f"{axis}_x{kmax}"]
         size = _size(r, axis) / _size(b, axis)
         sec.add(f"{axis}_time_exponent", f"{axis}: time grows as size^p, p",
