@@ -218,7 +218,7 @@ def main(argv=None) -> int:
 
     from rich.console import Console
 
-    from benchmarks import machine_info
+    from benchmarks import limits, machine_info
     from benchmarks.__main__ import render
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -232,11 +232,13 @@ def main(argv=None) -> int:
     sec = run(args.quick, args.repeats, log=Console(stderr=True).log,
               coverage="link" if args.link else "periodic")
     sec.wall_s = time.perf_counter() - t0
+    limits.apply(sec)
     render(Console(), [sec], machine)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"machine": machine, "section": sec.to_dict()}, f, indent=2, default=float)
-    return 0 if all(c.ok for c in sec.checks) else 1
+    ok = all(c.ok for c in sec.checks) and all(x.ok is not False for x in sec.limits)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
