@@ -120,13 +120,14 @@ def main(argv=None) -> int:
     )
     parser.add_argument("which", nargs="?", default="all", choices=BENCHMARKS + ("all",))
     parser.add_argument("--quick", action="store_true",
-                        help="smaller sizes, same code paths (about 3 minutes for all; "
-                             "what CI runs)")
+                        help="smaller sizes, same code paths (about 2 minutes for all, "
+                             "2.5 under load; what CI runs)")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON output file (default benchmarks/results/<name>-<date>.json)")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timing repeats of the propagation benchmark (default 5, quick 3) "
-                             "and of the link kernel comparison (default 3, quick 2)")
+                        help="timed repeats per case, best kept (defaults full / quick: "
+                             "propagation 5 / 3, link kernel comparison 3 / 2, scheduler 3 / 3, "
+                             "scaling runs 2 / 1, e2e rounds 1 / 3; jit: not used)")
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)
