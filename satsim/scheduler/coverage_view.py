@@ -211,7 +211,7 @@ class CoverageView:
             else:
                 if not times[0] > pending[0][-1]:
                     raise InputError("CoverageView: chunks must follow each other in time")
-                parts.extend(_runs_of_chunk(pending, t_before, times[0]))
+                parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, times[0]))
                 t_before = pending[0][-1]
             pending = item
         if pending is None:
@@ -220,9 +220,17 @@ class CoverageView:
         if not t_last > t_first:
             raise InputError("CoverageView: need at least 2 sample times (the view spans "
                              "from the first to the last)")
-        parts.extend(_runs_of_chunk(pending, t_before, None))
+        parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, None))
         if parts:
-            runs = _merge_runs(*[np.concatenate([p[k] for p in parts]) for k in range(8)])
+            # one column at a time, dropping the pieces as they are joined, so
+            # a long run's runs are held about once, not three times
+            cols = []
+            for k in range(8):
+                cols.append(np.concatenate([p[k] for p in parts]))
+                for p in parts:
+                    p[k] = None
+            del parts
+            runs = _merge_runs(cols)
         else:  # no handsets
             runs = [np.empty(0)] * 7
         if isinstance(epoch, list):
@@ -478,12 +486,18 @@ def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi):
             count)
 
 
-def _merge_runs(handset, start, end, sat, beam, cqi, sinr, count):
+def _merge_runs(cols: list):
     """Sort runs by (handset, start) and join neighbours that touch with the same
-    (sat, beam, CQI): runs split only by a chunk border. SINR: count-weighted mean."""
-    order = np.lexsort((start, handset))
-    handset, start, end, sat, beam, cqi, sinr, count = (
-        a[order] for a in (handset, start, end, sat, beam, cqi, sinr, count))
+    (sat, beam, CQI): runs split only by a chunk border. SINR: count-weighted mean.
+
+    ``cols`` (handset, start, end, sat, beam, cqi, sinr, count) is reordered in
+    place, one array at a time, so each old array is freed as it is replaced."""
+    order = np.lexsort((cols[1], cols[0]))
+    for i in range(len(cols)):
+        cols[i] = cols[i][order]
+    del order
+    handset, start, end, sat, beam, cqi, sinr, count = cols
+    cols.clear()
     n = start.size
     join = np.zeros(n, dtype=bool)  # run j continues run j - 1
     if n > 1:
@@ -493,12 +507,23 @@ def _merge_runs(handset, start, end, sat, beam, cqi, sinr, count):
         return handset, start, end, sat, beam, cqi, sinr
     first = np.flatnonzero(~join)
     group = np.cumsum(~join) - 1
+    del join
     last = np.append(first[1:] - 1, n - 1)
     weighted = np.where(count > 0, sinr.astype(np.float64) * count, 0.0)
+    del sinr
     total = np.bincount(group, weights=count.astype(np.float64))
+    del count
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (np.bincount(group, weights=weighted) / total).astype(np.float32)
-    return (handset[first], start[first], end[last], sat[first], beam[first], cqi[first], mean)
+    del weighted, total, group
+    # gather one column at a time, freeing each sorted column after
+    handset = handset[first]
+    start = start[first]
+    end = end[last]
+    sat = sat[first]
+    beam = beam[first]
+    cqi = cqi[first]
+    return handset, start, end, sat, beam, cqi, mean
 
 
 def _check_count(name: str, value, minimum: int = 0) -> None:
