@@ -59,6 +59,12 @@ SIZES = {
     "full": {"sweep_spacing_km": [150.0, 200.0], "sweep_duration_s": 2 * 3600.0,
              "memory_spacing_km": 100.0, "memory_duration_s": 3 * 3600.0,
              "blocks_spacing_km": 52.0, "blocks_duration_s": 3600.0},
+    # points dominated by the (single-threaded) scheduler: SMS, voice and data
+    # over the CONUS grid at 52 / 60 km
+    "services": {"sweep_spacing_km": [52.0, 60.0], "sweep_duration_s": 2 * 3600.0,
+                 "sweep_services": True,
+                 "memory_spacing_km": 100.0, "memory_duration_s": 3 * 3600.0,
+                 "blocks_spacing_km": 52.0, "blocks_duration_s": 3600.0},
     "quick": {"sweep_spacing_km": [300.0, 400.0], "sweep_duration_s": 1800.0,
               "memory_spacing_km": 200.0, "memory_duration_s": 3600.0,
               "blocks_spacing_km": 100.0, "blocks_duration_s": 1800.0},
@@ -68,7 +74,12 @@ METRICS = ["coverage.availability", "coverage.gap_s.p95", "sms.delivery_ratio",
 
 
 def sweep_spec(size: dict) -> dict:
-    return {"name": "bench", "base": BASE | {"duration_s": size["sweep_duration_s"]},
+    base = BASE | {"duration_s": size["sweep_duration_s"]}
+    if size.get("sweep_services"):
+        base["services"] = {"sms": {"mo_per_hour": 2.0, "mt_per_hour": 2.0},
+                            "voice": {"enabled": True, "calls_per_hour": 1.0},
+                            "data": {"enabled": True, "sessions_per_hour": 4.0}}
+    return {"name": "bench", "base": base,
             "grid": {"link.min_elevation_deg": [20, 25, 30, 35],
                      "handsets.spacing_km": size["sweep_spacing_km"]},
             "seeds": 1, "metrics": METRICS}
@@ -222,13 +233,17 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="Small sizes (a few minutes).")
     p.add_argument("--out", default=None, help="Results JSON (default benchmarks/results/).")
     p.add_argument("--only", choices=("sweep", "memory", "blocks"), default=None)
+    p.add_argument("--services", action="store_true",
+                   help="Sweep points with SMS, voice and data on denser handsets (the "
+                        "scheduler, single-threaded, dominates each point).")
     args = p.parse_args(argv)
-    size = SIZES["quick" if args.quick else "full"]
+    size = SIZES["quick" if args.quick else "services" if args.services else "full"]
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    result = {"machine": machine_info(), "quick": args.quick, "sizes": size}
+    result = {"machine": machine_info(), "quick": args.quick, "services": args.services,
+              "sizes": size}
     if args.only in (None, "sweep"):
         result["sweep"] = bench_sweep(size, log, repeats=1 if args.quick else 2)
     if args.only in (None, "memory"):
