@@ -200,13 +200,13 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         satsim run --set duration_s=7200 --set services.voice.enabled=true
     """
     from .runner import run
-    from .scenario import load_scenario
+    from .scenario import load_scenario, with_overrides
 
     console = Console(stderr=True, quiet=quiet)
     with _input_errors():
         sc = load_scenario(scenario, overrides=list(overrides))
         if seed is not None:
-            sc = load_scenario(sc.model_dump(mode="json"), overrides={"seed": seed})
+            sc = with_overrides(sc, {"seed": seed})
         out_path = Path(out) if out else _default_out(sc.name)
         if out_path.exists() and (out_path / INCOMPLETE).exists() and \
                 not (out_path / "summary.json").exists():
@@ -260,8 +260,6 @@ def validate_command(scenario, overrides):
     Example:
         satsim validate scenarios/high_latitude.yaml --set duration_s=3600
     """
-    import numpy as np
-
     from .scenario import load_scenario
     from .scenario.build import build
 
@@ -270,9 +268,8 @@ def validate_command(scenario, overrides):
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             inputs = build(sc)
-        beams = inputs.link.beam_layout(float(np.min(inputs.constellation.altitude_km)))
     click.echo(f"{scenario}: ok. scenario '{sc.name}', seed {sc.seed}: "
-               f"{len(inputs.constellation)} satellites x {beams.uv.shape[0]} beams, "
+               f"{len(inputs.constellation)} satellites x {inputs.beams_per_satellite} beams, "
                f"{len(inputs.handsets)} handsets ({inputs.handsets.label}), "
                f"{len(inputs.times)} steps of {sc.step_s:g} s "
                f"({sc.duration_s / 3600:g} h from {sc.epoch.isoformat()}), "

@@ -30,7 +30,7 @@ from . import __version__
 from .link import _kernels as link_kernels
 from .link.timeline import LINK_STATUS, iter_link_chunks
 from .results.folder import Results, metadata_for
-from .scenario import Scenario, load_scenario, scenario_yaml
+from .scenario import Scenario, load_scenario, scenario_yaml, with_overrides
 from .scenario.build import build
 from .scheduler.coverage_view import CoverageView
 from .scheduler.model import simulate
@@ -220,8 +220,7 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if seed is not None:
-        scenario = scenario.model_copy(update={"seed": int(seed)})
-        Scenario.model_validate(scenario.model_dump())  # re-check the seed's range
+        scenario = with_overrides(scenario, {"seed": seed})
     if out is not None:
         Results.check_destination(out, overwrite)
     report = progress or (lambda stage, done, total: None)
@@ -317,8 +316,7 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
                 "satellites": len(inputs.constellation), "handsets": nh,
                 "constellation": inputs.constellation.source,
                 "handsets_label": h.label,
-                "beams_per_satellite": int(inputs.link.beam_layout(
-                    float(np.min(inputs.constellation.altitude_km))).uv.shape[0]),
+                "beams_per_satellite": inputs.beams_per_satellite,
                 "services": list(inputs.services)},
         "coverage": coverage,
         "link": link,

@@ -194,3 +194,8 @@ def test_schema_documents_every_field():
         missing += undocumented(d, schema["$defs"], name + ".")
     assert not missing, f"fields without a description: {missing}"
     json.dumps(schema)
+
+
+def test_with_overrides_takes_the_cli_form_too():
+    sc = with_overrides(Scenario(), ["constellation.walker.1.altitude_km=500", "seed=3"])
+    assert sc.constellation.walker[1].altitude_km == 500.0 and sc.seed == 3

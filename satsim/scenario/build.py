@@ -40,6 +40,11 @@ class RunInputs:
     scheduler: SchedulerConfig
     services: tuple[str, ...]
 
+    @property
+    def beams_per_satellite(self) -> int:
+        """Beams of every satellite ("cover" layouts depend on the lowest altitude)."""
+        return self.link.beam_layout(float(np.min(self.constellation.altitude_km))).uv.shape[0]
+
 
 def _section(key: str, fn, *args, **kwargs):
     """Call a constructor; re-raise its InputError as a ScenarioError at ``key``."""

@@ -103,8 +103,21 @@ def parse_override(text: str) -> tuple[tuple, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
-    path = tuple(int(p) if p.isdigit() else p for p in key.split("."))
-    return path, value
+    return key_path(key), value
+
+
+def key_path(key) -> tuple:
+    """``"a.0.b"`` -> ``("a", 0, "b")`` (digits are list indices); tuples pass through."""
+    if isinstance(key, str):
+        return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+    return tuple(key)
+
+
+def override_items(overrides: Mapping[str, Any] | Iterable[str]) -> list[tuple[tuple, Any]]:
+    """``{"a.b": 1}`` or ``["a.b=1"]`` -> ``[(("a", "b"), 1)]``."""
+    if isinstance(overrides, Mapping):
+        return [(key_path(k), v) for k, v in overrides.items()]
+    return [parse_override(s) for s in overrides]
 
 
 def _default_at(path: tuple):
@@ -123,11 +136,7 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | Iterable[str]) ->
     A section the data leaves out starts from its default, so
     ``constellation.walker.0.altitude_km=550`` changes one default shell."""
     out = copy.deepcopy(data)
-    items = (list(overrides.items()) if isinstance(overrides, Mapping)
-             else [parse_override(s) for s in overrides])
-    for key, value in items:
-        path = (tuple(int(p) if p.isdigit() else p for p in key.split("."))
-                if isinstance(key, str) else tuple(key))
+    for path, value in override_items(overrides):
         node = out
         for i, part in enumerate(path[:-1]):
             nxt = path[i + 1]
@@ -303,13 +312,9 @@ def load_scenario(source: str | os.PathLike | Mapping | None = None, *,
         path = Path(source)
         data, lines = read_yaml(path)
         name, base = str(path), path.resolve().parent
-    items = (list(overrides.items()) if isinstance(overrides, Mapping)
-             else [parse_override(s) for s in overrides])
-    overridden = {tuple(int(p) if p.isdigit() else p for p in k.split("."))
-                  if isinstance(k, str) else tuple(k) for k, _ in items}
-    data = apply_overrides(data, {_dotted(k) if not isinstance(k, str) else k: v
-                                  for k, v in items})
-    return validate(data, source=name, lines=lines, overridden=overridden, base_dir=base)
+    items = dict(override_items(overrides))
+    data = apply_overrides(data, items)
+    return validate(data, source=name, lines=lines, overridden=set(items), base_dir=base)
 
 
 def scenario_yaml(scenario: Scenario) -> str:
@@ -322,9 +327,6 @@ def scenario_yaml(scenario: Scenario) -> str:
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Iterable[str]) -> Scenario:
     """A validated copy of ``scenario`` with ``overrides`` applied."""
-    data = scenario.model_dump(mode="json")
-    items = (list(overrides.items()) if isinstance(overrides, Mapping)
-             else [parse_override(s) for s in overrides])
-    overridden = {tuple(int(p) if p.isdigit() else p for p in k.split(".")) for k, _ in items}
-    return validate(apply_overrides(data, dict(items)), source="<scenario>",
-                    overridden=overridden, base_dir=Path.cwd())
+    items = dict(override_items(overrides))
+    return validate(apply_overrides(scenario.model_dump(mode="json"), items),
+                    source="<scenario>", overridden=set(items), base_dir=Path.cwd())
