@@ -226,7 +226,7 @@ def _loop_reference_check(c, cfg, prep) -> dict:
 def job_compare(spec):
     import numba
 
-    from satsim.link.timeline import prepare
+    from satsim.link.engine import prepare
     from satsim.orbits import propagate, visible_links
 
     from benchmarks.link_numpy import numpy_serve
@@ -300,7 +300,7 @@ def job_costmodel(spec):
     split it into a per-link and a per-evaluation cost."""
     import numba
 
-    from satsim.link.timeline import prepare
+    from satsim.link.engine import prepare
     from satsim.orbits import propagate, visible_links
 
     c, h, times = _scenario(spec)
@@ -374,13 +374,13 @@ class _Split:
     #: (listed in the result as ``timed_functions``).
     TARGETS = (
         ("satsim.orbits.propagation", "propagate", "propagation"),
-        ("satsim.link.timeline", "propagate", "propagation"),
-        ("satsim.link.timeline", "visible_links", "geometry"),
-        ("satsim.link.timeline", "link_loss_db", "losses"),
-        ("satsim.link.timeline", "link_losses_db", "losses"),
-        ("satsim.link.timeline", "_handover_events", "handover_events"),
-        ("satsim.link.timeline", "cqi_from_sinr_db", "cqi"),
-        ("satsim.link.timeline", "efficiency_from_cqi", "cqi"),
+        ("satsim.link.engine", "propagate", "propagation"),
+        ("satsim.link.engine", "visible_links", "geometry"),
+        ("satsim.link.engine", "link_loss_db", "losses"),
+        ("satsim.link.engine", "link_losses_db", "losses"),
+        ("satsim.link.engine", "_handover_events", "handover_events"),
+        ("satsim.link.engine", "cqi_from_sinr_db", "cqi"),
+        ("satsim.link.engine", "efficiency_from_cqi", "cqi"),
         ("satsim.link._kernels", "cqi_and_efficiency", "cqi"),
         ("satsim.link._kernels", "serve", "kernel"),
     )
@@ -401,7 +401,7 @@ class _Split:
 
 def job_stage(spec):
     from satsim.link import iter_link_chunks
-    from satsim.link.timeline import prepare
+    from satsim.link.engine import prepare
 
     c, h, times = _scenario(spec)
     cfg = _config("default", beam_rings=spec.get("beam_rings", 3))
@@ -484,7 +484,7 @@ def job_stage(spec):
 def job_jit(spec):
     """First vs second ``_kernels.serve`` call on hand-made tiny inputs (no other
     satsim kernel runs, so with an empty NUMBA_CACHE_DIR this is serve's compile time)."""
-    from satsim.link.timeline import prepare
+    from satsim.link.engine import prepare
 
     cfg = _config("default")
     prep = prepare(cfg, STEP_S)

@@ -4,7 +4,7 @@
 hysteresis and a one-step time-to-trigger (the serving beam is the best
 beam of each step): from the same inputs (ephemeris chunk, handsets,
 ``VisibleLinks``, per-link loss in dB and the constants of
-``satsim.link.timeline.prepare``) it evaluates every beam of every satellite
+``satsim.link.engine.prepare``) it evaluates every beam of every satellite
 in view of every (time step, handset), all links at once:
 
 1. the satellite body frame of every (satellite, step): z toward nadir, x the
@@ -75,7 +75,7 @@ def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: flo
         Links of the chunk (CSR over (t, h) by ``offsets``).
     loss_db : ndarray (nlinks,)
         Total path loss per link, dB.
-    prepared : satsim.link.timeline._Prepared
+    prepared : satsim.link.engine._Prepared
         Beam boresights, colours, EIRPs, pattern table, noise and UL terms.
     serve_min_elev_deg : float
         Links below this elevation interfere but do not serve.

@@ -42,7 +42,7 @@ from satsim.link import serve_links
 from satsim.link.antenna import aperture_radius_from_beamwidth_m, circular_aperture_gain_db
 from satsim.link.budget import budget_table, link_budget
 from satsim.link.losses import clutter_loss_db, los_probability, shadow_fading_sigma_db
-from satsim.link.params import Carrier, HandsetRadio, Propagation, SatellitePayload
+from satsim.link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
 from satsim.scenario.build import build_link
 
 # %% [markdown]

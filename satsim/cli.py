@@ -182,7 +182,7 @@ def budget(elevation_deg, altitude_km, bandwidth_mhz, ul_bandwidth_mhz, dl_freq_
     from dataclasses import asdict
 
     from .link.budget import budget_table, link_budget
-    from .link.params import Carrier, HandsetRadio, Propagation, SatellitePayload
+    from .link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
 
     try:
         for option, value in (("--bandwidth-mhz", bandwidth_mhz),

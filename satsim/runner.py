@@ -27,21 +27,14 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .link import _kernels as link_kernels
-from .link.timeline import LINK_STATUS, iter_link_chunks
+from .link.engine import iter_link_chunks
+from .link.timeline import STATUS_NAMES
 from .results.folder import Results, metadata_for
 from .scenario import Scenario, load_scenario, scenario_yaml, with_overrides
 from .scenario.build import build
 from .scheduler.coverage_view import CoverageView
 from .scheduler.model import simulate
 
-#: Short names of the link status codes, for summaries and tables.
-STATUS_NAMES = {
-    link_kernels.SERVED: "served", link_kernels.NO_SATELLITE: "no_satellite",
-    link_kernels.NO_BEAM: "no_beam", link_kernels.LOW_SINR: "low_sinr",
-    link_kernels.DOPPLER: "doppler", link_kernels.DELAY: "delay",
-}
-assert set(STATUS_NAMES) == set(LINK_STATUS)
 
 #: SINR histogram for the percentiles of the summary: 0.05 dB bins.
 _SINR_EDGES_DB = np.arange(-40.0, 60.0001, 0.05)

@@ -37,7 +37,7 @@ from satsim.link.antenna import (
     scan_loss_db,
     wavenumber_rad_m,
 )
-from satsim.link.params import SatellitePayload
+from satsim.link.config import SatellitePayload
 
 HALF_POWER_DB = 10.0 * math.log10(0.5)  # -3.0103 dB
 

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from satsim.errors import InputError
 from satsim.link.budget import LinkBudget, budget_table, link_budget
-from satsim.link.params import Carrier, HandsetRadio, Propagation, SatellitePayload
+from satsim.link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
 
 # TR 38.821 Table 6.1.3.3-1 evaluates S-band at 2 GHz, 30 deg elevation for LEO.
 SC9_CARRIER = Carrier(dl_center_hz=2.0e9, ul_center_hz=2.0e9, bandwidth_hz=30e6)

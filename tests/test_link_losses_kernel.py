@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from satsim.link.losses import channel_draws, link_loss_db
-from satsim.link.params import Propagation
-from satsim.link.timeline import link_losses_db
+from satsim.link.config import Propagation
+from satsim.link.engine import link_losses_db
 from satsim.orbits import DEFAULT_EPOCH, Handsets, TimeGrid, propagate, visible_links
 from satsim.orbits.walker import WalkerShell, walker_constellation
 

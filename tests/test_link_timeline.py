@@ -17,16 +17,10 @@ from hypothesis import strategies as st
 from satsim.link import _kernels
 from satsim.link.antenna import payload_aperture_radius_m, pattern_table
 from satsim.link.losses import channel_draws, link_loss_db
-from satsim.link.params import Carrier, Propagation, SatellitePayload
-from satsim.link.timeline import (
-    LINK_STATUS,
-    LinkConfig,
-    _HandoverState,
-    iter_link_chunks,
-    prepare,
-    serve_chunk,
-    serve_links,
-)
+from satsim.link.config import Carrier, Propagation, SatellitePayload
+from satsim.link.config import LinkConfig
+from satsim.link.engine import HandoverState, iter_link_chunks, prepare, serve_chunk, serve_links
+from satsim.link.timeline import LINK_STATUS
 from satsim.orbits import DEFAULT_EPOCH, Handsets, TimeGrid, propagate, visible_links
 from satsim.orbits.walker import WalkerShell, walker_constellation
 
@@ -76,7 +70,7 @@ def test_kernel_matches_numpy_reference(reuse, tolerances):
     h = _handsets_with_edge_cases(eph)
     prep = prepare(cfg, TIMES.step_s)
     draws = channel_draws(cfg.seed, len(h), len(SHELL))
-    chunk = serve_chunk(eph, h, cfg, prep, draws, _HandoverState(len(h)))
+    chunk = serve_chunk(eph, h, cfg, prep, draws, HandoverState(len(h)))
     links = visible_links(eph, h, cfg.interference_mask_deg, cfg.carrier.dl_center_hz)
     hi = links.handset_index
     loss, _ = link_loss_db(links.elevation_deg, links.range_km, cfg.carrier.dl_center_hz,
@@ -130,7 +124,7 @@ def test_kernel_in_float64_matches_reference_to_1e_6_db():
     out_i = [np.empty((nt, nh), dtype=np.int64) for _ in range(2)]
     out_f = [np.empty((nt, nh)) for _ in range(7)]
     status = np.empty((nt, nh), dtype=np.uint8)
-    s = _HandoverState(nh)
+    s = HandoverState(nh)
     _kernels.serve(
         eph.position_km, eph.velocity_km_s, h.position_km, links.offsets, links.sat,
         links.range_km, links.range_rate_km_s, links.elevation_deg, loss, mask,

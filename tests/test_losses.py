@@ -32,7 +32,7 @@ from satsim.link.losses import (
     shadow_fading_sigma_db,
     slant_range_km,
 )
-from satsim.link.params import ENVIRONMENTS, Propagation
+from satsim.link.config import ENVIRONMENTS, Propagation
 
 GRID = [10, 20, 30, 40, 50, 60, 70, 80, 90]
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from satsim.errors import InputError
-from satsim.link.params import Carrier
+from satsim.link.config import Carrier
 from satsim.scheduler import BeamConfig, CoverageView, SchedulerConfig, SmsConfig, simulate
 
 #: Beams with no random-access, paging or set-up delay: only the queue / coverage remains.

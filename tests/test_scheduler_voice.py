@@ -18,7 +18,7 @@ import pytest
 
 from satsim.errors import InputError
 from satsim.link.cqi import CQI_MIN_SINR_DB, cqi_from_sinr_db, rate_bps_per_rb
-from satsim.link.params import Carrier
+from satsim.link.config import Carrier
 from satsim.scheduler import (
     BeamConfig,
     CoverageView,

@@ -9,8 +9,9 @@ handset) serving beam, SNR / SINR, CQI, phone checks and handovers.
 """
 
 from .budget import LinkBudget, budget_table, link_budget
-from .params import Carrier, HandsetRadio, Propagation, SatellitePayload
-from .timeline import LINK_STATUS, LinkChunk, LinkConfig, iter_link_chunks, serve_links
+from .config import Carrier, HandsetRadio, LinkConfig, Propagation, SatellitePayload
+from .engine import iter_link_chunks, serve_links
+from .timeline import LINK_STATUS, LinkChunk
 
 __all__ = [
     "LinkBudget", "budget_table", "link_budget", "Carrier", "HandsetRadio", "Propagation",

@@ -42,7 +42,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .params import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
+from .config import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
 
 #: Earth radius of TR 38.811 eq. 6.6-3, km.
 EARTH_RADIUS_KM = 6371.0

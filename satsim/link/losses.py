@@ -61,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .params import ENVIRONMENTS, Propagation
+from .config import ENVIRONMENTS, Propagation
 
 __all__ = [
     "ATMOSPHERIC_MIN_ELEVATION_DEG",

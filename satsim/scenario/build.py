@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..link.params import Carrier, HandsetRadio, Propagation, SatellitePayload
-from ..link.timeline import LinkConfig
+from ..link.config import Carrier, HandsetRadio, LinkConfig, Propagation, SatellitePayload
 from ..orbits.constellation import Constellation
 from ..orbits.defaults import CONUS_OUTLINE_LON_LAT
 from ..orbits.handsets import Handsets

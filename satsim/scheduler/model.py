@@ -54,7 +54,7 @@ import pandas as pd
 import simpy
 
 from ..errors import InputError
-from ..link.params import Carrier
+from ..link.config import Carrier
 from ._checks import check_number as _number
 from ._checks import check_whole as _whole
 from ._checks import checked_profile

@@ -42,14 +42,9 @@ import pandas as pd
 
 from ..errors import InputError
 from ..link.losses import ChannelDraws, channel_draws
-from ..link.timeline import (
-    LinkChunk,
-    LinkConfig,
-    _HandoverState,
-    iter_link_chunks,
-    prepare,
-    serve_chunk,
-)
+from ..link.config import LinkConfig
+from ..link.engine import HandoverState, iter_link_chunks, prepare, serve_chunk
+from ..link.timeline import LinkChunk
 from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, check_epoch_age, iter_ephemeris
 
 #: LinkChunk fields of shape (ntime, nh), joined along the handset axis.
@@ -84,7 +79,7 @@ class BlockLink:
         self.handsets = handsets[block]
         self.config = config
         self.prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
-        self.state = _HandoverState(len(self.handsets))
+        self.state = HandoverState(len(self.handsets))
 
     def serve(self, ephemeris) -> LinkChunk:
         return serve_chunk(ephemeris, self.handsets, self.config, self.prepared, self.draws,

@@ -1,4 +1,5 @@
-"""Radio parameters of the link layer: carrier, satellite payload, handset, propagation.
+"""Settings of the link layer: carrier, satellite payload, handset, propagation, and
+the whole :class:`LinkConfig`.
 
 Plain frozen dataclasses with units in every field name, validated on
 construction (an :class:`~satsim.errors.InputError` names the field, the rule
@@ -21,9 +22,11 @@ A loss term of :class:`Propagation` is ``True`` (use the model), ``False``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import InputError
+from .antenna import HALF_POWER_U, payload_aperture_radius_m, wavenumber_rad_m
+from .beams import BeamLayout, cone_beam_layout, hex_beam_layout, off_nadir_angle_deg
 
 #: Boltzmann's constant, dBW/K/Hz (10 log10 1.380649e-23).
 BOLTZMANN_DBW_K_HZ = -228.5991
@@ -238,3 +241,110 @@ class Propagation:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                 raise InputError(f"propagation.{name} must be a number of dB >= 0, got {v!r}")
+
+
+#: Largest downlink Doppler shift LTE UE performance is specified against:
+#: 750 Hz, high-speed-train scenario, 3GPP TS 36.101 Annex B.3 Table B.3-1.
+LTE_MAX_DOPPLER_HZ = 750.0
+#: Largest LTE timing advance, 1282 x 16 Ts = 0.667 ms round trip (TS 36.213
+#: §4.2.3, TS 36.211 §8.1): a one-way differential delay of up to 0.333 ms
+#: (about 100 km) can be absorbed by an unmodified phone.
+LTE_MAX_DIFFERENTIAL_DELAY_S = 0.667e-3 / 2.0
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Everything the link layer needs beyond the geometry.
+
+    Attributes
+    ----------
+    carrier, payload, handset, propagation
+        Radio parameters (``satsim.link.params``).
+    beam_rings : int or "cover"
+        Hexagonal rings of beams around the nadir beam (1 + 3 r (r+1) beams),
+        or ``"cover"``: every lattice beam needed to cover the field of view
+        down to ``min_elevation_deg`` from the constellation's lowest
+        satellite (:func:`satsim.link.beams.cone_beam_layout`).
+    beam_spacing_deg : float or None
+        Angle between neighbouring beams; None: the 3 dB beamwidth (adjacent
+        beams cross at -3 dB).
+    min_elevation_deg : float
+        Serving elevation mask; satellites below it do not serve.
+    interference_min_elevation_deg : float or None
+        Satellites at or above this elevation interfere (None: the serving
+        mask). Lower values are more accurate and cost more links.
+    serving_metric : {"sinr", "rsrp"}
+        What the best beam maximises.
+    hysteresis_db, time_to_trigger_s : float
+        Handover: a better beam must win by ``hysteresis_db`` for
+        ``time_to_trigger_s`` (rounded up to whole steps) before it takes over.
+    beam_edge_db : float
+        A handset whose serving beam gain is more than this below the beam
+        peak is outside the beam (status "no beam").
+    max_residual_doppler_hz, max_differential_delay_s : float
+        Unmodified-phone tolerances (LTE defaults, see module constants).
+    seed : int
+        Seed of the channel's random draws (LOS state, shadow fading).
+    """
+
+    carrier: Carrier = field(default_factory=Carrier)
+    payload: SatellitePayload = field(default_factory=SatellitePayload)
+    handset: HandsetRadio = field(default_factory=HandsetRadio)
+    propagation: Propagation = field(default_factory=Propagation)
+    beam_rings: int | str = 3
+    beam_spacing_deg: float | None = None
+    min_elevation_deg: float = 25.0
+    interference_min_elevation_deg: float | None = None
+    serving_metric: str = "sinr"
+    hysteresis_db: float = 2.0
+    time_to_trigger_s: float = 0.32
+    beam_edge_db: float = 6.0
+    max_residual_doppler_hz: float = LTE_MAX_DOPPLER_HZ
+    max_differential_delay_s: float = LTE_MAX_DIFFERENTIAL_DELAY_S
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.serving_metric not in ("sinr", "rsrp"):
+            raise InputError(f"serving_metric must be 'sinr' or 'rsrp', got {self.serving_metric!r}")
+        rings = self.beam_rings
+        if rings != "cover" and (
+            isinstance(rings, (bool, str)) or int(rings) != rings or rings < 0
+        ):
+            raise InputError(
+                f"beam_rings must be a whole number >= 0 or 'cover', got {self.beam_rings!r}"
+            )
+        for name in ("hysteresis_db", "time_to_trigger_s", "beam_edge_db",
+                     "max_residual_doppler_hz", "max_differential_delay_s"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        imin = self.interference_min_elevation_deg
+        if imin is not None and imin > self.min_elevation_deg:
+            raise InputError(
+                f"interference_min_elevation_deg ({imin}) must not exceed min_elevation_deg "
+                f"({self.min_elevation_deg}): every serving satellite also interferes"
+            )
+
+    @property
+    def interference_mask_deg(self) -> float:
+        imin = self.interference_min_elevation_deg
+        return self.min_elevation_deg if imin is None else imin
+
+    def beam_layout(self, altitude_km: float | None = None) -> BeamLayout:
+        """The beam layout; ``altitude_km`` (lowest satellite) is needed for "cover"."""
+        spacing = self.beam_spacing_deg
+        if spacing is None:
+            spacing = math.degrees(_beamwidth_rad(self))
+        if self.beam_rings == "cover":
+            if altitude_km is None:
+                raise InputError("beam_rings='cover' needs the constellation's altitude_km")
+            return cone_beam_layout(off_nadir_angle_deg(self.min_elevation_deg, altitude_km),
+                                    spacing)
+        return hex_beam_layout(int(self.beam_rings), spacing)
+
+
+def _beamwidth_rad(config: LinkConfig) -> float:
+    """3 dB beamwidth at the downlink frequency, radians (from the aperture)."""
+    a = payload_aperture_radius_m(config.payload, config.carrier.dl_center_hz)
+    k = wavenumber_rad_m(config.carrier.dl_center_hz)
+    return 2.0 * math.asin(min(1.0, HALF_POWER_U / (k * a)))
+
