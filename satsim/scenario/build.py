@@ -16,10 +16,8 @@ from ..orbits.handsets import Handsets
 from ..orbits.sources import load_constellation
 from ..orbits.timegrid import TimeGrid
 from ..orbits.walker import WalkerShell, walker_constellation
-from ..scheduler.data import DataConfig
-from ..scheduler.model import BeamConfig, SchedulerConfig, SmsConfig
+from ..scheduler.config import BeamConfig, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
 from ..scheduler.streams import stream
-from ..scheduler.voice import VoiceConfig
 from .loader import ScenarioError
 from .model import Scenario
 

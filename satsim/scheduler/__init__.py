@@ -49,11 +49,10 @@ streams), ``model`` (configuration, ``simulate``, results). Design notes:
 """
 
 from .coverage_view import CoverageView, Serving
-from .data import DataConfig
-from .model import BeamConfig, SchedulerConfig, SchedulerResult, SmsConfig, simulate
+from .config import BeamConfig, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
+from .model import SchedulerResult, simulate
 from .resources import BeamResources, GbrPool, RateLimiter, RbPool, next_paging_occasion
 from .sharing import ElasticShare
-from .voice import VoiceConfig
 
 __all__ = [
     "BeamConfig", "BeamResources", "CoverageView", "DataConfig", "ElasticShare", "GbrPool",

@@ -69,170 +69,29 @@ Sizes and defaults
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
-from ..errors import InputError
 from ..link.cqi import MAX_CQI, rate_bps_per_rb
-from ._checks import check_choice, check_number, checked_profile, is_real
 from .arrivals import handset_arrivals
+from .config import DataConfig
 from .coverage_view import CoverageView
 from .resources import Beams
-from .sharing import DONE, SHARING_POLICIES
+from .sharing import DONE
 from .streams import stream
 
 #: Session-size distributions.
-SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "choice")
 #: Outcome codes and names.
 COMPLETED, ABORTED, IN_PROGRESS = 0, 1, 2
 OUTCOMES = ("completed", "aborted", "in_progress")
 
 _RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1)).tolist()
 #: Quantiles kept away from 0 and 1 so inverse-CDF draws stay finite and > 0.
-_U_MIN, _U_MAX = 1e-300, 1.0 - 1e-16
 
 
-@dataclass(frozen=True)
-class DataConfig:
-    """Data traffic and behaviour (model, defaults and sources: module docstring).
-
-    Attributes
-    ----------
-    sessions_per_hour : float
-        Poisson session arrivals per handset per hour.
-    daily_profile : tuple of 24 float or None
-        Relative weight of each UTC hour of day (normalised to mean 1).
-    size_distribution : {"lognormal", "pareto", "choice"}
-    size_median_bytes, size_sigma : float
-        Lognormal median (bytes) and shape (sigma of the log).
-    size_pareto_alpha : float
-        Pareto shape.
-    size_min_bytes, size_max_bytes : float
-        Truncation (lognormal), scale and truncation (Pareto), bytes;
-        ``size_max_bytes`` may be inf.
-    sizes_bytes, size_weights : tuple of float or None
-        The sizes of "choice" and their relative weights.
-    sharing : {"round_robin", "proportional_fair"}
-        How sessions share the RBs left by voice (:mod:`~satsim.scheduler.sharing`).
-    gap_timeout_s : float
-        A pause longer than this aborts the session (inf: never).
-    handover_interruption_s : float
-        Transfer stopped at each handover, seconds.
-    """
-
-    sessions_per_hour: float = 1.0
-    daily_profile: tuple[float, ...] | None = None
-    size_distribution: str = "lognormal"
-    size_median_bytes: float = math.exp(8.37)
-    size_sigma: float = 1.37
-    size_pareto_alpha: float = 1.2
-    size_min_bytes: float = 100.0
-    size_max_bytes: float = 2e6
-    sizes_bytes: tuple[float, ...] | None = None
-    size_weights: tuple[float, ...] | None = None
-    sharing: str = "round_robin"
-    gap_timeout_s: float = 60.0
-    handover_interruption_s: float = 0.05
-
-    def __post_init__(self):
-        o = "data"
-        check_number(o, "sessions_per_hour", self.sessions_per_hour)
-        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
-        check_choice(o, "size_distribution", self.size_distribution, SIZE_DISTRIBUTIONS)
-        check_choice(o, "sharing", self.sharing, SHARING_POLICIES)
-        check_number(o, "gap_timeout_s", self.gap_timeout_s, allow_inf=True)
-        check_number(o, "handover_interruption_s", self.handover_interruption_s)
-        dist = self.size_distribution
-        if dist == "choice":
-            self._check_choice()
-            return
-        check_number(o, "size_min_bytes", self.size_min_bytes, strict=dist == "pareto")
-        check_number(o, "size_max_bytes", self.size_max_bytes, minimum=self.size_min_bytes,
-                     strict=True, allow_inf=True)
-        if dist == "lognormal":
-            check_number(o, "size_median_bytes", self.size_median_bytes, strict=True)
-            check_number(o, "size_sigma", self.size_sigma)
-            if self.size_sigma == 0 and not (self.size_min_bytes <= self.size_median_bytes
-                                             <= self.size_max_bytes):
-                raise InputError("data.size_median_bytes must lie in [size_min_bytes, "
-                                 "size_max_bytes] when size_sigma is 0")
-        else:
-            check_number(o, "size_pareto_alpha", self.size_pareto_alpha, strict=True)
-            if self.size_pareto_alpha <= 1.0 and math.isinf(self.size_max_bytes):
-                raise InputError(
-                    f"data.size_pareto_alpha = {self.size_pareto_alpha!r} <= 1 gives sizes of "
-                    "infinite mean; give a finite size_max_bytes or alpha > 1")
-
-    def _check_choice(self) -> None:
-        sizes = self.sizes_bytes
-        if (sizes is None or len(sizes) == 0
-                or not all(is_real(s) and math.isfinite(s) and s > 0 for s in sizes)):
-            raise InputError("data.sizes_bytes must be one or more finite sizes > 0 (bytes) for "
-                             f"size_distribution 'choice', got {sizes!r}")
-        object.__setattr__(self, "sizes_bytes", tuple(float(s) for s in sizes))
-        w = self.size_weights
-        if w is not None:
-            if (len(w) != len(sizes) or not all(is_real(x) and math.isfinite(x) and x >= 0
-                                                for x in w) or sum(w) <= 0):
-                raise InputError(f"data.size_weights must be {len(sizes)} finite weights >= 0 "
-                                 f"(one per size, not all zero), got {w!r}")
-            object.__setattr__(self, "size_weights", tuple(float(x) for x in w))
-
-    @property
-    def mean_size_bytes(self) -> float:
-        """Mean session size of the (truncated) distribution, bytes."""
-        lo, hi = float(self.size_min_bytes), float(self.size_max_bytes)
-        if self.size_distribution == "choice":
-            p = self._choice_probabilities()
-            return float(np.dot(p, self.sizes_bytes))
-        if self.size_distribution == "lognormal":
-            mu, s = math.log(self.size_median_bytes), float(self.size_sigma)
-            if s == 0:
-                return float(self.size_median_bytes)
-            a, b = _z(lo, mu, s), _z(hi, mu, s)
-            return float(math.exp(mu + s * s / 2) * (ndtr(b - s) - ndtr(a - s))
-                         / (ndtr(b) - ndtr(a)))
-        alpha = float(self.size_pareto_alpha)
-        tail = 0.0 if math.isinf(hi) else (lo / hi) ** alpha
-        if alpha == 1.0:
-            return lo * math.log(hi / lo) / (1.0 - tail)
-        upper = 0.0 if math.isinf(hi) else hi ** (1.0 - alpha)
-        return alpha * lo ** alpha * (lo ** (1.0 - alpha) - upper) / ((alpha - 1.0) * (1 - tail))
-
-    def _choice_probabilities(self) -> np.ndarray:
-        w = np.ones(len(self.sizes_bytes)) if self.size_weights is None else \
-            np.asarray(self.size_weights, dtype=np.float64)
-        return w / w.sum()
-
-    def draw_sizes(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` session sizes from ``rng``, bytes."""
-        dist = self.size_distribution
-        if dist == "choice":
-            return rng.choice(np.asarray(self.sizes_bytes), size=n,
-                              p=self._choice_probabilities())
-        lo, hi = float(self.size_min_bytes), float(self.size_max_bytes)
-        u = rng.random(n)
-        if dist == "lognormal":
-            mu, s = math.log(self.size_median_bytes), float(self.size_sigma)
-            if s == 0:
-                return np.full(n, float(self.size_median_bytes))
-            f_lo, f_hi = ndtr(_z(lo, mu, s)), ndtr(_z(hi, mu, s))
-            q = np.clip(f_lo + (f_hi - f_lo) * u, _U_MIN, _U_MAX)
-            return np.clip(np.exp(mu + s * ndtri(q)), lo, hi)
-        alpha = float(self.size_pareto_alpha)
-        tail = 0.0 if math.isinf(hi) else (lo / hi) ** alpha
-        return np.minimum(lo / (1.0 - u * (1.0 - tail)) ** (1.0 / alpha), hi)
 
 
-def _z(x: float, mu: float, s: float) -> float:
-    """Standard-normal quantile of size ``x`` for a lognormal (mu, s); +-inf at 0 and inf."""
-    if x <= 0.0:
-        return -math.inf
-    if math.isinf(x):
-        return math.inf
-    return (math.log(x) - mu) / s
+
 
 
 def data_sessions(seed: int, view: CoverageView, data: DataConfig, day_offset_s: float):

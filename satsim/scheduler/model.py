@@ -47,20 +47,17 @@ and sources in their own modules.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import simpy
 
 from ..errors import InputError
-from ..link.config import Carrier
-from ._checks import check_number as _number
-from ._checks import check_whole as _whole
-from ._checks import checked_profile
 from .arrivals import handset_arrivals, seconds_since_midnight
+from .config import SchedulerConfig
 from .coverage_view import CoverageView
-from .data import DataConfig, DataContext, data_sessions, data_source
+from .data import DataContext, data_sessions, data_source
 from .data import outcome_names as data_outcome_names
 from .resources import Beams
 from .sms import (
@@ -76,166 +73,17 @@ from .sms import (
     sms_source,
 )
 from .streams import check_seed
-from .voice import REASONS, VoiceConfig, VoiceContext, voice_attempts, voice_source
+from .voice import REASONS, VoiceContext, voice_attempts, voice_source
 from .voice import OUTCOMES as VOICE_OUTCOMES
 from .voice import names as voice_names
 
-SERVICE_TIME_MODELS = ("rate", "exponential", "fixed")
-MT_RETRY_SCHEDULES = ("fixed", "backoff", "alert")
 LATENCY_PERCENTILES = (50, 90, 99)
 
 
-@dataclass(frozen=True)
-class SmsConfig:
-    """SMS traffic and behaviour (defaults and sources: module docstring).
-
-    Attributes
-    ----------
-    mo_per_hour, mt_per_hour : float
-        Poisson arrivals per handset per hour, MO and MT.
-    daily_profile : tuple of 24 float or None
-        Relative weight of each UTC hour of day (normalised to mean 1).
-    validity_s : float
-        Validity period: undelivered messages expire this long after arrival.
-    payload_bytes, overhead_bytes : int
-        Message size and the signalling sent with it, bytes.
-    rb_per_sms : int
-        Resource blocks one transfer uses.
-    service_time : {"rate", "exponential", "fixed"}
-        Transfer-time model: bytes over the RBs at the handset's CQI rate,
-        or exponential / fixed of mean ``service_mean_s``.
-    service_mean_s : float or None
-        Needed by "exponential" and "fixed".
-    ground_delay_s : float
-        One-way delay between the satellite beam and the SMS centre.
-    mo_retry_s : float
-        Wait after a failed MO attempt.
-    mt_retry : {"fixed", "backoff", "alert"}
-    mt_retry_s, mt_backoff_factor, mt_retry_max_s : float
-        MT retry interval, backoff growth and cap.
-    failure_prob : float
-        Probability an attempt fails at random (radio link failure,
-        collision), in [0, 1).
-    """
-
-    mo_per_hour: float = 0.5
-    mt_per_hour: float = 0.5
-    daily_profile: tuple[float, ...] | None = None
-    validity_s: float = 86400.0
-    payload_bytes: int = 140
-    overhead_bytes: int = 100
-    rb_per_sms: int = 1
-    service_time: str = "rate"
-    service_mean_s: float | None = None
-    ground_delay_s: float = 0.5
-    mo_retry_s: float = 40.0
-    mt_retry: str = "fixed"
-    mt_retry_s: float = 300.0
-    mt_backoff_factor: float = 2.0
-    mt_retry_max_s: float = 3600.0
-    failure_prob: float = 0.0
-
-    def __post_init__(self):
-        o = "sms"
-        for name in ("mo_per_hour", "mt_per_hour", "ground_delay_s", "mo_retry_s"):
-            _number(o, name, getattr(self, name))
-        for name in ("validity_s", "mt_retry_s", "mt_retry_max_s"):
-            _number(o, name, getattr(self, name), strict=True)
-        _number(o, "mt_backoff_factor", self.mt_backoff_factor, minimum=1.0)
-        _whole(o, "payload_bytes", self.payload_bytes, 0)
-        _whole(o, "overhead_bytes", self.overhead_bytes, 0)
-        _whole(o, "rb_per_sms", self.rb_per_sms, 1)
-        _number(o, "failure_prob", self.failure_prob)
-        if not self.failure_prob < 1.0:
-            raise InputError(f"sms.failure_prob must be in [0, 1), got {self.failure_prob!r}")
-        if self.service_time not in SERVICE_TIME_MODELS:
-            raise InputError(f"sms.service_time must be one of {', '.join(SERVICE_TIME_MODELS)}, "
-                             f"got {self.service_time!r}")
-        if self.service_time == "rate":
-            if self.payload_bytes + self.overhead_bytes <= 0:
-                raise InputError("sms.payload_bytes + sms.overhead_bytes must be > 0 for the "
-                                 "'rate' service time")
-        elif self.service_mean_s is None:
-            raise InputError(f"sms.service_mean_s is needed by service_time="
-                             f"{self.service_time!r}; give the mean transfer time in seconds")
-        if self.service_mean_s is not None:
-            _number(o, "service_mean_s", self.service_mean_s)
-        if self.mt_retry not in MT_RETRY_SCHEDULES:
-            raise InputError(f"sms.mt_retry must be one of {', '.join(MT_RETRY_SCHEDULES)}, "
-                             f"got {self.mt_retry!r}")
-        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
 
 
-@dataclass(frozen=True)
-class BeamConfig:
-    """Resources of every satellite beam, shared by all services.
-
-    Attributes
-    ----------
-    carrier : Carrier
-        Its ``beam_n_rb`` resource blocks per direction per beam.
-    rach_per_s, paging_per_s : float
-        Random-access grants and paging records per second per beam (inf: no limit).
-    access_delay_s : float
-        Random access and connection set-up after the RACH grant.
-    paging_cycle_s : float
-        Paging (DRX) cycle; 0 pages at once.
-    """
-
-    carrier: Carrier = field(default_factory=Carrier)
-    rach_per_s: float = 100.0
-    paging_per_s: float = 1600.0
-    access_delay_s: float = 0.1
-    paging_cycle_s: float = 1.28
-
-    def __post_init__(self):
-        if not isinstance(self.carrier, Carrier):
-            raise InputError(f"beams.carrier must be a satsim.link.Carrier, got {self.carrier!r}")
-        _number("beams", "rach_per_s", self.rach_per_s, strict=True, allow_inf=True)
-        _number("beams", "paging_per_s", self.paging_per_s, strict=True, allow_inf=True)
-        _number("beams", "access_delay_s", self.access_delay_s)
-        _number("beams", "paging_cycle_s", self.paging_cycle_s)
-
-    @property
-    def n_rb(self) -> int:
-        """Resource blocks per beam and direction."""
-        return self.carrier.beam_n_rb
 
 
-@dataclass(frozen=True)
-class SchedulerConfig:
-    """Everything the scheduler needs besides the coverage view and the seed.
-
-    ``voice`` and ``data`` are off (None) unless given; SMS is always on
-    (``SmsConfig(mo_per_hour=0, mt_per_hour=0)`` sends none).
-    """
-
-    beams: BeamConfig = field(default_factory=BeamConfig)
-    sms: SmsConfig = field(default_factory=SmsConfig)
-    voice: VoiceConfig | None = None
-    data: DataConfig | None = None
-
-    def __post_init__(self):
-        if not isinstance(self.beams, BeamConfig):
-            raise InputError(f"scheduler.beams must be a BeamConfig, got {self.beams!r}")
-        if not isinstance(self.sms, SmsConfig):
-            raise InputError(f"scheduler.sms must be an SmsConfig, got {self.sms!r}")
-        if self.voice is not None and not isinstance(self.voice, VoiceConfig):
-            raise InputError(f"scheduler.voice must be a VoiceConfig or None, got {self.voice!r}")
-        if self.data is not None and not isinstance(self.data, DataConfig):
-            raise InputError(f"scheduler.data must be a DataConfig or None, got {self.data!r}")
-        n_rb = self.beams.n_rb
-        if self.sms.rb_per_sms > n_rb:
-            raise InputError(
-                f"sms.rb_per_sms ({self.sms.rb_per_sms}) exceeds the beam's "
-                f"{n_rb} resource blocks (carrier n_rb / reuse)")
-        if self.voice is not None:
-            for name in ("rbs_per_call", "max_rbs_per_call"):
-                v = getattr(self.voice, name)
-                if v is not None and v > n_rb:
-                    raise InputError(
-                        f"voice.{name} ({v}) exceeds the beam's {n_rb} resource blocks "
-                        "(carrier n_rb / reuse): no call could be admitted")
 
 
 @dataclass(frozen=True, eq=False)

@@ -82,20 +82,17 @@ the scenario epoch); every resource call is made at ``env.now``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
 from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, rate_bps_per_rb
-from ._checks import check_choice, check_number, check_whole, checked_profile, is_real
 from .arrivals import handset_arrivals
+from .config import VoiceConfig
 from .coverage_view import CoverageView
 from .resources import Beams
 from .streams import stream
 
 #: Holding-time distributions.
-HOLDING_DISTRIBUTIONS = ("exponential", "fixed")
 #: Outcome codes and names.
 COMPLETED, BLOCKED, DROPPED, IN_PROGRESS = 0, 1, 2, 3
 OUTCOMES = ("completed", "blocked", "dropped", "in_progress")
@@ -106,97 +103,6 @@ REASONS = ("", "no_coverage", "low_sinr", "beam_full", "outage", "handover_block
 _RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1))
 
 
-@dataclass(frozen=True)
-class VoiceConfig:
-    """Voice traffic and behaviour (model, defaults and sources: module docstring).
-
-    Attributes
-    ----------
-    calls_per_hour : float
-        Poisson call attempts per handset per hour.
-    daily_profile : tuple of 24 float or None
-        Relative weight of each UTC hour of day (normalised to mean 1).
-    mean_holding_s : float
-        Mean holding time (intended call duration), seconds.
-    holding : {"exponential", "fixed"}
-    codec_rate_bps : float
-        Speech codec bit rate, bit/s.
-    frame_s : float
-        Speech frame (packet) interval, seconds.
-    overhead_bytes_per_frame : int
-        Protocol overhead added to each frame, bytes.
-    rbs_per_call : float or None
-        Fixed RB-equivalents per call (None: from the bearer rate and the CQI).
-    max_rbs_per_call : float
-        Most RBs a call may use; sets the CQI the call needs.
-    min_sinr_db : float or None
-        Raises the voice SINR threshold to this value, dB.
-    handover_interruption_s : float
-        Silence at each handover, seconds.
-    t310_s : float
-        Radio-link-failure timer: an outage longer than this drops the call.
-    max_calls_per_beam : int or None
-        Most calls a beam carries at once (None: only the RBs limit).
-    """
-
-    calls_per_hour: float = 0.5
-    daily_profile: tuple[float, ...] | None = None
-    mean_holding_s: float = 120.0
-    holding: str = "exponential"
-    codec_rate_bps: float = 12650.0
-    frame_s: float = 0.02
-    overhead_bytes_per_frame: int = 10
-    rbs_per_call: float | None = None
-    max_rbs_per_call: float = 1.0
-    min_sinr_db: float | None = None
-    handover_interruption_s: float = 0.05
-    t310_s: float = 1.0
-    max_calls_per_beam: int | None = None
-
-    def __post_init__(self):
-        o = "voice"
-        check_number(o, "calls_per_hour", self.calls_per_hour)
-        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
-        check_number(o, "mean_holding_s", self.mean_holding_s, strict=True)
-        check_choice(o, "holding", self.holding, HOLDING_DISTRIBUTIONS)
-        check_number(o, "codec_rate_bps", self.codec_rate_bps, strict=True)
-        check_number(o, "frame_s", self.frame_s, strict=True)
-        check_whole(o, "overhead_bytes_per_frame", self.overhead_bytes_per_frame, 0)
-        if self.rbs_per_call is not None:
-            check_number(o, "rbs_per_call", self.rbs_per_call, strict=True)
-        check_number(o, "max_rbs_per_call", self.max_rbs_per_call, strict=True)
-        if self.min_sinr_db is not None and not (is_real(self.min_sinr_db)
-                                                 and math.isfinite(self.min_sinr_db)):
-            raise InputError(f"voice.min_sinr_db must be a finite number (dB) or None, got "
-                             f"{self.min_sinr_db!r}")
-        check_number(o, "handover_interruption_s", self.handover_interruption_s)
-        check_number(o, "t310_s", self.t310_s)
-        if self.max_calls_per_beam is not None:
-            check_whole(o, "max_calls_per_beam", self.max_calls_per_beam, 1)
-        if self.min_cqi > MAX_CQI:
-            field = "rbs_per_call" if self.rbs_per_call is not None else "max_rbs_per_call"
-            raise InputError(
-                f"voice.{field} = {getattr(self, field)!r} RB cannot carry the "
-                f"{self.bearer_rate_bps:.0f} bit/s bearer even at CQI 15 "
-                f"({_RATE_BPS_PER_RB[MAX_CQI]:.0f} bit/s per RB); allow more RBs per call")
-
-    @property
-    def bearer_rate_bps(self) -> float:
-        """Codec rate plus per-frame overhead, bit/s."""
-        return self.codec_rate_bps + 8.0 * self.overhead_bytes_per_frame / self.frame_s
-
-    @property
-    def min_cqi(self) -> int:
-        """Lowest CQI at which the bearer fits in the RBs a call may use (16 if none)."""
-        limit = self.rbs_per_call if self.rbs_per_call is not None else self.max_rbs_per_call
-        fits = np.flatnonzero(_RATE_BPS_PER_RB[1:] * limit >= self.bearer_rate_bps)
-        return int(fits[0]) + 1 if fits.size else MAX_CQI + 1
-
-    @property
-    def threshold_sinr_db(self) -> float:
-        """SINR a handset needs for voice, dB."""
-        thr = float(CQI_MIN_SINR_DB[min(self.min_cqi, MAX_CQI)])
-        return thr if self.min_sinr_db is None else max(thr, float(self.min_sinr_db))
 
 
 def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float):
