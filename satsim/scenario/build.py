@@ -3,11 +3,13 @@ constellation, handsets, time grid, link and scheduler configurations."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._settings import as_dict
 from ..errors import InputError
 from ..link.config import Carrier, HandsetRadio, LinkConfig, Propagation, SatellitePayload
 from ..orbits.constellation import Constellation
@@ -16,7 +18,7 @@ from ..orbits.handsets import Handsets
 from ..orbits.sources import load_constellation
 from ..orbits.timegrid import TimeGrid
 from ..orbits.walker import WalkerShell, walker_constellation
-from ..scheduler.config import BeamConfig, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
+from ..scheduler.config import BeamAccess, BeamConfig, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
 from ..scheduler.streams import stream
 from .loader import ScenarioError
 from .model import Scenario
@@ -162,24 +164,20 @@ def build_link(sc: Scenario) -> LinkConfig:
                     max_differential_delay_s=lk.max_differential_delay_s, seed=sc.seed)
 
 
-def _fields(spec) -> dict:
-    d = spec.model_dump(exclude={"enabled"})
-    for k, v in d.items():
-        if isinstance(v, list):
-            d[k] = tuple(v)
-    return d
+def runtime_part(section, cls):
+    """The ``cls`` part of a scenario section that extends the settings class ``cls``
+    (e.g. the SmsConfig of ``services.sms``, without its ``enabled`` switch)."""
+    return cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls)})
 
 
 def build_scheduler(sc: Scenario, carrier: Carrier) -> SchedulerConfig:
-    b, sv = sc.beams, sc.services
-    beams = _section("beams", BeamConfig, carrier=carrier, rach_per_s=b.rach_per_s,
-                     paging_per_s=b.paging_per_s, access_delay_s=b.access_delay_s,
-                     paging_cycle_s=b.paging_cycle_s)
-    sms = (_section("services.sms", SmsConfig, **_fields(sv.sms)) if sv.sms.enabled
+    sv = sc.services
+    beams = _section("beams", BeamConfig, carrier=carrier,
+                     **as_dict(runtime_part(sc.beams, BeamAccess)))
+    sms = (runtime_part(sv.sms, SmsConfig) if sv.sms.enabled
            else SmsConfig(mo_per_hour=0.0, mt_per_hour=0.0))
-    voice = _section("services.voice", VoiceConfig, **_fields(sv.voice)) \
-        if sv.voice.enabled else None
-    data = _section("services.data", DataConfig, **_fields(sv.data)) if sv.data.enabled else None
+    voice = runtime_part(sv.voice, VoiceConfig) if sv.voice.enabled else None
+    data = runtime_part(sv.data, DataConfig) if sv.data.enabled else None
     return _section("services", SchedulerConfig, beams=beams, sms=sms, voice=voice, data=data)
 
 

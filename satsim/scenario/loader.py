@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from .._settings import fields_of, is_scalar
 from ..errors import InputError
 from .model import Scenario
 
@@ -170,23 +171,29 @@ def _dotted(path) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model class that holds the last key of ``loc``."""
+def _fields(cls) -> dict:
+    """Field infos of a scenario section: a pydantic model or a settings dataclass."""
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        return dict(cls.model_fields)
+    return fields_of(cls)
+
+
+def _model_at(loc: tuple):
+    """The section class (pydantic model or settings dataclass) that holds the
+    last key of ``loc``."""
     model: Any = Scenario
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        field = model.model_fields.get(part)
+        field = _fields(model).get(part)
         if field is None:
             return None
         model = _inner_model(field.annotation)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    return model if _fields(model) else None
 
 
 def _inner_model(annotation):
-    """The BaseModel inside ``X``, ``X | None`` or ``list[X]``, if any."""
+    """The section class inside ``X``, ``X | None`` or ``list[X]``, if any."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType, list):
         for arg in typing.get_args(annotation):
@@ -194,8 +201,7 @@ def _inner_model(annotation):
             if inner is not None:
                 return inner
         return None
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) \
-        else None
+    return annotation if isinstance(annotation, type) and _fields(annotation) else None
 
 
 def _line(lines: Mapping, loc: tuple) -> int | None:
@@ -218,19 +224,18 @@ def _problem(err: dict, lines: Mapping, source: str, overridden: set) -> tuple[s
         line = _line(lines, loc)
         where = f"{source}, line {line}" if line else source
     model = _model_at(loc) if loc else Scenario
-    if kind == "extra_forbidden":
-        valid = sorted(model.model_fields) if model else []
+    fields = _fields(model) if model is not None else {}
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        valid = sorted(fields)
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`? " if close else ""
         msg = (f"unknown key '{loc[-1]}': {hint}valid keys here: {', '.join(valid)}")
         return where, key, msg
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if kind != "missing" and "input" in err and not isinstance(err["input"], (dict, list)):
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind not in ("missing", "value_error") and is_scalar(err.get("input")):
         msg += f" (got {err['input']!r})"
-    if model is not None and loc and isinstance(loc[-1], str) and loc[-1] in model.model_fields:
-        desc = model.model_fields[loc[-1]].description
+    if loc and isinstance(loc[-1], str) and loc[-1] in fields:
+        desc = fields[loc[-1]].description
         if desc:
             msg += f"\n      {loc[-1]}: {desc}"
     return where, key, msg

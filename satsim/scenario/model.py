@@ -32,6 +32,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .._settings import settings
+from ..errors import InputError
+from ..scheduler.config import BeamAccess, DataConfig, SmsConfig, VoiceConfig
+
 from ..orbits.defaults import (
     DEFAULT_EPOCH,
     DEFAULT_HANDSET_SPACING_KM,
@@ -174,7 +178,8 @@ class CarrierSpec(Section):
                        "per beam colour.")
 
 
-class BeamsSpec(Section):
+@settings("beams")
+class BeamsSpec(BeamAccess):
     """Beam layout of every satellite and the per-beam access resources."""
 
     rings: int | Literal["cover"] = Field(
@@ -186,18 +191,11 @@ class BeamsSpec(Section):
                                 "beamwidth).")
     edge_db: float = Field(6.0, ge=0, description="A handset more than this below its best "
                                                  "beam's peak gain is outside every beam, dB.")
-    rach_per_s: float = Field(100.0, gt=0, description="Random-access grants per second per "
-                                                       "beam (PRACH configuration 3).")
-    paging_per_s: float = Field(1600.0, gt=0, description="Paging records per second per beam.")
-    paging_cycle_s: float = Field(1.28, ge=0, description="Paging (DRX) cycle, s (rf128).")
-    access_delay_s: float = Field(0.1, ge=0, description="Random access and RRC set-up, s.")
 
-    @field_validator("rings")
-    @classmethod
-    def _rings(cls, v):
-        if isinstance(v, int) and v < 0:
-            raise ValueError("rings must be >= 0 or 'cover'")
-        return v
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.rings, int) and self.rings < 0:
+            raise InputError("rings must be >= 0 or 'cover'")
 
 
 class LinkSpec(Section):
@@ -341,91 +339,28 @@ class HandsetsSpec(Section):
 
 
 # -- services -------------------------------------------------------------
+# The service sections are the scheduler's own settings classes plus an
+# ``enabled`` switch: every setting is declared once, in satsim.scheduler.config.
 
-_PROFILE = ("Relative weight of each UTC hour of day (24 numbers; null: flat).")
-
-
-class SmsSpec(Section):
+@settings("services.sms")
+class SmsSpec(SmsConfig):
     """SMS store-and-forward (defaults and sources: satsim.scheduler.model)."""
 
     enabled: bool = Field(True, description="Simulate SMS.")
-    mo_per_hour: float = Field(0.5, ge=0, description="Mobile-originated SMS per handset per "
-                                                      "hour (Poisson).")
-    mt_per_hour: float = Field(0.5, ge=0, description="Mobile-terminated SMS per handset per "
-                                                      "hour (Poisson).")
-    daily_profile: list[float] | None = Field(None, description=_PROFILE)
-    validity_s: float = Field(86400.0, gt=0, description="Validity period: undelivered "
-                                                         "messages expire after it, s (TS 23.040 "
-                                                         "TP-VP 167).")
-    payload_bytes: int = Field(140, ge=0, description="Message size, bytes.")
-    overhead_bytes: int = Field(100, ge=0, description="Signalling sent with each message, "
-                                                       "bytes (estimate).")
-    rb_per_sms: int = Field(1, ge=1, description="Resource blocks per transfer.")
-    service_time: Literal["rate", "exponential", "fixed"] = Field(
-        "rate", description="Transfer time: bytes at the handset's CQI rate, or exponential / "
-                            "fixed of mean service_mean_s.")
-    service_mean_s: float | None = Field(None, gt=0, description="Mean transfer time, s "
-                                                                 "(exponential, fixed).")
-    ground_delay_s: float = Field(0.5, ge=0, description="Gateway + core + SMS centre, one way, "
-                                                         "s (assumption).")
-    mo_retry_s: float = Field(40.0, ge=0, description="Wait after a failed MO attempt, s "
-                                                      "(TR1M, TS 24.011).")
-    mt_retry: Literal["fixed", "backoff", "alert"] = Field(
-        "fixed", description="MT retry schedule of the SMS centre.")
-    mt_retry_s: float = Field(300.0, gt=0, description="MT retry interval, s.")
-    mt_backoff_factor: float = Field(2.0, ge=1, description="Growth of the backoff interval.")
-    mt_retry_max_s: float = Field(3600.0, gt=0, description="Longest backoff interval, s.")
-    failure_prob: float = Field(0.0, ge=0, lt=1, description="Probability an attempt fails at "
-                                                             "random.")
 
 
-class VoiceSpec(Section):
+@settings("services.voice")
+class VoiceSpec(VoiceConfig):
     """Voice calls (model and sources: satsim.scheduler.voice)."""
 
     enabled: bool = Field(False, description="Simulate voice calls.")
-    calls_per_hour: float = Field(0.5, ge=0, description="Call attempts per handset per hour.")
-    daily_profile: list[float] | None = Field(None, description=_PROFILE)
-    mean_holding_s: float = Field(120.0, gt=0, description="Mean call duration, s.")
-    holding: Literal["exponential", "fixed"] = Field("exponential", description="Holding-time "
-                                                                              "distribution.")
-    codec_rate_bps: float = Field(12650.0, gt=0, description="Speech codec rate, bit/s "
-                                                             "(AMR-WB 12.65).")
-    frame_s: float = Field(0.02, gt=0, description="Speech frame interval, s.")
-    overhead_bytes_per_frame: int = Field(10, ge=0, description="Header bytes per frame.")
-    rbs_per_call: float | None = Field(None, gt=0, description="Fixed RBs per call (null: from "
-                                                               "the rate and the CQI).")
-    max_rbs_per_call: float = Field(1.0, gt=0, description="Most RBs a call may use.")
-    min_sinr_db: float | None = Field(None, description="Raise the voice SINR threshold to this, "
-                                                        "dB.")
-    handover_interruption_s: float = Field(0.05, ge=0, description="Silence per handover, s.")
-    t310_s: float = Field(1.0, ge=0, description="Outage longer than this drops the call, s "
-                                                 "(T310).")
-    max_calls_per_beam: int | None = Field(None, ge=1, description="Most calls per beam (null: "
-                                                                   "RBs only).")
 
 
-class DataSpec(Section):
+@settings("services.data")
+class DataSpec(DataConfig):
     """Data sessions (model and sources: satsim.scheduler.data)."""
 
     enabled: bool = Field(False, description="Simulate data sessions.")
-    sessions_per_hour: float = Field(1.0, ge=0, description="Sessions per handset per hour.")
-    daily_profile: list[float] | None = Field(None, description=_PROFILE)
-    size_distribution: Literal["lognormal", "pareto", "choice"] = Field(
-        "lognormal", description="Session size distribution.")
-    size_median_bytes: float = Field(4316.0, gt=0, description="Lognormal median size, bytes "
-                                                               "(e^8.37).")
-    size_sigma: float = Field(1.37, ge=0, description="Lognormal sigma of log size.")
-    size_pareto_alpha: float = Field(1.2, gt=0, description="Pareto shape.")
-    size_min_bytes: float = Field(100.0, ge=0, description="Smallest size, bytes.")
-    size_max_bytes: float = Field(2e6, gt=0, description="Largest size, bytes.")
-    sizes_bytes: list[float] | None = Field(None, description="Sizes of 'choice', bytes.")
-    size_weights: list[float] | None = Field(None, description="Weights of 'choice'.")
-    sharing: Literal["round_robin", "proportional_fair"] = Field(
-        "round_robin", description="How sessions share a beam's RBs.")
-    gap_timeout_s: float = Field(60.0, ge=0, description="A pause longer than this aborts the "
-                                                         "session, s.")
-    handover_interruption_s: float = Field(0.05, ge=0, description="Transfer stop per "
-                                                                   "handover, s.")
 
 
 class ServicesSpec(Section):

@@ -1,25 +1,32 @@
 """Settings of the scheduler: SMS, voice and data traffic and behaviour, beam access
 resources, and the whole :class:`SchedulerConfig`.
 
-Defaults and their sources: SMS and beam access in :mod:`satsim.scheduler.model`,
-voice in :mod:`satsim.scheduler.voice`, data in :mod:`satsim.scheduler.data`.
+Each setting is declared once, here (default, unit in the name, range and
+description); the scenario schema's ``services`` and ``beams`` sections are these
+classes (``satsim._settings``). Defaults and their sources: SMS and beam access in
+:mod:`satsim.scheduler.model`, voice in :mod:`satsim.scheduler.voice`, data in
+:mod:`satsim.scheduler.data`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 from scipy.special import ndtr, ndtri
 
+from .._settings import settings
 from ..errors import InputError
 from ..link.config import Carrier
 from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, rate_bps_per_rb
-from ._checks import check_choice, check_number, check_whole, checked_profile, is_real
+from ._checks import checked_profile
 from .sharing import SHARING_POLICIES
 
+#: Transfer-time models of an SMS.
 SERVICE_TIME_MODELS = ("rate", "exponential", "fixed")
+#: Retry schedules of the SMS centre for mobile-terminated messages.
 MT_RETRY_SCHEDULES = ("fixed", "backoff", "alert")
 #: Voice holding-time distributions.
 HOLDING_DISTRIBUTIONS = ("exponential", "fixed")
@@ -28,6 +35,13 @@ SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "choice")
 
 _RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1))
 _U_MIN, _U_MAX = 1e-300, 1.0 - 1e-16
+
+_PROFILE = "Relative weight of each UTC hour of day (24 numbers; null: flat)."
+
+
+def _profile(owner: str, obj) -> None:
+    """Normalise ``obj.daily_profile`` to a tuple of 24 floats (or None), checked."""
+    object.__setattr__(obj, "daily_profile", checked_profile(owner, obj.daily_profile))
 
 
 def _z(x: float, mu: float, s: float) -> float:
@@ -39,72 +53,44 @@ def _z(x: float, mu: float, s: float) -> float:
     return (math.log(x) - mu) / s
 
 
-@dataclass(frozen=True)
+@settings("sms")
 class SmsConfig:
-    """SMS traffic and behaviour (defaults and sources: module docstring).
+    """SMS store-and-forward traffic and behaviour (defaults and sources:
+    :mod:`satsim.scheduler.model`)."""
 
-    Attributes
-    ----------
-    mo_per_hour, mt_per_hour : float
-        Poisson arrivals per handset per hour, MO and MT.
-    daily_profile : tuple of 24 float or None
-        Relative weight of each UTC hour of day (normalised to mean 1).
-    validity_s : float
-        Validity period: undelivered messages expire this long after arrival.
-    payload_bytes, overhead_bytes : int
-        Message size and the signalling sent with it, bytes.
-    rb_per_sms : int
-        Resource blocks one transfer uses.
-    service_time : {"rate", "exponential", "fixed"}
-        Transfer-time model: bytes over the RBs at the handset's CQI rate,
-        or exponential / fixed of mean ``service_mean_s``.
-    service_mean_s : float or None
-        Needed by "exponential" and "fixed".
-    ground_delay_s : float
-        One-way delay between the satellite beam and the SMS centre.
-    mo_retry_s : float
-        Wait after a failed MO attempt.
-    mt_retry : {"fixed", "backoff", "alert"}
-    mt_retry_s, mt_backoff_factor, mt_retry_max_s : float
-        MT retry interval, backoff growth and cap.
-    failure_prob : float
-        Probability an attempt fails at random (radio link failure,
-        collision), in [0, 1).
-    """
-
-    mo_per_hour: float = 0.5
-    mt_per_hour: float = 0.5
-    daily_profile: tuple[float, ...] | None = None
-    validity_s: float = 86400.0
-    payload_bytes: int = 140
-    overhead_bytes: int = 100
-    rb_per_sms: int = 1
-    service_time: str = "rate"
-    service_mean_s: float | None = None
-    ground_delay_s: float = 0.5
-    mo_retry_s: float = 40.0
-    mt_retry: str = "fixed"
-    mt_retry_s: float = 300.0
-    mt_backoff_factor: float = 2.0
-    mt_retry_max_s: float = 3600.0
-    failure_prob: float = 0.0
+    mo_per_hour: float = Field(0.5, ge=0, description="Mobile-originated SMS per handset per "
+                                                      "hour (Poisson).")
+    mt_per_hour: float = Field(0.5, ge=0, description="Mobile-terminated SMS per handset per "
+                                                      "hour (Poisson).")
+    daily_profile: tuple[float, ...] | None = Field(None, description=_PROFILE)
+    validity_s: float = Field(86400.0, gt=0, description="Validity period: undelivered "
+                                                         "messages expire after it, s (TS 23.040 "
+                                                         "TP-VP 167).")
+    payload_bytes: int = Field(140, ge=0, description="Message size, bytes (TS 23.040 "
+                                                      "§9.2.3.24: at most 140).")
+    overhead_bytes: int = Field(100, ge=0, description="Signalling sent with each message, "
+                                                       "bytes (estimate).")
+    rb_per_sms: int = Field(1, ge=1, description="Resource blocks per transfer.")
+    service_time: Literal[SERVICE_TIME_MODELS] = Field(
+        "rate", description="Transfer time: bytes at the handset's CQI rate, or exponential / "
+                            "fixed of mean service_mean_s.")
+    service_mean_s: float | None = Field(None, ge=0, description="Mean transfer time, s "
+                                                                 "(exponential, fixed).")
+    ground_delay_s: float = Field(0.5, ge=0, description="Gateway + core + SMS centre, one way, "
+                                                         "s (assumption).")
+    mo_retry_s: float = Field(40.0, ge=0, description="Wait after a failed MO attempt, s "
+                                                      "(TR1M, TS 24.011 §10.1).")
+    mt_retry: Literal[MT_RETRY_SCHEDULES] = Field(
+        "fixed", description="MT retry schedule of the SMS centre: a fixed interval, a growing "
+                             "backoff, or alert on return (TS 23.040 §10.3).")
+    mt_retry_s: float = Field(300.0, gt=0, description="MT retry interval, s.")
+    mt_backoff_factor: float = Field(2.0, ge=1, description="Growth of the backoff interval.")
+    mt_retry_max_s: float = Field(3600.0, gt=0, description="Longest backoff interval, s.")
+    failure_prob: float = Field(0.0, ge=0, lt=1, description="Probability an attempt fails at "
+                                                             "random.")
 
     def __post_init__(self):
-        o = "sms"
-        for name in ("mo_per_hour", "mt_per_hour", "ground_delay_s", "mo_retry_s"):
-            check_number(o, name, getattr(self, name))
-        for name in ("validity_s", "mt_retry_s", "mt_retry_max_s"):
-            check_number(o, name, getattr(self, name), strict=True)
-        check_number(o, "mt_backoff_factor", self.mt_backoff_factor, minimum=1.0)
-        check_whole(o, "payload_bytes", self.payload_bytes, 0)
-        check_whole(o, "overhead_bytes", self.overhead_bytes, 0)
-        check_whole(o, "rb_per_sms", self.rb_per_sms, 1)
-        check_number(o, "failure_prob", self.failure_prob)
-        if not self.failure_prob < 1.0:
-            raise InputError(f"sms.failure_prob must be in [0, 1), got {self.failure_prob!r}")
-        if self.service_time not in SERVICE_TIME_MODELS:
-            raise InputError(f"sms.service_time must be one of {', '.join(SERVICE_TIME_MODELS)}, "
-                             f"got {self.service_time!r}")
+        _profile("sms", self)
         if self.service_time == "rate":
             if self.payload_bytes + self.overhead_bytes <= 0:
                 raise InputError("sms.payload_bytes + sms.overhead_bytes must be > 0 for the "
@@ -112,43 +98,38 @@ class SmsConfig:
         elif self.service_mean_s is None:
             raise InputError(f"sms.service_mean_s is needed by service_time="
                              f"{self.service_time!r}; give the mean transfer time in seconds")
-        if self.service_mean_s is not None:
-            check_number(o, "service_mean_s", self.service_mean_s)
-        if self.mt_retry not in MT_RETRY_SCHEDULES:
-            raise InputError(f"sms.mt_retry must be one of {', '.join(MT_RETRY_SCHEDULES)}, "
-                             f"got {self.mt_retry!r}")
-        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
 
 
-@dataclass(frozen=True)
-class BeamConfig:
-    """Resources of every satellite beam, shared by all services.
+@settings("beams")
+class BeamAccess:
+    """Access resources of every satellite beam, shared by all services (defaults
+    and sources: :mod:`satsim.scheduler.model`)."""
 
-    Attributes
-    ----------
-    carrier : Carrier
-        Its ``beam_n_rb`` resource blocks per direction per beam.
-    rach_per_s, paging_per_s : float
-        Random-access grants and paging records per second per beam (inf: no limit).
-    access_delay_s : float
-        Random access and connection set-up after the RACH grant.
-    paging_cycle_s : float
-        Paging (DRX) cycle; 0 pages at once.
-    """
-
-    carrier: Carrier = field(default_factory=Carrier)
-    rach_per_s: float = 100.0
-    paging_per_s: float = 1600.0
-    access_delay_s: float = 0.1
-    paging_cycle_s: float = 1.28
+    rach_per_s: float = Field(100.0, gt=0, allow_inf_nan=True,
+                              description="Random-access grants per second per beam (PRACH "
+                                          "configuration 3; .inf: no limit).")
+    paging_per_s: float = Field(1600.0, gt=0, allow_inf_nan=True,
+                                description="Paging records per second per beam (.inf: no "
+                                            "limit).")
+    paging_cycle_s: float = Field(1.28, ge=0, description="Paging (DRX) cycle, s (rf128); 0 "
+                                                          "pages at once.")
+    access_delay_s: float = Field(0.1, ge=0, description="Random access and RRC set-up, s "
+                                                         "(assumption).")
 
     def __post_init__(self):
-        if not isinstance(self.carrier, Carrier):
-            raise InputError(f"beams.carrier must be a satsim.link.Carrier, got {self.carrier!r}")
-        check_number("beams", "rach_per_s", self.rach_per_s, strict=True, allow_inf=True)
-        check_number("beams", "paging_per_s", self.paging_per_s, strict=True, allow_inf=True)
-        check_number("beams", "access_delay_s", self.access_delay_s)
-        check_number("beams", "paging_cycle_s", self.paging_cycle_s)
+        for name in ("rach_per_s", "paging_per_s"):
+            if math.isnan(getattr(self, name)):
+                raise InputError(f"beams.{name} must be a number > 0 (.inf for no limit), "
+                                 "got nan")
+
+
+@settings("beams")
+class BeamConfig(BeamAccess):
+    """A beam's access resources and the carrier whose resource blocks it shares out."""
+
+    carrier: Carrier = Field(default_factory=Carrier,
+                             description="The carrier (its beam_n_rb resource blocks per "
+                                         "direction per beam).")
 
     @property
     def n_rb(self) -> int:
@@ -156,73 +137,34 @@ class BeamConfig:
         return self.carrier.beam_n_rb
 
 
-@dataclass(frozen=True)
+@settings("voice")
 class VoiceConfig:
-    """Voice traffic and behaviour (model, defaults and sources: module docstring).
+    """Voice calls (model, defaults and sources: :mod:`satsim.scheduler.voice`)."""
 
-    Attributes
-    ----------
-    calls_per_hour : float
-        Poisson call attempts per handset per hour.
-    daily_profile : tuple of 24 float or None
-        Relative weight of each UTC hour of day (normalised to mean 1).
-    mean_holding_s : float
-        Mean holding time (intended call duration), seconds.
-    holding : {"exponential", "fixed"}
-    codec_rate_bps : float
-        Speech codec bit rate, bit/s.
-    frame_s : float
-        Speech frame (packet) interval, seconds.
-    overhead_bytes_per_frame : int
-        Protocol overhead added to each frame, bytes.
-    rbs_per_call : float or None
-        Fixed RB-equivalents per call (None: from the bearer rate and the CQI).
-    max_rbs_per_call : float
-        Most RBs a call may use; sets the CQI the call needs.
-    min_sinr_db : float or None
-        Raises the voice SINR threshold to this value, dB.
-    handover_interruption_s : float
-        Silence at each handover, seconds.
-    t310_s : float
-        Radio-link-failure timer: an outage longer than this drops the call.
-    max_calls_per_beam : int or None
-        Most calls a beam carries at once (None: only the RBs limit).
-    """
-
-    calls_per_hour: float = 0.5
-    daily_profile: tuple[float, ...] | None = None
-    mean_holding_s: float = 120.0
-    holding: str = "exponential"
-    codec_rate_bps: float = 12650.0
-    frame_s: float = 0.02
-    overhead_bytes_per_frame: int = 10
-    rbs_per_call: float | None = None
-    max_rbs_per_call: float = 1.0
-    min_sinr_db: float | None = None
-    handover_interruption_s: float = 0.05
-    t310_s: float = 1.0
-    max_calls_per_beam: int | None = None
+    calls_per_hour: float = Field(0.5, ge=0, description="Call attempts per handset per hour "
+                                                         "(Poisson).")
+    daily_profile: tuple[float, ...] | None = Field(None, description=_PROFILE)
+    mean_holding_s: float = Field(120.0, gt=0, description="Mean call duration, s.")
+    holding: Literal[HOLDING_DISTRIBUTIONS] = Field("exponential",
+                                                     description="Holding-time distribution.")
+    codec_rate_bps: float = Field(12650.0, gt=0, description="Speech codec rate, bit/s "
+                                                             "(AMR-WB 12.65).")
+    frame_s: float = Field(0.02, gt=0, description="Speech frame interval, s.")
+    overhead_bytes_per_frame: int = Field(10, ge=0, description="Header bytes per frame.")
+    rbs_per_call: float | None = Field(None, gt=0, description="Fixed RBs per call (null: from "
+                                                               "the rate and the CQI).")
+    max_rbs_per_call: float = Field(1.0, gt=0, description="Most RBs a call may use; sets the "
+                                                           "CQI a call needs.")
+    min_sinr_db: float | None = Field(None, description="Raise the voice SINR threshold to "
+                                                        "this, dB.")
+    handover_interruption_s: float = Field(0.05, ge=0, description="Silence per handover, s.")
+    t310_s: float = Field(1.0, ge=0, description="Outage longer than this drops the call, s "
+                                                 "(T310, TS 36.331).")
+    max_calls_per_beam: int | None = Field(None, ge=1, description="Most calls per beam (null: "
+                                                                   "RBs only).")
 
     def __post_init__(self):
-        o = "voice"
-        check_number(o, "calls_per_hour", self.calls_per_hour)
-        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
-        check_number(o, "mean_holding_s", self.mean_holding_s, strict=True)
-        check_choice(o, "holding", self.holding, HOLDING_DISTRIBUTIONS)
-        check_number(o, "codec_rate_bps", self.codec_rate_bps, strict=True)
-        check_number(o, "frame_s", self.frame_s, strict=True)
-        check_whole(o, "overhead_bytes_per_frame", self.overhead_bytes_per_frame, 0)
-        if self.rbs_per_call is not None:
-            check_number(o, "rbs_per_call", self.rbs_per_call, strict=True)
-        check_number(o, "max_rbs_per_call", self.max_rbs_per_call, strict=True)
-        if self.min_sinr_db is not None and not (is_real(self.min_sinr_db)
-                                                 and math.isfinite(self.min_sinr_db)):
-            raise InputError(f"voice.min_sinr_db must be a finite number (dB) or None, got "
-                             f"{self.min_sinr_db!r}")
-        check_number(o, "handover_interruption_s", self.handover_interruption_s)
-        check_number(o, "t310_s", self.t310_s)
-        if self.max_calls_per_beam is not None:
-            check_whole(o, "max_calls_per_beam", self.max_calls_per_beam, 1)
+        _profile("voice", self)
         if self.min_cqi > MAX_CQI:
             field = "rbs_per_call" if self.rbs_per_call is not None else "max_rbs_per_call"
             raise InputError(
@@ -249,91 +191,69 @@ class VoiceConfig:
         return thr if self.min_sinr_db is None else max(thr, float(self.min_sinr_db))
 
 
-@dataclass(frozen=True)
+@settings("data")
 class DataConfig:
-    """Data traffic and behaviour (model, defaults and sources: module docstring).
+    """Data sessions (model, defaults and sources: :mod:`satsim.scheduler.data`)."""
 
-    Attributes
-    ----------
-    sessions_per_hour : float
-        Poisson session arrivals per handset per hour.
-    daily_profile : tuple of 24 float or None
-        Relative weight of each UTC hour of day (normalised to mean 1).
-    size_distribution : {"lognormal", "pareto", "choice"}
-    size_median_bytes, size_sigma : float
-        Lognormal median (bytes) and shape (sigma of the log).
-    size_pareto_alpha : float
-        Pareto shape.
-    size_min_bytes, size_max_bytes : float
-        Truncation (lognormal), scale and truncation (Pareto), bytes;
-        ``size_max_bytes`` may be inf.
-    sizes_bytes, size_weights : tuple of float or None
-        The sizes of "choice" and their relative weights.
-    sharing : {"round_robin", "proportional_fair"}
-        How sessions share the RBs left by voice (:mod:`~satsim.scheduler.sharing`).
-    gap_timeout_s : float
-        A pause longer than this aborts the session (inf: never).
-    handover_interruption_s : float
-        Transfer stopped at each handover, seconds.
-    """
-
-    sessions_per_hour: float = 1.0
-    daily_profile: tuple[float, ...] | None = None
-    size_distribution: str = "lognormal"
-    size_median_bytes: float = math.exp(8.37)
-    size_sigma: float = 1.37
-    size_pareto_alpha: float = 1.2
-    size_min_bytes: float = 100.0
-    size_max_bytes: float = 2e6
-    sizes_bytes: tuple[float, ...] | None = None
-    size_weights: tuple[float, ...] | None = None
-    sharing: str = "round_robin"
-    gap_timeout_s: float = 60.0
-    handover_interruption_s: float = 0.05
+    sessions_per_hour: float = Field(1.0, ge=0, description="Sessions per handset per hour "
+                                                            "(Poisson).")
+    daily_profile: tuple[float, ...] | None = Field(None, description=_PROFILE)
+    size_distribution: Literal[SIZE_DISTRIBUTIONS] = Field(
+        "lognormal", description="Session size distribution.")
+    size_median_bytes: float = Field(math.exp(8.37), gt=0,
+                                     description="Lognormal median size, bytes (e^8.37).")
+    size_sigma: float = Field(1.37, ge=0, description="Lognormal sigma of log size.")
+    size_pareto_alpha: float = Field(1.2, gt=0, description="Pareto shape.")
+    size_min_bytes: float = Field(100.0, ge=0, description="Smallest size, bytes (the Pareto "
+                                                           "scale).")
+    size_max_bytes: float = Field(2e6, gt=0, allow_inf_nan=True,
+                                  description="Largest size, bytes (.inf: no truncation).")
+    sizes_bytes: tuple[float, ...] | None = Field(None, description="Sizes of 'choice', bytes.")
+    size_weights: tuple[float, ...] | None = Field(None, description="Weights of 'choice' "
+                                                                     "(null: equal).")
+    sharing: Literal[SHARING_POLICIES] = Field(
+        "round_robin", description="How sessions share a beam's RBs.")
+    gap_timeout_s: float = Field(60.0, ge=0, allow_inf_nan=True,
+                                 description="A pause longer than this aborts the session, s "
+                                             "(.inf: never).")
+    handover_interruption_s: float = Field(0.05, ge=0, description="Transfer stop per "
+                                                                   "handover, s.")
 
     def __post_init__(self):
-        o = "data"
-        check_number(o, "sessions_per_hour", self.sessions_per_hour)
-        object.__setattr__(self, "daily_profile", checked_profile(o, self.daily_profile))
-        check_choice(o, "size_distribution", self.size_distribution, SIZE_DISTRIBUTIONS)
-        check_choice(o, "sharing", self.sharing, SHARING_POLICIES)
-        check_number(o, "gap_timeout_s", self.gap_timeout_s, allow_inf=True)
-        check_number(o, "handover_interruption_s", self.handover_interruption_s)
+        _profile("data", self)
+        for name in ("size_max_bytes", "gap_timeout_s"):
+            if math.isnan(getattr(self, name)):
+                raise InputError(f"data.{name} must be a number (.inf for no limit), got nan")
         dist = self.size_distribution
         if dist == "choice":
             self._check_choice()
             return
-        check_number(o, "size_min_bytes", self.size_min_bytes, strict=dist == "pareto")
-        check_number(o, "size_max_bytes", self.size_max_bytes, minimum=self.size_min_bytes,
-                     strict=True, allow_inf=True)
+        if dist == "pareto" and not self.size_min_bytes > 0:
+            raise InputError(f"data.size_min_bytes must be > 0 for the Pareto distribution (its "
+                             f"scale), got {self.size_min_bytes!r}")
+        if not self.size_max_bytes > self.size_min_bytes:
+            raise InputError(f"data.size_max_bytes ({self.size_max_bytes!r}) must exceed "
+                             f"size_min_bytes ({self.size_min_bytes!r})")
         if dist == "lognormal":
-            check_number(o, "size_median_bytes", self.size_median_bytes, strict=True)
-            check_number(o, "size_sigma", self.size_sigma)
             if self.size_sigma == 0 and not (self.size_min_bytes <= self.size_median_bytes
                                              <= self.size_max_bytes):
                 raise InputError("data.size_median_bytes must lie in [size_min_bytes, "
                                  "size_max_bytes] when size_sigma is 0")
-        else:
-            check_number(o, "size_pareto_alpha", self.size_pareto_alpha, strict=True)
-            if self.size_pareto_alpha <= 1.0 and math.isinf(self.size_max_bytes):
-                raise InputError(
-                    f"data.size_pareto_alpha = {self.size_pareto_alpha!r} <= 1 gives sizes of "
-                    "infinite mean; give a finite size_max_bytes or alpha > 1")
+        elif self.size_pareto_alpha <= 1.0 and math.isinf(self.size_max_bytes):
+            raise InputError(
+                f"data.size_pareto_alpha = {self.size_pareto_alpha!r} <= 1 gives sizes of "
+                "infinite mean; give a finite size_max_bytes or alpha > 1")
 
     def _check_choice(self) -> None:
         sizes = self.sizes_bytes
-        if (sizes is None or len(sizes) == 0
-                or not all(is_real(s) and math.isfinite(s) and s > 0 for s in sizes)):
+        if not sizes or not all(s > 0 for s in sizes):
             raise InputError("data.sizes_bytes must be one or more finite sizes > 0 (bytes) for "
                              f"size_distribution 'choice', got {sizes!r}")
-        object.__setattr__(self, "sizes_bytes", tuple(float(s) for s in sizes))
         w = self.size_weights
-        if w is not None:
-            if (len(w) != len(sizes) or not all(is_real(x) and math.isfinite(x) and x >= 0
-                                                for x in w) or sum(w) <= 0):
-                raise InputError(f"data.size_weights must be {len(sizes)} finite weights >= 0 "
-                                 f"(one per size, not all zero), got {w!r}")
-            object.__setattr__(self, "size_weights", tuple(float(x) for x in w))
+        if w is not None and (len(w) != len(sizes) or not all(x >= 0 for x in w)
+                              or sum(w) <= 0):
+            raise InputError(f"data.size_weights must be {len(sizes)} finite weights >= 0 "
+                             f"(one per size, not all zero), got {w!r}")
 
     @property
     def mean_size_bytes(self) -> float:
@@ -381,7 +301,7 @@ class DataConfig:
         return np.minimum(lo / (1.0 - u * (1.0 - tail)) ** (1.0 / alpha), hi)
 
 
-@dataclass(frozen=True)
+@settings("scheduler")
 class SchedulerConfig:
     """Everything the scheduler needs besides the coverage view and the seed.
 
@@ -389,20 +309,12 @@ class SchedulerConfig:
     (``SmsConfig(mo_per_hour=0, mt_per_hour=0)`` sends none).
     """
 
-    beams: BeamConfig = field(default_factory=BeamConfig)
-    sms: SmsConfig = field(default_factory=SmsConfig)
-    voice: VoiceConfig | None = None
-    data: DataConfig | None = None
+    beams: BeamConfig = Field(default_factory=BeamConfig, description="Beam access resources.")
+    sms: SmsConfig = Field(default_factory=SmsConfig, description="SMS traffic.")
+    voice: VoiceConfig | None = Field(None, description="Voice calls (None: off).")
+    data: DataConfig | None = Field(None, description="Data sessions (None: off).")
 
     def __post_init__(self):
-        if not isinstance(self.beams, BeamConfig):
-            raise InputError(f"scheduler.beams must be a BeamConfig, got {self.beams!r}")
-        if not isinstance(self.sms, SmsConfig):
-            raise InputError(f"scheduler.sms must be an SmsConfig, got {self.sms!r}")
-        if self.voice is not None and not isinstance(self.voice, VoiceConfig):
-            raise InputError(f"scheduler.voice must be a VoiceConfig or None, got {self.voice!r}")
-        if self.data is not None and not isinstance(self.data, DataConfig):
-            raise InputError(f"scheduler.data must be a DataConfig or None, got {self.data!r}")
         n_rb = self.beams.n_rb
         if self.sms.rb_per_sms > n_rb:
             raise InputError(
