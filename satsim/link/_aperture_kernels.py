@@ -1,0 +1,154 @@
+"""Numba kernels of the aperture models, on plain floats (direction cosines, rad, deg, dB).
+
+Scalar functions a link kernel can call once per (beam, handset) pair; the
+public numpy API with units and input checks is ``satsim.link.aperture``,
+which documents every formula and its source. Nothing here checks its
+input: callers pass values that ``aperture`` has validated.
+
+Conventions
+-----------
+* Aperture frame: x and y along the two sides of the aperture (lengths
+  ``L_x``, ``L_y``), z along its normal. A direction has direction cosines
+  ``(u, v, w) = (sin θ cos φ, sin θ sin φ, cos θ)``.
+* ``half_kl_x_rad = π L_x / λ`` (half the aperture's electrical length, rad),
+  so the pattern argument along x is ``X = half_kl_x_rad * u``.
+* Taper codes: ``TAPER_UNIFORM`` (0), ``TAPER_COSINE`` (1).
+* Linear gains are relative to the boresight peak of the unsteered
+  aperture; S.1528 gains are absolute, dBi.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._jit import njit
+
+TAPER_UNIFORM = 0
+TAPER_COSINE = 1
+
+_HALF_PI = 0.5 * math.pi
+
+#: ITU-R S.1528-0 recommends 1.2, Table 1: ``b`` and ``α`` (the same for
+#: every L_N), and the 2.58 in ``a = 2.58 sqrt(1 - k log10 z)``.
+S1528_REC1_2_B = 6.32
+S1528_REC1_2_ALPHA = 1.5
+S1528_REC1_2_A0 = 2.58
+
+#: ITU-R S.1528-0 recommends 1.3 (as transcribed, see ``aperture``): main
+#: beam / near-in side-lobe mask cross point L_S, dB below the peak, reached
+#: at ``Y = 1.5 ψb`` (``-3 (1.5)² = -6.75``).
+S1528_REC1_3_LS_DB = -6.75
+S1528_REC1_3_Y_OVER_PSI_B = 1.5
+
+
+@njit
+def sinc(x):
+    """``sin(x) / x``, 1 at ``x = 0`` (unnormalised sinc, x in rad)."""
+    if x == 0.0:
+        return 1.0
+    return math.sin(x) / x
+
+
+@njit
+def cosine_taper_field(x):
+    """Normalised far field of a cosine-illuminated line source, ``cos x / (1 - (2x/π)²)``.
+
+    Evaluated as ``(π/2) sinc(π/2 - |x|) / (1 + 2|x|/π)``, the same function
+    without the removable 0/0 at ``|x| = π/2`` (value π/4 there).
+    """
+    ax = abs(x)
+    return _HALF_PI * sinc(_HALF_PI - ax) / (1.0 + ax / _HALF_PI)
+
+
+@njit
+def rect_pattern_lin(du, dv, half_kl_x_rad, half_kl_y_rad, taper):
+    """Normalised power pattern ``|F(X) F(Y)|²`` of the rectangular aperture.
+
+    ``X = half_kl_x_rad * du``, ``Y = half_kl_y_rad * dv``; ``F`` is ``sinc``
+    (``TAPER_UNIFORM``) or :func:`cosine_taper_field` (``TAPER_COSINE``).
+    ``du, dv`` are direction-cosine offsets from the beam direction.
+    """
+    x = half_kl_x_rad * du
+    y = half_kl_y_rad * dv
+    if taper == TAPER_COSINE:
+        f = cosine_taper_field(x) * cosine_taper_field(y)
+    else:
+        f = sinc(x) * sinc(y)
+    return f * f
+
+
+@njit
+def scan_factor_lin(steer_u, steer_v, exponent):
+    """Scan-loss factor ``cos(θ_scan)^n`` of a beam steered to ``(steer_u, steer_v)``.
+
+    ``cos θ_scan = sqrt(1 - u0² - v0²)``, clipped below at 1e-16 (a beam at
+    90° is finite but hugely attenuated); 1 when ``exponent`` is 0.
+    """
+    if exponent == 0.0:
+        return 1.0
+    s2 = steer_u * steer_u + steer_v * steer_v
+    c = math.sqrt(1.0 - s2) if s2 < 1.0 else 0.0
+    c = max(c, 1e-16)
+    return c**exponent
+
+
+@njit
+def rect_steered_gain_lin(
+    u, v, w, steer_u, steer_v, half_kl_x_rad, half_kl_y_rad, taper, scan_lin, floor_lin
+):
+    """Gain toward ``(u, v, w)`` of the aperture steered to ``(steer_u, steer_v)``,
+    relative to the unsteered peak: ``max(|F F|²(u - u0, v - v0) * scan_lin, floor_lin)``.
+
+    ``scan_lin`` is :func:`scan_factor_lin` of the beam (computed once per
+    beam). Directions behind the aperture (``w <= 0``) get ``floor_lin``.
+    """
+    if w <= 0.0:
+        return floor_lin
+    g = rect_pattern_lin(u - steer_u, v - steer_v, half_kl_x_rad, half_kl_y_rad, taper) * scan_lin
+    if g < floor_lin:
+        return floor_lin
+    return g
+
+
+@njit
+def s1528_rec1_2_gain_dbi(psi_deg, max_gain_dbi, psi_b_deg, ln_db, lf_dbi, lb_dbi, z, a):
+    """ITU-R S.1528-0 recommends 1.2 reference pattern, dBi, at ``psi_deg`` off axis.
+
+    ``a`` from Table 1 (``2.58 sqrt(1 - k log10 z)``) and ``lb_dbi`` (back
+    lobe) are computed once by the caller; b = 6.32, α = 1.5. Regions, in
+    order: ψ <= aψb main lobe; <= 0.5bψb, Gm + LN + 20 log z; <= bψb, Gm + LN;
+    <= Y, X - 25 log ψ (written as Gm + LN - 25 log(ψ / bψb), the same);
+    <= 90°, LF; beyond, LB.
+    """
+    psi = abs(psi_deg)
+    if psi <= a * psi_b_deg:
+        return max_gain_dbi - 3.0 * (psi / psi_b_deg) ** S1528_REC1_2_ALPHA
+    b_psi_b = S1528_REC1_2_B * psi_b_deg
+    if psi <= 0.5 * b_psi_b:
+        return max_gain_dbi + ln_db + 20.0 * math.log10(z)
+    if psi <= b_psi_b:
+        return max_gain_dbi + ln_db
+    y_deg = b_psi_b * 10.0 ** (0.04 * (max_gain_dbi + ln_db - lf_dbi))
+    if psi <= y_deg:
+        return max_gain_dbi + ln_db - 25.0 * math.log10(psi / b_psi_b)
+    if psi <= 90.0:
+        return lf_dbi
+    return lb_dbi
+
+
+@njit
+def s1528_rec1_3_gain_dbi(psi_deg, max_gain_dbi, psi_b_deg, lf_dbi):
+    """ITU-R S.1528-0 recommends 1.3 (LEO) reference pattern, dBi, at ``psi_deg`` off axis.
+
+    ψ <= Y = 1.5 ψb: Gm - 3 (ψ/ψb)²; Y < ψ <= Z: Gm + LS - 25 log(ψ/Y);
+    beyond: LF; LS = -6.75 dB, Z = Y 10^(0.04 (Gm + LS - LF)).
+    """
+    psi = abs(psi_deg)
+    y_deg = S1528_REC1_3_Y_OVER_PSI_B * psi_b_deg
+    if psi <= y_deg:
+        r = psi / psi_b_deg
+        return max_gain_dbi - 3.0 * r * r
+    z_deg = y_deg * 10.0 ** (0.04 * (max_gain_dbi + S1528_REC1_3_LS_DB - lf_dbi))
+    if psi <= z_deg:
+        return max_gain_dbi + S1528_REC1_3_LS_DB - 25.0 * math.log10(psi / y_deg)
+    return lf_dbi
