@@ -8,9 +8,17 @@ an elevation hysteresis, and never more than ``max_beams`` cells per satellite.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import prange
 
 from .._jit import njit
+from ._aperture_kernels import rect_steered_gain_lin
+from ._kernels import DELAY, DOPPLER, LOW_SINR, NO_BEAM, NO_SATELLITE, SERVED, body_frame, \
+    pattern_gain_lin
+
+_C_KM_S = 299792.458
 
 #: Reasons a cell has no serving beam at a step.
 CELL_SERVED = 0
@@ -95,3 +103,172 @@ def assign_cells(offsets, link_sat, link_elev_deg, order, nsat, min_elev_deg, ma
                 out_reason[t, c] = CELL_NO_BEAM if seen else CELL_NO_SATELLITE
         for c in range(ncell):
             state_sat[c] = out_sat[t, c]
+
+
+#: Beam patterns of the Earth-fixed kernel.
+PATTERN_CIRCULAR = 0   # TR 38.811 §6.4.1 circular aperture (tabulated), around the steering
+PATTERN_RECT = 1       # rectangular planar array, shifted in sine space (``_aperture_kernels``)
+
+
+@njit(parallel=True)
+def body_axes(sat_pos, sat_vel):
+    """Body frame (x along-track, y, z nadir; ``satsim.link.beams``) of every
+    satellite at every step, ``(nsat, nt, 9)``; NaN where the position is."""
+    nsat, nt = sat_pos.shape[0], sat_pos.shape[1]
+    axes = np.full((nsat, nt, 9), np.nan)
+    for s in prange(nsat):
+        for t in range(nt):
+            if sat_pos[s, t, 0] == sat_pos[s, t, 0]:
+                a = body_frame(sat_pos[s, t], sat_vel[s, t])
+                for i in range(9):
+                    axes[s, t, i] = a[i]
+    return axes
+
+
+@njit
+def _unit_from(a, b):
+    """Unit vector from point ``a`` to point ``b`` and the distance, km."""
+    d0, d1, d2 = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+    n = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    return d0 / n, d1 / n, d2 / n, n
+
+
+@njit(parallel=True)
+def beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, nsat, out_dir, out_uv):
+    """Where every active beam points: the ITRS unit vector from its satellite to
+    its cell centre (``out_dir``, (nbeam, 3)) and its sine-space steering
+    ``(u0, v0)`` in the satellite body frame (``out_uv``, (nbeam, 2)).
+    ``beam_offsets`` is the CSR over (t, satellite) of the active beams."""
+    nt = (beam_offsets.size - 1) // nsat
+    for t in prange(nt):
+        for s in range(nsat):
+            ax = axes[s, t]
+            for b in range(beam_offsets[t * nsat + s], beam_offsets[t * nsat + s + 1]):
+                d0, d1, d2, _ = _unit_from(sat_pos[s, t], cell_pos[beam_cell[b]])
+                out_dir[b, 0], out_dir[b, 1], out_dir[b, 2] = d0, d1, d2
+                out_uv[b, 0] = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
+                out_uv[b, 1] = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
+
+
+@njit
+def steered_gain_lin(pattern, d0, d1, d2, ax, bdir, buv, circ, rect):
+    """Normalised gain (peak 1, scan loss excluded) toward the unit direction
+    ``(d0, d1, d2)`` of a beam pointing along ``bdir`` (ITRS) with sine-space
+    steering ``buv``; ``circ = (table, ka_over_step, floor_lin)``,
+    ``rect = (half_kl_x_rad, half_kl_y_rad, taper, floor_lin)``."""
+    if pattern == PATTERN_CIRCULAR:
+        cos_t = d0 * bdir[0] + d1 * bdir[1] + d2 * bdir[2]
+        return pattern_gain_lin(cos_t, circ[1], circ[0], circ[2])
+    u = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
+    v = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
+    w = d0 * ax[6] + d1 * ax[7] + d2 * ax[8]
+    return rect_steered_gain_lin(u, v, w, buv[0], buv[1], rect[0], rect[1], rect[2], 1.0,
+                                 rect[3])
+
+
+@njit(parallel=True)
+def serve_cells(geo, cells, beams, radio, pattern, circ, rect, out):
+    """Downlink SNR / SINR, uplink SNR, residual Doppler and differential delay
+    of every handset in its Earth-fixed cell, for one chunk of time steps.
+
+    ``geo`` = (sat_pos, axes, h_pos, offsets, link_sat, link_range_km,
+    link_rate_km_s, link_elev_deg, link_loss_db): the CSR links of each
+    (t, handset) as in ``_kernels.serve``. ``cells`` = (handset_cell,
+    cell_color, cell_sat (nt, ncell), cell_reason (nt, ncell), cell_pos,
+    sat_vel). ``beams`` = (beam_offsets over (t, satellite), beam_cell,
+    beam_eirp_lin (W, scan loss included), beam_activity, beam_dir, beam_uv).
+    ``radio`` = (dl_noise_db, ul_offset_db, dl_freq_hz, min_sinr_db,
+    max_doppler_hz, max_delay_s). ``out`` = (sat, cell, snr_db, sinr_db,
+    ul_snr_db, elev_deg, delay_s, resid_doppler_hz, diff_delay_s, status).
+
+    The serving beam of a handset is its cell's beam (``cell_sat``), pointed
+    at the cell centre; the satellite pre-compensates Doppler and delay for
+    that centre, so the phone sees only the difference between its own
+    Doppler and delay and the centre's. Interference: every other active
+    beam of the same colour of every satellite in the handset's link list,
+    scaled by that beam's activity (the fraction of its resources in use).
+    """
+    sat_pos, axes, h_pos, offsets, link_sat, link_range, link_rate, link_elev, link_loss = geo
+    handset_cell, cell_color, cell_sat, cell_reason, cell_pos, sat_vel = cells
+    beam_offsets, beam_cell, beam_eirp, beam_activity, beam_dir, beam_uv = beams
+    dl_noise_db, ul_offset_db, dl_freq_hz, min_sinr_db, max_doppler_hz, max_delay_s = radio
+    o_sat, o_cell, o_snr, o_sinr, o_ul, o_elev, o_delay, o_resid, o_ddel, o_status = out
+    nt = o_sat.shape[0]
+    nh = h_pos.shape[0]
+    nsat = sat_pos.shape[0]
+    noise_lin = 10.0 ** (dl_noise_db / 10.0)
+    for h in prange(nh):
+        c = handset_cell[h]
+        color = cell_color[c]
+        for t in range(nt):
+            s = cell_sat[t, c]
+            k0, k1 = offsets[t * nh + h], offsets[t * nh + h + 1]
+            ks = -1
+            if s >= 0:
+                for k in range(k0, k1):
+                    if link_sat[k] == s:
+                        ks = k
+                        break
+            o_sat[t, h] = -1
+            o_cell[t, h] = -1
+            o_snr[t, h] = np.nan
+            o_sinr[t, h] = np.nan
+            o_ul[t, h] = np.nan
+            o_elev[t, h] = np.nan
+            o_delay[t, h] = np.nan
+            o_resid[t, h] = np.nan
+            o_ddel[t, h] = np.nan
+            if ks < 0:
+                o_status[t, h] = NO_BEAM if cell_reason[t, c] == CELL_NO_BEAM else NO_SATELLITE
+                continue
+            # the serving beam: this cell's beam on satellite s
+            bs = -1
+            for b in range(beam_offsets[t * nsat + s], beam_offsets[t * nsat + s + 1]):
+                if beam_cell[b] == c:
+                    bs = b
+                    break
+            d0, d1, d2, _ = _unit_from(sat_pos[s, t], h_pos[h])
+            g = steered_gain_lin(pattern, d0, d1, d2, axes[s, t], beam_dir[bs], beam_uv[bs],
+                                 circ, rect)
+            att = 10.0 ** (-link_loss[ks] / 10.0)
+            p = beam_eirp[bs] * g * att
+            # co-channel interference of every other active beam in view
+            interf = 0.0
+            for k in range(k0, k1):
+                s2 = link_sat[k]
+                att2 = 10.0 ** (-link_loss[k] / 10.0)
+                e0, e1, e2, _ = _unit_from(sat_pos[s2, t], h_pos[h])
+                for b in range(beam_offsets[t * nsat + s2], beam_offsets[t * nsat + s2 + 1]):
+                    if b == bs or cell_color[beam_cell[b]] != color:
+                        continue
+                    g2 = steered_gain_lin(pattern, e0, e1, e2, axes[s2, t], beam_dir[b],
+                                          beam_uv[b], circ, rect)
+                    interf += beam_activity[b] * beam_eirp[b] * g2 * att2
+            snr = 10.0 * math.log10(p) - dl_noise_db
+            sinr = 10.0 * math.log10(p / (noise_lin + interf))
+            # pre-compensation to the cell centre: the phone sees the difference
+            cpos = cell_pos[c]
+            r0, r1, r2 = cpos[0] - sat_pos[s, t, 0], cpos[1] - sat_pos[s, t, 1], \
+                cpos[2] - sat_pos[s, t, 2]
+            range_c = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
+            v = sat_vel[s, t]
+            rate_c = -(r0 * v[0] + r1 * v[1] + r2 * v[2]) / range_c
+            resid = -dl_freq_hz * (link_rate[ks] - rate_c) / _C_KM_S
+            ddel = (link_range[ks] - range_c) / _C_KM_S
+            o_sat[t, h] = s
+            o_cell[t, h] = c
+            o_snr[t, h] = snr
+            o_sinr[t, h] = sinr
+            o_ul[t, h] = ul_offset_db + 10.0 * math.log10(g) - link_loss[ks]
+            o_elev[t, h] = link_elev[ks]
+            o_delay[t, h] = link_range[ks] / _C_KM_S
+            o_resid[t, h] = resid
+            o_ddel[t, h] = ddel
+            if sinr < min_sinr_db:
+                o_status[t, h] = LOW_SINR
+            elif not abs(resid) <= max_doppler_hz:
+                o_status[t, h] = DOPPLER
+            elif not abs(ddel) <= max_delay_s:
+                o_status[t, h] = DELAY
+            else:
+                o_status[t, h] = SERVED

@@ -1,0 +1,156 @@
+"""The Earth-fixed serving kernel on hand-built geometry, against closed forms.
+
+Geometry: a spherical Earth of radius R, a satellite straight above the cell
+centre at altitude H moving along +y at v km/s (ITRS), handsets on the
+equator offset along-track. Then the range rate of a handset at central
+angle ``a`` is ``-R sin(a) v / d`` (``d`` its range) and the cell centre's is
+0, so the residual Doppler after pre-compensation to the centre is
+``f R sin(a) v / (c d)``, about ``f v x / (c H)`` for a small offset ``x``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from satsim.link import _cell_kernels as ck
+from satsim.link._kernels import DOPPLER, LOW_SINR, NO_BEAM, NO_SATELLITE, SERVED
+
+R_KM, H_KM, V_KM_S = 6371.0, 360.0, 7.6
+F_HZ = 1992.5e6
+C_KM_S = 299792.458
+NOISE_DB = -130.0
+
+
+def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(1.0,),
+           beam_cells=None, colors=None, cell_sat=None, reason=None, loss_db=150.0,
+           max_doppler_hz=1e9, min_sinr_db=-10.0, pattern=ck.PATTERN_RECT):
+    """Run serve_cells for one step; handsets at along-track offsets (km) on the
+    equator, the satellite above the origin."""
+    a = np.asarray(offsets_km, dtype=np.float64) / R_KM
+    h_pos = np.stack([R_KM * np.cos(a), R_KM * np.sin(a), np.zeros_like(a)], axis=1)
+    sat_pos = np.zeros((n_sats, 1, 3))
+    sat_pos[:, 0, 0] = R_KM + H_KM
+    sat_vel = np.zeros((n_sats, 1, 3))
+    sat_vel[:, 0, 1] = V_KM_S
+    axes = ck.body_axes(sat_pos, sat_vel)
+    nh = len(a)
+    # every handset sees every satellite
+    offsets = np.arange(nh + 1, dtype=np.int64) * n_sats
+    link_sat = np.tile(np.arange(n_sats, dtype=np.int64), nh)
+    d = h_pos[np.repeat(np.arange(nh), n_sats)] - sat_pos[link_sat, 0]
+    link_range = np.linalg.norm(d, axis=1)
+    link_rate = -(d @ np.array([0.0, V_KM_S, 0.0])) / link_range
+    link_elev = np.full(link_sat.size, 80.0)
+    link_loss = np.full(link_sat.size, loss_db)
+    cell_pos = np.asarray(cells_xyz, dtype=np.float64)
+    ncell = cell_pos.shape[0]
+    beam_cells = list(range(ncell)) if beam_cells is None else beam_cells
+    beam_offsets = np.array([0, len(beam_cells)], dtype=np.int64) if n_sats == 1 else \
+        np.array([0] + [len(beam_cells)] * n_sats, dtype=np.int64)
+    beam_cell = np.asarray(beam_cells, dtype=np.int64)
+    nb = beam_cell.size
+    beam_dir = np.empty((nb, 3))
+    beam_uv = np.empty((nb, 2))
+    ck.beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, n_sats, beam_dir, beam_uv)
+    cells = (np.asarray(cell_of, dtype=np.int64),
+             np.zeros(ncell, dtype=np.int64) if colors is None else np.asarray(colors, np.int64),
+             np.zeros((1, ncell), dtype=np.int32) if cell_sat is None else np.asarray(cell_sat,
+                                                                                      np.int32),
+             np.zeros((1, ncell), dtype=np.uint8) if reason is None else np.asarray(reason,
+                                                                                    np.uint8),
+             cell_pos, sat_vel)
+    beams = (beam_offsets, beam_cell, np.asarray(eirp_w, dtype=np.float64),
+             np.asarray(activity, dtype=np.float64), beam_dir, beam_uv)
+    radio = (NOISE_DB, -140.0, F_HZ, min_sinr_db, max_doppler_hz, 1e9)
+    lam = C_KM_S * 1e3 / F_HZ
+    rect = (math.pi * 2.7 / lam, math.pi * 2.3 / lam, 0, 1e-8)
+    circ = (np.ones(4), 1.0, 1e-8)
+    out = tuple([np.empty((1, nh), np.int32) for _ in range(2)]
+                + [np.empty((1, nh), np.float64) for _ in range(7)]
+                + [np.empty((1, nh), np.uint8)])
+    geo = (sat_pos, axes, h_pos, offsets, link_sat, link_range, link_rate, link_elev, link_loss)
+    ck.serve_cells(geo, cells, beams, radio, pattern, circ, rect, out)
+    return out, link_range
+
+
+def _ground(x_km):
+    a = x_km / R_KM
+    return [R_KM * math.cos(a), R_KM * math.sin(a), 0.0]
+
+
+def test_at_the_cell_centre_doppler_delay_vanish_and_sinr_is_snr():
+    out, rng = _setup([0.0], [0], [_ground(0.0)])
+    sat, cell, snr, sinr, ul, elev, delay, resid, ddel, status = out
+    assert sat[0, 0] == 0 and cell[0, 0] == 0 and status[0, 0] == SERVED
+    assert resid[0, 0] == pytest.approx(0.0, abs=1e-9)
+    assert ddel[0, 0] == pytest.approx(0.0, abs=1e-15)
+    # one beam, peak gain toward its own centre: SNR = EIRP - loss - noise, and SINR = SNR
+    assert snr[0, 0] == pytest.approx(20.0 - 150.0 - NOISE_DB, abs=1e-9)
+    assert sinr[0, 0] == pytest.approx(snr[0, 0], abs=1e-9)
+    assert delay[0, 0] == pytest.approx(H_KM / C_KM_S, rel=1e-12)
+
+
+@pytest.mark.parametrize("x_km", [1.0, 5.0, 10.0, 20.0])
+def test_residual_doppler_grows_toward_the_edge_as_the_closed_form(x_km):
+    out, rng = _setup([x_km], [0], [_ground(0.0)])
+    resid, ddel = out[7][0, 0], out[8][0, 0]
+    a = x_km / R_KM
+    exact = F_HZ * R_KM * math.sin(a) * V_KM_S / (C_KM_S * rng[0])
+    assert resid == pytest.approx(exact, abs=1e-6)
+    # small offsets: f v x / (c H) within 1 %; about 142 Hz per km at 360 km (NTN_REFERENCE §4a)
+    assert resid == pytest.approx(F_HZ * V_KM_S * x_km / (C_KM_S * H_KM), rel=0.01)
+    assert ddel == pytest.approx((rng[0] - H_KM) / C_KM_S, rel=1e-9)
+
+
+def test_doppler_beyond_the_tolerance_is_reported():
+    out, _ = _setup([0.0, 8.0], [0, 0], [_ground(0.0)], max_doppler_hz=1000.0)
+    assert out[9][0].tolist() == [SERVED, DOPPLER]
+
+
+def test_idle_interferers_vanish_and_active_ones_add_as_computed():
+    cells = [_ground(0.0), _ground(30.0)]
+    quiet, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 0.0))
+    assert quiet[3][0, 0] == pytest.approx(quiet[2][0, 0], abs=1e-9)
+    busy, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 0.5))
+    # interference: the second beam, steered 30 km away, at the handset
+    from satsim.link.aperture import rect_gain_dbi
+    sat = np.array([R_KM + H_KM, 0.0, 0.0])
+    to_h = (np.array(_ground(0.0)) - sat) / np.linalg.norm(np.array(_ground(0.0)) - sat)
+    to_c = (np.array(_ground(30.0)) - sat) / np.linalg.norm(np.array(_ground(30.0)) - sat)
+    # body frame: x along-track (+y ITRS), y = z cross x, z nadir (-x ITRS)
+    ax_x, ax_z = np.array([0.0, 1.0, 0.0]), np.array([-1.0, 0.0, 0.0])
+    ax_y = np.cross(ax_z, ax_x)
+    lam = C_KM_S * 1e3 / F_HZ
+    g_peak = rect_gain_dbi(0.0, 0.0, 2.7, 2.3, F_HZ)
+    g = rect_gain_dbi(to_h @ ax_x, to_h @ ax_y, 2.7, 2.3, F_HZ, steer_u=to_c @ ax_x,
+                      steer_v=to_c @ ax_y) - g_peak
+    assert lam > 0
+    p_lin = 100.0 * 10 ** (-150.0 / 10)
+    i_lin = 0.5 * 100.0 * 10 ** (g / 10) * 10 ** (-150.0 / 10)
+    expected = 10 * math.log10(p_lin / (10 ** (NOISE_DB / 10) + i_lin))
+    assert busy[3][0, 0] == pytest.approx(expected, abs=1e-6)
+    assert busy[3][0, 0] < quiet[3][0, 0]
+
+
+def test_other_colours_do_not_interfere():
+    cells = [_ground(0.0), _ground(30.0)]
+    out, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 1.0),
+                    colors=[0, 1])
+    assert out[3][0, 0] == pytest.approx(out[2][0, 0], abs=1e-9)
+
+
+def test_unserved_cell_reports_why():
+    out, _ = _setup([0.0, 0.0], [0, 1], [_ground(0.0), _ground(30.0)], beam_cells=[0],
+                    eirp_w=(100.0,), cell_sat=[[0, -1]], reason=[[0, ck.CELL_NO_BEAM]])
+    assert out[9][0].tolist() == [SERVED, NO_BEAM]
+    out, _ = _setup([0.0], [0], [_ground(0.0)], beam_cells=[], eirp_w=(), activity=(),
+                    cell_sat=[[-1]], reason=[[ck.CELL_NO_SATELLITE]])
+    assert out[9][0].tolist() == [NO_SATELLITE] and np.isnan(out[3][0, 0])
+
+
+def test_low_sinr_is_reported():
+    out, _ = _setup([0.0], [0], [_ground(0.0)], loss_db=190.0, min_sinr_db=0.0)
+    assert out[9][0, 0] == LOW_SINR
