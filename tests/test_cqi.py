@@ -18,6 +18,8 @@ from satsim.link.cqi import (
     CQI_MIN_SINR_DB,
     CQI_MODULATION,
     DEFAULT_OVERHEAD_FRACTION,
+    MAX_CQI,
+    RATE_BPS_PER_RB,
     cqi_from_sinr_db,
     efficiency_from_cqi,
     rate_bps_per_rb,
@@ -96,6 +98,15 @@ def test_rate_per_rb_for_cqi15_by_hand():
     assert rate_bps_per_rb(15, overhead_fraction=0.25) == pytest.approx(699_892.2, rel=1e-12)
     assert rate_bps_per_rb(0) == 0.0
     assert rate_bps_per_rb([1, 15]).shape == (2,)
+
+
+def test_rate_table_is_the_default_rate_of_every_cqi():
+    """The scheduler's one table: rate_bps_per_rb of CQI 0..15 exactly, read-only."""
+    assert RATE_BPS_PER_RB.shape == (MAX_CQI + 1,)
+    np.testing.assert_array_equal(RATE_BPS_PER_RB, rate_bps_per_rb(np.arange(MAX_CQI + 1)))
+    assert RATE_BPS_PER_RB[MAX_CQI] == rate_bps_per_rb(MAX_CQI)
+    with pytest.raises(ValueError):
+        RATE_BPS_PER_RB[3] = 1.0
 
 
 @pytest.mark.parametrize("bad", [-1, 16, 2.5, np.nan, "7", [3, 17]])

@@ -11,7 +11,6 @@ import pytest
 from satsim.link.cqi import rate_bps_per_rb
 from satsim.scheduler import RateLimiter, RbPool, next_paging_occasion
 from satsim.scheduler.resources import Beams, service_time_model
-from satsim.scheduler.streams import STREAMS, stream, stream_key
 
 
 def test_rate_limiter_grants_one_per_slot_in_any_order():
@@ -120,22 +119,3 @@ def test_beams_are_lazy_and_tabulated():
     tab = beams.table()
     assert list(tab[["sat", "beam"]].iloc[0]) == [3, 7]
     assert tab["ul_utilisation"].iloc[0] == pytest.approx(10.0 / (25 * 100.0))
-
-
-def test_streams_are_keyed_by_name_and_index():
-    a = stream(7, "sms/mo/arrivals", 3).random(4)
-    np.testing.assert_array_equal(a, stream(7, "sms/mo/arrivals", 3).random(4))
-    assert not np.array_equal(a, stream(7, "sms/mo/arrivals", 4).random(4))
-    assert not np.array_equal(a, stream(8, "sms/mo/arrivals", 3).random(4))
-    # spawn_key (k, i) is child i of child k, as SeedSequence.spawn builds them
-    np.testing.assert_array_equal(np.random.SeedSequence(7).spawn(3)[2].generate_state(4),
-                                  np.random.SeedSequence(7, spawn_key=(2,)).generate_state(4))
-    parent = np.random.SeedSequence(7, spawn_key=(stream_key("sms/mo/arrivals"),))
-    np.testing.assert_array_equal(a, np.random.default_rng(parent.spawn(4)[3]).random(4))
-    # distinct from the link layer's shadowing stream
-    from satsim.link.losses import SHADOWING_STREAM
-    names = list(STREAMS)
-    keys = {stream_key(n) for n in names}
-    assert len(keys) == len(names) and SHADOWING_STREAM not in keys
-    with pytest.raises(KeyError, match="unregistered"):
-        stream(7, "voice/arrivals")

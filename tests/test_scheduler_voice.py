@@ -29,7 +29,7 @@ from satsim.scheduler import (
     VoiceConfig,
     simulate,
 )
-from satsim.scheduler.streams import STREAMS
+from satsim.streams import STREAMS
 
 NO_SMS = SmsConfig(mo_per_hour=0.0, mt_per_hour=0.0)
 #: Rate of one RB at CQI 9 (the 10 dB SINR of the synthetic views), bit/s.

@@ -39,10 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import j1
 
+from ..constants import SPEED_OF_LIGHT_M_S
 from ..errors import InputError
-
-#: Speed of light in vacuum, m/s (exact, SI).
-SPEED_OF_LIGHT_M_S = 299_792_458.0
 
 #: Half-power argument of the uniform circular aperture: the first root of
 #: ``|2 J1(u)/u|² = 1/2``, u = 1.61634 (computed with ``scipy.optimize.brentq``
@@ -298,7 +296,7 @@ def scan_loss_db(scan_angle_deg, exponent: float):
 
 
 def payload_aperture_radius_m(payload, freq_hz: float) -> float:
-    """Aperture radius of a :class:`~satsim.link.params.SatellitePayload`, m.
+    """Aperture radius of a :class:`~satsim.link.config.SatellitePayload`, m.
 
     The payload's ``aperture_radius_m`` if given, else the aperture with its
     ``beamwidth_3db_deg`` at ``freq_hz`` (:func:`aperture_radius_from_beamwidth_m`).

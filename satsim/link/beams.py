@@ -43,10 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..constants import TR38811_EARTH_RADIUS_KM as EARTH_RADIUS_KM
 from ..errors import InputError
-
-#: Spherical-Earth radius of TR 38.811's geometry (eq. 6.6-3), km.
-EARTH_RADIUS_KM = 6371.0
 
 #: Steps around a hexagonal ring in axial coordinates, counter-clockwise
 #: (from +u towards +v), starting from the corner ``(r, 0)``.

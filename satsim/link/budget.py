@@ -11,7 +11,7 @@ per-link model: the slant range is that of TR 38.811 eq. 6.6-3 over a
 spherical Earth, the satellite beam is taken at boresight, and the handset
 at the given elevation.
 
-How :class:`~satsim.link.params.Propagation` terms enter
+How :class:`~satsim.link.config.Propagation` terms enter
 ---------------------------------------------------------
 * ``atmospheric``: a number is that loss in dB; ``True`` is the cosecant law
   of TR 38.811 eq. 6.6-8 with the S-band zenith attenuation of about
@@ -41,11 +41,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..constants import BOLTZMANN_DBW_K_HZ, fspl_db
 from ..errors import InputError
-from .config import BOLTZMANN_DBW_K_HZ, Carrier, HandsetRadio, Propagation, SatellitePayload
+from .config import Carrier, HandsetRadio, Propagation, SatellitePayload
+from .losses import slant_range_km
 
-#: Earth radius of TR 38.811 eq. 6.6-3, km.
-EARTH_RADIUS_KM = 6371.0
 #: Zenith gaseous attenuation at S-band (about 2 GHz), dB: ITU-R P.676 as used
 #: by TR 38.811 §6.6.4; scaled by 1 / sin(elevation).
 ZENITH_ATMOSPHERIC_LOSS_S_BAND_DB = 0.035
@@ -56,24 +56,6 @@ SCINTILLATION_A_4GHZ_DB = 1.1
 MODEL_MAX_FREQ_HZ = 6.0e9
 
 DIRECTIONS = ("downlink", "uplink")
-
-
-def _slant_range_km(elevation_deg: float, altitude_km: float) -> float:
-    """Satellite-to-ground distance, km (TR 38.811 eq. 6.6-3, spherical Earth).
-
-    ``d = sqrt(R² sin²α + h² + 2 h R) - R sin α``, R = 6371 km.
-    """
-    sin_el = math.sin(math.radians(elevation_deg))
-    r = EARTH_RADIUS_KM
-    return math.sqrt((r * sin_el) ** 2 + altitude_km**2 + 2.0 * altitude_km * r) - r * sin_el
-
-
-def _fspl_db(range_km: float, freq_hz: float) -> float:
-    """Free-space path loss, dB: ``32.45 + 20 log10(f / GHz) + 20 log10(d / m)``.
-
-    TR 38.811 eq. 6.6-2 (32.45 dB rounds 20 log10(4π 10⁹ / c) = 32.448 dB).
-    """
-    return 32.45 + 20.0 * math.log10(freq_hz / 1e9) + 20.0 * math.log10(range_km * 1e3)
 
 
 def _atmospheric_model_db(elevation_deg: float) -> float:
@@ -163,7 +145,7 @@ def link_budget(
     altitude_km : float
         Satellite altitude above the spherical Earth, km (> 0).
     carrier, payload, handset, propagation
-        The radio parameters (:mod:`satsim.link.params`).
+        The radio parameters (:mod:`satsim.link.config`).
     direction : {"downlink", "uplink"}
         Downlink: satellite EIRP from ``payload.eirp_dbw(bandwidth)`` at
         ``carrier.dl_center_hz``, handset G/T. Uplink: handset EIRP (transmit
@@ -216,7 +198,8 @@ def link_budget(
             f"(propagation.atmospheric / propagation.scintillation)"
         )
 
-    slant_km = _slant_range_km(elevation_deg, altitude_km)
+    # TR 38.811 eq. 6.6-3 over its spherical Earth (R = 6371 km)
+    slant_km = float(slant_range_km(elevation_deg, altitude_km))
     budget = dict(
         direction=direction,
         frequency_hz=float(freq_hz),
@@ -224,7 +207,7 @@ def link_budget(
         slant_range_km=slant_km,
         eirp_dbw=float(eirp_dbw),
         gt_db_k=float(gt_db_k),
-        fspl_db=_fspl_db(slant_km, freq_hz),
+        fspl_db=fspl_db(slant_km, freq_hz),
         atmospheric_loss_db=_model_term(
             propagation.atmospheric, lambda: _atmospheric_model_db(elevation_deg)),
         shadow_margin_db=float(propagation.shadow_margin_db),

@@ -157,3 +157,9 @@ def rate_bps_per_rb(cqi, overhead_fraction: float = DEFAULT_OVERHEAD_FRACTION) -
         )
     re_per_s = RE_PER_RB_SUBFRAME * SUBFRAMES_PER_S * (1.0 - overhead_fraction)
     return efficiency_from_cqi(cqi) * re_per_s
+
+
+#: Information bit rate of one RB at each CQI with the default overhead, bit/s
+#: (``rate_bps_per_rb(0..15)``, index = CQI; read-only): 0 for CQI 0, 666,564
+#: for CQI 15.
+RATE_BPS_PER_RB = _frozen(rate_bps_per_rb(np.arange(MAX_CQI + 1)))

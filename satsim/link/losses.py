@@ -11,7 +11,7 @@ Total path loss (TR 38.811 eqs. 6.6-1 and 6.6-4), computed by
          + shadow_margin_db + additional_loss_db
 
 with CL applied to NLOS links only. Which terms apply is set by
-:class:`~satsim.link.params.Propagation`.
+:class:`~satsim.link.config.Propagation`.
 
 Channel tables
 --------------
@@ -29,8 +29,9 @@ Random channel state
 --------------------
 :func:`channel_draws` gives, for every (handset, satellite) pair, one uniform
 ``u_los`` in [0, 1) and one standard normal ``z_shadow``, from a named child
-stream of the run seed (``SeedSequence(seed, spawn_key=(SHADOWING_STREAM,))``),
-so that adding random draws elsewhere in satsim does not change these. A link
+stream of the run seed (``"link/channel"`` in :mod:`satsim.streams`, i.e.
+``SeedSequence(seed, spawn_key=(SHADOWING_STREAM,))``), so that adding random
+draws elsewhere in satsim does not change these. A link
 is LOS when ``u_los < p_los(elevation)`` and its shadow fading is
 ``sigma(elevation, state) * z_shadow``. The same draws are used at every time
 step: a stationary handset keeps its LOS state and its shadowing quantile
@@ -60,7 +61,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import constants
 from ..errors import InputError
+from ..streams import stream, stream_key
 from .config import ENVIRONMENTS, Propagation
 
 __all__ = [
@@ -91,9 +94,9 @@ FREQ_RANGE_HZ = (0.5e9, 6.0e9)
 ATMOSPHERIC_ZENITH_LOSS_DB = 0.035
 #: Elevation below which the 1/sin(elevation) scaling is held constant, deg.
 ATMOSPHERIC_MIN_ELEVATION_DEG = 5.0
-#: spawn_key of the shadowing / LOS child stream of the run's SeedSequence.
-#: Other random models must use other keys. (38811: the TR's number.)
-SHADOWING_STREAM = 38811
+#: spawn_key of the shadowing / LOS stream, "link/channel" of the run's
+#: stream registry (:mod:`satsim.streams`; 38811: the TR's number).
+SHADOWING_STREAM = stream_key("link/channel")
 
 
 def _table(values) -> np.ndarray:
@@ -237,9 +240,11 @@ def _check_freq(freq_hz, what: str) -> np.ndarray:
 
 
 def fspl_db(range_km, freq_hz) -> np.ndarray:
-    """Free-space path loss, dB (TR 38.811 §6.6.2).
+    """Free-space path loss, dB (TR 38.811 eq. 6.6-2), checked.
 
-    ``FSPL = 32.45 + 20 log10(f / GHz) + 20 log10(d / m)``.
+    ``FSPL = 32.45 + 20 log10(f / GHz) + 20 log10(d / m)``: the formula of
+    :func:`satsim.constants.fspl_db`, here with the inputs checked and as
+    float64 arrays.
 
     Parameters
     ----------
@@ -255,10 +260,11 @@ def fspl_db(range_km, freq_hz) -> np.ndarray:
             "fspl_db needs positive range_km and freq_hz, "
             f"got min range {np.min(d_km)!r} km, min frequency {np.min(f_hz)!r} Hz"
         )
-    return 32.45 + 20.0 * np.log10(f_hz / 1e9) + 20.0 * np.log10(d_km * 1e3)
+    return constants.fspl_db(d_km, f_hz)
 
 
-def slant_range_km(elevation_deg, altitude_km, earth_radius_km: float = 6371.0) -> np.ndarray:
+def slant_range_km(elevation_deg, altitude_km,
+                   earth_radius_km: float = constants.TR38811_EARTH_RADIUS_KM) -> np.ndarray:
     """Distance from a ground point to a satellite seen at ``elevation_deg``, km.
 
     TR 38.811 eq. 6.6-3 (spherical Earth of radius R, satellite altitude h,
@@ -273,7 +279,8 @@ def slant_range_km(elevation_deg, altitude_km, earth_radius_km: float = 6371.0) 
     altitude_km : array_like
         Satellite altitude above the sphere, km (> 0).
     earth_radius_km : float
-        Sphere radius, km; TR 38.811 uses 6371.
+        Sphere radius, km; TR 38.811 uses 6371
+        (:data:`satsim.constants.TR38811_EARTH_RADIUS_KM`).
     """
     h = np.asarray(altitude_km, dtype=np.float64)
     if not np.all(h > 0) or not earth_radius_km > 0:
@@ -399,7 +406,8 @@ class ChannelDraws:
 def channel_draws(seed: int, n_handsets: int, n_satellites: int) -> ChannelDraws:
     """Seeded LOS and shadowing draws (semantics in the module docstring).
 
-    Drawn from ``default_rng(SeedSequence(seed, spawn_key=(SHADOWING_STREAM,)))``:
+    Drawn from the run's stream ``"link/channel"`` (:mod:`satsim.streams`),
+    i.e. ``default_rng(SeedSequence(seed, spawn_key=(SHADOWING_STREAM,)))``:
     first ``u_los``, then ``z_shadow``, each in row-major order over
     (handset, satellite). The same arguments always give the same arrays.
 
@@ -413,8 +421,7 @@ def channel_draws(seed: int, n_handsets: int, n_satellites: int) -> ChannelDraws
     for name, v in (("seed", seed), ("n_handsets", n_handsets), ("n_satellites", n_satellites)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise InputError(f"channel_draws: {name} must be a whole number >= 0, got {v!r}")
-    ss = np.random.SeedSequence(int(seed), spawn_key=(SHADOWING_STREAM,))
-    rng = np.random.default_rng(ss)
+    rng = stream(int(seed), "link/channel")
     shape = (int(n_handsets), int(n_satellites))
     u_los = rng.random(shape)
     z_shadow = rng.standard_normal(shape)

@@ -25,13 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..constants import SPEED_OF_LIGHT_KM_S
 from . import _kernels
 from .handsets import Handsets
 from .propagation import Ephemeris
 from .timegrid import TimeGrid
 
-#: Speed of light in vacuum, km/s (exact, SI).
-SPEED_OF_LIGHT_KM_S = 299792.458
 #: Default carrier: centre of the PCS G block downlink, 1990-1995 MHz (the
 #: band Starlink Direct to Cell uses in the US; FCC order of 26 Nov 2024).
 DEFAULT_CARRIER_HZ = 1992.5e6

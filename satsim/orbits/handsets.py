@@ -14,10 +14,8 @@ from functools import cached_property
 
 import numpy as np
 
+from ..constants import IUGG_MEAN_RADIUS_KM
 from ..errors import InputError
-
-#: Mean Earth radius for area and spacing arithmetic, km (IUGG R1).
-MEAN_EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,7 +183,7 @@ def _check_range(name, values, lo, hi, hint):
 def _area_grid(lat_min, lat_max, lon_min, lon_max, spacing_km):
     if not spacing_km > 0:
         raise InputError(f"spacing_km must be > 0, got {spacing_km!r}")
-    dlat = np.degrees(spacing_km / MEAN_EARTH_RADIUS_KM)
+    dlat = np.degrees(spacing_km / IUGG_MEAN_RADIUS_KM)  # ground distance: mean radius
     rows = np.arange(lat_min + dlat / 2, lat_max, dlat)
     lats, lons = [], []
     for lat in rows:  # one row per latitude band: cheap set-up, not a hot path

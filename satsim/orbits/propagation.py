@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from sgp4.api import SGP4_ERRORS, SatrecArray
 
+from ..constants import EARTH_ROTATION_RAD_S
 from ..errors import DecayWarning, EpochWarning, InputError, SatsimWarning
 from . import _kernels
 from .constellation import Constellation
@@ -39,9 +40,6 @@ from .timegrid import TimeGrid
 #: Status codes of an ephemeris sample, python-sgp4's error codes
 #: (``sgp4.api.SGP4_ERRORS``) plus 0 for success.
 SGP4_STATUS = {0: "ok", **SGP4_ERRORS}
-#: Earth's rotation rate used for ITRS velocities, rad/s (Skyfield's
-#: ``skyfield.constants.ANGVEL``, from IERS Conventions).
-EARTH_ROTATION_RAD_S = 7.2921150e-5
 #: Default limit on |run time - element-set epoch| before warning, days.
 DEFAULT_MAX_EPOCH_AGE_DAYS = 3.0
 

@@ -31,16 +31,11 @@ from datetime import datetime, timezone
 
 from sgp4.api import WGS72, Satrec
 
+from ..constants import WGS72_EQUATORIAL_RADIUS_KM, WGS72_MU_KM3_S2, WGS84_EQUATORIAL_RADIUS_KM
 from ..errors import InputError
 from .constellation import Constellation, combine
 from .timegrid import as_utc
 
-#: WGS84 equatorial radius, km: the reference surface for shell altitudes.
-EARTH_EQUATORIAL_RADIUS_KM = 6378.137
-#: WGS72 constants used by SGP4 for element sets (Hoots & Roehrich 1980, and
-#: AIAA 2006-6753 §"Gravitational constants"): mu in km^3/s^2, radius in km.
-_WGS72_MU_KM3_S2 = 398600.8
-_WGS72_RADIUS_KM = 6378.135
 #: The SGP4 epoch origin, 1949-12-31 00:00 UTC (AIAA 2006-6753, sgp4init).
 _SGP4_EPOCH0 = datetime(1949, 12, 31, tzinfo=timezone.utc)
 
@@ -141,9 +136,10 @@ def mean_motion_for_altitude(altitude_km: float, inclination_deg: float) -> floa
     and correct with a fixed-point iteration on the semi-major axis that
     ``sgp4init`` itself computes (``satrec.a``), to well under 1 m.
     """
-    target_er = (EARTH_EQUATORIAL_RADIUS_KM + altitude_km) / _WGS72_RADIUS_KM
-    a_km = EARTH_EQUATORIAL_RADIUS_KM + altitude_km
-    n = math.sqrt(_WGS72_MU_KM3_S2 / a_km**3) * 60.0  # rad/min
+    # altitudes above the WGS84 equator; SGP4 keeps a in WGS72 Earth radii
+    target_er = (WGS84_EQUATORIAL_RADIUS_KM + altitude_km) / WGS72_EQUATORIAL_RADIUS_KM
+    a_km = WGS84_EQUATORIAL_RADIUS_KM + altitude_km
+    n = math.sqrt(WGS72_MU_KM3_S2 / a_km**3) * 60.0  # rad/min
     probe = Satrec()
     for _ in range(8):
         probe.sgp4init(

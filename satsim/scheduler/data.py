@@ -70,28 +70,19 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from ..link.cqi import MAX_CQI, rate_bps_per_rb
-from .arrivals import handset_arrivals
+from ..link.cqi import RATE_BPS_PER_RB
+from .arrivals import at, handset_arrivals, handset_draws
 from .config import DataConfig
 from .coverage_view import CoverageView
 from .resources import Beams
 from .sharing import DONE
-from .streams import stream
 
-#: Session-size distributions.
 #: Outcome codes and names.
 COMPLETED, ABORTED, IN_PROGRESS = 0, 1, 2
 OUTCOMES = ("completed", "aborted", "in_progress")
 
-_RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1)).tolist()
-#: Quantiles kept away from 0 and 1 so inverse-CDF draws stay finite and > 0.
-
-
-
-
-
+#: :data:`~satsim.link.cqi.RATE_BPS_PER_RB` as floats, for the per-event look-up.
+_RATE_BPS_PER_RB = RATE_BPS_PER_RB.tolist()
 
 
 def data_sessions(seed: int, view: CoverageView, data: DataConfig, day_offset_s: float):
@@ -99,10 +90,8 @@ def data_sessions(seed: int, view: CoverageView, data: DataConfig, day_offset_s:
     then time; sizes from the handset's own stream."""
     handset, t = handset_arrivals(seed, "data/sessions", view.n_handsets, data.sessions_per_hour,
                                   view.start_s, view.end_s, data.daily_profile, day_offset_s)
-    counts = np.bincount(handset, minlength=view.n_handsets)
-    sizes = [data.draw_sizes(stream(seed, "data/sizes", h), int(c))
-             for h, c in enumerate(counts.tolist()) if c]
-    return handset, t, (np.concatenate(sizes) if sizes else np.empty(0))
+    sizes = handset_draws(seed, "data/sizes", handset, view.n_handsets, data.draw_sizes)
+    return handset, t, sizes
 
 
 class DataContext:
@@ -149,22 +138,6 @@ class DataContext:
                 self.active_s[key] += end_s - self.t_join[key]
 
 
-def _at(env, t: float):
-    """A timeout that fires at time ``t`` (never a negative delay from round-off)."""
-    d = t - env.now
-    return env.timeout(d if d > 0.0 else 0.0)
-
-
-def data_source(env, ctx: DataContext):
-    """Process: releases the sessions in time order, one process each."""
-    now = env.now
-    for i, t in enumerate(ctx.t_arrival):
-        if t > now:
-            yield _at(env, t)
-            now = t
-        env.process(data_session(env, ctx, i))
-
-
 def data_session(env, ctx: DataContext, i: int):
     """Process: one session, through gaps and handovers, to completion or abort."""
     view, beams = ctx.view, ctx.beams
@@ -178,12 +151,12 @@ def data_session(env, ctx: DataContext, i: int):
             t_back = view.gap_end(h, t)
             if t_back - t > ctx.gap_timeout_s:
                 t_abort = t + ctx.gap_timeout_s
-                yield _at(env, t_abort)
+                yield at(env, t_abort)
                 ctx.t_end[i], ctx.outcome[i] = t_abort, ABORTED
                 return
             if math.isinf(t_back):  # never served again, and never gives up
                 return
-            yield _at(env, t_back)
+            yield at(env, t_back)
             ctx.paused_s[i] += t_back - t
             t = t_back
             continue
@@ -208,9 +181,4 @@ def data_session(env, ctx: DataContext, i: int):
             ctx.handovers[i] += 1
             if ctx.interruption_s > 0.0:
                 t += ctx.interruption_s
-                yield _at(env, t)
-
-
-def outcome_names(codes) -> np.ndarray:
-    """Outcome codes to "completed" / "aborted" / "in_progress"."""
-    return np.asarray(OUTCOMES, dtype=object)[np.asarray(codes, dtype=np.int64)]
+                yield at(env, t)

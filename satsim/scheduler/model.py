@@ -54,36 +54,19 @@ import pandas as pd
 import simpy
 
 from ..errors import InputError
-from .arrivals import handset_arrivals, seconds_since_midnight
+from ..streams import check_seed
+from .arrivals import handset_arrivals, release, seconds_since_midnight
 from .config import SchedulerConfig
 from .coverage_view import CoverageView
-from .data import DataContext, data_sessions, data_source
-from .data import outcome_names as data_outcome_names
+from .data import OUTCOMES as DATA_OUTCOMES
+from .data import DataContext, data_session, data_sessions
 from .resources import Beams
-from .sms import (
-    DELIVERED,
-    DIRECTIONS,
-    EXPIRED,
-    IN_FLIGHT,
-    MO,
-    MT,
-    SmsContext,
-    direction_names,
-    outcome_names,
-    sms_source,
-)
-from .streams import check_seed
-from .voice import REASONS, VoiceContext, voice_attempts, voice_source
+from .sms import DELIVERED, DIRECTIONS, EXPIRED, IN_FLIGHT, MO, MT, SmsContext, sms_message
+from .sms import OUTCOMES as SMS_OUTCOMES
 from .voice import OUTCOMES as VOICE_OUTCOMES
-from .voice import names as voice_names
+from .voice import REASONS, VoiceContext, voice_attempts, voice_call
 
 LATENCY_PERCENTILES = (50, 90, 99)
-
-
-
-
-
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -272,27 +255,49 @@ def _data_stats(sessions: pd.DataFrame) -> dict:
     }
 
 
-def _explicit_table(table, what: str, columns: tuple[str, str, str], view: CoverageView):
-    """Validate a user table of calls / sessions: ``handset``, ``t_arrival_s`` and one
-    positive quantity (``holding_s`` / ``size_bytes``)."""
-    h_col, t_col, q_col = columns
+def _names(codes, table) -> np.ndarray:
+    """Codes to their names in ``table`` (``OUTCOMES``, ``REASONS``, ``DIRECTIONS``)."""
+    return np.asarray(table, dtype=object)[np.asarray(codes, dtype=np.int64)]
+
+
+def _user_table(table, what: str, columns: tuple[str, ...], view: CoverageView, *,
+                floats: tuple[str, ...], columns_text: str | None = None) -> dict:
+    """The columns of a user table of arrivals, checked against ``view``.
+
+    ``columns`` include ``handset`` and ``t_arrival_s``; those in ``floats``
+    are read as float64, the others as given. All must be 1-D and of one
+    length; the handsets must be indices of the view's handsets and the
+    times lie in its span. Returns the arrays by column name, ``handset`` as
+    int32.
+    """
     try:
-        h = np.asarray(table[h_col])
-        t = np.asarray(table[t_col], dtype=np.float64)
-        q = np.asarray(table[q_col], dtype=np.float64)
+        cols = {c: np.asarray(table[c], dtype=np.float64 if c in floats else None)
+                for c in columns}
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{what} must have columns {', '.join(columns)} ({exc})") from None
-    if not (h.shape == t.shape == q.shape) or h.ndim != 1:
+        raise InputError(f"{what} must have columns {columns_text or ', '.join(columns)} "
+                         f"({exc})") from None
+    if len({a.shape for a in cols.values()}) != 1 or cols[columns[0]].ndim != 1:
         raise InputError(f"{what}: {', '.join(columns)} must be 1-D and of one length")
+    h, t = cols["handset"], cols["t_arrival_s"]
     if h.size and (h.dtype.kind not in "iu" or h.min() < 0 or h.max() >= view.n_handsets):
-        raise InputError(f"{what}.{h_col} must be whole numbers in 0..{view.n_handsets - 1}")
+        raise InputError(f"{what}.handset must be whole numbers in 0..{view.n_handsets - 1}")
     if t.size and (not np.all(np.isfinite(t)) or t.min() < view.start_s
                    or t.max() >= view.end_s):
-        raise InputError(f"{what}.{t_col} must lie in the view's span "
+        raise InputError(f"{what}.t_arrival_s must lie in the view's span "
                          f"[{view.start_s}, {view.end_s})")
+    cols["handset"] = h.astype(np.int32)
+    return cols
+
+
+def _explicit_table(table, what: str, quantity: str, view: CoverageView):
+    """Validate a user table of calls / sessions: ``handset``, ``t_arrival_s`` and one
+    positive quantity (``holding_s`` / ``size_bytes``)."""
+    cols = _user_table(table, what, ("handset", "t_arrival_s", quantity), view,
+                       floats=("t_arrival_s", quantity))
+    q = cols[quantity]
     if q.size and not (np.all(np.isfinite(q)) and q.min() > 0):
-        raise InputError(f"{what}.{q_col} must be finite numbers > 0")
-    return h.astype(np.int32), t, q
+        raise InputError(f"{what}.{quantity} must be finite numbers > 0")
+    return cols["handset"], cols["t_arrival_s"], q
 
 
 def _by_time(handset, t, q):
@@ -312,8 +317,8 @@ def _calls_table(ctx: VoiceContext, interruption_s: float) -> pd.DataFrame:
         "holding_s": np.asarray(ctx.holding, dtype=np.float64),
         "t_end_s": t_end,
         "duration_s": t_end - t_arrival,
-        "outcome": voice_names(ctx.outcome, VOICE_OUTCOMES),
-        "reason": voice_names(ctx.reason, REASONS),
+        "outcome": _names(ctx.outcome, VOICE_OUTCOMES),
+        "reason": _names(ctx.reason, REASONS),
         "rbs": np.asarray(ctx.rbs, dtype=np.float64),
         "handovers": handovers,
         "interruption_s": handovers * interruption_s,
@@ -343,7 +348,7 @@ def _sessions_table(ctx: DataContext, interruption_s: float) -> pd.DataFrame:
         "t_arrival_s": t_arrival,
         "size_bytes": size,
         "t_end_s": t_end,
-        "outcome": data_outcome_names(outcome),
+        "outcome": _names(outcome, DATA_OUTCOMES),
         "delivered_bytes": np.where(done, size, size - np.asarray(ctx.remaining_bits) / 8.0),
         "active_s": active,
         "paused_s": np.asarray(ctx.paused_s, dtype=np.float64),
@@ -360,26 +365,14 @@ def _sessions_table(ctx: DataContext, interruption_s: float) -> pd.DataFrame:
 
 def _explicit_arrivals(arrivals, view: CoverageView):
     """Validate a user table of arrivals: columns direction, handset, t_arrival_s."""
-    try:
-        d = np.asarray(arrivals["direction"])
-        h = np.asarray(arrivals["handset"])
-        t = np.asarray(arrivals["t_arrival_s"], dtype=np.float64)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError("arrivals must have columns direction ('MO' / 'MT'), handset and "
-                         f"t_arrival_s ({exc})") from None
-    if not (d.shape == h.shape == t.shape) or d.ndim != 1:
-        raise InputError("arrivals: direction, handset and t_arrival_s must be 1-D and of one "
-                         "length")
+    cols = _user_table(arrivals, "arrivals", ("direction", "handset", "t_arrival_s"), view,
+                       floats=("t_arrival_s",),
+                       columns_text="direction ('MO' / 'MT'), handset and t_arrival_s")
+    d = cols["direction"]
     bad = ~np.isin(d, DIRECTIONS)
     if bad.any():
         raise InputError(f"arrivals.direction must be 'MO' or 'MT', got {d[bad][0]!r}")
-    if h.size and (h.dtype.kind not in "iu" or h.min() < 0 or h.max() >= view.n_handsets):
-        raise InputError(f"arrivals.handset must be whole numbers in 0..{view.n_handsets - 1}")
-    if t.size and (not np.all(np.isfinite(t)) or t.min() < view.start_s
-                   or t.max() >= view.end_s):
-        raise InputError(f"arrivals.t_arrival_s must lie in the view's span "
-                         f"[{view.start_s}, {view.end_s})")
-    return np.where(d == "MO", MO, MT).astype(np.int8), h.astype(np.int32), t
+    return np.where(d == "MO", MO, MT).astype(np.int8), cols["handset"], cols["t_arrival_s"]
 
 
 def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: int = 0, *,
@@ -392,7 +385,7 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
         Who is served when; the run spans ``[view.start_s, view.end_s)``.
     config : SchedulerConfig, optional
     seed : int
-        Seeds every random stream (``satsim.scheduler.streams``): the same
+        Seeds every random stream (:mod:`satsim.streams`): the same
         view, config and seed reproduce the result exactly.
     arrivals : mapping or DataFrame, optional
         Explicit SMS arrivals instead of the Poisson traffic: columns
@@ -441,23 +434,20 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
                   sharing=data.sharing if data is not None else "round_robin",
                   max_calls=voice.max_calls_per_beam if voice is not None else None)
     ctx = SmsContext(view, beams, sms, bc, seed, direction, handset, t_arrival)
-    env.process(sms_source(env, ctx))
-    voice_ctx = data_ctx = None
-    if voice is not None:
-        if calls is None:
-            drawn = voice_attempts(seed, view, voice, day0)
-        else:
-            drawn = _explicit_table(calls, "calls", ("handset", "t_arrival_s", "holding_s"), view)
-        voice_ctx = VoiceContext(view, beams, voice, *_by_time(*drawn))
-        env.process(voice_source(env, voice_ctx))
-    if data is not None:
-        if sessions is None:
-            drawn = data_sessions(seed, view, data, day0)
-        else:
-            drawn = _explicit_table(sessions, "sessions", ("handset", "t_arrival_s",
-                                                           "size_bytes"), view)
-        data_ctx = DataContext(view, beams, data, *_by_time(*drawn))
-        env.process(data_source(env, data_ctx))
+    env.process(release(env, ctx, sms_message))
+    # the optional services: arrivals drawn (or the user's), a context, one source process
+    contexts = {}
+    for what, cfg, given, draw, quantity, context, process in (
+        ("calls", voice, calls, voice_attempts, "holding_s", VoiceContext, voice_call),
+        ("sessions", data, sessions, data_sessions, "size_bytes", DataContext, data_session),
+    ):
+        if cfg is None:
+            continue
+        drawn = (draw(seed, view, cfg, day0) if given is None
+                 else _explicit_table(given, what, quantity, view))
+        contexts[what] = context(view, beams, cfg, *_by_time(*drawn))
+        env.process(release(env, contexts[what], process))
+    voice_ctx, data_ctx = contexts.get("calls"), contexts.get("sessions")
     env.run(until=view.end_s)
     if data_ctx is not None:
         data_ctx.finalize(view.end_s)
@@ -467,12 +457,12 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     t_delivered = np.where(outcome == DELIVERED, t_done, np.nan)
     events = pd.DataFrame({
         "id": np.arange(t_arrival.size, dtype=np.int64),
-        "direction": direction_names(direction),
+        "direction": _names(direction, DIRECTIONS),
         "handset": handset.astype(np.int64),
         "t_arrival_s": t_arrival,
         "t_delivered_s": t_delivered,
         "latency_s": t_delivered - t_arrival,
-        "outcome": outcome_names(outcome),
+        "outcome": _names(outcome, SMS_OUTCOMES),
         "covered_at_arrival": view.is_served_many(handset, t_arrival),
         "attempts": np.asarray(ctx.attempts, dtype=np.int32),
         "sat": np.asarray(ctx.sat, dtype=np.int32),

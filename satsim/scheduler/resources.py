@@ -59,7 +59,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..link.cqi import MAX_CQI, rate_bps_per_rb
+from ..link.cqi import RATE_BPS_PER_RB
 from .sharing import ElasticShare
 
 #: Length of an LTE radio frame, s (TS 36.211 §4.1): paging frames are frames.
@@ -405,8 +405,8 @@ class _TransferTime:
     """``bits / (n_rb x rate_bps_per_rb(cqi))``: the message over its RBs at the CQI's rate."""
 
     def __init__(self, bits: float, n_rb: int):
-        rates = rate_bps_per_rb(np.arange(MAX_CQI + 1))
-        self.table = [bits / (n_rb * r) if r > 0 else math.inf for r in rates.tolist()]
+        self.table = [bits / (n_rb * r) if r > 0 else math.inf
+                      for r in RATE_BPS_PER_RB.tolist()]
 
     def __call__(self, cqi: int) -> float:
         return self.table[cqi]

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
-from ..link.cqi import MAX_CQI, rate_bps_per_rb
+from ..link.cqi import MAX_CQI, RATE_BPS_PER_RB
 
 #: Sharing policies of the RBs left by voice.
 SHARING_POLICIES = ("round_robin", "proportional_fair")
@@ -49,7 +49,7 @@ DONE, MOVED = 0, 1
 #: A flow within this many seconds of its end counts as finished (round-off of the clock).
 _FINISH_TOLERANCE_S = 1e-7
 #: Rate of one RB at CQI 15, bit/s: the cap of the proportional-fair gain.
-_MAX_RATE_BPS_PER_RB = float(rate_bps_per_rb(MAX_CQI))
+_MAX_RATE_BPS_PER_RB = float(RATE_BPS_PER_RB[MAX_CQI])
 
 
 class _Flow:

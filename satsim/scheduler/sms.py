@@ -45,11 +45,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from ..streams import stream
+from .arrivals import at
 from .coverage_view import CoverageView
 from .resources import Beams, next_paging_occasion, service_time_model
-from .streams import stream
 
 #: Direction codes and names.
 MO, MT = 0, 1
@@ -131,21 +130,23 @@ class SmsContext:
         t = t0 + offset
         return (t if t > t_fail else t_fail), offset
 
+    def transfer(self, pool, time_of_cqi, h: int, j: int, t: float,
+                 deadline: float) -> tuple[float, float]:
+        """Reserve the message's RBs on ``pool`` (a beam's ``ul`` or ``dl``) from ``t``.
 
-def _at(env, t: float):
-    """A timeout that fires at time ``t`` (never a negative delay from round-off)."""
-    d = t - env.now
-    return env.timeout(d if d > 0.0 else 0.0)
+        ``j`` is the handset's run at random access; if it has ended by ``t``
+        the transfer runs in the next run (same beam, another CQI). Returns
+        ``(start, finish)`` of the transfer at that run's CQI.
+        """
+        view = self.view
+        if t >= view.end[j]:  # same beam, next CQI run
+            j = view.run_at(h, t)
+        return pool.reserve(t, self.rb_per_sms, time_of_cqi(int(view.cqi[j])), deadline)
 
 
-def sms_source(env, ctx: SmsContext):
-    """Process: releases the pre-generated arrivals in time order, one MO / MT process each."""
-    now = env.now
-    for i, t in enumerate(ctx.t_arrival):
-        if t > now:
-            yield _at(env, t)
-            now = t
-        env.process((mo_sms if ctx.direction[i] == MO else mt_sms)(env, ctx, i))
+def sms_message(env, ctx: SmsContext, i: int):
+    """Process: message ``i``, mobile-originated or mobile-terminated."""
+    return (mo_sms if ctx.direction[i] == MO else mt_sms)(env, ctx, i)
 
 
 def mo_sms(env, ctx: SmsContext, i: int):
@@ -160,7 +161,7 @@ def mo_sms(env, ctx: SmsContext, i: int):
             t = view.gap_end(h, t)
             if t >= expiry:
                 break
-            yield _at(env, t)
+            yield at(env, t)
             continue
         ctx.attempts[i] += 1
         sat, b = int(view.sat[j]), int(view.beam[j])
@@ -169,31 +170,28 @@ def mo_sms(env, ctx: SmsContext, i: int):
         deadline = float(view.serve_end[j])
         t_access = beam.rach.grant(t, t) + ctx.access_delay_s
         if t_access >= deadline:  # lost the beam during random access: try again
-            yield _at(env, deadline)
+            yield at(env, deadline)
             t = deadline
             continue
         if t_access > t:
-            yield _at(env, t_access)
+            yield at(env, t_access)
             t = t_access
-        if t >= view.end[j]:  # same beam, next CQI run
-            j = view.run_at(h, t)
-        start, finish = beam.ul.reserve(t, ctx.rb_per_sms, ctx.ul_time(int(view.cqi[j])),
-                                        deadline)
+        start, finish = ctx.transfer(beam.ul, ctx.ul_time, h, j, t, deadline)
         if finish > deadline:  # lost the beam before the transfer ended: try again
-            yield _at(env, deadline)
+            yield at(env, deadline)
             t = deadline
             continue
         if ctx.lost(MO):
             t = finish + ctx.mo_retry_s
             if t >= expiry:
                 break
-            yield _at(env, t)
+            yield at(env, t)
             continue
         done = finish + ctx.ground_delay_s
-        yield _at(env, done)
+        yield at(env, done)
         ctx.t_done[i], ctx.outcome[i] = done, DELIVERED
         return
-    yield _at(env, expiry)
+    yield at(env, expiry)
     ctx.t_done[i], ctx.outcome[i] = expiry, EXPIRED
 
 
@@ -225,7 +223,7 @@ def mt_sms(env, ctx: SmsContext, i: int):
         if j < 0 or t >= expiry or t >= horizon:
             break
         if t > now:
-            yield _at(env, t)
+            yield at(env, t)
             now = t
         # reachable: page, then the phone's random access, then the transfer
         ctx.attempts[i] += 1
@@ -237,31 +235,18 @@ def mt_sms(env, ctx: SmsContext, i: int):
         t_access = beam.rach.grant(t_page, now) + ctx.access_delay_s
         if t_access < deadline:
             if t_access > now:
-                yield _at(env, t_access)
+                yield at(env, t_access)
                 now = t_access
-            if now >= view.end[j]:  # same beam, next CQI run
-                j = view.run_at(h, now)
-            start, finish = beam.dl.reserve(now, ctx.rb_per_sms, ctx.dl_time(int(view.cqi[j])),
-                                            deadline)
+            start, finish = ctx.transfer(beam.dl, ctx.dl_time, h, j, now, deadline)
             if finish <= deadline:
                 if not ctx.lost(MT):
-                    yield _at(env, finish)
+                    yield at(env, finish)
                     ctx.t_done[i], ctx.outcome[i] = finish, DELIVERED
                     return
                 t_fail = finish
         retry += 1
         t, offset = ctx.next_mt_attempt(h, t0, offset, retry, t_fail)
     if t >= expiry:
-        yield _at(env, expiry)
+        yield at(env, expiry)
         ctx.t_done[i], ctx.outcome[i] = expiry, EXPIRED
     # else: the run ends first; the message stays in flight
-
-
-def direction_names(codes) -> np.ndarray:
-    """Direction codes to "MO" / "MT" strings."""
-    return np.asarray(DIRECTIONS, dtype=object)[np.asarray(codes, dtype=np.int64)]
-
-
-def outcome_names(codes) -> np.ndarray:
-    """Outcome codes to "delivered" / "expired" / "in_flight" strings."""
-    return np.asarray(OUTCOMES, dtype=object)[np.asarray(codes, dtype=np.int64)]

@@ -85,24 +85,18 @@ import math
 
 import numpy as np
 
-from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, rate_bps_per_rb
-from .arrivals import handset_arrivals
+from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, RATE_BPS_PER_RB
+from .arrivals import at, handset_arrivals, handset_draws
 from .config import VoiceConfig
 from .coverage_view import CoverageView
 from .resources import Beams
-from .streams import stream
 
-#: Holding-time distributions.
 #: Outcome codes and names.
 COMPLETED, BLOCKED, DROPPED, IN_PROGRESS = 0, 1, 2, 3
 OUTCOMES = ("completed", "blocked", "dropped", "in_progress")
 #: Reason codes and names (why a call was blocked or dropped; "" otherwise).
 NO_REASON, NO_COVERAGE, LOW_SINR, BEAM_FULL, OUTAGE, HANDOVER_BLOCKED = range(6)
 REASONS = ("", "no_coverage", "low_sinr", "beam_full", "outage", "handover_blocked")
-
-_RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1))
-
-
 
 
 def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float):
@@ -112,10 +106,9 @@ def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset
                                   view.start_s, view.end_s, voice.daily_profile, day_offset_s)
     if voice.holding == "fixed":
         return handset, t, np.full(t.size, float(voice.mean_holding_s))
-    counts = np.bincount(handset, minlength=view.n_handsets)
-    hold = [stream(seed, "voice/holding", h).exponential(voice.mean_holding_s, int(c))
-            for h, c in enumerate(counts.tolist()) if c]
-    return handset, t, (np.concatenate(hold) if hold else np.empty(0))
+    hold = handset_draws(seed, "voice/holding", handset, view.n_handsets,
+                         lambda rng, n: rng.exponential(voice.mean_holding_s, n))
+    return handset, t, hold
 
 
 class VoiceContext:
@@ -156,7 +149,7 @@ class VoiceContext:
             self.rbs_of_cqi = [float(voice.rbs_per_call)] * (MAX_CQI + 1)
         else:
             self.rbs_of_cqi = [voice.bearer_rate_bps / r if r > 0 else math.inf
-                               for r in _RATE_BPS_PER_RB.tolist()]
+                               for r in RATE_BPS_PER_RB.tolist()]
         self.ok, self.stretch_last, self.next_ok = _voice_runs(view, voice)
 
     def set_serving(self, i: int, j: int) -> tuple[int, int]:
@@ -195,22 +188,6 @@ def _voice_runs(view: CoverageView, voice: VoiceConfig):
     return ok, stretch_last, next_ok
 
 
-def _at(env, t: float):
-    """A timeout that fires at time ``t`` (never a negative delay from round-off)."""
-    d = t - env.now
-    return env.timeout(d if d > 0.0 else 0.0)
-
-
-def voice_source(env, ctx: VoiceContext):
-    """Process: releases the call attempts in time order, one process each."""
-    now = env.now
-    for i, t in enumerate(ctx.t_arrival):
-        if t > now:
-            yield _at(env, t)
-            now = t
-        env.process(voice_call(env, ctx, i))
-
-
 def voice_call(env, ctx: VoiceContext, i: int):
     """Process: one call attempt, from admission to its end, drop or the end of the run."""
     view, beams = ctx.view, ctx.beams
@@ -237,7 +214,7 @@ def voice_call(env, ctx: VoiceContext, i: int):
         k = int(ctx.stretch_last[j])
         t_leave = float(view.end[k])
         if t_end <= t_leave:  # the user hangs up on this beam
-            yield _at(env, t_end)
+            yield at(env, t_end)
             beam.end_call(env.now, n_rb)
             ctx.finish(i, t_end, COMPLETED)
             return
@@ -250,7 +227,7 @@ def voice_call(env, ctx: VoiceContext, i: int):
             t_next = float(view.start[m]) if m >= 0 else math.inf
             if t_next - t_leave > ctx.t310_s:  # radio-link failure unless the call ends first
                 t_stop = min(t_end, t_leave + ctx.t310_s)
-                yield _at(env, t_stop)
+                yield at(env, t_stop)
                 beam.end_call(env.now, n_rb)
                 if t_end <= t_stop:
                     ctx.finish(i, t_end, COMPLETED)
@@ -258,12 +235,12 @@ def voice_call(env, ctx: VoiceContext, i: int):
                     ctx.finish(i, t_stop, DROPPED, OUTAGE)
                 return
             if t_end <= t_next:  # hangs up during a survivable fade
-                yield _at(env, t_end)
+                yield at(env, t_end)
                 beam.end_call(env.now, n_rb)
                 ctx.finish(i, t_end, COMPLETED)
                 return
             faded = True
-        yield _at(env, t_next)
+        yield at(env, t_next)
         if faded:
             ctx.outages[i] += 1
             ctx.outage_s[i] += t_next - t_leave
@@ -279,8 +256,3 @@ def voice_call(env, ctx: VoiceContext, i: int):
             ctx.finish(i, t_next, DROPPED, HANDOVER_BLOCKED)
             return
         ctx.handovers[i] += 1
-
-
-def names(codes, table) -> np.ndarray:
-    """Codes to their names (``OUTCOMES`` or ``REASONS``)."""
-    return np.asarray(table, dtype=object)[np.asarray(codes, dtype=np.int64)]
