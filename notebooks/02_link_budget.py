@@ -42,6 +42,7 @@ from satsim.link import serve_links
 from satsim.link.antenna import aperture_radius_from_beamwidth_m, circular_aperture_gain_db
 from satsim.link.budget import budget_table, link_budget
 from satsim.link.losses import clutter_loss_db, los_probability, shadow_fading_sigma_db
+from satsim.constants import TR38811_EARTH_RADIUS_KM
 from satsim.link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
 from satsim.scenario.build import build_link
 
@@ -176,7 +177,7 @@ plt.show()
 # outside every beam. Off nadir the footprints stretch and the best gain sags.
 
 # %%
-R_EARTH_KM = 6371.0
+R_EARTH_KM = TR38811_EARTH_RADIUS_KM
 layout = default_link.beam_layout(DEFAULT_ALT_KM)
 a_def = aperture_radius_from_beamwidth_m(default_link.payload.beamwidth_3db_deg, FREQ_HZ)
 ground_km = np.linspace(-700.0, 700.0, 1401)

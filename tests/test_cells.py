@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from satsim.constants import IUGG_MEAN_RADIUS_KM as EARTH_MEAN_RADIUS_KM
 from satsim.errors import InputError
 from satsim.link._cell_kernels import (
     CELL_NO_BEAM,
@@ -15,7 +16,6 @@ from satsim.link._cell_kernels import (
     assign_cells,
 )
 from satsim.link.cells import (
-    EARTH_MEAN_RADIUS_KM,
     cell_grid,
     hex_centre_km,
     hex_colors,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from satsim.orbits import Handsets, TimeGrid, load_tle, propagate, visible_counts, visible_links
-from satsim.orbits.geometry import SPEED_OF_LIGHT_KM_S
+from satsim.constants import SPEED_OF_LIGHT_KM_S
 from satsim.orbits.walker import WalkerShell, walker_constellation
 
 EPOCH = datetime(2025, 10, 27, tzinfo=timezone.utc)

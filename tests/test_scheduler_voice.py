@@ -480,8 +480,10 @@ def test_bad_voice_inputs():
     with pytest.raises(InputError, match="rbs_per_call"):
         SchedulerConfig(beams=BeamConfig(carrier=Carrier(reuse=3)),
                         voice=VoiceConfig(rbs_per_call=9.0))
-    with pytest.raises(InputError, match="voice"):
-        SchedulerConfig(voice={"calls_per_hour": 1.0})
+    # a mapping is read as the settings it names, with the same checks
+    assert SchedulerConfig(voice={"calls_per_hour": 1.0}).voice == VoiceConfig(calls_per_hour=1.0)
+    with pytest.raises(InputError, match="voice.calls_per_hour"):
+        SchedulerConfig(voice={"calls_per_hour": -1.0})
     view = CoverageView.always_covered(2, 100.0)
     with pytest.raises(InputError, match="config.voice"):
         simulate(view, None, calls={"handset": [0], "t_arrival_s": [1.0], "holding_s": [1.0]})

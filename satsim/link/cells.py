@@ -30,12 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..constants import IUGG_MEAN_RADIUS_KM
 from ..errors import InputError
 from ..orbits.handsets import Handsets
-
-#: Mean Earth radius of the equal-area projection (IUGG), km.
-EARTH_MEAN_RADIUS_KM = 6371.0088
-
 
 @dataclass(frozen=True, eq=False)
 class CellGrid:
@@ -111,8 +108,8 @@ def laea_forward_km(lat_deg, lon_deg, lat0_deg: float, lon0_deg: float):
         raise InputError("handsets span the whole globe: an equal-area cell grid needs them "
                          "within one hemisphere of their mean position")
     k = np.sqrt(2.0 / (1.0 + cos_c))
-    x = EARTH_MEAN_RADIUS_KM * k * np.cos(phi) * np.sin(lam - lam0)
-    y = EARTH_MEAN_RADIUS_KM * k * (math.cos(phi0) * np.sin(phi)
+    x = IUGG_MEAN_RADIUS_KM * k * np.cos(phi) * np.sin(lam - lam0)
+    y = IUGG_MEAN_RADIUS_KM * k * (math.cos(phi0) * np.sin(phi)
                                     - math.sin(phi0) * np.cos(phi) * np.cos(lam - lam0))
     return x, y
 
@@ -123,7 +120,7 @@ def laea_inverse_deg(x_km, y_km, lat0_deg: float, lon0_deg: float):
     x, y = np.asarray(x_km, dtype=np.float64), np.asarray(y_km, dtype=np.float64)
     phi0, lam0 = math.radians(lat0_deg), math.radians(lon0_deg)
     rho = np.hypot(x, y)
-    c = 2.0 * np.arcsin(np.clip(rho / (2.0 * EARTH_MEAN_RADIUS_KM), -1.0, 1.0))
+    c = 2.0 * np.arcsin(np.clip(rho / (2.0 * IUGG_MEAN_RADIUS_KM), -1.0, 1.0))
     safe = np.where(rho > 0.0, rho, 1.0)
     sin_phi = np.cos(c) * math.sin(phi0) + np.where(rho > 0.0, y * np.sin(c) * math.cos(phi0)
                                                     / safe, 0.0)

@@ -17,6 +17,7 @@ import numpy as np
 from sgp4.api import Satrec
 from sgp4.exporter import export_tle
 
+from ..constants import WGS72_EQUATORIAL_RADIUS_KM, WGS84_EQUATORIAL_RADIUS_KM
 from ..errors import InputError
 
 #: Julian date of the Unix epoch 1970-01-01T00:00:00 UTC.
@@ -105,7 +106,8 @@ class Constellation:
         the altitude is referred to the WGS84 equatorial radius, the usual
         convention for quoting shell altitudes.
         """
-        return np.array([s.a * 6378.135 - 6378.137 for s in self.satrecs])
+        return np.array([s.a * WGS72_EQUATORIAL_RADIUS_KM - WGS84_EQUATORIAL_RADIUS_KM
+                         for s in self.satrecs])
 
     def epoch_datetimes(self) -> list[datetime]:
         """Element-set epochs as timezone-aware UTC datetimes."""

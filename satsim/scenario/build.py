@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._settings import as_dict
+from ..constants import IUGG_MEAN_RADIUS_KM
 from ..errors import InputError
 from ..link.config import Carrier, HandsetRadio, LinkConfig, Propagation, SatellitePayload
 from ..orbits.constellation import Constellation
@@ -19,12 +20,9 @@ from ..orbits.sources import load_constellation
 from ..orbits.timegrid import TimeGrid
 from ..orbits.walker import WalkerShell, walker_constellation
 from ..scheduler.config import BeamAccess, BeamConfig, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
-from ..scheduler.streams import stream
+from ..streams import stream
 from .loader import ScenarioError
 from .model import Scenario
-
-#: Mean Earth radius for scattering handsets around a city centre, km (IUGG).
-EARTH_MEAN_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,9 +82,9 @@ def _scatter_around(lat_deg, lon_deg, radius_km, n, rng):
     approximation on a sphere of the mean Earth radius)."""
     r = radius_km * np.sqrt(rng.uniform(0.0, 1.0, n))
     bearing = rng.uniform(0.0, 2.0 * np.pi, n)
-    dlat = np.degrees(r * np.cos(bearing) / EARTH_MEAN_RADIUS_KM)
+    dlat = np.degrees(r * np.cos(bearing) / IUGG_MEAN_RADIUS_KM)
     coslat = max(math.cos(math.radians(lat_deg)), 1e-6)
-    dlon = np.degrees(r * np.sin(bearing) / (EARTH_MEAN_RADIUS_KM * coslat))
+    dlon = np.degrees(r * np.sin(bearing) / (IUGG_MEAN_RADIUS_KM * coslat))
     return np.clip(lat_deg + dlat, -90.0, 90.0), lon_deg + dlon
 
 

@@ -26,8 +26,8 @@ Modules: ``coverage_view`` (look-ups into the timeline), ``resources``
 service-time models), ``sms`` (the MO and MT processes), ``voice`` (calls:
 admission, handovers, fades against T310), ``data`` (sessions: sizes, gaps,
 aborts), ``sharing`` (processor sharing of a beam among data sessions),
-``arrivals`` (Poisson traffic, daily profile), ``streams`` (named random
-streams), ``model`` (configuration, ``simulate``, results). Design notes:
+``arrivals`` (Poisson traffic, daily profile, the source process that
+releases it), ``config`` (the settings), ``model`` (``simulate``, results). Design notes:
 
 * **Processes are plain generators** ``f(env, ctx, i)`` and sleep with one
   timeout to the next instant that matters: the end of a gap or of a beam's
@@ -39,7 +39,8 @@ streams), ``model`` (configuration, ``simulate``, results). Design notes:
   instead of SimPy request / release events; exact because every request is
   made at ``env.now`` (checked). See ``resources``.
 * **Randomness**: one seed; streams keyed by name and index (per service and
-  per handset), so adding a service or a handset never shifts another's draws.
+  per handset, registered in ``satsim.streams``), so adding a service or a
+  handset never shifts another's draws.
 * **Voice is a loss system, data is elastic.** A call reserves its RBs at
   once or is blocked (no queue: Erlang B on one always-covered beam); data
   sessions share what calls leave by processor sharing, with rates

@@ -20,7 +20,7 @@ from scipy.special import ndtr, ndtri
 from .._settings import settings
 from ..errors import InputError
 from ..link.config import Carrier
-from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, rate_bps_per_rb
+from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, RATE_BPS_PER_RB
 from ._checks import checked_profile
 from .sharing import SHARING_POLICIES
 
@@ -33,7 +33,6 @@ HOLDING_DISTRIBUTIONS = ("exponential", "fixed")
 #: Data session size distributions.
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "choice")
 
-_RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1))
 _U_MIN, _U_MAX = 1e-300, 1.0 - 1e-16
 
 _PROFILE = "Relative weight of each UTC hour of day (24 numbers; null: flat)."
@@ -170,7 +169,7 @@ class VoiceConfig:
             raise InputError(
                 f"voice.{field} = {getattr(self, field)!r} RB cannot carry the "
                 f"{self.bearer_rate_bps:.0f} bit/s bearer even at CQI 15 "
-                f"({_RATE_BPS_PER_RB[MAX_CQI]:.0f} bit/s per RB); allow more RBs per call")
+                f"({RATE_BPS_PER_RB[MAX_CQI]:.0f} bit/s per RB); allow more RBs per call")
 
     @property
     def bearer_rate_bps(self) -> float:
@@ -181,7 +180,7 @@ class VoiceConfig:
     def min_cqi(self) -> int:
         """Lowest CQI at which the bearer fits in the RBs a call may use (16 if none)."""
         limit = self.rbs_per_call if self.rbs_per_call is not None else self.max_rbs_per_call
-        fits = np.flatnonzero(_RATE_BPS_PER_RB[1:] * limit >= self.bearer_rate_bps)
+        fits = np.flatnonzero(RATE_BPS_PER_RB[1:] * limit >= self.bearer_rate_bps)
         return int(fits[0]) + 1 if fits.size else MAX_CQI + 1
 
     @property
