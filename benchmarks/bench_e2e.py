@@ -11,7 +11,10 @@ same built inputs (``satsim.scenario.build.build``): the link stage into the
 scheduler's coverage view (``iter_link_chunks`` -> ``CoverageView.
 from_link_chunks``) and ``simulate``. ``e2e_over_stages`` = run's wall time
 / the sum of those stage times: what the pipeline adds on top of the work it
-cannot avoid (its running statistics, gap and handover tables, summary).
+cannot avoid (its running statistics, gap and handover tables, summary:
+``satsim.results.summary``). The run's own "link" timer covers the chunked
+stage with its running statistics; the summary and its tables, the gaps
+table included, fall in "rest".
 The runs and the stages alternate (round-robin, best of the rounds).
 
 Checked: the bare stages reproduce the run's SMS outcome exactly (same view,

@@ -27,7 +27,7 @@ the peak memory of one run as its duration grows.
 * ``blocks``: the link stage alone (chunks consumed and dropped) of the
   default constellation over CONUS handsets, unblocked
   (:func:`satsim.link.iter_link_chunks`) and in blocks of 500 handsets
-  (:func:`satsim.sweeps.distributed_run.iter_link_chunks_blocked`), peak RSS
+  (:func:`satsim.distributed.iter_link_chunks_blocked`), peak RSS
   added, each in a fresh interpreter.
 
 Results go to ``benchmarks/results/sweep[-quick]-<date>.json`` (git-ignored).
@@ -169,9 +169,9 @@ def job_memory(spec: dict) -> dict:
 
 def job_blocks(spec: dict) -> dict:
     """The link stage alone, unblocked or in blocks (worker side; module docstring)."""
+    from satsim.distributed import iter_link_chunks_blocked
     from satsim.scenario import load_scenario
     from satsim.scenario.build import build
-    from satsim.sweeps.distributed_run import iter_link_chunks_blocked
 
     sc = load_scenario(spec["scenario"])
     inputs = build(sc)

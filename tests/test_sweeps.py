@@ -19,10 +19,9 @@ from click.testing import CliRunner
 from scipy import stats
 
 import satsim
+from satsim.cli.sweep import sweep_command
 from satsim.scenario import ScenarioError, load_scenario, with_overrides
-from satsim.sweeps import METRICS, MetricWarning, load_sweep, sweep
-from satsim.sweeps import engine
-from satsim.sweeps.cli import sweep_command
+from satsim.sweeps import METRICS, MetricWarning, engine, load_sweep, sweep
 from satsim.sweeps.store import metric_value
 
 pytest.importorskip("distributed")
@@ -282,7 +281,7 @@ BLOCKS_SCENARIO = {  # the default constellation over 34 handsets, 3 time chunks
 
 
 def assert_same_chunks(got, expected):
-    from satsim.sweeps.distributed_run import PER_HANDSET
+    from satsim.distributed import PER_HANDSET
 
     assert len(got) == len(expected)
     for a, b in zip(got, expected):
@@ -307,7 +306,7 @@ def blocks_run():
 
 
 def test_handset_blocks_give_the_unblocked_chunks(blocks_run):
-    from satsim.sweeps.distributed_run import handset_blocks, iter_link_chunks_blocked
+    from satsim.distributed import handset_blocks, iter_link_chunks_blocked
 
     assert handset_blocks(34, 13) == [slice(0, 13), slice(13, 26), slice(26, 34)]
     assert handset_blocks(34, None) == [slice(0, 34)]
@@ -321,14 +320,14 @@ def test_handset_blocks_give_the_unblocked_chunks(blocks_run):
 
 
 def test_blocks_on_a_cluster_give_the_serial_chunks(blocks_run, client):
-    from satsim.sweeps.distributed_run import iter_link_chunks_dask
+    from satsim.distributed import iter_link_chunks_dask
 
     sc, _, serial = blocks_run  # 7 blocks: several actors per worker
     assert_same_chunks(list(iter_link_chunks_dask(sc, client, block_handsets=5)), serial)
 
 
 def test_a_whole_run_with_its_link_stage_on_a_cluster_equals_the_serial_run(blocks_run, client):
-    from satsim.sweeps.distributed_run import link_chunks_on
+    from satsim.distributed import link_chunks_on
 
     sc, _, _ = blocks_run
     serial = satsim.run(sc)

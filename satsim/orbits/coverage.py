@@ -8,6 +8,11 @@ access window therefore starts half way between the last uncovered and the
 first covered sample, so window edges are within half a step of the true
 rise and set times (tested against Skyfield's ``find_events``).
 
+That sampling rule is :func:`sample_bounds_s`, the one implementation of it:
+the scheduler's :class:`~satsim.scheduler.CoverageView` and the run's summary
+(:mod:`satsim.results.summary`) use it too, so all three agree on when a
+window or a gap starts and ends.
+
 Gaps are the intervals between windows, including the gaps cut by the start
 or end of the run (``censored``: their true length is at least the one
 reported). Statistics:
@@ -34,6 +39,39 @@ from .timegrid import TimeGrid
 
 #: Time steps per chunk when propagating and counting (bounds memory).
 DEFAULT_CHUNK_STEPS = 720
+
+
+def sample_bounds_s(times_s, before_s: float | None = None,
+                    after_s: float | None = None) -> np.ndarray:
+    """Where the interval each sample stands for starts and ends (the midpoint rule).
+
+    Sample ``k`` at ``times_s[k]`` stands for ``[bounds[k], bounds[k + 1])``,
+    from the midpoint to the previous sample to the midpoint to the next, so
+    a run of samples ``i .. j - 1`` (a window, a gap, a stretch of service)
+    lasts from ``bounds[i]`` to ``bounds[j]``, and ``numpy.diff(bounds)`` are
+    the samples' weights in seconds.
+
+    Parameters
+    ----------
+    times_s : array_like, (n,)
+        Sample times, seconds, increasing.
+    before_s, after_s : float, optional
+        The sample times just before and just after these, when they are a
+        chunk of a longer run. Without them the first interval starts at
+        ``times_s[0]`` and the last ends at ``times_s[-1]``: the run's start
+        and end cut the end samples to half a step.
+
+    Returns
+    -------
+    numpy.ndarray of float64, (n + 1,)
+        Interval bounds, seconds.
+    """
+    t = np.asarray(times_s, dtype=np.float64)
+    bounds = np.empty(t.size + 1)
+    bounds[1:-1] = 0.5 * (t[:-1] + t[1:])
+    bounds[0] = t[0] if before_s is None else 0.5 * (before_s + t[0])
+    bounds[-1] = t[-1] if after_s is None else 0.5 * (t[-1] + after_s)
+    return bounds
 
 
 def iter_links(
@@ -107,9 +145,9 @@ class Coverage:
     # -- sample weights ----------------------------------------------------
     @cached_property
     def _edges_s(self) -> np.ndarray:
-        """Sample ``k`` stands for ``[edges[k], edges[k+1])``, seconds."""
-        t = self.times.offsets_s
-        return np.concatenate([[t[0]], (t[1:] + t[:-1]) / 2.0, [t[-1]]])
+        """Sample ``k`` stands for ``[edges[k], edges[k+1])``, seconds
+        (:func:`sample_bounds_s`)."""
+        return sample_bounds_s(self.times.offsets_s)
 
     @property
     def span_s(self) -> float:

@@ -9,12 +9,12 @@ Sample convention
 -----------------
 Sample ``i`` at ``t_i`` stands for the interval between the midpoints to its
 neighbours, ``[(t_{i-1} + t_i) / 2, (t_i + t_{i+1}) / 2)``; the first starts
-at ``t_0`` and the last ends at ``t_{T-1}``. This is the convention of
-:mod:`satsim.orbits.coverage`, so availability seen by the scheduler equals
-the orbit layer's, and window edges are within half a step of the true rise
-and set (a hold convention, ``[t_i, t_{i+1})``, would delay both edges by
-half a step on average). The view spans ``[start_s, end_s) = [t_0, t_{T-1})``;
-outside it nothing is served.
+at ``t_0`` and the last ends at ``t_{T-1}``. This is the rule of
+:func:`satsim.orbits.coverage.sample_bounds_s`, used here, so availability
+seen by the scheduler equals the orbit layer's, and window edges are within
+half a step of the true rise and set (a hold convention, ``[t_i, t_{i+1})``,
+would delay both edges by half a step on average). The view spans
+``[start_s, end_s) = [t_0, t_{T-1})``; outside it nothing is served.
 
 Storage: runs
 -------------
@@ -47,6 +47,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..link.cqi import MAX_CQI, cqi_from_sinr_db, rate_bps_per_rb
+from ..orbits.coverage import sample_bounds_s
 
 #: Handsets per block when runs are extracted from ``(ntime, nh)`` arrays
 #: (bounds the temporaries to a few ``(ntime, block)`` arrays).
@@ -430,12 +431,9 @@ def _checked_samples(times_s, served, sat, beam, sinr, cqi, nh=None):
 def _runs_of_chunk(samples, t_before, t_after):
     """Runs of one chunk; ``t_before`` / ``t_after``: neighbouring chunks' sample times or None."""
     times, served, sat, beam, sinr, cqi = samples
-    nt, nh = served.shape
-    # bounds of the sample intervals (midpoint convention), cut at the run's start and end
-    bounds = np.empty(nt + 1)
-    bounds[1:nt] = 0.5 * (times[:-1] + times[1:])
-    bounds[0] = times[0] if t_before is None else 0.5 * (t_before + times[0])
-    bounds[nt] = times[-1] if t_after is None else 0.5 * (times[-1] + t_after)
+    nh = served.shape[1]
+    # bounds of the sample intervals (midpoint rule), cut at the run's start and end
+    bounds = sample_bounds_s(times, t_before, t_after)
     parts = []
     for h0 in range(0, nh, _BLOCK_HANDSETS):
         sl = np.s_[:, h0:min(nh, h0 + _BLOCK_HANDSETS)]

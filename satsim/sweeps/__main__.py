@@ -1,5 +1,5 @@
 """``python -m satsim.sweeps SWEEP.yaml --out DIR`` (same as ``satsim sweep``)."""
 
-from .cli import sweep_command
+from ..cli.sweep import sweep_command
 
 sweep_command(prog_name="satsim sweep")

@@ -1,4 +1,4 @@
-"""``satsim sweep SWEEP.yaml --out DIR``: the command over :func:`satsim.sweeps.sweep`.
+"""The sweep command: ``satsim sweep SWEEP.yaml --out DIR``, over :func:`satsim.sweeps.sweep`.
 
 Exit codes: 0 the sweep ran (failed points are recorded in the table, not
 fatal; rerun to retry them), 2 bad input (a message naming the file, line
@@ -43,7 +43,7 @@ def sweep_command(sweep_file, out, scheduler, workers, quiet):
           handsets.spacing_km: [100, 200]
         seeds: 3
     """
-    from .engine import sweep
+    from ..sweeps.engine import sweep
 
     try:
         table = sweep(sweep_file, out, scheduler=scheduler, workers=workers,
@@ -70,5 +70,5 @@ def sweep_command(sweep_file, out, scheduler, workers, quiet):
             click.echo(f"{len(failed)} runs failed; rerun the command to retry them", err=True)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sweep_command()
+
+COMMANDS = (sweep_command,)

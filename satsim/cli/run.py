@@ -1,4 +1,5 @@
-"""The scenario commands of the ``satsim`` CLI: run, validate, plot, schema, tle.
+"""The run commands: ``satsim run``, ``validate`` and ``plot``, from a scenario to
+a results folder and back to its plots.
 
 A thin layer over the Python API (``satsim.load_scenario``, ``satsim.run``,
 ``satsim.Results``). Exit codes: 0 success, 2 bad input (a clear message, no
@@ -8,12 +9,10 @@ output folder, which is marked INCOMPLETE), 130 interrupted.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import traceback
 import warnings
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,27 +29,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .errors import InputError
-
-_SET_HELP = ("Override a scenario key, e.g. --set duration_s=3600 --set "
-             "link.min_elevation_deg=30 (repeatable; values are read as YAML).")
+from ..errors import InputError
+from ._common import SET_HELP, fail_input, input_errors
 
 #: Marker file of an output folder left by a failed run.
 INCOMPLETE = "INCOMPLETE"
-
-
-def _fail_input(exc: Exception) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(2)
-
-
-@contextmanager
-def _input_errors():
-    """Turn bad input into exit code 2 with the message and no traceback."""
-    try:
-        yield
-    except InputError as exc:
-        _fail_input(exc)
 
 
 class _StageProgress:
@@ -182,7 +165,7 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Results folder [default: results/<scenario name>-<UTC time>].")
 @click.option("--seed", type=int, default=None, help="Seed (overrides the scenario's).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=_SET_HELP)
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots and report.html.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display and no summary.")
@@ -199,11 +182,11 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         satsim run scenarios/high_latitude.yaml --out results/alaska --seed 3
         satsim run --set duration_s=7200 --set services.voice.enabled=true
     """
-    from .runner import run
-    from .scenario import load_scenario, with_overrides
+    from ..runner import run
+    from ..scenario import load_scenario, with_overrides
 
     console = Console(stderr=True, quiet=quiet)
-    with _input_errors():
+    with input_errors():
         sc = load_scenario(scenario, overrides=list(overrides))
         if seed is not None:
             sc = with_overrides(sc, {"seed": seed})
@@ -211,7 +194,7 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         if out_path.exists() and (out_path / INCOMPLETE).exists() and \
                 not (out_path / "summary.json").exists():
             overwrite = True  # a failed run's leftovers: replace them
-        from .results import Results
+        from ..results import Results
 
         Results.check_destination(out_path, overwrite)
     console.print(f"[bold]satsim[/]: scenario [bold]{sc.name}[/], seed {sc.seed} -> {out_path}")
@@ -227,7 +210,7 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
                 results.write(out_path, overwrite=overwrite)
                 progress("writing", 1, 1)
     except InputError as exc:
-        _fail_input(exc)
+        fail_input(exc)
     except KeyboardInterrupt:
         click.echo("interrupted: no results folder was written", err=True)
         sys.exit(130)
@@ -240,7 +223,7 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         sys.exit(1)
     wall = time.perf_counter() - t0
     if as_json:
-        from .results.folder import dumps
+        from ..results.folder import dumps
 
         click.echo(dumps(results.summary), nl=False)
     if not quiet:
@@ -249,7 +232,7 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
 
 @click.command("validate")
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=_SET_HELP)
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
 def validate_command(scenario, overrides):
     """Check a scenario file without running it (exit 0 if it is usable).
 
@@ -260,10 +243,10 @@ def validate_command(scenario, overrides):
     Example:
         satsim validate scenarios/high_latitude.yaml --set duration_s=3600
     """
-    from .scenario import load_scenario
-    from .scenario.build import build
+    from ..scenario import load_scenario
+    from ..scenario.build import build
 
-    with _input_errors():
+    with input_errors():
         sc = load_scenario(scenario, overrides=list(overrides))
         with warnings.catch_warnings():
             warnings.simplefilter("always")
@@ -285,9 +268,9 @@ def plot_command(results_dir):
     Example:
         satsim plot results/default-20261129T170000Z
     """
-    from .results import Results
+    from ..results import Results
 
-    with _input_errors():
+    with input_errors():
         res = Results.load(results_dir)
     made = res.write_plots(Path(results_dir))
     for name, path in made.items():
@@ -295,83 +278,4 @@ def plot_command(results_dir):
     click.echo(f"report: {Path(results_dir) / 'report.html'}")
 
 
-@click.command("schema")
-@click.option("--indent", type=int, default=2, show_default=True, help="JSON indentation.")
-def schema_command(indent):
-    """Print the JSON Schema of scenario files (for editor completion and checks).
-
-    \b
-    Example:
-        satsim schema > satsim-scenario.schema.json
-    """
-    from .scenario import Scenario
-
-    schema = Scenario.model_json_schema()
-    schema["title"] = "satsim scenario"
-    click.echo(json.dumps(schema, indent=indent))
-
-
-def _shells(constellation) -> list[tuple[float, float, int]]:
-    """Group satellites into shells: altitude to 10 km, inclination to 0.5 degrees."""
-    import numpy as np
-
-    alt = np.round(constellation.altitude_km / 10.0) * 10.0
-    inc = np.round(constellation.inclination_deg * 2.0) / 2.0
-    keys, counts = np.unique(np.column_stack([alt, inc]), axis=0, return_counts=True)
-    return sorted(((float(a), float(i), int(n)) for (a, i), n in zip(keys, counts)),
-                  key=lambda x: -x[2])
-
-
-@click.command("tle")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--name-contains", default=None, help='Keep satellites whose name contains this.')
-@click.option("--json", "as_json", is_flag=True, help="Print the listing as JSON.")
-def tle_command(file, name_contains, as_json):
-    """What a TLE / OMM file holds: count, epochs, shells, problems found.
-
-    Bad entries are listed (and skipped) rather than refused.
-
-    \b
-    Example:
-        satsim tle starlink_dtc.tle --name-contains "[DTC]"
-    """
-    from .errors import SkippedEntriesWarning
-    from .orbits import load_constellation
-
-    with _input_errors(), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        kwargs = {"on_error": "skip"}
-        if name_contains:
-            kwargs["name_contains"] = name_contains
-        con = load_constellation(file, **kwargs)
-    problems = [str(w.message) for w in caught if issubclass(w.category, SkippedEntriesWarning)]
-    epochs = sorted(con.epoch_datetimes()) if len(con) else []
-    shells = _shells(con) if len(con) else []
-    info = {"file": str(file), "satellites": len(con),
-            "epoch_first": epochs[0].isoformat() if epochs else None,
-            "epoch_last": epochs[-1].isoformat() if epochs else None,
-            "shells": [{"altitude_km": a, "inclination_deg": i, "satellites": n}
-                       for a, i, n in shells],
-            "problems": problems}
-    if as_json:
-        click.echo(json.dumps(info, indent=2))
-        return
-    console = Console()
-    console.print(f"[bold]{file}[/]: {len(con)} satellites"
-                  + (f", epochs {info['epoch_first']} .. {info['epoch_last']}" if epochs else ""))
-    if shells:
-        t = Table(title="Shells (altitude to 10 km, inclination to 0.5°)", title_justify="left")
-        for col in ("altitude km", "inclination °", "satellites"):
-            t.add_column(col, justify="right")
-        for a, i, n in shells:
-            t.add_row(f"{a:g}", f"{i:g}", f"{n}")
-        console.print(t)
-    if problems:
-        console.print("[bold red]problems found[/] (entries skipped):")
-        for p in problems:
-            console.print(p, markup=False)
-    else:
-        console.print("no problems found")
-
-
-COMMANDS = (run_command, validate_command, plot_command, schema_command, tle_command)
+COMMANDS = (run_command, validate_command, plot_command)

@@ -1,6 +1,11 @@
 """One large run's link stage in handset blocks, in this process or spread
 over a Dask cluster, with chunks equal to the serial ones.
 
+This is not a sweep (a sweep hands whole runs to Dask, :mod:`satsim.sweeps`):
+it feeds one run, ``satsim.run(scenario, link_chunks=link_chunks_on(client))``,
+so it sits beside :mod:`satsim.runner` and uses only the public names of the
+layers below (orbits, link, scenario).
+
 Why blocks and not time chunks: the handover state of a handset carries from
 one time chunk to the next, so time chunks are sequential; but the link
 layer of one handset depends on no other handset (the serving kernel loops
@@ -40,12 +45,16 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..link.losses import ChannelDraws, channel_draws
-from ..link.config import LinkConfig
-from ..link.engine import HandoverState, iter_link_chunks, prepare, serve_chunk
-from ..link.timeline import LinkChunk
-from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, check_epoch_age, iter_ephemeris
+from .errors import InputError
+from .link.config import LinkConfig
+from .link.engine import HandoverState, iter_link_chunks, prepare, serve_chunk
+from .link.losses import ChannelDraws, channel_draws
+from .link.timeline import LinkChunk
+from .orbits.propagation import (
+    DEFAULT_MAX_EPOCH_AGE_DAYS,
+    check_epoch_age,
+    iter_ephemeris,
+)
 
 #: LinkChunk fields of shape (ntime, nh), joined along the handset axis.
 PER_HANDSET = ("serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db", "cqi",
@@ -92,7 +101,7 @@ class BlockActor:
     SGP4 satellites cannot be pickled)."""
 
     def __init__(self, scenario, block: slice):
-        from ..scenario.build import build
+        from .scenario.build import build
 
         inputs = build(scenario)
         self.block = BlockLink(inputs.constellation, inputs.handsets, block, inputs.times,
@@ -186,7 +195,7 @@ def iter_link_chunks_dask(scenario, client, *, block_handsets: int | None = None
     max_epoch_age_days : float or None
         Epoch-age check of the constellation, once, in this process.
     """
-    from ..scenario.build import build
+    from .scenario.build import build
 
     inputs = build(scenario)
     if max_epoch_age_days is not None:

@@ -1,10 +1,8 @@
-"""The ``satsim`` command line (a thin layer over the Python API).
+"""The inspect commands: ``satsim schema``, ``tle``, ``budget`` and ``coverage``,
+quick looks at inputs and models without a full run.
 
-``satsim run`` / ``validate`` / ``plot`` / ``schema`` / ``tle`` live in
-:mod:`satsim.commands`; ``coverage`` and ``budget`` here.
-
-Exit codes: 0 success, 2 bad input (a clear message, no traceback),
-1 internal error.
+A thin layer over the Python API. Exit codes: 0 success, 2 bad input (a
+clear message, no traceback), 1 internal error.
 """
 
 from __future__ import annotations
@@ -12,15 +10,15 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
-from .commands import COMMANDS
-from .errors import InputError
-from .orbits import (
+from .. import __version__
+from ..errors import InputError
+from ..orbits import (
     DEFAULT_EPOCH,
     DEFAULT_MIN_ELEVATION_DEG,
     TimeGrid,
@@ -29,16 +27,89 @@ from .orbits import (
     default_constellation,
     load_constellation,
 )
-from .orbits.defaults import DEFAULT_HANDSET_SPACING_KM
+from ..orbits.defaults import DEFAULT_HANDSET_SPACING_KM
+from ._common import input_errors
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="satsim")
-def main():
-    """satsim: satellite direct-to-cell service simulator."""
+@click.command("schema")
+@click.option("--indent", type=int, default=2, show_default=True, help="JSON indentation.")
+def schema_command(indent):
+    """Print the JSON Schema of scenario files (for editor completion and checks).
+
+    \b
+    Example:
+        satsim schema > satsim-scenario.schema.json
+    """
+    from ..scenario import Scenario
+
+    schema = Scenario.model_json_schema()
+    schema["title"] = "satsim scenario"
+    click.echo(json.dumps(schema, indent=indent))
 
 
-@main.command("coverage")
+def _shells(constellation) -> list[tuple[float, float, int]]:
+    """Group satellites into shells: altitude to 10 km, inclination to 0.5 degrees."""
+    import numpy as np
+
+    alt = np.round(constellation.altitude_km / 10.0) * 10.0
+    inc = np.round(constellation.inclination_deg * 2.0) / 2.0
+    keys, counts = np.unique(np.column_stack([alt, inc]), axis=0, return_counts=True)
+    return sorted(((float(a), float(i), int(n)) for (a, i), n in zip(keys, counts)),
+                  key=lambda x: -x[2])
+
+
+@click.command("tle")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--name-contains", default=None, help='Keep satellites whose name contains this.')
+@click.option("--json", "as_json", is_flag=True, help="Print the listing as JSON.")
+def tle_command(file, name_contains, as_json):
+    """What a TLE / OMM file holds: count, epochs, shells, problems found.
+
+    Bad entries are listed (and skipped) rather than refused.
+
+    \b
+    Example:
+        satsim tle starlink_dtc.tle --name-contains "[DTC]"
+    """
+    from ..errors import SkippedEntriesWarning
+
+    with input_errors(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kwargs = {"on_error": "skip"}
+        if name_contains:
+            kwargs["name_contains"] = name_contains
+        con = load_constellation(file, **kwargs)
+    problems = [str(w.message) for w in caught if issubclass(w.category, SkippedEntriesWarning)]
+    epochs = sorted(con.epoch_datetimes()) if len(con) else []
+    shells = _shells(con) if len(con) else []
+    info = {"file": str(file), "satellites": len(con),
+            "epoch_first": epochs[0].isoformat() if epochs else None,
+            "epoch_last": epochs[-1].isoformat() if epochs else None,
+            "shells": [{"altitude_km": a, "inclination_deg": i, "satellites": n}
+                       for a, i, n in shells],
+            "problems": problems}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]{file}[/]: {len(con)} satellites"
+                  + (f", epochs {info['epoch_first']} .. {info['epoch_last']}" if epochs else ""))
+    if shells:
+        t = Table(title="Shells (altitude to 10 km, inclination to 0.5°)", title_justify="left")
+        for col in ("altitude km", "inclination °", "satellites"):
+            t.add_column(col, justify="right")
+        for a, i, n in shells:
+            t.add_row(f"{a:g}", f"{i:g}", f"{n}")
+        console.print(t)
+    if problems:
+        console.print("[bold red]problems found[/] (entries skipped):")
+        for p in problems:
+            console.print(p, markup=False)
+    else:
+        console.print("no problems found")
+
+
+@click.command("coverage")
 @click.option("--tle", "tle_path", type=click.Path(dir_okay=False), default=None,
               help="Constellation file (TLE, or OMM .json/.csv/.xml) instead of the default.")
 @click.option("--name-contains", default=None, help='Keep satellites whose name contains this, e.g. "[DTC]".')
@@ -136,7 +207,7 @@ def _require(option: str, value, ok: bool, rule: str) -> None:
         raise InputError(f"{option} must be {rule}, got {value:g}")
 
 
-@main.command()
+@click.command("budget")
 @click.option("--elevation-deg", type=float, default=30.0, show_default=True,
               help="Elevation of the satellite at the handset, degrees (TR 38.821 LEO: 30).")
 @click.option("--altitude-km", type=float, default=600.0, show_default=True,
@@ -181,8 +252,8 @@ def budget(elevation_deg, altitude_km, bandwidth_mhz, ul_bandwidth_mhz, dl_freq_
     """
     from dataclasses import asdict
 
-    from .link.budget import budget_table, link_budget
-    from .link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
+    from ..link.budget import budget_table, link_budget
+    from ..link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
 
     try:
         for option, value in (("--bandwidth-mhz", bandwidth_mhz),
@@ -253,18 +324,4 @@ def budget(elevation_deg, altitude_km, bandwidth_mhz, ul_bandwidth_mhz, dl_freq_
     Console().print(table)
 
 
-for _command in COMMANDS:
-    main.add_command(_command)
-
-
-def _register_sweep() -> None:
-    from .sweeps.cli import sweep_command
-
-    main.add_command(sweep_command)
-
-
-_register_sweep()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+COMMANDS = (schema_command, tle_command, budget, coverage_command)

@@ -1,0 +1,317 @@
+"""The summary of a run, and the running statistics it is computed from.
+
+A run's link timeline arrives one chunk of time steps at a time and is
+dropped after (``satsim.runner``). :class:`LinkStats` folds each chunk into
+what the summary and the tables need: served and visible time per handset,
+one row per step, a SINR histogram, status counts, the sampled handsets'
+full timelines, handover events, and the service gaps, followed across chunk
+borders (:class:`GapTracker`). :func:`summarize` turns those statistics and
+the scheduler's result into ``summary.json`` (the keys are listed in the
+README, "The results folder") and the tables.
+
+Time statistics follow the orbit layer's sampling rule,
+:func:`satsim.orbits.coverage.sample_bounds_s`: sample ``k`` stands for the
+interval between the midpoints to its neighbours, cut at the run's start and
+end, so the first and last samples weigh half a step and a gap of ``n``
+unserved samples inside the run lasts ``n * step_s``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..link.timeline import STATUS_NAMES
+from ..orbits.coverage import sample_bounds_s
+
+#: SINR histogram for the percentiles of the summary: 0.05 dB bins.
+SINR_EDGES_DB = np.arange(-40.0, 60.0001, 0.05)
+
+#: Columns of the handovers table (``satsim.link.LinkChunk.handovers``).
+HANDOVER_COLUMNS = ("time_s", "handset", "from_sat", "from_beam", "to_sat", "to_beam", "kind")
+
+
+def sample_handsets(n_handsets: int, k: int) -> np.ndarray:
+    """Indices of ``k`` handsets spread evenly over ``0 .. n_handsets - 1`` (the
+    ``samples`` table's handsets)."""
+    if n_handsets == 0 or k == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.unique(np.linspace(0, n_handsets - 1, min(k, n_handsets)).round().astype(np.int64))
+
+
+class GapTracker:
+    """The unserved runs (gaps) of every handset, followed across chunk borders.
+
+    Gaps are kept as sample indices, ``[start, end)``: the first unserved
+    sample and the first served one after it (``n`` for a gap still open at
+    the end of the run); :meth:`table` turns them into seconds.
+    """
+
+    def __init__(self, n_handsets: int):
+        self.prev_served = None
+        self.open_start = np.full(n_handsets, -1, dtype=np.int64)
+        self.found = []
+
+    def add(self, served: np.ndarray, k0: int) -> None:
+        """Fold in the ``served`` samples ``(nt, nh)`` of steps ``k0 .. k0 + nt - 1``."""
+        if self.prev_served is None:
+            self.prev_served = served[0].copy()
+            self.open_start[~served[0]] = 0
+        d = np.diff(np.vstack([self.prev_served[None, :], served]).astype(np.int8), axis=0)
+        t_idx, h_idx = np.nonzero(d)
+        kind = d[t_idx, h_idx]  # -1: gap starts here, +1: gap ended (first served step)
+        order = np.lexsort((t_idx, h_idx))
+        t_idx, h_idx, kind = t_idx[order] + k0, h_idx[order], kind[order]
+        ends = np.flatnonzero(kind == 1)
+        prev_is_start = np.zeros(ends.size, dtype=bool)
+        ok = ends > 0
+        prev_is_start[ok] = (h_idx[ends[ok] - 1] == h_idx[ends[ok]]) & (kind[ends[ok] - 1] == -1)
+        start = np.where(prev_is_start, t_idx[np.maximum(ends - 1, 0)],
+                         self.open_start[h_idx[ends]])
+        if ends.size:
+            assert np.all(start >= 0)
+            self.found.append((h_idx[ends], start, t_idx[ends]))
+        # handsets whose last event is a start have a gap open at the chunk's end
+        if h_idx.size:
+            last = np.r_[h_idx[1:] != h_idx[:-1], True]
+            lh, lk, lt = h_idx[last], kind[last], t_idx[last]
+            self.open_start[lh] = np.where(lk == -1, lt, -1)
+        self.prev_served = served[-1].copy()
+
+    def table(self, bounds_s: np.ndarray) -> pd.DataFrame:
+        """The gaps table (handset, start_s, end_s, duration_s, censored), by handset
+        then start, once every chunk is in; ``bounds_s``: the run's sample bounds."""
+        n = bounds_s.size - 1
+        found = list(self.found)
+        still = np.flatnonzero(self.open_start >= 0)
+        if still.size:
+            found.append((still, self.open_start[still], np.full(still.size, n)))
+        if found:
+            h, s, e = (np.concatenate([g[k] for g in found]) for k in range(3))
+        else:
+            h = s = e = np.empty(0, dtype=np.int64)
+        order = np.lexsort((s, h))
+        h, s, e = h[order], s[order], e[order]
+        start_s, end_s = bounds_s[s], bounds_s[e]
+        return pd.DataFrame({"handset": h.astype(np.int64), "start_s": start_s, "end_s": end_s,
+                             "duration_s": end_s - start_s,
+                             "censored": (s == 0) | (e == n)})
+
+
+class LinkStats:
+    """Running statistics of the link timeline, fed one chunk at a time.
+
+    Parameters
+    ----------
+    times : satsim.orbits.TimeGrid
+        The run's time grid; chunks must arrive in order and cover it.
+    n_handsets : int
+    sample_handsets : numpy.ndarray of int
+        Handsets whose whole timeline goes into the ``samples`` table.
+    """
+
+    def __init__(self, times, n_handsets: int, sample_handsets: np.ndarray):
+        nh = n_handsets
+        self.times = times
+        self.bounds_s = sample_bounds_s(times.offsets_s)
+        self.steps_done = 0
+        self.served_s = np.zeros(nh)
+        self.visible_s = np.zeros(nh)
+        self.visible_sum_s = np.zeros(nh)
+        self.sinr_sum = np.zeros(nh)
+        self.sinr_n = np.zeros(nh, dtype=np.int64)
+        self.status_count = np.zeros(max(STATUS_NAMES) + 1, dtype=np.int64)
+        self.sinr_hist = np.zeros(SINR_EDGES_DB.size - 1, dtype=np.int64)
+        self.series = []
+        self.samples = []
+        self.handovers = []
+        self.sample_idx = sample_handsets
+        self.gaps = GapTracker(nh)
+
+    def add(self, ch) -> None:
+        """Fold in one :class:`satsim.link.LinkChunk` (the next in time)."""
+        k0, nt = self.steps_done, ch.served.shape[0]
+        w = np.diff(self.bounds_s[k0:k0 + nt + 1])[:, None]
+        self._add_per_handset(ch, w)
+        self._add_series(ch)
+        self._add_samples(ch)
+        if len(ch.handovers):
+            self.handovers.append(ch.handovers)
+        self.gaps.add(ch.served, k0)
+        self.steps_done += nt
+
+    def _add_per_handset(self, ch, w: np.ndarray) -> None:
+        served, nvis = ch.served, ch.n_visible
+        self.served_s += (served * w).sum(axis=0)
+        self.visible_s += ((nvis > 0) * w).sum(axis=0)
+        self.visible_sum_s += (nvis * w).sum(axis=0)
+        self.sinr_sum += np.where(served, ch.dl_sinr_db, 0.0).astype(np.float64).sum(axis=0)
+        self.sinr_n += served.sum(axis=0)
+        self.status_count += np.bincount(ch.status.ravel(), minlength=self.status_count.size)
+        self.sinr_hist += np.histogram(ch.dl_sinr_db[served], bins=SINR_EDGES_DB)[0]
+
+    def _add_series(self, ch) -> None:
+        served, nvis = ch.served, ch.n_visible
+        nt, nh = served.shape
+        sinr = np.where(served, ch.dl_sinr_db, 0.0).astype(np.float64)
+        n_served = served.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_sinr = np.where(n_served > 0, sinr.sum(axis=1) / np.maximum(n_served, 1), np.nan)
+        self.series.append(pd.DataFrame({
+            "time_s": ch.times.offsets_s,
+            "mean_visible": nvis.mean(axis=1) if nh else np.zeros(nt),
+            "served_fraction": served.mean(axis=1) if nh else np.zeros(nt),
+            "visible_fraction": (nvis > 0).mean(axis=1) if nh else np.zeros(nt),
+            "mean_sinr_db": mean_sinr,
+        }))
+
+    def _add_samples(self, ch) -> None:
+        s = self.sample_idx
+        if not s.size:
+            return
+        nt = ch.served.shape[0]
+        self.samples.append(pd.DataFrame({
+            "time_s": np.repeat(ch.times.offsets_s, s.size),
+            "handset": np.tile(s, nt).astype(np.int64),
+            "serving_sat": ch.serving_sat[:, s].ravel(),
+            "serving_beam": ch.serving_beam[:, s].ravel(),
+            "dl_sinr_db": ch.dl_sinr_db[:, s].ravel(),
+            "elevation_deg": ch.elevation_deg[:, s].ravel(),
+            "n_visible": ch.n_visible[:, s].ravel(),
+            "status": ch.status[:, s].ravel(),
+        }))
+
+    def tables(self, handsets) -> dict[str, pd.DataFrame]:
+        """The run's timeline tables: gaps, handsets, timeseries, samples (if any
+        handset is sampled), handovers; ``handsets``: the run's
+        :class:`satsim.orbits.Handsets`."""
+        tables = {"gaps": self.gaps.table(self.bounds_s)}
+        tables["handsets"] = self._handset_table(handsets, tables["gaps"])
+        tables["timeseries"] = (pd.concat(self.series, ignore_index=True) if self.series
+                                else pd.DataFrame())
+        if self.samples:
+            tables["samples"] = pd.concat(self.samples, ignore_index=True)
+        tables["handovers"] = (pd.concat(self.handovers, ignore_index=True) if self.handovers
+                               else pd.DataFrame({c: [] for c in HANDOVER_COLUMNS}))
+        return tables
+
+    def _handset_table(self, h, gaps: pd.DataFrame) -> pd.DataFrame:
+        nh, span = len(h), self.times.duration_s
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_sinr = np.where(self.sinr_n > 0, self.sinr_sum / np.maximum(self.sinr_n, 1),
+                                 np.nan)
+        max_gap = np.zeros(nh)
+        if len(gaps):
+            np.maximum.at(max_gap, gaps["handset"].to_numpy(), gaps["duration_s"].to_numpy())
+        return pd.DataFrame({
+            "handset": np.arange(nh, dtype=np.int64), "lat_deg": h.lat_deg,
+            "lon_deg": h.lon_deg, "alt_m": h.alt_m, "served_fraction": self.served_s / span,
+            "visible_fraction": self.visible_s / span,
+            "mean_visible": self.visible_sum_s / span,
+            "gaps": np.bincount(gaps["handset"], minlength=nh).astype(np.int64),
+            "max_gap_s": max_gap, "mean_sinr_db": mean_sinr,
+        })
+
+    # -- the summary's sections ------------------------------------------------
+    def coverage_summary(self, gaps: pd.DataFrame, handovers: pd.DataFrame) -> dict:
+        """``summary["coverage"]``: availability, visibility, gaps, handovers."""
+        nh, span = self.served_s.size, self.times.duration_s
+        return {
+            "availability": float(self.served_s.sum() / (span * nh)) if nh else None,
+            "availability_p5": float(np.percentile(self.served_s / span, 5)) if nh else None,
+            "visible": float(self.visible_s.sum() / (span * nh)) if nh else None,
+            "mean_visible": float(self.visible_sum_s.sum() / (span * nh)) if nh else None,
+            "gaps": int(len(gaps)),
+            "censored_gaps": int(gaps["censored"].sum()),
+            "gap_s": _percentiles(gaps["duration_s"].to_numpy()),
+            "handovers_per_handset_hour": (float(len(handovers) / (nh * span / 3600.0))
+                                           if nh else None),
+            "inter_satellite_handover_share": (float((handovers["kind"] == "satellite").mean())
+                                               if len(handovers) else None),
+        }
+
+    def link_summary(self) -> dict:
+        """``summary["link"]``: share of samples per link status, served DL SINR percentiles."""
+        n = self.status_count.sum()
+        return {
+            "status_fraction": {STATUS_NAMES[k]: float(self.status_count[k] / n) if n else None
+                                for k in sorted(STATUS_NAMES)},
+            "dl_sinr_db": {f"p{q}": _hist_percentile(self.sinr_hist, q) for q in (10, 50, 90)},
+        }
+
+
+def summarize(inputs, stats: LinkStats, sched=None) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """``summary.json`` and the tables of a run.
+
+    Parameters
+    ----------
+    inputs : satsim.scenario.build.RunInputs
+        What the run simulated (scenario, time grid, constellation, handsets,
+        beams, services).
+    stats : LinkStats
+        The whole link timeline folded in.
+    sched : satsim.scheduler.SchedulerResult, optional
+        The services' result; None when no service was simulated.
+
+    Returns
+    -------
+    summary : dict
+        JSON-ready; a service that was off is None.
+    tables : dict of pandas.DataFrame
+    """
+    tables = stats.tables(inputs.handsets)
+    summary = {
+        "scenario": inputs.scenario.name,
+        "seed": inputs.scenario.seed,
+        "satsim_version": __version__,
+        "run": _run_section(inputs),
+        "coverage": stats.coverage_summary(tables["gaps"], tables["handovers"]),
+        "link": stats.link_summary(),
+        "sms": None, "voice": None, "data": None,
+    }
+    if sched is not None:
+        _add_services(summary, tables, sched, inputs.services)
+    return summary, tables
+
+
+def _run_section(inputs) -> dict:
+    times, h = inputs.times, inputs.handsets
+    return {"epoch": times.epoch.isoformat(), "duration_s": float(times.duration_s),
+            "step_s": float(times.step_s), "steps": len(times),
+            "satellites": len(inputs.constellation), "handsets": len(h),
+            "constellation": inputs.constellation.source,
+            "handsets_label": h.label,
+            "beams_per_satellite": inputs.beams_per_satellite,
+            "services": list(inputs.services)}
+
+
+def _add_services(summary: dict, tables: dict, sched, services) -> None:
+    """The scheduler's summary sections and event tables."""
+    s = sched.summary()
+    if "sms" in services:
+        summary["sms"] = s["sms"]["all"] | {"by_group": {k: v for k, v in s["sms"].items()
+                                                         if k != "all"}}
+        tables["sms"] = sched.events
+    summary["voice"] = s["voice"]
+    summary["data"] = s["data"]
+    summary["beams"] = s["beams"]
+    if sched.calls is not None:
+        tables["calls"] = sched.calls
+    if sched.sessions is not None:
+        tables["sessions"] = sched.sessions
+    tables["beams"] = sched.beams
+
+
+def _percentiles(values: np.ndarray, qs=(50, 95)) -> dict:
+    if values.size == 0:
+        return {f"p{q}": None for q in qs} | {"max": None}
+    return {f"p{q}": float(np.percentile(values, q)) for q in qs} | {"max": float(values.max())}
+
+
+def _hist_percentile(hist: np.ndarray, q: float) -> float | None:
+    total = hist.sum()
+    if total == 0:
+        return None
+    k = int(np.searchsorted(np.cumsum(hist), q / 100.0 * total))
+    return round(float(0.5 * (SINR_EDGES_DB[k] + SINR_EDGES_DB[k + 1])), 3)
