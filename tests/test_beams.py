@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from satsim import InputError
+from satsim.constants import TR38811_EARTH_RADIUS_KM
 from satsim.link.beams import (
-    EARTH_RADIUS_KM,
     BeamLayout,
     boresight_unit_vectors,
     hex_beam_layout,
@@ -210,7 +210,7 @@ def test_degenerate_states_are_rejected():
         boresight_unit_vectors(layout, [7000.0, 0], [0.0, 7.5])
 
 
-def _off_nadir_by_triangle(el_deg, h_km, r_km=EARTH_RADIUS_KM):
+def _off_nadir_by_triangle(el_deg, h_km, r_km=TR38811_EARTH_RADIUS_KM):
     """Off-nadir angle from the slant range (TR 38.811 eq. 6.6-3) and the law of cosines."""
     el = np.radians(el_deg)
     d = np.sqrt(r_km**2 * np.sin(el) ** 2 + h_km**2 + 2 * h_km * r_km) - r_km * np.sin(el)
@@ -222,8 +222,8 @@ def test_off_nadir_angle_from_elevation():
     eta = off_nadir_angle_deg(25.0, 360.0)
     assert eta == pytest.approx(59.07, abs=0.01)  # ≈ 59.1 deg
     # sine rule: sin(eta) / R = sin(90 + el) / (R + h)
-    assert math.sin(math.radians(eta)) / EARTH_RADIUS_KM == pytest.approx(
-        math.cos(math.radians(25.0)) / (EARTH_RADIUS_KM + 360.0), rel=1e-14
+    assert math.sin(math.radians(eta)) / TR38811_EARTH_RADIUS_KM == pytest.approx(
+        math.cos(math.radians(25.0)) / (TR38811_EARTH_RADIUS_KM + 360.0), rel=1e-14
     )
     el = np.array([0.0, 10.0, 25.0, 30.0, 60.0, 89.0])[:, None]
     h = np.array([360.0, 550.0, 1200.0])

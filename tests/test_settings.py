@@ -117,3 +117,15 @@ def test_nan_and_inf_refused_unless_a_field_means_no_limit():
 def test_scenario_default_is_built_from_the_declarations():
     sc = Scenario()
     assert SmsConfig(**{n: getattr(sc.services.sms, n) for n in _names(SmsConfig)}) == SmsConfig()
+
+
+def test_walker_shells_of_a_scenario_are_the_orbit_layer_shells():
+    from satsim.orbits.defaults import DTC_SHELLS
+    from satsim.orbits.walker import WalkerShell
+
+    shells = Scenario().constellation.walker
+    assert all(type(s) is WalkerShell for s in shells) and tuple(shells) == DTC_SHELLS
+    with pytest.raises(InputError) as err:
+        load_scenario(None, overrides={"constellation.walker.0.altitude_km": 100})
+    assert "constellation.walker.0.altitude_km" in str(err.value)
+    assert "greater than or equal to 150" in str(err.value)

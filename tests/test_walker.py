@@ -52,9 +52,9 @@ def _angle_diff(a, b):
 )
 def test_walker_geometry(shell):
     c = walker_shell(shell, EPOCH)
-    assert len(c) == shell.total
+    assert len(c) == shell.satellites
     raan, u, incl = _osculating_raan_u_incl(c)
-    P, S, T, F = shell.planes, shell.per_plane, shell.total, shell.phasing
+    P, S, T, F = shell.planes, shell.per_plane, shell.satellites, shell.phasing
     raan, u = raan.reshape(P, S), u.reshape(P, S)
     spread = 360.0 if shell.pattern == "delta" else 180.0
     # plane RAAN spacing
@@ -105,11 +105,11 @@ def test_star_and_delta_differ_in_raan_spread():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(total=100, planes=24, phasing=1, inclination_deg=53, altitude_km=360), "must divide total"),
-        (dict(total=24, planes=24, phasing=24, inclination_deg=53, altitude_km=360), "0 <= F < planes"),
-        (dict(total=24, planes=24, phasing=1, inclination_deg=190, altitude_km=360), r"inclination_deg must be in \[0, 180\]"),
-        (dict(total=24, planes=24, phasing=1, inclination_deg=53, altitude_km=50), "altitude_km must be in"),
-        (dict(total=24, planes=24, phasing=1, inclination_deg=53, altitude_km=360, pattern="rosette"), "'delta' or 'star'"),
+        (dict(satellites=100, planes=24, phasing=1, inclination_deg=53, altitude_km=360), "must divide satellites"),
+        (dict(satellites=24, planes=24, phasing=24, inclination_deg=53, altitude_km=360), "must be less than planes"),
+        (dict(satellites=24, planes=24, phasing=1, inclination_deg=190, altitude_km=360), r"inclination_deg: Input should be less than or equal to 180"),
+        (dict(satellites=24, planes=24, phasing=1, inclination_deg=53, altitude_km=50), "altitude_km: Input should be greater than or equal to 150"),
+        (dict(satellites=24, planes=24, phasing=1, inclination_deg=53, altitude_km=360, pattern="rosette"), "'delta' or 'star'"),
     ],
 )
 def test_bad_shell_parameters_are_refused(kwargs, message):

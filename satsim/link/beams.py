@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import TR38811_EARTH_RADIUS_KM as EARTH_RADIUS_KM
+from ..constants import TR38811_EARTH_RADIUS_KM
 from ..errors import InputError
 
 #: Steps around a hexagonal ring in axial coordinates, counter-clockwise
@@ -267,7 +267,8 @@ def rings_to_cover(max_off_nadir_deg: float, spacing_deg: float) -> int:
     return rings
 
 
-def off_nadir_angle_deg(elevation_deg, altitude_km, earth_radius_km: float = EARTH_RADIUS_KM):
+def off_nadir_angle_deg(elevation_deg, altitude_km,
+                        earth_radius_km: float = TR38811_EARTH_RADIUS_KM):
     """Angle at the satellite between nadir and a ground point seen at ``elevation_deg``, degrees.
 
     Sine rule in the triangle Earth centre - ground point - satellite on a

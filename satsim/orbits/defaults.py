@@ -41,8 +41,8 @@ DEFAULT_MIN_ELEVATION_DEG = 25.0
 DEFAULT_HANDSET_SPACING_KM = 52.0
 
 DTC_SHELLS = (
-    WalkerShell(total=312, planes=24, phasing=1, inclination_deg=53.0, altitude_km=360.0),
-    WalkerShell(total=336, planes=24, phasing=1, inclination_deg=43.0, altitude_km=358.0),
+    WalkerShell(satellites=312, planes=24, phasing=1, inclination_deg=53.0, altitude_km=360.0),
+    WalkerShell(satellites=336, planes=24, phasing=1, inclination_deg=43.0, altitude_km=358.0),
 )
 
 #: Coarse outline of the contiguous United States, (lon, lat) degrees,

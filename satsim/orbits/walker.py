@@ -26,12 +26,14 @@ file with :meth:`Constellation.to_tle`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import Literal
 from datetime import datetime, timezone
 
+from pydantic import Field
 from sgp4.api import WGS72, Satrec
 
 from ..constants import WGS72_EQUATORIAL_RADIUS_KM, WGS72_MU_KM3_S2, WGS84_EQUATORIAL_RADIUS_KM
+from .._settings import settings
 from ..errors import InputError
 from .constellation import Constellation, combine
 from .timegrid import as_utc
@@ -40,78 +42,45 @@ from .timegrid import as_utc
 _SGP4_EPOCH0 = datetime(1949, 12, 31, tzinfo=timezone.utc)
 
 
-@dataclass(frozen=True)
+@settings("constellation.walker")
 class WalkerShell:
-    """The parameters of one Walker shell (see the module docstring).
+    """One Walker shell ``inclination: satellites/planes/phasing`` at a mean
+    altitude (see the module docstring)."""
 
-    Attributes
-    ----------
-    total : int
-        Number of satellites ``T``.
-    planes : int
-        Number of orbital planes ``P`` (must divide ``total``).
-    phasing : int
-        Walker phasing factor ``F``, ``0 <= F < P``.
-    inclination_deg : float
-        Orbit inclination, degrees, in ``[0, 180]``.
-    altitude_km : float
-        Mean altitude: mean semi-major axis minus 6378.137 km.
-    pattern : {"delta", "star"}
-        Delta spreads the planes over 360 degrees of RAAN, star over 180.
-    raan0_deg, u0_deg : float
-        RAAN of plane 0 and argument of latitude of its satellite 0, degrees.
-    """
-
-    total: int
-    planes: int
-    phasing: int
-    inclination_deg: float
-    altitude_km: float
-    pattern: str = "delta"
-    raan0_deg: float = 0.0
-    u0_deg: float = 0.0
+    satellites: int = Field(ge=1, description="Satellites in the shell (Walker T).")
+    planes: int = Field(ge=1, description="Orbital planes (Walker P); must divide satellites.")
+    phasing: int = Field(ge=0, description="Walker phasing factor F, 0 <= F < planes.")
+    inclination_deg: float = Field(ge=0, le=180, description="Inclination, degrees.")
+    altitude_km: float = Field(ge=150, le=50000,
+                               description="Mean altitude above the 6378.137 km equator, km "
+                                           "(below ~150 km an orbit decays within days).")
+    pattern: Literal["delta", "star"] = Field(
+        "delta", description="delta: planes over 360 deg of RAAN; star: over 180 deg.")
+    raan0_deg: float = Field(0.0, description="RAAN of plane 0, degrees.")
+    u0_deg: float = Field(0.0, description="Argument of latitude of satellite 0 of plane 0, "
+                                           "degrees.")
 
     def __post_init__(self):
         where = f"Walker shell {self.label()}"
-        if int(self.total) != self.total or self.total < 1:
-            raise InputError(f"{where}: total must be a whole number >= 1, got {self.total!r}")
-        if int(self.planes) != self.planes or self.planes < 1:
-            raise InputError(f"{where}: planes must be a whole number >= 1, got {self.planes!r}")
-        if self.total % self.planes:
+        if self.satellites % self.planes:
             raise InputError(
-                f"{where}: planes ({self.planes}) must divide total ({self.total}) so each "
-                f"plane holds the same number of satellites; e.g. use total="
-                f"{self.planes * max(1, round(self.total / self.planes))}"
-            )
-        if int(self.phasing) != self.phasing or not 0 <= self.phasing < self.planes:
-            raise InputError(
-                f"{where}: phasing F must be a whole number with 0 <= F < planes "
-                f"({self.planes}), got {self.phasing!r}"
-            )
-        if not 0.0 <= self.inclination_deg <= 180.0:
-            raise InputError(
-                f"{where}: inclination_deg must be in [0, 180], got {self.inclination_deg!r}"
-            )
-        if not 150.0 <= self.altitude_km <= 50000.0:
-            raise InputError(
-                f"{where}: altitude_km must be in [150, 50000] (below ~150 km an orbit "
-                f"decays within days), got {self.altitude_km!r}"
-            )
-        if self.pattern not in ("delta", "star"):
-            raise InputError(
-                f"{where}: pattern must be 'delta' or 'star', got {self.pattern!r}"
-            )
+                f"{where}: planes ({self.planes}) must divide satellites ({self.satellites}) "
+                f"so each plane holds the same number; e.g. use satellites="
+                f"{self.planes * max(1, round(self.satellites / self.planes))}")
+        if self.phasing >= self.planes:
+            raise InputError(f"{where}: phasing F must be less than planes ({self.planes}), "
+                             f"got {self.phasing!r}")
 
     def label(self) -> str:
         """Walker notation, e.g. ``"53.0°:312/24/1 delta @ 360 km"``."""
         return (
-            f"{self.inclination_deg:g}°:{self.total}/{self.planes}/{self.phasing} "
+            f"{self.inclination_deg:g}°:{self.satellites}/{self.planes}/{self.phasing} "
             f"{self.pattern} @ {self.altitude_km:g} km"
         )
 
     @property
     def per_plane(self) -> int:
-        return self.total // self.planes
+        return self.satellites // self.planes
 
     def raan_deg(self, plane: int) -> float:
         """RAAN of plane ``plane`` at epoch, degrees in [0, 360)."""
@@ -123,7 +92,7 @@ class WalkerShell:
         return (
             self.u0_deg
             + slot * 360.0 / self.per_plane
-            + plane * self.phasing * 360.0 / self.total
+            + plane * self.phasing * 360.0 / self.satellites
         ) % 360.0
 
 
@@ -179,10 +148,10 @@ def walker_shell(
     Returns
     -------
     Constellation
-        ``shell.total`` satellites, ordered plane by plane.
+        ``shell.satellites`` satellites, ordered plane by plane.
     """
     epoch = as_utc(epoch)
-    last = first_norad_id + shell.total - 1
+    last = first_norad_id + shell.satellites - 1
     if first_norad_id < 1 or last > 339999:
         raise InputError(
             f"Walker shell {shell.label()}: catalog numbers {first_norad_id}..{last} "
@@ -236,5 +205,5 @@ def walker_constellation(
                 shell, epoch, first_norad_id=next_id, name_prefix=f"{name_prefix}-S{j + 1}"
             )
         )
-        next_id += shell.total
+        next_id += shell.satellites
     return combine(*parts)

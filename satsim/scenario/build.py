@@ -18,8 +18,15 @@ from ..orbits.defaults import CONUS_OUTLINE_LON_LAT
 from ..orbits.handsets import Handsets
 from ..orbits.sources import load_constellation
 from ..orbits.timegrid import TimeGrid
-from ..orbits.walker import WalkerShell, walker_constellation
-from ..scheduler.config import BeamAccess, BeamConfig, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
+from ..orbits.walker import walker_constellation
+from ..scheduler.config import (
+    BeamAccess,
+    BeamConfig,
+    DataConfig,
+    SchedulerConfig,
+    SmsConfig,
+    VoiceConfig,
+)
 from ..streams import stream
 from .loader import ScenarioError
 from .model import Scenario
@@ -68,12 +75,7 @@ def build_constellation(sc: Scenario) -> Constellation:
                                 f"(name_contains={c.name_contains!r}, norad_ids={c.norad_ids!r})"
                                 "; loosen them")
         return con
-    shells = [_section(f"constellation.walker.{i}", WalkerShell, total=s.satellites,
-                       planes=s.planes, phasing=s.phasing, inclination_deg=s.inclination_deg,
-                       altitude_km=s.altitude_km, pattern=s.pattern, raan0_deg=s.raan0_deg,
-                       u0_deg=s.u0_deg)
-              for i, s in enumerate(sc.constellation.walker)]
-    return _section("constellation.walker", walker_constellation, shells,
+    return _section("constellation.walker", walker_constellation, list(c.walker),
                     c.elements_epoch or sc.epoch, name_prefix="SATSIM")
 
 

@@ -34,14 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .._settings import settings
 from ..errors import InputError
-from ..scheduler.config import BeamAccess, DataConfig, SmsConfig, VoiceConfig
-
 from ..orbits.defaults import (
     DEFAULT_EPOCH,
     DEFAULT_HANDSET_SPACING_KM,
     DEFAULT_MIN_ELEVATION_DEG,
     DTC_SHELLS,
 )
+from ..orbits.walker import WalkerShell
+from ..scheduler.config import BeamAccess, DataConfig, SmsConfig, VoiceConfig
 
 #: Model editions recorded in every run's metadata.
 MODEL_EDITIONS = {
@@ -64,37 +64,6 @@ class Section(BaseModel):
 
 # -- constellation --------------------------------------------------------
 
-class WalkerShellSpec(Section):
-    """One Walker shell ``inclination: total/planes/phasing`` at a mean altitude."""
-
-    satellites: int = Field(ge=1, description="Satellites in the shell (Walker T).")
-    planes: int = Field(ge=1, description="Orbital planes (Walker P); must divide satellites.")
-    phasing: int = Field(0, ge=0, description="Walker phasing factor F, 0 <= F < planes.")
-    inclination_deg: float = Field(ge=0, le=180, description="Inclination, degrees.")
-    altitude_km: float = Field(gt=100, lt=50000,
-                               description="Mean altitude above the 6378.137 km equator, km.")
-    pattern: Literal["delta", "star"] = Field(
-        "delta", description="delta: planes over 360 deg of RAAN; star: over 180 deg.")
-    raan0_deg: float = Field(0.0, description="RAAN of plane 0, degrees.")
-    u0_deg: float = Field(0.0, description="Argument of latitude of satellite 0, degrees.")
-
-    @model_validator(mode="after")
-    def _walker(self):
-        if self.satellites % self.planes:
-            raise ValueError(f"satellites ({self.satellites}) must be a multiple of planes "
-                             f"({self.planes})")
-        if self.phasing >= self.planes:
-            raise ValueError(f"phasing ({self.phasing}) must be less than planes ({self.planes})")
-        return self
-
-
-def _default_shells() -> list[WalkerShellSpec]:
-    return [WalkerShellSpec(satellites=s.total, planes=s.planes, phasing=s.phasing,
-                            inclination_deg=s.inclination_deg, altitude_km=s.altitude_km,
-                            pattern=s.pattern, raan0_deg=s.raan0_deg, u0_deg=s.u0_deg)
-            for s in DTC_SHELLS]
-
-
 class ConstellationSpec(Section):
     """The satellites: a TLE / OMM file, or generated Walker shells (the default:
     648 Starlink-Direct-to-Cell-like satellites, 53 deg: 312/24/1 at 360 km and
@@ -109,8 +78,8 @@ class ConstellationSpec(Section):
     on_error: Literal["raise", "skip"] = Field(
         "raise", description="raise: refuse a file with bad entries; skip: load the good ones "
                              "and warn.")
-    walker: list[WalkerShellSpec] | None = Field(
-        default_factory=_default_shells,
+    walker: list[WalkerShell] | None = Field(
+        default_factory=lambda: list(DTC_SHELLS),
         description="Walker shells to generate (ignored when file is given).")
     elements_epoch: datetime | None = Field(
         None, description="Epoch of the generated elements, ISO 8601 UTC (default: the "

@@ -46,15 +46,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import InputError
-from ..link.cqi import MAX_CQI, cqi_from_sinr_db, rate_bps_per_rb
+from ..link.cqi import MAX_CQI, RATE_BPS_PER_RB, cqi_from_sinr_db
 from ..orbits.coverage import sample_bounds_s
 
 #: Handsets per block when runs are extracted from ``(ntime, nh)`` arrays
 #: (bounds the temporaries to a few ``(ntime, block)`` arrays).
 _BLOCK_HANDSETS = 512
-
-#: Bit rate of one resource block at each CQI, bit/s (index = CQI).
-_RATE_BPS_PER_RB = rate_bps_per_rb(np.arange(MAX_CQI + 1))
 
 
 class Serving(NamedTuple):
@@ -312,7 +309,7 @@ class CoverageView:
             return None
         c = int(self.cqi[j])
         return Serving(int(self.sat[j]), int(self.beam[j]), c, float(self.sinr_db[j]),
-                       float(_RATE_BPS_PER_RB[c]))
+                       float(RATE_BPS_PER_RB[c]))
 
     def gap_end(self, h: int, t: float) -> float:
         """When handset ``h`` is next served at or after ``t``: ``t`` itself if served
