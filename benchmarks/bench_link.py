@@ -137,44 +137,28 @@ def _loss(links, h, c, cfg):
     return np.ascontiguousarray(np.broadcast_to(loss, links.range_km.shape), dtype=np.float64)
 
 
-def _tolerances(cfg) -> dict:
-    """The usable-beam tolerances of ``cfg`` as :func:`numpy_serve` takes them."""
-    return {"dl_freq_hz": float(cfg.carrier.dl_center_hz),
-            "max_doppler_hz": float(cfg.max_residual_doppler_hz),
-            "max_delay_s": float(cfg.max_differential_delay_s)}
-
-
-def _kernel_runner(eph, h, links, loss, prep, cfg):
+def _kernel_runner(eph, h, links, loss, prep):
     """A closure calling ``_kernels.serve`` on fixed inputs, hysteresis 0 and TTT 1.
 
-    Outputs are allocated once and overwritten (no fresh pages in the timing);
-    the handover state is reset before each call (``fill``, negligible).
+    Outputs (float64) are allocated once and overwritten (no fresh pages in
+    the timing); the handover state is reset before each call (``fill``,
+    negligible). Returns ``([sat, beam], [snr, sinr, ul snr, ...], status)``.
     """
     from satsim.link import _kernels
-    from satsim.link.cqi import CQI_MIN_SINR_DB
+    from satsim.link.engine import HandoverState, LinkGeometry, LinkOutputs
 
     nt, nh = len(eph.times), len(h)
-    out_i = [np.empty((nt, nh), dtype=np.int64) for _ in range(2)]
-    out_f = [np.empty((nt, nh)) for _ in range(7)]
-    status = np.empty((nt, nh), dtype=np.uint8)
-    state = [np.full(nh, -1, dtype=np.int64) for _ in range(4)] + [np.zeros(nh, dtype=np.int64)]
-    p, car = prep, cfg.carrier
+    out = LinkOutputs.empty(nt, nh, index_dtype=np.int64, value_dtype=np.float64)
+    state = HandoverState(nh).serving
+    geometry = LinkGeometry.of(eph, h, links, loss)
+    rules = prep.rules._replace(use_sinr_metric=True, hysteresis_lin=1.0, ttt_steps=1)
 
     def run():
         for a in state[:4]:
             a.fill(-1)
-        state[4].fill(0)
-        _kernels.serve(
-            eph.position_km, eph.velocity_km_s, h.position_km, links.offsets, links.sat,
-            links.range_km, links.range_rate_km_s, links.elevation_deg, loss,
-            float(cfg.min_elevation_deg),
-            p.beam_u, p.beam_v, p.beam_w, p.beam_color, p.beam_eirp_dbw,
-            p.table, p.u_step, p.ka, p.floor_lin, p.beam_edge_lin,
-            p.dl_noise_db, p.ul_offset_db, float(car.dl_center_hz), float(CQI_MIN_SINR_DB[1]),
-            float(cfg.max_residual_doppler_hz), float(cfg.max_differential_delay_s),
-            True, 0.0, 1, *state, *out_i, *out_f, status,
-        )
-        return out_i, out_f, status
+        state.timer.fill(0)
+        _kernels.serve(geometry, prep.beams, prep.pattern, prep.radio, rules, state, out)
+        return list(out[:2]), list(out[2:9]), out.status
 
     return run
 
@@ -213,10 +197,8 @@ def _loop_reference_check(c, cfg, prep) -> dict:
     loss = _loss(links, h, c, cfg)
     pat = pattern_table(payload_aperture_radius_m(cfg.payload, cfg.carrier.dl_center_hz),
                         cfg.carrier.dl_center_hz, cfg.payload.max_gain_dbi)
-    ref = reference_serve(eph, h, links, loss, prep, pat, cfg.carrier.dl_center_hz,
-                          cfg.min_elevation_deg, cfg.beam_edge_db, cfg.max_residual_doppler_hz,
-                          cfg.max_differential_delay_s)
-    got = numpy_serve(eph, h, links, loss, prep, cfg.min_elevation_deg, **_tolerances(cfg))
+    ref = reference_serve(eph, h, links, loss, prep, pat)
+    got = numpy_serve(eph, h, links, loss, prep)
     res = _compare_outputs([got["sat"], got["beam"]],
                            [got["snr_db"], got["sinr_db"], got["ul_snr_db"]], ref)
     res["handsets"] = len(h)
@@ -239,9 +221,9 @@ def job_compare(spec):
     links = visible_links(eph, h, cfg.interference_mask_deg, cfg.carrier.dl_center_hz)
     loss = _loss(links, h, c, cfg)
     setup_s = time.perf_counter() - t0
-    nb = prep.beam_u.size
+    nb = prep.beams.u.size
     evals = len(links) * nb
-    kernel = _kernel_runner(eph, h, links, loss, prep, cfg)
+    kernel = _kernel_runner(eph, h, links, loss, prep)
     max_threads = numba.config.NUMBA_NUM_THREADS
     threads = [1] + ([2] if max_threads >= 2 else [])
     numba.set_num_threads(threads[-1])
@@ -254,11 +236,8 @@ def job_compare(spec):
         return f
 
     cases = {f"kernel_{n}t": k_threads(n) for n in threads}
-    tol = _tolerances(cfg)
-    cases["numpy_interp"] = lambda: numpy_serve(eph, h, links, loss, prep, cfg.min_elevation_deg,
-                                                lookup="interp", **tol)
-    cases["numpy_index"] = lambda: numpy_serve(eph, h, links, loss, prep, cfg.min_elevation_deg,
-                                               lookup="index", **tol)
+    cases["numpy_interp"] = lambda: numpy_serve(eph, h, links, loss, prep, lookup="interp")
+    cases["numpy_index"] = lambda: numpy_serve(eph, h, links, loss, prep, lookup="index")
     samples = {k: [] for k in cases}
     results = {}
     for _ in range(spec["repeats"]):
@@ -283,10 +262,10 @@ def job_compare(spec):
     served = k_i[0] >= 0
     return {
         "config": spec["config"], "satellites": len(c), "handsets": len(h),
-        "steps": len(times), "beams": int(nb), "colors": int(prep.beam_color.max()) + 1,
+        "steps": len(times), "beams": int(nb), "colors": int(prep.beams.color.max()) + 1,
         "links": len(links), "links_per_handset_step": len(links) / (len(h) * len(times)),
-        "evaluations": int(evals), "table_points": int(prep.table.size),
-        "table_bytes": int(prep.table.nbytes), "numba_threads": threads,
+        "evaluations": int(evals), "table_points": int(prep.pattern.gain_lin.size),
+        "table_bytes": int(prep.pattern.gain_lin.nbytes), "numba_threads": threads,
         "setup_s": setup_s, "kernel_first_call_s": first_s, "samples_s": samples,
         "threads_identical": bool(threads_identical), "checks": checks,
         "loop_reference_check": loop_ref,
@@ -315,8 +294,8 @@ def job_costmodel(spec):
         if links is None:  # the links and losses do not depend on the beams
             links = visible_links(eph, h, cfg.interference_mask_deg, cfg.carrier.dl_center_hz)
             loss = _loss(links, h, c, cfg)
-        kernel = _kernel_runner(eph, h, links, loss, prep, cfg)
-        row = {"rings": rings, "beams": int(prep.beam_u.size)}
+        kernel = _kernel_runner(eph, h, links, loss, prep)
+        row = {"rings": rings, "beams": int(prep.beams.u.size)}
         for n in threads:
             numba.set_num_threads(n)
             kernel()
@@ -405,7 +384,7 @@ def job_stage(spec):
 
     c, h, times = _scenario(spec)
     cfg = _config("default", beam_rings=spec.get("beam_rings", 3))
-    nb = prepare(cfg, times.step_s, float(np.min(c.altitude_km))).beam_u.size
+    nb = prepare(cfg, times.step_s, float(np.min(c.altitude_km))).beams.u.size
     chunk = spec["chunk_steps"]
     split = _Split()
     wrapped = split.install()
@@ -509,7 +488,7 @@ def job_jit(spec):
         range_rate_km_s = np.zeros(2)
         elevation_deg = np.array([90.0, 80.0])
 
-    run = _kernel_runner(_Eph, _H(), _Links, np.full(2, 180.0), prep, cfg)
+    run = _kernel_runner(_Eph, _H(), _Links, np.full(2, 180.0), prep)
     out = {}
     out["serve_first_s"], _ = timed(run)
     out["serve_second_s"], _ = timed(run)

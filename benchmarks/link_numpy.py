@@ -3,7 +3,7 @@
 :func:`numpy_serve` does what ``satsim.link._kernels.serve`` does with zero
 hysteresis and a one-step time-to-trigger (the serving beam is the best
 beam of each step): from the same inputs (ephemeris chunk, handsets,
-``VisibleLinks``, per-link loss in dB and the constants of
+``VisibleLinks``, per-link loss in dB and the per-run records of
 ``satsim.link.engine.prepare``) it evaluates every beam of every satellite
 in view of every (time step, handset), all links at once:
 
@@ -12,14 +12,14 @@ in view of every (time step, handset), all links at once:
 2. per link, the unit direction satellite -> handset in that frame, and its
    cosine with each beam boresight (one ``(links, 3) @ (3, beams)`` product);
 3. the normalised pattern gain ``np.interp(ka sin(theta), u_grid, table)``
-   on ``prepared.table``, the floor at or beyond 90 degrees;
+   on ``prepared.pattern.gain_lin``, the floor at or beyond 90 degrees;
 4. received power ``EIRP_b * gain * 10^(-loss/10)``;
 5. per (t, h) and reuse colour, the total received power (``np.bincount``
    over the CSR groups);
 6. the SINR ``p / (N + total_colour - p)`` of every (link, beam);
 7. cell selection, as the kernel since commit 1751265: the usable beams are
    those of links at or above the serving mask that the handset is inside
-   (normalised gain at least ``beam_edge_lin``) with residual Doppler and
+   (normalised gain at least ``rules.beam_edge_lin``) with residual Doppler and
    differential delay against the beam centre (where the boresight meets a
    sphere through the handset) within the tolerances; these offsets are
    computed only for the (link, beam) pairs inside the beam edge. The best
@@ -59,10 +59,8 @@ def body_axes(position_km: np.ndarray, velocity_km_s: np.ndarray) -> np.ndarray:
     return np.stack([x, y, z], axis=-2)
 
 
-def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: float,
-                block_evals: int = BLOCK_EVALS, lookup: str = "interp", *,
-                dl_freq_hz: float = 0.0, max_doppler_hz: float = np.inf,
-                max_delay_s: float = np.inf) -> dict:
+def numpy_serve(eph, handsets, links, loss_db, prepared, block_evals: int = BLOCK_EVALS,
+                lookup: str = "interp") -> dict:
     """Best-SINR serving beam and its SNR / SINR / UL SNR for every (t, h).
 
     Parameters
@@ -75,10 +73,14 @@ def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: flo
         Links of the chunk (CSR over (t, h) by ``offsets``).
     loss_db : ndarray (nlinks,)
         Total path loss per link, dB.
-    prepared : satsim.link.engine._Prepared
-        Beam boresights, colours, EIRPs, pattern table, noise and UL terms.
-    serve_min_elev_deg : float
-        Links below this elevation interfere but do not serve.
+    prepared : satsim.link.engine.Prepared
+        The kernel's per-run records: ``beams`` (boresights, colours, EIRPs),
+        ``pattern`` (the gain table), ``radio`` (noise, UL offset, downlink
+        frequency) and ``rules``: the serving mask (links below it interfere
+        but do not serve), the beam edge, and the phone's residual-Doppler
+        (Hz) and differential-delay (s) tolerances of the usable-beam rule.
+        Its metric (always SINR here), hysteresis and time-to-trigger are
+        not used.
     block_evals : int
         Approximate link-beam evaluations per block of time steps.
     lookup : {"interp", "index"}
@@ -88,10 +90,6 @@ def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: flo
         ``table[i]``, ``table[i + 1]``, the kernel's own arithmetic; about 4x
         faster for this step, reported by the benchmark as the stronger
         numpy baseline.
-    dl_freq_hz, max_doppler_hz, max_delay_s : float
-        Downlink carrier frequency, and the phone's residual-Doppler (Hz) and
-        differential-delay (s) tolerances of the usable-beam rule (infinite:
-        only the beam edge ``prepared.beam_edge_lin`` limits the choice).
 
     Returns
     -------
@@ -103,15 +101,15 @@ def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: flo
     nt = pos.shape[1]
     nh = links.n_handsets
     h_pos = np.asarray(handsets.position_km, dtype=np.float64)
-    p = prepared
-    nb = p.beam_u.size
-    colors = np.asarray(p.beam_color, dtype=np.int64)
+    beams, pat, radio, rules = prepared.beams, prepared.pattern, prepared.radio, prepared.rules
+    nb = beams.u.size
+    colors = np.asarray(beams.color, dtype=np.int64)
     ncolor = int(colors.max()) + 1
-    boresight = np.stack([p.beam_u, p.beam_v, p.beam_w])           # (3, nb) body frame
-    eirp_lin = 10.0 ** (np.asarray(p.beam_eirp_dbw) / 10.0)         # (nb,)
-    noise_lin = 10.0 ** (p.dl_noise_db / 10.0)
-    table = np.asarray(p.table, dtype=np.float64)
-    u_grid = np.arange(table.size) * p.u_step
+    boresight = np.stack([beams.u, beams.v, beams.w])               # (3, nb) body frame
+    eirp_lin = 10.0 ** (np.asarray(beams.eirp_dbw) / 10.0)          # (nb,)
+    noise_lin = 10.0 ** (radio.dl_noise_db / 10.0)
+    table = np.asarray(pat.gain_lin, dtype=np.float64)
+    u_grid = np.arange(table.size) * pat.u_step
     axes = body_axes(pos, vel)                                       # (nsat, nt, 3, 3)
     offsets = links.offsets
 
@@ -134,16 +132,15 @@ def numpy_serve(eph, handsets, links, loss_db, prepared, serve_min_elev_deg: flo
             acc += int(step_links[t1])
             t1 += 1
         _serve_block(t0, t1, nh, nb, ncolor, colors, pos, vel, axes, h_pos, offsets, links,
-                     loss_db, boresight, eirp_lin, noise_lin, table, u_grid, p,
-                     serve_min_elev_deg, lookup, flat,
-                     (dl_freq_hz, max_doppler_hz, max_delay_s))
+                     loss_db, boresight, eirp_lin, noise_lin, table, u_grid, prepared, lookup,
+                     flat)
         t0 = t1
     return out
 
 
 def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, vel, axes, h_pos, offsets, links,
-                 loss_db, boresight, eirp_lin, noise_lin, table, u_grid, p, serve_min_elev_deg,
-                 lookup, flat, tolerances):
+                 loss_db, boresight, eirp_lin, noise_lin, table, u_grid, prepared, lookup, flat):
+    pat, radio, rules = prepared.pattern, prepared.radio, prepared.rules
     g0, g1 = t0 * nh, t1 * nh                      # (t, h) groups of the block
     k0, k1 = int(offsets[g0]), int(offsets[g1])   # its links
     nlink = k1 - k0
@@ -170,10 +167,10 @@ def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, vel, axes, h_pos, offsets,
     np.maximum(gain, 0.0, out=gain)
     np.sqrt(gain, out=gain)
     if lookup == "interp":
-        gain *= p.ka
+        gain *= pat.ka
         gain = np.interp(gain, u_grid, table)        # beyond the grid: the last entry
     else:
-        gain *= p.ka / p.u_step                      # x = u / u_step, as the kernel
+        gain *= pat.ka / pat.u_step                  # x = u / u_step, as the kernel
         i = gain.astype(np.intp)
         np.minimum(i, table.size - 2, out=i)         # u <= ka: the table reaches past it
         gain -= i                                    # fraction
@@ -185,7 +182,7 @@ def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, vel, axes, h_pos, offsets,
         gain *= hi
         gain += lo
         del lo, hi
-    gain[behind] = p.floor_lin
+    gain[behind] = pat.floor_lin
     del behind, cos_t
 
     # -- received power and per-(t, h) colour totals
@@ -208,9 +205,9 @@ def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, vel, axes, h_pos, offsets,
     interf += noise_lin
     interf -= power
     sinr = np.divide(power, interf, out=interf)
-    eligible = links.elevation_deg[k0:k1] >= serve_min_elev_deg
-    usable = _usable(power, eirp_lin, att, eligible, p.beam_edge_lin, boresight, axes, pos, vel,
-                     s_idx, t_idx, h_pos[h_idx], rng, links.range_rate_km_s[k0:k1], tolerances)
+    eligible = links.elevation_deg[k0:k1] >= rules.min_elevation_deg
+    usable = _usable(power, eirp_lin, att, eligible, boresight, axes, pos, vel, s_idx, t_idx,
+                     h_pos[h_idx], rng, links.range_rate_km_s[k0:k1], radio, rules)
     has_usable = np.bincount(grp, weights=usable.any(axis=1), minlength=ngroup) > 0
     pick = np.where(has_usable[grp][:, None], usable, eligible[:, None])
     del usable
@@ -231,21 +228,20 @@ def _serve_block(t0, t1, nh, nb, ncolor, colors, pos, vel, axes, h_pos, offsets,
     cell = g0 + served_grp                                            # flat (t, h) index
     flat["sat"][cell] = s_idx[kb]
     flat["beam"][cell] = bb
-    flat["snr_db"][cell] = 10.0 * np.log10(p_s) - p.dl_noise_db
+    flat["snr_db"][cell] = 10.0 * np.log10(p_s) - radio.dl_noise_db
     flat["sinr_db"][cell] = 10.0 * np.log10(sinr[kb, bb])
-    flat["ul_snr_db"][cell] = p.ul_offset_db + 10.0 * np.log10(gain[kb, bb]) - loss[kb]
+    flat["ul_snr_db"][cell] = radio.ul_offset_db + 10.0 * np.log10(gain[kb, bb]) - loss[kb]
 
 
-def _usable(power, eirp_lin, att, eligible, beam_edge_lin, boresight, axes, pos, vel, s_idx,
-            t_idx, h_r, rng, rate, tolerances):
+def _usable(power, eirp_lin, att, eligible, boresight, axes, pos, vel, s_idx, t_idx, h_r, rng,
+            rate, radio, rules):
     """(L, nb) mask of the beams a phone may camp on (see module docstring, step 7).
 
     The beam-edge test is the kernel's ``p / (EIRP att) >= edge``; the
     residual Doppler and differential delay are then computed only for the
     (link, beam) pairs that pass it (a handset is inside few beams).
     """
-    dl_freq_hz, max_doppler_hz, max_delay_s = tolerances
-    inside = power / (eirp_lin[None, :] * att[:, None]) >= beam_edge_lin
+    inside = power / (eirp_lin[None, :] * att[:, None]) >= rules.beam_edge_lin
     inside &= eligible[:, None]
     li, bi = np.nonzero(inside)
     ax = axes[s_idx[li], t_idx[li]]                                   # (n, 3, 3)
@@ -257,8 +253,8 @@ def _usable(power, eirp_lin, att, eligible, beam_edge_lin, boresight, axes, pos,
         range_c = -rb - np.sqrt(rb * rb - (np.einsum("ni,ni->n", r, r) - r_h * r_h))
     rate_c = -np.einsum("ni,ni->n", bore, v)
     c_km_s = 299792.458
-    resid = -dl_freq_hz * (rate[li] - rate_c) / c_km_s
+    resid = -radio.dl_freq_hz * (rate[li] - rate_c) / c_km_s
     ddel = (rng[li] - range_c) / c_km_s
-    ok = (np.abs(resid) <= max_doppler_hz) & (np.abs(ddel) <= max_delay_s)   # NaN: False
+    ok = (np.abs(resid) <= rules.max_doppler_hz) & (np.abs(ddel) <= rules.max_delay_s)  # NaN: no
     inside[li[~ok], bi[~ok]] = False
     return inside

@@ -73,6 +73,20 @@ def as_dict(obj) -> dict:
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
+#: Names pydantic adds to an error's location for the member of a union it tried.
+_UNION_TAGS = {"int", "float", "bool", "str", "none", "datetime", "path", "list[float]",
+               "list[int]", "literal['cover']"}
+
+
+def is_union_tag(part) -> bool:
+    """True for a location part that names a union member pydantic tried ("bool",
+    "constrained-float", "literal['cover']"), not a key."""
+    return isinstance(part, str) and (
+        part in _UNION_TAGS or part.startswith(("function-", "literal[", "lax-or-strict",
+                                                "list[", "tuple[", "json-or-python",
+                                                "constrained-")))
+
+
 def is_scalar(value) -> bool:
     """True for a value worth quoting in an error message (not a section or list)."""
     return isinstance(value, (str, int, float, bool)) or value is None
@@ -83,7 +97,7 @@ def error_message(owner: str, cls, exc: ValidationError) -> str:
     fields = fields_of(cls)
     lines = []
     for err in exc.errors():
-        loc = [str(p) for p in err["loc"] if isinstance(p, (str, int))]
+        loc = [str(p) for p in err["loc"] if isinstance(p, int) or not is_union_tag(p)]
         name = loc[0] if loc else ""
         key = ".".join([owner, *loc]) if loc else owner
         msg = err["msg"].removeprefix("Value error, ")

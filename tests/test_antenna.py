@@ -37,7 +37,7 @@ from satsim.link.antenna import (
     scan_loss_db,
     wavenumber_rad_m,
 )
-from satsim.link.config import SatellitePayload
+from satsim.link.config import TR38821_SET1, SatellitePayload
 
 HALF_POWER_DB = 10.0 * math.log10(0.5)  # -3.0103 dB
 
@@ -73,7 +73,7 @@ def test_half_power_constant_is_the_root_of_the_pattern():
 def test_tr38821_s_band_beam_is_a_one_metre_aperture():
     a = aperture_radius_from_beamwidth_m(4.4127, 2e9)
     assert a == pytest.approx(1.0, abs=0.01)  # TR 38.821: 2 m equivalent aperture diameter
-    assert payload_aperture_radius_m(SatellitePayload(), 2e9) == a
+    assert payload_aperture_radius_m(TR38821_SET1, 2e9) == a
     given = SatellitePayload(beamwidth_3db_deg=None, aperture_radius_m=1.3)
     assert payload_aperture_radius_m(given, 2e9) == 1.3
 

@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 
 from satsim.errors import InputError
 from satsim.link.budget import LinkBudget, budget_table, link_budget
-from satsim.link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
+from satsim.link.config import TR38821_SET1, Carrier, HandsetRadio, Propagation, SatellitePayload
 
 # TR 38.821 Table 6.1.3.3-1 evaluates S-band at 2 GHz, 30 deg elevation for LEO.
-SC9_CARRIER = Carrier(dl_center_hz=2.0e9, ul_center_hz=2.0e9, bandwidth_hz=30e6)
-SC9_PAYLOAD = SatellitePayload()  # LEO-600 Set-1 S-band: 34 dBW/MHz, G/T 1.1 dB/K
+SC9_CARRIER = Carrier(dl_center_mhz=2000.0, ul_center_mhz=2000.0, bandwidth_mhz=30.0)
+SC9_PAYLOAD = TR38821_SET1  # LEO-600 Set-1 S-band: 34 dBW/MHz, G/T 1.1 dB/K
 SC9_HANDSET = HandsetRadio()      # handheld: 23 dBm, 0 dBi, NF 7 dB, 290 K
 # The TR's printed loss rows, used as fixed values.
 SC9_PRINTED_LOSSES = Propagation(atmospheric=0.1, scintillation=2.2, shadow_margin_db=3.0)
@@ -100,9 +100,9 @@ def test_tr38821_fspl_of_other_rows(case, altitude_km, elevation_deg, freq_hz,
                                     printed_fspl_db):
     """TR 38.821 Table 6.1.3.3-1 FSPL rows, as checked by OpenNTN
     tests/Link_Budget_test.py (window printed value +- 0.1 dB)."""
-    carrier = Carrier(dl_center_hz=freq_hz, ul_center_hz=freq_hz)
+    carrier = Carrier(dl_center_mhz=freq_hz / 1e6, ul_center_mhz=freq_hz / 1e6)
     fixed = Propagation(atmospheric=0.0, scintillation=0.0)  # models hold below 6 GHz only
-    b = link_budget(elevation_deg, altitude_km, carrier, SatellitePayload(), HandsetRadio(),
+    b = link_budget(elevation_deg, altitude_km, carrier, TR38821_SET1, HandsetRadio(),
                     fixed)
     assert round(b.fspl_db, 1) == printed_fspl_db, case
 
@@ -125,7 +125,7 @@ def test_netsim_leo1200_downlink(column, bandwidth_hz, shadow_loss_db, printed_e
     FR3 "total path loss" (168.069) disagrees with its own rows (163.81);
     its CNR agrees with the rows, and that is what is checked.
     """
-    carrier = Carrier(dl_center_hz=2.185e9, bandwidth_hz=bandwidth_hz)
+    carrier = Carrier(dl_center_mhz=2185.0, bandwidth_mhz=bandwidth_hz / 1e6)
     assert SatellitePayload(eirp_density_dbw_mhz=40.0).eirp_dbw(bandwidth_hz) == pytest.approx(
         printed_eirp_dbw, abs=0.005)
     toward_ue = SatellitePayload(eirp_density_dbw_mhz=40.0 - 17.82)
@@ -147,9 +147,9 @@ def test_uplink_sanity_case_by_hand():
     #   = 32.45 + 6.0206 + 120.6289 = 159.0995 dB.
     # Losses: polarization 3.0 dB (handset), nothing else. B = 180 kHz (one RB): 52.5527 dB-Hz.
     # CNR = -10.0 + 1.1 - 159.0995 - 3.0 + 228.5991 - 52.5527 = 5.0469 dB.
-    handset = HandsetRadio(body_loss_db=3.0, polarization_loss_db=3.0)
-    off = Propagation(atmospheric=False, scintillation=False)
-    b = link_budget(30.0, 600.0, Carrier(ul_center_hz=2.0e9), SatellitePayload(), handset, off,
+    off = Propagation(atmospheric=False, scintillation=False, body_loss_db=3.0,
+                      polarization_loss_db=3.0)
+    b = link_budget(30.0, 600.0, Carrier(ul_center_mhz=2000.0), TR38821_SET1, HandsetRadio(), off,
                     direction="uplink", bandwidth_hz=180e3)
     assert b.eirp_dbw == -10.0
     assert b.slant_range_km == pytest.approx(1075.088, abs=5e-4)
@@ -168,8 +168,8 @@ def test_cnr_is_the_sum_of_its_rows():
 
 def test_defaults_use_the_carrier_bandwidth_and_frequencies():
     carrier = Carrier()  # PCS G block, 5 MHz
-    dl = link_budget(30.0, 600.0, carrier, SatellitePayload(), HandsetRadio(), Propagation())
-    ul = link_budget(30.0, 600.0, carrier, SatellitePayload(), HandsetRadio(), Propagation(),
+    dl = link_budget(30.0, 600.0, carrier, TR38821_SET1, HandsetRadio(), Propagation())
+    ul = link_budget(30.0, 600.0, carrier, TR38821_SET1, HandsetRadio(), Propagation(),
                      direction="uplink")
     assert dl.bandwidth_hz == ul.bandwidth_hz == 5e6
     assert dl.frequency_hz == 1992.5e6 and ul.frequency_hz == 1912.5e6
@@ -179,17 +179,20 @@ def test_defaults_use_the_carrier_bandwidth_and_frequencies():
 
 def test_handset_losses_enter_both_directions():
     base = Propagation(shadow_margin_db=3.0)
-    lossy = HandsetRadio(body_loss_db=1.0, polarization_loss_db=2.0, indoor_loss_db=4.0)
+    lossy = Propagation(shadow_margin_db=3.0, body_loss_db=1.0, polarization_loss_db=2.0,
+                        indoor_loss_db=4.0)
     for direction in ("downlink", "uplink"):
         ref = link_budget(30.0, 600.0, SC9_CARRIER, SC9_PAYLOAD, HandsetRadio(), base,
                           direction=direction)
-        b = link_budget(30.0, 600.0, SC9_CARRIER, SC9_PAYLOAD, lossy, base, direction=direction)
+        b = link_budget(30.0, 600.0, SC9_CARRIER, SC9_PAYLOAD, HandsetRadio(), lossy,
+                        direction=direction)
         assert b.polarization_loss_db == 2.0
         assert b.additional_loss_db == 4.0
         assert b.cnr_db == pytest.approx(ref.cnr_db - 7.0), direction
-    dl = link_budget(30.0, 600.0, SC9_CARRIER, SC9_PAYLOAD, lossy, base)
+    dl = link_budget(30.0, 600.0, SC9_CARRIER, SC9_PAYLOAD, HandsetRadio(), lossy)
     assert dl.gt_db_k == pytest.approx(HandsetRadio().gt_db_k - 1.0)  # body loss on G/T
-    ul = link_budget(30.0, 600.0, SC9_CARRIER, SC9_PAYLOAD, lossy, base, direction="uplink")
+    ul = link_budget(30.0, 600.0, SC9_CARRIER, SC9_PAYLOAD, HandsetRadio(), lossy,
+                     direction="uplink")
     assert ul.eirp_dbw == pytest.approx(-8.0)  # and on the handset EIRP
 
 
@@ -212,8 +215,6 @@ def test_fixed_losses_and_off_terms():
     (dict(elevation_deg=float("nan")), "elevation_deg"),
     (dict(altitude_km=-600.0), "altitude_km"),
     (dict(bandwidth_hz=0.0), "bandwidth_hz"),
-    (dict(propagation=Propagation(atmospheric=-0.5)), "atmospheric_loss_db"),
-    (dict(payload=SatellitePayload(eirp_density_dbw_mhz=float("nan"))), "eirp_dbw"),
 ])
 def test_bad_inputs_are_input_errors(kwargs, match):
     args = dict(elevation_deg=30.0, altitude_km=600.0, carrier=SC9_CARRIER, payload=SC9_PAYLOAD,
@@ -223,8 +224,15 @@ def test_bad_inputs_are_input_errors(kwargs, match):
         link_budget(**args)
 
 
+def test_bad_settings_are_refused_where_they_are_set():
+    with pytest.raises(InputError, match="propagation.atmospheric"):
+        Propagation(atmospheric=-0.5)
+    with pytest.raises(InputError, match="satellite.eirp_density_dbw_mhz.*finite"):
+        SatellitePayload(eirp_density_dbw_mhz=float("nan"))
+
+
 def test_models_refuse_ka_band_but_fixed_values_work():
-    ka = Carrier(dl_center_hz=20e9, ul_center_hz=30e9)
+    ka = Carrier(dl_center_mhz=20e3, ul_center_mhz=30e3)
     with pytest.raises(InputError, match="below 6 GHz"):
         link_budget(30.0, 600.0, ka, SC9_PAYLOAD, SC9_HANDSET, Propagation())
     b = link_budget(30.0, 600.0, ka, SC9_PAYLOAD, SC9_HANDSET,
@@ -262,7 +270,7 @@ def test_link_budget_is_frozen():
 )
 def test_more_range_less_cnr(elevation_deg, altitude_km, extra_km):
     """Invariant: a longer path (higher orbit, same elevation) never raises the CNR."""
-    args = (Carrier(), SatellitePayload(), HandsetRadio(), Propagation())
+    args = (Carrier(), TR38821_SET1, HandsetRadio(), Propagation())
     for direction in ("downlink", "uplink"):
         near = link_budget(elevation_deg, altitude_km, *args, direction=direction)
         far = link_budget(elevation_deg, altitude_km + extra_km, *args, direction=direction)

@@ -1,7 +1,8 @@
 """The link kernel against its numpy reference, and the timeline's behaviour.
 
 The kernel (``satsim.link._kernels.serve``) must equal the plain numpy
-reference in ``tests/link_reference.py`` to 1e-6 dB on the same inputs.
+reference in ``tests/link_reference.py`` to 1e-6 dB on the same inputs
+(its pieces are tested one by one in ``tests/test_link_kernels.py``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from hypothesis import strategies as st
 from satsim.link import _kernels
 from satsim.link.antenna import payload_aperture_radius_m, pattern_table
 from satsim.link.losses import channel_draws, link_loss_db
-from satsim.link.config import Carrier, Propagation, SatellitePayload
-from satsim.link.config import LinkConfig
-from satsim.link.engine import HandoverState, iter_link_chunks, prepare, serve_chunk, serve_links
+from satsim.errors import InputError
+from satsim.link.config import BeamSettings, Carrier, LinkConfig, Propagation, SatellitePayload
+from satsim.link.engine import (
+    HandoverState,
+    LinkGeometry,
+    LinkOutputs,
+    iter_link_chunks,
+    prepare,
+    serve_chunk,
+    serve_links,
+)
 from satsim.link.timeline import LINK_STATUS
 from satsim.orbits import DEFAULT_EPOCH, Handsets, TimeGrid, propagate, visible_links
 from satsim.orbits.walker import WalkerShell, walker_constellation
@@ -44,13 +53,12 @@ def _handsets_with_edge_cases(eph, n=150, seed=3):
 def _config(**kw):
     base = dict(
         payload=SatellitePayload(scan_loss_exponent=1.0),
-        beam_rings=2,
+        beams=BeamSettings(rings=2, edge_db=200.0),
         carrier=Carrier(reuse=3, n_rb=24),
         hysteresis_db=0.0,
         time_to_trigger_s=0.0,
         min_elevation_deg=20.0,
         interference_min_elevation_deg=10.0,
-        beam_edge_db=200.0,
         max_residual_doppler_hz=1e12,
         max_differential_delay_s=1e12,
     )
@@ -62,7 +70,8 @@ def _config(**kw):
     (1, {}), (3, {}), (4, {}),
     # finite phone tolerances: the phone camps on the best *usable* beam
     (1, dict(max_residual_doppler_hz=300.0)),
-    (3, dict(beam_edge_db=20.0, max_residual_doppler_hz=500.0, max_differential_delay_s=1e-3)),
+    (3, dict(beams=BeamSettings(rings=2, edge_db=20.0), max_residual_doppler_hz=500.0,
+              max_differential_delay_s=1e-3)),
 ])
 def test_kernel_matches_numpy_reference(reuse, tolerances):
     cfg = _config(carrier=Carrier(reuse=reuse, n_rb=24), **tolerances)
@@ -77,14 +86,14 @@ def test_kernel_matches_numpy_reference(reuse, tolerances):
                            cfg.propagation, draws.u_los[hi, links.sat], draws.z_shadow[hi, links.sat])
     pat = pattern_table(payload_aperture_radius_m(cfg.payload, cfg.carrier.dl_center_hz),
                         cfg.carrier.dl_center_hz, cfg.payload.max_gain_dbi)
-    ref = reference_serve(eph, h, links, np.broadcast_to(loss, links.range_km.shape), prep, pat,
-                          cfg.carrier.dl_center_hz, cfg.min_elevation_deg, cfg.beam_edge_db,
-                          cfg.max_residual_doppler_hz, cfg.max_differential_delay_s)
+    loss = np.broadcast_to(loss, links.range_km.shape)
+    ref = reference_serve(eph, h, links, loss, prep, pat)
     served = ref["sat"] >= 0
     if tolerances:
         # the tolerances bite: some handsets camp on a beam other than the best one
-        ref_any = reference_serve(eph, h, links, np.broadcast_to(loss, links.range_km.shape),
-                                  prep, pat, cfg.carrier.dl_center_hz, cfg.min_elevation_deg)
+        anything = replace(prep, rules=prep.rules._replace(
+            beam_edge_lin=0.0, max_doppler_hz=np.inf, max_delay_s=np.inf))
+        ref_any = reference_serve(eph, h, links, loss, anything, pat)
         assert (ref_any["beam"] != ref["beam"]).any()
     assert served.sum() > 100 and (~served).sum() > 0
     assert np.array_equal(chunk.serving_sat, ref["sat"])
@@ -121,38 +130,32 @@ def test_kernel_in_float64_matches_reference_to_1e_6_db():
     # a serving mask equal to one link's elevation puts that link exactly on the mask
     mask = float(links.elevation_deg[np.argmin(np.abs(links.elevation_deg - 20.0))])
     nt, nh = 3, len(h)
-    out_i = [np.empty((nt, nh), dtype=np.int64) for _ in range(2)]
-    out_f = [np.empty((nt, nh)) for _ in range(7)]
-    status = np.empty((nt, nh), dtype=np.uint8)
-    s = HandoverState(nh)
-    _kernels.serve(
-        eph.position_km, eph.velocity_km_s, h.position_km, links.offsets, links.sat,
-        links.range_km, links.range_rate_km_s, links.elevation_deg, loss, mask,
-        prep.beam_u, prep.beam_v, prep.beam_w, prep.beam_color, prep.beam_eirp_dbw,
-        prep.table, prep.u_step, prep.ka, prep.floor_lin, prep.beam_edge_lin,
-        prep.dl_noise_db, prep.ul_offset_db, cfg.carrier.dl_center_hz, -1e9, 1e12, 1e12,
-        True, 0.0, 1, s.sat, s.beam, s.cand_sat, s.cand_beam, s.timer, *out_i, *out_f, status,
-    )
+    # zero hysteresis, one-step time-to-trigger, no SINR floor: the reference's rule
+    rules = prep.rules._replace(min_elevation_deg=mask, min_sinr_db=-1e9, use_sinr_metric=True,
+                                hysteresis_lin=1.0, ttt_steps=1)
+    out = LinkOutputs.empty(nt, nh, index_dtype=np.int64, value_dtype=np.float64)
+    _kernels.serve(LinkGeometry.of(eph, h, links, loss), prep.beams, prep.pattern, prep.radio,
+                   rules, HandoverState(nh).serving, out)
     pat = pattern_table(payload_aperture_radius_m(cfg.payload, cfg.carrier.dl_center_hz),
                         cfg.carrier.dl_center_hz, cfg.payload.max_gain_dbi)
-    ref = reference_serve(eph, h, links, loss, prep, pat, cfg.carrier.dl_center_hz, mask)
+    ref = reference_serve(eph, h, links, loss, replace(prep, rules=rules), pat)
     ok = ref["sat"] >= 0
     assert ok.sum() > 100
-    assert np.array_equal(out_i[0], ref["sat"]) and np.array_equal(out_i[1], ref["beam"])
-    for got, key in zip(out_f[:3], ("snr_db", "sinr_db", "ul_snr_db")):
+    assert np.array_equal(out.sat, ref["sat"]) and np.array_equal(out.beam, ref["beam"])
+    for got, key in zip((out.snr_db, out.sinr_db, out.ul_snr_db), ("snr_db", "sinr_db", "ul_snr_db")):
         np.testing.assert_allclose(got[ok], ref[key][ok], rtol=0, atol=1e-6)
     # the cases were really exercised: beam-edge handsets (serving gain near -3 dB)...
     t_idx, h_idx = np.nonzero(ok)
     k = np.array([links.of(t, hh).start + np.flatnonzero(
         links.sat[links.of(t, hh)] == ref["sat"][t, hh])[0] for t, hh in zip(t_idx, h_idx)])
-    rel_gain_db = ref["ul_snr_db"][ok] - prep.ul_offset_db + loss[k]
+    rel_gain_db = ref["ul_snr_db"][ok] - prep.radio.ul_offset_db + loss[k]
     assert ((rel_gain_db > -3.5) & (rel_gain_db < -2.5)).any()
     # ... and a link sitting exactly on the elevation mask took part
     assert (links.elevation_deg == mask).sum() == 1
 
 
 def test_single_beam_single_satellite_has_no_interference():
-    cfg = _config(beam_rings=0, carrier=Carrier(reuse=1))
+    cfg = _config(beams=BeamSettings(rings=0, edge_db=200.0), carrier=Carrier(reuse=1))
     one = walker_constellation([WalkerShell(1, 1, 0, 53.0, 550.0)], DEFAULT_EPOCH)
     eph = propagate(one, TIMES[:1])
     r = eph.position_km[0, 0]
@@ -165,7 +168,7 @@ def test_single_beam_single_satellite_has_no_interference():
 
 
 def test_chunking_does_not_change_results():
-    cfg = LinkConfig(beam_rings=2, hysteresis_db=3.0, time_to_trigger_s=25.0)
+    cfg = LinkConfig(beams=BeamSettings(rings=2), hysteresis_db=3.0, time_to_trigger_s=25.0)
     times = TimeGrid.from_duration(DEFAULT_EPOCH, 600, 10.0)
     h = Handsets.random_in_box(80, 30, 45, -110, -80, seed=2)
     a = serve_links(SHELL, h, times, cfg, chunk_steps=7)
@@ -182,7 +185,7 @@ def test_hysteresis_and_time_to_trigger_reduce_handovers():
     wide = SatellitePayload(max_gain_dbi=24.0, beamwidth_3db_deg=8.83, eirp_density_dbw_mhz=28.0)
     for hyst, ttt in [(0.0, 0.0), (3.0, 0.0), (3.0, 20.0)]:
         # phone checks relaxed: this tests the handover logic, not Doppler tolerance
-        cfg = LinkConfig(payload=wide, beam_rings="cover", hysteresis_db=hyst,
+        cfg = LinkConfig(payload=wide, beams=BeamSettings(rings="cover"), hysteresis_db=hyst,
                          time_to_trigger_s=ttt, max_residual_doppler_hz=1e9,
                          max_differential_delay_s=1.0)
         ch = serve_links(SHELL, h, times, cfg)
@@ -195,18 +198,18 @@ def test_hysteresis_and_time_to_trigger_reduce_handovers():
 
 def test_beam_load_counts_served_handsets():
     h = Handsets.random_in_box(200, 25, 48, -124, -70, seed=5)
-    ch = serve_links(SHELL, h, TIMES, LinkConfig(beam_rings=3))
+    ch = serve_links(SHELL, h, TIMES, LinkConfig(beams=BeamSettings(rings=3)))
     assert ch.beam_load.shape == (len(TIMES), len(SHELL), 37)
     np.testing.assert_array_equal(ch.beam_load.sum(axis=(1, 2)), ch.served.sum(axis=1))
 
 
 def test_status_codes_and_phone_checks():
     h = Handsets.random_in_box(200, 25, 48, -124, -70, seed=6)
-    loose = serve_links(SHELL, h, TIMES, LinkConfig(beam_rings=1))
+    loose = serve_links(SHELL, h, TIMES, LinkConfig(beams=BeamSettings(rings=1)))
     codes = set(np.unique(loose.status).tolist())
     assert codes <= set(LINK_STATUS)
     assert 2 in codes  # with 7 narrow beams many handsets are outside every beam
-    strict = serve_links(SHELL, h, TIMES, LinkConfig(beam_rings=1, beam_edge_db=200.0,
+    strict = serve_links(SHELL, h, TIMES, LinkConfig(beams=BeamSettings(rings=1, edge_db=200.0),
                                                      max_residual_doppler_hz=0.0))
     has_sat = strict.serving_sat >= 0
     low = strict.dl_sinr_db < -6.934
@@ -227,7 +230,7 @@ def test_status_codes_and_phone_checks():
 
 def test_same_seed_same_result_different_seed_differs():
     h = Handsets.random_in_box(50, 30, 45, -110, -80, seed=7)
-    cfg = LinkConfig(beam_rings=2, propagation=Propagation(environment="urban"))
+    cfg = LinkConfig(beams=BeamSettings(rings=2), propagation=Propagation(environment="urban"))
     a = serve_links(SHELL, h, TIMES, cfg)
     b = serve_links(SHELL, h, TIMES, cfg)
     c = serve_links(SHELL, h, TIMES, replace(cfg, seed=1))
@@ -245,7 +248,7 @@ def test_turning_a_loss_term_off_never_lowers_snr(term, seed):
     other term with shadow fading fixed at 0 dB so every term is a loss >= 0."""
     h = Handsets.random_in_box(30, 30, 45, -110, -80, seed=seed)
     base = Propagation(environment="dense_urban", shadow_fading=0.0)
-    on = LinkConfig(beam_rings=1, propagation=base, serving_metric="rsrp", seed=seed)
+    on = LinkConfig(beams=BeamSettings(rings=1), propagation=base, serving_metric="rsrp", seed=seed)
     off = replace(on, propagation=replace(base, **{term: False}))
     a = serve_links(SHELL, h, TIMES[:2], on)
     b = serve_links(SHELL, h, TIMES[:2], off)
@@ -256,7 +259,7 @@ def test_turning_a_loss_term_off_never_lowers_snr(term, seed):
 def test_iter_link_chunks_streams_in_bounded_pieces():
     times = TimeGrid.from_duration(DEFAULT_EPOCH, 600, 10.0)
     h = Handsets.random_in_box(20, 30, 45, -110, -80, seed=8)
-    sizes = [len(ch.times) for ch in iter_link_chunks(SHELL, h, times, LinkConfig(beam_rings=1),
+    sizes = [len(ch.times) for ch in iter_link_chunks(SHELL, h, times, LinkConfig(beams=BeamSettings(rings=1)),
                                                       chunk_steps=25)]
     assert sizes == [25, 25, 11]
 
@@ -264,10 +267,10 @@ def test_iter_link_chunks_streams_in_bounded_pieces():
 def test_cover_layout_serves_more_handsets_than_a_small_one():
     h = Handsets.random_in_box(150, 25, 48, -124, -70, seed=9)
     wide = SatellitePayload(max_gain_dbi=24.0, beamwidth_3db_deg=8.83, eirp_density_dbw_mhz=28.0)
-    small = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beam_rings=1))
-    cover = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beam_rings="cover"))
+    small = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beams=BeamSettings(rings=1)))
+    cover = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beams=BeamSettings(rings="cover")))
     assert cover.beam_load.shape[2] > 19
     in_beam = lambda ch: ((ch.serving_sat >= 0) & (ch.status != 2)).mean()  # noqa: E731
     assert in_beam(cover) > in_beam(small)
-    with pytest.raises(Exception, match="beam_rings must be"):
-        LinkConfig(beam_rings="all")
+    with pytest.raises(InputError, match="beams.rings"):
+        BeamSettings(rings="all")

@@ -15,7 +15,7 @@ SHELL = walker_constellation([WalkerShell(120, 12, 1, 53.0, 550.0)], DEFAULT_EPO
 def test_sms_over_a_link_timeline():
     times = TimeGrid.from_duration(DEFAULT_EPOCH, 2 * 3600, 10.0)
     h = Handsets.random_in_box(20, 30, 45, -110, -80, seed=4)
-    cfg = LinkConfig(beam_rings="cover")
+    cfg = LinkConfig()
     whole = CoverageView.from_link_chunk(serve_links(SHELL, h, times, cfg))
     view = CoverageView.from_link_chunks(iter_link_chunks(SHELL, h, times, cfg, chunk_steps=97))
     for name in ("offsets", "start", "end", "sat", "beam", "cqi", "cover_end", "serve_end"):

@@ -510,7 +510,7 @@ def test_voice_and_data_over_a_link_timeline():
     times = TimeGrid.from_duration(DEFAULT_EPOCH, 2 * 3600, 10.0)
     handsets = Handsets.random_in_box(20, 30, 45, -110, -80, seed=4)
     view = CoverageView.from_link_chunk(serve_links(shell, handsets, times,
-                                                    LinkConfig(beam_rings="cover")))
+                                                    LinkConfig()))
     cfg = SchedulerConfig(voice=VoiceConfig(calls_per_hour=6.0),
                           data=DataConfig(sessions_per_hour=30.0))
     res = simulate(view, cfg, seed=1)

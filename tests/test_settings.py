@@ -12,6 +12,16 @@ from satsim.errors import InputError
 from satsim.scenario import Scenario, load_scenario
 from satsim.scenario import model as schema
 from satsim.scenario.build import build
+from satsim.link.config import (
+    BeamSettings,
+    Carrier,
+    HandsetRadio,
+    LinkConfig,
+    LinkSettings,
+    Losses,
+    Propagation,
+    SatellitePayload,
+)
 from satsim.scheduler.config import (
     BeamAccess,
     BeamConfig,
@@ -27,6 +37,15 @@ SECTIONS = {
     schema.SmsSpec: ((SmsConfig,), {"enabled": "off: SmsConfig with no traffic"}),
     schema.VoiceSpec: ((VoiceConfig,), {"enabled": "off: SchedulerConfig.voice is None"}),
     schema.DataSpec: ((DataConfig,), {"enabled": "off: SchedulerConfig.data is None"}),
+    schema.BeamsSpec: ((BeamSettings, BeamAccess), {}),
+}
+
+#: scenario sections that *are* a runtime settings class, and where it lands in a run
+SAME_CLASS = {
+    "carrier": (Carrier, "link.carrier"),
+    "satellite": (SatellitePayload, "link.payload"),
+    "link": (LinkSettings, None),
+    "losses": (Losses, None),
 }
 
 
@@ -129,3 +148,24 @@ def test_walker_shells_of_a_scenario_are_the_orbit_layer_shells():
         load_scenario(None, overrides={"constellation.walker.0.altitude_km": 100})
     assert "constellation.walker.0.altitude_km" in str(err.value)
     assert "greater than or equal to 150" in str(err.value)
+
+
+@pytest.mark.parametrize("key", list(SAME_CLASS))
+def test_radio_sections_are_the_link_settings_classes(key):
+    cls, _ = SAME_CLASS[key]
+    assert Scenario.model_fields[key].annotation is cls
+    assert type(getattr(Scenario(), key)) is cls
+
+
+def test_link_config_extends_the_link_section_and_the_handset_radio_is_one_class():
+    assert _names(LinkSettings) <= _names(LinkConfig)
+    assert type(Scenario().handsets.radio) is HandsetRadio
+    assert _names(Losses) | {"environment"} == _names(Propagation)
+    env = fields_of(Propagation)["environment"]
+    assert Scenario.model_fields["environment"].default == env.default
+    assert Scenario.model_fields["environment"].description == env.description
+
+
+def test_default_scenario_builds_the_default_link_config():
+    inputs = build(load_scenario(None, overrides={"duration_s": 600}))
+    assert inputs.link == LinkConfig()

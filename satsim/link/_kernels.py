@@ -4,9 +4,10 @@ The hot path: for every (time step, handset), every beam of every satellite
 in view gives a received power through the tabulated TR 38.811 §6.4.1
 circular-aperture pattern; the serving beam is chosen with hysteresis and
 time-to-trigger, and its SNR / SINR / uplink SNR, residual Doppler and
-differential delay are written out. ``satsim.link.timeline`` prepares the
-arrays and documents the conventions; ``tests/link_reference.py`` holds the
-plain numpy reference these kernels are tested against.
+differential delay are written out. ``satsim.link.engine`` builds the
+named records the kernels take (see the section above :func:`body_frames`);
+``tests/link_reference.py`` holds the plain numpy reference these kernels
+are tested against, the whole and piece by piece.
 
 Satellite body frame (as ``satsim.link.beams``): z toward nadir (-r/|r|),
 x along-track (velocity made orthogonal to z), y = z cross x. A beam's
@@ -94,228 +95,420 @@ def _beam_offsets(ax, sat_r, sat_v, h_r, b_u, b_v, b_w, link_rate_km_s, link_ran
     return resid, ddel
 
 
+# -----------------------------------------------------------------------------
+# The serving kernel, one small function per job. Their inputs are the named
+# records of ``satsim.link.engine`` (namedtuples, read here by field name):
+#
+#   geometry  LinkGeometry  per chunk: ephemeris (nsat, nt, 3), handset
+#                           positions (nh, 3), the links of every (t, h) as
+#                           CSR (``offsets``) and each link's satellite,
+#                           range, range rate, elevation and loss
+#   beams     BeamSet       per run: boresights (u, v, w), reuse colour, EIRP
+#   pattern   BeamPattern   per run: the normalised gain table
+#   radio     RadioTerms    per run: downlink noise, uplink offset, carrier
+#   rules     ServingRules  per run: serving mask, beam edge, phone tolerances,
+#                           minimum SINR, metric, hysteresis, time-to-trigger
+#   state     ServingState  per handset, carried across chunks (updated in place)
+#   out       LinkOutputs   per chunk: (nt, nh) arrays the kernel writes
+#
+# ``frames`` is the body frame of every (satellite, step), (nsat, nt, 9), from
+# ``body_frames``. Received powers are in W at the handset antenna before its
+# G/T (EIRP x normalised gain x 10^(-loss/10)); the per-(t, h) work arrays
+# ``power`` ((links x beams) of the step, link-major), ``totals``,
+# ``strongest`` and ``strongest_at`` (one entry per reuse colour) belong to
+# the handset's thread.
+# -----------------------------------------------------------------------------
 @njit(parallel=True)
-def serve(
-    sat_pos, sat_vel, h_pos, offsets, link_sat, link_range_km, link_rate_km_s,
-    link_elev_deg, link_loss_db, serve_min_elev_deg,
-    beam_u, beam_v, beam_w, beam_color, beam_eirp_dbw,
-    table, u_step, ka, floor_lin, beam_edge_lin,
-    dl_noise_db, ul_offset_db, dl_freq_hz, min_sinr_db, max_doppler_hz, max_delay_s,
-    use_sinr_metric, hysteresis_db, ttt_steps,
-    state_sat, state_beam, state_cand_sat, state_cand_beam, state_timer,
-    out_sat, out_beam, out_snr_db, out_sinr_db, out_ul_snr_db, out_elev_deg,
-    out_delay_s, out_resid_doppler_hz, out_diff_delay_s, out_status,
-):
-    """Choose serving beams and evaluate the links for one chunk of time steps.
-
-    Per link (CSR over (t, h) by ``offsets``): satellite, range, range rate,
-    elevation and the total propagation loss (dB, downlink frequency).
-    Per beam: body-frame boresight (u, v, w), reuse colour, EIRP at the beam
-    peak (dBW, scan loss included). Received power of beam b of satellite s
-    at the handset, in dB relative to 1 W before the handset's G/T:
-    ``P = EIRP_b + 10 log10 g(theta) - loss``, and
-    ``SNR = P - dl_noise_db`` with ``dl_noise_db = k + 10 log10 B - G/T_ue +
-    handset losses``; SINR adds every other beam of the same colour of every
-    satellite in the link list to the noise. Uplink SNR of the serving beam:
-    ``ul_offset_db + 10 log10 g(theta) - loss`` (``ul_offset_db`` carries the
-    handset EIRP, the satellite G/T, k, the uplink bandwidth and the
-    frequency scaling of the free-space loss).
-
-    Cell selection: a phone can only camp on a beam it can use, so the
-    candidates are the (satellite, beam) pairs at or above
-    ``serve_min_elev_deg`` that the handset is inside (gain at least
-    ``beam_edge_lin`` of the peak) with residual Doppler and differential
-    delay within ``max_doppler_hz`` / ``max_delay_s``; the best by metric
-    (SINR, or received power when ``use_sinr_metric`` is false) wins. When no
-    beam qualifies, the best beam regardless is reported with the reason it
-    fails (status NO_BEAM, DOPPLER or DELAY).
-
-    Handover: the best candidate replaces the serving beam when it is better
-    by more than ``hysteresis_db`` for ``ttt_steps`` consecutive steps, or at
-    once when the serving beam is gone or no longer qualifies. ``state_*``
-    (per handset) carry this across chunks and are updated in place.
-    """
-    nt = out_sat.shape[0]
-    nh = h_pos.shape[0]
-    nb = beam_u.shape[0]
-    ncolor = 0
-    for b in range(nb):
-        ncolor = max(ncolor, beam_color[b] + 1)
-    maxlinks = 0
-    for k in range(offsets.size - 1):
-        maxlinks = max(maxlinks, offsets[k + 1] - offsets[k])
-    eirp_lin = np.empty(nb)
-    for b in range(nb):
-        eirp_lin[b] = 10.0 ** (beam_eirp_dbw[b] / 10.0)
-    noise_lin = 10.0 ** (dl_noise_db / 10.0)
-    ka_over_step = ka / u_step
-    hyst_lin = 10.0 ** (hysteresis_db / 10.0)
-    # body frame of every satellite at every step, once (many handsets see each)
-    nsat = sat_pos.shape[0]
-    axes = np.empty((nsat, nt, 9))
+def body_frames(sat_pos_km, sat_vel_km_s):
+    """Body frame of every satellite at every step, shape (nsat, nt, 9): the
+    ITRS components of x (along-track), y and z (nadir), as :func:`body_frame`.
+    Steps where a satellite's position is NaN (propagation failed) are left
+    unset; no link refers to them."""
+    nsat, nt = sat_pos_km.shape[0], sat_pos_km.shape[1]
+    frames = np.empty((nsat, nt, 9))
     for s in prange(nsat):
         for t in range(nt):
-            if sat_pos[s, t, 0] == sat_pos[s, t, 0]:  # not NaN
-                a = body_frame(sat_pos[s, t], sat_vel[s, t])
+            if sat_pos_km[s, t, 0] == sat_pos_km[s, t, 0]:  # not NaN
+                a = body_frame(sat_pos_km[s, t], sat_vel_km_s[s, t])
                 for i in range(9):
-                    axes[s, t, i] = a[i]
-    for h in prange(nh):
-        power = np.empty(max(maxlinks, 1) * nb)
-        total = np.zeros(max(ncolor, 1))
-        col_best_p = np.zeros(max(ncolor, 1))
-        col_best_k = np.zeros(max(ncolor, 1), dtype=np.int64)
-        col_best_b = np.zeros(max(ncolor, 1), dtype=np.int64)
-        cur_s, cur_b = state_sat[h], state_beam[h]
-        cand_s, cand_b, timer = state_cand_sat[h], state_cand_beam[h], state_timer[h]
-        for t in range(nt):
-            k0 = offsets[t * nh + h]
-            k1 = offsets[t * nh + h + 1]
-            for c in range(ncolor):
-                total[c] = 0.0
-                col_best_p[c] = -1.0
-                col_best_k[c] = -1
-            # -- received power of every beam of every satellite in view;
-            # the strongest beam of each colour among satellites that may serve
-            for k in range(k0, k1):
-                s = link_sat[k]
-                ax = axes[s, t]
-                rng = link_range_km[k]
-                d0 = (h_pos[h, 0] - sat_pos[s, t, 0]) / rng
-                d1 = (h_pos[h, 1] - sat_pos[s, t, 1]) / rng
-                d2 = (h_pos[h, 2] - sat_pos[s, t, 2]) / rng
-                du = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
-                dv = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
-                dw = d0 * ax[6] + d1 * ax[7] + d2 * ax[8]
-                att = 10.0 ** (-link_loss_db[k] / 10.0)
-                base = (k - k0) * nb
-                can_serve = link_elev_deg[k] >= serve_min_elev_deg
-                for b in range(nb):
-                    cos_t = du * beam_u[b] + dv * beam_v[b] + dw * beam_w[b]
-                    p = eirp_lin[b] * att * pattern_gain_lin(cos_t, ka_over_step, table, floor_lin)
-                    power[base + b] = p
-                    c = beam_color[b]
-                    total[c] += p
-                    if can_serve and p > col_best_p[c]:
-                        col_best_p[c] = p
-                        col_best_k[c] = k
-                        col_best_b[c] = b
-            # -- best usable beam: inside it, Doppler and delay within the
-            # phone's tolerance; the offsets are computed only for beams that
-            # would beat the best so far
-            best_k, best_b, best_m = -1, -1, -1.0
-            for k in range(k0, k1):
-                if link_elev_deg[k] < serve_min_elev_deg:
-                    continue
-                s = link_sat[k]
-                att = 10.0 ** (-link_loss_db[k] / 10.0)
-                base = (k - k0) * nb
-                for b in range(nb):
-                    p = power[base + b]
-                    if p / (eirp_lin[b] * att) < beam_edge_lin:
-                        continue
-                    c = beam_color[b]
-                    m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
-                    if m <= best_m:
-                        continue
-                    resid, ddel = _beam_offsets(axes[s, t], sat_pos[s, t], sat_vel[s, t],
-                                                h_pos[h], beam_u[b], beam_v[b], beam_w[b],
-                                                link_rate_km_s[k], link_range_km[k],
-                                                dl_freq_hz)
-                    if abs(resid) <= max_doppler_hz and abs(ddel) <= max_delay_s:
-                        best_k, best_b, best_m = k, b, m
-            usable = best_k >= 0
-            if not usable:
-                # none usable: the best regardless (within a colour the SINR
-                # p / (N + total - p) grows with p, so the strongest beam of
-                # some colour is the best), reported with why it fails
-                for c in range(ncolor):
-                    if col_best_k[c] < 0:
-                        continue
-                    p = col_best_p[c]
-                    m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
-                    if m > best_m:
-                        best_k, best_b, best_m = col_best_k[c], col_best_b[c], m
-            # -- the current serving beam's metric, if it can still serve
-            # (and, when some beam is usable, is usable itself)
-            cur_k, cur_m = -1, -1.0
-            if cur_s >= 0:
-                for k in range(k0, k1):
-                    if link_sat[k] == cur_s and link_elev_deg[k] >= serve_min_elev_deg:
-                        p = power[(k - k0) * nb + cur_b]
-                        c = beam_color[cur_b]
-                        m = p / (noise_lin + total[c] - p) if use_sinr_metric else p
-                        if usable:
-                            att = 10.0 ** (-link_loss_db[k] / 10.0)
-                            resid, ddel = _beam_offsets(
-                                axes[cur_s, t], sat_pos[cur_s, t], sat_vel[cur_s, t], h_pos[h],
-                                beam_u[cur_b], beam_v[cur_b], beam_w[cur_b], link_rate_km_s[k],
-                                link_range_km[k], dl_freq_hz)
-                            if (p / (eirp_lin[cur_b] * att) < beam_edge_lin
-                                    or not abs(resid) <= max_doppler_hz
-                                    or not abs(ddel) <= max_delay_s):
-                                break
-                        cur_k, cur_m = k, m
-                        break
-            # -- handover decision
-            if best_k < 0:
-                cur_s, cur_b, cur_k = -1, -1, -1
-                timer = 0
-            elif cur_k < 0:
-                cur_s, cur_b, cur_k = link_sat[best_k], best_b, best_k
-                timer = 0
-            elif (link_sat[best_k] != cur_s or best_b != cur_b) and best_m > cur_m * hyst_lin:
-                if link_sat[best_k] == cand_s and best_b == cand_b:
-                    timer += 1
-                else:
-                    cand_s, cand_b, timer = link_sat[best_k], best_b, 1
-                if timer >= ttt_steps:
-                    cur_s, cur_b, cur_k = link_sat[best_k], best_b, best_k
-                    timer = 0
-            else:
-                timer = 0
-            # -- outputs for the serving beam
-            if cur_k < 0:
-                out_sat[t, h] = -1
-                out_beam[t, h] = -1
-                out_snr_db[t, h] = np.nan
-                out_sinr_db[t, h] = np.nan
-                out_ul_snr_db[t, h] = np.nan
-                out_elev_deg[t, h] = np.nan
-                out_delay_s[t, h] = np.nan
-                out_resid_doppler_hz[t, h] = np.nan
-                out_diff_delay_s[t, h] = np.nan
-                out_status[t, h] = NO_SATELLITE
+                    frames[s, t, i] = a[i]
+    return frames
+
+
+@njit
+def links_of(geometry, t, h):
+    """The links of handset ``h`` at step ``t``: indices ``k0 <= k < k1`` into
+    the link arrays of ``geometry``, returned as (k0, k1)."""
+    i = t * geometry.handset_pos_km.shape[0] + h
+    return geometry.offsets[i], geometry.offsets[i + 1]
+
+
+@njit
+def attenuation(loss_db):
+    """The power ratio (linear, <= 1 for a loss >= 0) of a loss in dB."""
+    return 10.0 ** (-loss_db / 10.0)
+
+
+@njit
+def sinr_lin(p, colour_total, noise_lin):
+    """Linear SINR of a beam received at ``p`` (W) when ``colour_total`` (W) is
+    the power of every beam of its colour, itself included, and ``noise_lin``
+    (W) the noise: ``p / (N + total - p)``."""
+    return p / (noise_lin + colour_total - p)
+
+
+@njit
+def serving_metric(p, colour_total, radio, rules):
+    """What cell selection ranks beams by: the linear SINR
+    (``rules.use_sinr_metric``), else the received power ``p`` (W)."""
+    if rules.use_sinr_metric:
+        return sinr_lin(p, colour_total, radio.dl_noise_lin)
+    return p
+
+
+@njit
+def within_tolerances(resid_doppler_hz, diff_delay_s, rules):
+    """Whether a phone can synchronise to a beam: residual Doppler (Hz) and
+    differential delay (s) within ``rules.max_doppler_hz`` / ``max_delay_s``
+    (NaN, a beam centre off the Earth: no)."""
+    return abs(resid_doppler_hz) <= rules.max_doppler_hz and abs(diff_delay_s) <= rules.max_delay_s
+
+
+@njit
+def beam_offsets(geometry, frames, beams, radio, t, h, k, b):
+    """Residual Doppler (Hz) and differential delay (s) of handset ``h`` at
+    step ``t`` in beam ``b`` of the satellite of link ``k``: the handset's
+    Doppler and delay minus those of the beam centre, where the boresight
+    meets a sphere through the handset (the satellite pre-compensates the
+    beam centre's)."""
+    s = geometry.sat[k]
+    return _beam_offsets(frames[s, t], geometry.sat_pos_km[s, t], geometry.sat_vel_km_s[s, t],
+                         geometry.handset_pos_km[h], beams.u[b], beams.v[b], beams.w[b],
+                         geometry.range_rate_km_s[k], geometry.range_km[k], radio.dl_freq_hz)
+
+
+@njit(inline="always")
+def beam_powers(geometry, frames, beams, pattern, rules, t, h, power, totals, strongest,
+                strongest_at):
+    """Received power of every beam of every satellite in view of handset
+    ``h`` at step ``t``, and the per-colour sums interference needs.
+
+    For the links ``k0 <= k < k1`` of (t, h) (:func:`links_of`) and every beam
+    ``b`` it writes ``power[(k - k0) * nb + b] = EIRP_b g(theta) 10^(-loss_k/10)``
+    (W), theta the angle between beam b's boresight and the handset as seen
+    from the satellite of link k (:func:`pattern_gain_lin`). Per reuse colour
+    ``c``: ``totals[c]``, the power of every beam of that colour (W), and
+    ``strongest[c]`` / ``strongest_at[c]``, the largest power of colour c on a
+    link at or above the serving mask and its index in ``power`` (-1.0 / -1
+    if none); ties keep the first in (link, beam) order.
+    """
+    k0, k1 = links_of(geometry, t, h)
+    nb = beams.u.size
+    ka_over_step = pattern.ka / pattern.u_step
+    for c in range(totals.size):
+        totals[c] = 0.0
+        strongest[c] = -1.0
+        strongest_at[c] = -1
+    h_pos, sat_pos = geometry.handset_pos_km, geometry.sat_pos_km
+    for k in range(k0, k1):
+        s = geometry.sat[k]
+        ax = frames[s, t]
+        rng = geometry.range_km[k]
+        # unit vector satellite -> handset, in the body frame
+        d0 = (h_pos[h, 0] - sat_pos[s, t, 0]) / rng
+        d1 = (h_pos[h, 1] - sat_pos[s, t, 1]) / rng
+        d2 = (h_pos[h, 2] - sat_pos[s, t, 2]) / rng
+        du = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
+        dv = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
+        dw = d0 * ax[6] + d1 * ax[7] + d2 * ax[8]
+        att = attenuation(geometry.loss_db[k])
+        base = (k - k0) * nb
+        can_serve = geometry.elevation_deg[k] >= rules.min_elevation_deg
+        for b in range(nb):
+            cos_t = du * beams.u[b] + dv * beams.v[b] + dw * beams.w[b]
+            p = beams.eirp_lin[b] * att * pattern_gain_lin(cos_t, ka_over_step, pattern.gain_lin,
+                                                            pattern.floor_lin)
+            power[base + b] = p
+            c = beams.color[b]
+            totals[c] += p
+            if can_serve and p > strongest[c]:
+                strongest[c] = p
+                strongest_at[c] = base + b
+
+
+@njit(inline="always")
+def best_usable_beam(geometry, frames, beams, radio, rules, t, h, power, totals):
+    """The best beam handset ``h`` can camp on at step ``t``, as (link k,
+    beam b, metric), or (-1, -1, -1.0) when there is none.
+
+    Usable: on a link at or above ``rules.min_elevation_deg``, the handset
+    inside the beam (normalised gain ``p / (EIRP_b 10^(-loss/10))`` at least
+    ``rules.beam_edge_lin``), and residual Doppler and differential delay
+    within the phone's tolerances (:func:`within_tolerances`). Best by
+    :func:`serving_metric`; ties keep the first in (link, beam) order. The
+    offsets are computed only for beams that would beat the best so far.
+    ``power`` and ``totals`` are those of :func:`beam_powers`.
+    """
+    k0, k1 = links_of(geometry, t, h)
+    nb = beams.u.size
+    best_k, best_b, best_m = -1, -1, -1.0
+    for k in range(k0, k1):
+        if geometry.elevation_deg[k] < rules.min_elevation_deg:
+            continue
+        att = attenuation(geometry.loss_db[k])
+        base = (k - k0) * nb
+        for b in range(nb):
+            p = power[base + b]
+            if p / (beams.eirp_lin[b] * att) < rules.beam_edge_lin:
                 continue
-            s = cur_s
-            p = power[(cur_k - k0) * nb + cur_b]
-            g = p / (eirp_lin[cur_b] * 10.0 ** (-link_loss_db[cur_k] / 10.0))
-            snr = 10.0 * math.log10(p) - dl_noise_db
-            sinr = 10.0 * math.log10(p / (noise_lin + total[beam_color[cur_b]] - p))
-            out_sat[t, h] = s
-            out_beam[t, h] = cur_b
-            out_snr_db[t, h] = snr
-            out_sinr_db[t, h] = sinr
-            out_ul_snr_db[t, h] = ul_offset_db + 10.0 * math.log10(g) - link_loss_db[cur_k]
-            out_elev_deg[t, h] = link_elev_deg[cur_k]
-            out_delay_s[t, h] = link_range_km[cur_k] / _C_KM_S
-            # residual Doppler and differential delay against the beam centre
-            resid, ddel = _beam_offsets(axes[s, t], sat_pos[s, t], sat_vel[s, t], h_pos[h],
-                                        beam_u[cur_b], beam_v[cur_b], beam_w[cur_b],
-                                        link_rate_km_s[cur_k], link_range_km[cur_k], dl_freq_hz)
-            out_resid_doppler_hz[t, h] = resid
-            out_diff_delay_s[t, h] = ddel
-            if g < beam_edge_lin:
-                out_status[t, h] = NO_BEAM
-            elif sinr < min_sinr_db:
-                out_status[t, h] = LOW_SINR
-            elif not abs(resid) <= max_doppler_hz:
-                out_status[t, h] = DOPPLER
-            elif not abs(ddel) <= max_delay_s:
-                out_status[t, h] = DELAY
-            else:
-                out_status[t, h] = SERVED
-        state_sat[h], state_beam[h] = cur_s, cur_b
-        state_cand_sat[h], state_cand_beam[h], state_timer[h] = cand_s, cand_b, timer
+            m = serving_metric(p, totals[beams.color[b]], radio, rules)
+            if m <= best_m:
+                continue
+            resid, ddel = beam_offsets(geometry, frames, beams, radio, t, h, k, b)
+            if within_tolerances(resid, ddel, rules):
+                best_k, best_b, best_m = k, b, m
+    return best_k, best_b, best_m
+
+
+@njit(inline="always")
+def best_beam_regardless(geometry, beams, radio, rules, t, h, totals, strongest, strongest_at):
+    """The best beam of a link at or above the serving mask whether usable or
+    not, as (link k, beam b, metric), or (-1, -1, -1.0) when no link is above
+    the mask: what a handset with no usable beam is reported against.
+
+    Within a colour the SINR ``p / (N + total - p)`` grows with ``p``, so the
+    best beam is the strongest of some colour (``strongest``, ``strongest_at``
+    of :func:`beam_powers`); ties keep the lowest colour.
+    """
+    k0 = links_of(geometry, t, h)[0]
+    nb = beams.u.size
+    best_k, best_b, best_m = -1, -1, -1.0
+    for c in range(totals.size):
+        i = strongest_at[c]
+        if i < 0:
+            continue
+        m = serving_metric(strongest[c], totals[c], radio, rules)
+        if m > best_m:
+            best_k, best_b, best_m = k0 + i // nb, i % nb, m
+    return best_k, best_b, best_m
+
+
+@njit(inline="always")
+def current_beam_metric(geometry, frames, beams, radio, rules, t, h, serving_sat, serving_beam,
+                        must_be_usable, power, totals):
+    """The link and metric of the serving (satellite, beam) at step ``t``, as
+    (link k, metric), or (-1, -1.0) when it can no longer serve: no serving
+    beam, its satellite gone or below the serving mask, or, when
+    ``must_be_usable`` (some beam is usable this step), the beam no longer
+    usable itself (see :func:`best_usable_beam`)."""
+    cur_k, cur_m = -1, -1.0
+    found = False
+    k0, k1 = links_of(geometry, t, h)
+    b = serving_beam
+    for k in range(k0, k1):
+        if (not found and geometry.sat[k] == serving_sat
+                and geometry.elevation_deg[k] >= rules.min_elevation_deg):
+            found = True
+            p = power[(k - k0) * beams.u.size + b]
+            m = serving_metric(p, totals[beams.color[b]], radio, rules)
+            usable = True
+            if must_be_usable:
+                att = attenuation(geometry.loss_db[k])
+                resid, ddel = beam_offsets(geometry, frames, beams, radio, t, h, k, b)
+                inside = not p / (beams.eirp_lin[b] * att) < rules.beam_edge_lin
+                usable = inside and within_tolerances(resid, ddel, rules)
+            if usable:
+                cur_k, cur_m = k, m
+    return cur_k, cur_m
+
+
+@njit
+def decide_handover(best, current, current_metric, candidate, rules):
+    """One step of the handover rule, with hysteresis and time-to-trigger.
+
+    ``best`` = (satellite, beam, link k, metric) of this step's best beam
+    (k < 0: none); ``current`` = (satellite, beam, link k) of the serving
+    beam (k < 0: it cannot serve this step, see :func:`current_beam_metric`)
+    and ``current_metric`` its metric; ``candidate`` = (satellite, beam,
+    timer), the beam that has beaten the serving one and for how many
+    consecutive steps. The best beam takes over at once when the serving
+    beam cannot serve; otherwise when its metric exceeds the serving one's
+    times ``rules.hysteresis_lin`` for ``rules.ttt_steps`` consecutive steps.
+    Nothing serves when there is no best beam. Returns the new (current,
+    candidate).
+    """
+    best_s, best_b, best_k, best_m = best
+    cur_s, cur_b, cur_k = current
+    cand_s, cand_b, timer = candidate
+    if best_k < 0:
+        cur_s, cur_b, cur_k = -1, -1, -1
+        timer = 0
+    elif cur_k < 0:
+        cur_s, cur_b, cur_k = best_s, best_b, best_k
+        timer = 0
+    elif (best_s != cur_s or best_b != cur_b) and best_m > current_metric * rules.hysteresis_lin:
+        if best_s == cand_s and best_b == cand_b:
+            timer += 1
+        else:
+            cand_s, cand_b, timer = best_s, best_b, 1
+        if timer >= rules.ttt_steps:
+            cur_s, cur_b, cur_k = best_s, best_b, best_k
+            timer = 0
+    else:
+        timer = 0
+    return (cur_s, cur_b, cur_k), (cand_s, cand_b, timer)
+
+
+@njit
+def link_status(gain_lin, sinr_db, resid_doppler_hz, diff_delay_s, rules):
+    """Status code of a serving link, the first check it fails: NO_BEAM
+    (normalised gain below ``rules.beam_edge_lin``), LOW_SINR (below
+    ``rules.min_sinr_db``), DOPPLER, DELAY (phone tolerances); else SERVED."""
+    if gain_lin < rules.beam_edge_lin:
+        return NO_BEAM
+    if sinr_db < rules.min_sinr_db:
+        return LOW_SINR
+    if not abs(resid_doppler_hz) <= rules.max_doppler_hz:
+        return DOPPLER
+    if not abs(diff_delay_s) <= rules.max_delay_s:
+        return DELAY
+    return SERVED
+
+
+@njit
+def write_no_link(out, t, h):
+    """Nothing serves handset ``h`` at step ``t``: -1 indices, NaN values,
+    status NO_SATELLITE."""
+    out.sat[t, h] = -1
+    out.beam[t, h] = -1
+    out.snr_db[t, h] = np.nan
+    out.sinr_db[t, h] = np.nan
+    out.ul_snr_db[t, h] = np.nan
+    out.elevation_deg[t, h] = np.nan
+    out.delay_s[t, h] = np.nan
+    out.resid_doppler_hz[t, h] = np.nan
+    out.diff_delay_s[t, h] = np.nan
+    out.status[t, h] = NO_SATELLITE
+
+
+@njit
+def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power, totals, out):
+    """The serving link k, beam b of handset ``h`` at step ``t`` into ``out``:
+    satellite and beam, downlink SNR and SINR (dB), uplink SNR (dB:
+    ``ul_offset_db`` + the beam's normalised gain in dB - loss), elevation
+    (deg), one-way delay (s), residual Doppler (Hz), differential delay (s)
+    and status (:func:`link_status`)."""
+    k0 = links_of(geometry, t, h)[0]
+    p = power[(k - k0) * beams.u.size + b]
+    g = p / (beams.eirp_lin[b] * attenuation(geometry.loss_db[k]))
+    sinr = 10.0 * math.log10(sinr_lin(p, totals[beams.color[b]], radio.dl_noise_lin))
+    resid, ddel = beam_offsets(geometry, frames, beams, radio, t, h, k, b)
+    out.sat[t, h] = geometry.sat[k]
+    out.beam[t, h] = b
+    out.snr_db[t, h] = 10.0 * math.log10(p) - radio.dl_noise_db
+    out.sinr_db[t, h] = sinr
+    out.ul_snr_db[t, h] = radio.ul_offset_db + 10.0 * math.log10(g) - geometry.loss_db[k]
+    out.elevation_deg[t, h] = geometry.elevation_deg[k]
+    out.delay_s[t, h] = geometry.range_km[k] / _C_KM_S
+    out.resid_doppler_hz[t, h] = resid
+    out.diff_delay_s[t, h] = ddel
+    out.status[t, h] = link_status(g, sinr, resid, ddel, rules)
+
+
+@njit
+def colour_count(beams):
+    """Number of reuse colours: the largest colour index + 1 (0 for no beams)."""
+    n = 0
+    for b in range(beams.color.size):
+        n = max(n, beams.color[b] + 1)
+    return n
+
+
+@njit
+def max_links_per_step(geometry):
+    """The most links any (step, handset) has: the size of the power buffer, in links."""
+    n = 0
+    for i in range(geometry.offsets.size - 1):
+        n = max(n, geometry.offsets[i + 1] - geometry.offsets[i])
+    return n
+
+
+@njit
+def serve_handset(geometry, frames, beams, pattern, radio, rules, state, out, h, n_colors,
+                  max_links):
+    """Every step of the chunk for handset ``h``, in time order: received
+    powers, the best usable beam (else the best regardless), the serving
+    beam's metric, the handover decision and the outputs. ``state[h]`` is
+    read at the start and written back at the end."""
+    power = np.empty(max(max_links, 1) * beams.u.size)
+    totals = np.zeros(max(n_colors, 1))
+    strongest = np.zeros(max(n_colors, 1))
+    strongest_at = np.zeros(max(n_colors, 1), dtype=np.int64)
+    current = (state.sat[h], state.beam[h], -1)
+    candidate = (state.cand_sat[h], state.cand_beam[h], state.timer[h])
+    for t in range(out.sat.shape[0]):
+        beam_powers(geometry, frames, beams, pattern, rules, t, h, power, totals, strongest,
+                    strongest_at)
+        best_k, best_b, best_m = best_usable_beam(geometry, frames, beams, radio, rules, t, h,
+                                                  power, totals)
+        usable = best_k >= 0
+        if not usable:
+            best_k, best_b, best_m = best_beam_regardless(geometry, beams, radio, rules, t, h,
+                                                          totals, strongest, strongest_at)
+        cur_k, cur_m = current_beam_metric(geometry, frames, beams, radio, rules, t, h,
+                                           current[0], current[1], usable, power, totals)
+        best_s = geometry.sat[best_k] if best_k >= 0 else -1
+        current, candidate = decide_handover((best_s, best_b, best_k, best_m),
+                                             (current[0], current[1], cur_k), cur_m,
+                                             candidate, rules)
+        if current[2] < 0:
+            write_no_link(out, t, h)
+        else:
+            write_serving_link(geometry, frames, beams, radio, rules, t, h, current[2],
+                               current[1], power, totals, out)
+    state.sat[h], state.beam[h] = current[0], current[1]
+    state.cand_sat[h], state.cand_beam[h], state.timer[h] = candidate
+
+
+@njit(parallel=True)
+def serve(geometry, beams, pattern, radio, rules, state, out):
+    """Choose serving beams and evaluate the links for one chunk of time steps.
+
+    The inputs are the records described above (built by
+    ``satsim.link.engine``); ``out`` is written for every (t, h) and ``state``
+    updated in place. Received power of beam b of satellite s at the handset,
+    in dB relative to 1 W before the handset's G/T:
+    ``P = EIRP_b + 10 log10 g(theta) - loss``, and ``SNR = P - dl_noise_db``
+    with ``dl_noise_db = k + 10 log10 B - G/T_ue + handset losses``; SINR adds
+    every other beam of the same colour of every satellite in the link list
+    to the noise. Uplink SNR of the serving beam: ``ul_offset_db + 10 log10
+    g(theta) - loss`` (``ul_offset_db`` carries the handset EIRP, the
+    satellite G/T, k, the uplink bandwidth and the frequency scaling of the
+    free-space loss).
+
+    Cell selection: a phone can only camp on a beam it can use, so the
+    candidates are the (satellite, beam) pairs at or above the serving mask
+    that the handset is inside with residual Doppler and differential delay
+    within tolerance (:func:`best_usable_beam`); the best by metric (SINR,
+    or received power) wins. When no beam qualifies, the best beam
+    regardless (:func:`best_beam_regardless`) is reported with the reason it
+    fails (status NO_BEAM, DOPPLER or DELAY).
+
+    Handover (:func:`decide_handover`): the best candidate replaces the
+    serving beam when it is better by more than the hysteresis for
+    ``rules.ttt_steps`` consecutive steps, or at once when the serving beam
+    is gone or no longer qualifies.
+
+    Parallel over handsets (each handset's steps run in time order on one
+    thread), so the results do not depend on the number of threads.
+    """
+    frames = body_frames(geometry.sat_pos_km, geometry.sat_vel_km_s)
+    n_colors = colour_count(beams)
+    max_links = max_links_per_step(geometry)
+    for h in prange(geometry.handset_pos_km.shape[0]):
+        # the parallel loop's index is unsigned: one signed type, one compiled serve_handset
+        serve_handset(geometry, frames, beams, pattern, radio, rules, state, out, np.int64(h),
+                      n_colors, max_links)
 
 
 @njit(parallel=True)
@@ -352,41 +545,43 @@ def _interp10(elev, column):
     return column[i] + f * (column[i + 1] - column[i])
 
 
-@njit(parallel=True)
-def link_losses(
-    offsets, nh, link_sat, link_elev_deg, link_range_km, u_los, z_shadow,
-    p_los, sigma_los, sigma_nlos, clutter, use_los, sf_model, sf_fixed_db,
-    cl_model, cl_fixed_db, atm_model, atm_fixed_db, atm_zenith_db, atm_min_elev_deg,
-    const_db, out_loss_db,
-):
-    """Total path loss per link (dB), the kernel twin of ``losses.link_loss_db``.
+@njit(inline="always")
+def link_loss_db(elev_deg, range_km, u_los, z_shadow, model):
+    """Total path loss of one link, dB: ``model.common_db + 20 log10(range_km)``
+    plus shadow fading (``sigma(elevation, LOS state) * z_shadow``, or a fixed
+    margin), clutter loss when NLOS (``u_los >= p_los(elevation)``) and
+    atmospheric loss (zenith loss / sin(elevation), or fixed). Tables on the
+    10-90 degree grid (:func:`_interp10`)."""
+    los = True
+    if model.draw_los:
+        los = u_los < _interp10(elev_deg, model.p_los)
+    loss = model.common_db + 20.0 * math.log10(range_km)
+    if model.shadow_from_table:
+        sig = _interp10(elev_deg, model.sigma_los_db) if los else _interp10(elev_deg, model.sigma_nlos_db)
+        loss += sig * z_shadow
+    else:
+        loss += model.shadow_fixed_db
+    if not los:
+        loss += _interp10(elev_deg, model.clutter_loss_db) if model.clutter_from_table else model.clutter_fixed_db
+    if model.atmospheric_from_model:
+        ea = min(max(elev_deg, model.atmospheric_min_elevation_deg), 90.0)
+        loss += model.atmospheric_zenith_db / math.sin(math.radians(ea))
+    else:
+        loss += model.atmospheric_fixed_db
+    return loss
 
-    ``const_db`` holds every term that is the same for all links:
-    ``32.45 + 20 log10(f / GHz) + 60`` (FSPL with the range in km) plus
-    scintillation and the fixed margins. The handset of each link comes from
-    the CSR ``offsets`` over (time, handset); its draws are
-    ``u_los[h, sat]``, ``z_shadow[h, sat]``. Tables on the 10-90 degree grid.
-    """
-    nt = (offsets.size - 1) // nh
+
+@njit(parallel=True)
+def link_losses(offsets, n_handsets, link_sat, link_elev_deg, link_range_km, model, out_loss_db):
+    """Total path loss per link (dB) into ``out_loss_db``, the kernel twin of
+    ``losses.link_loss_db``: :func:`link_loss_db` for every link of the CSR
+    ``offsets`` over (time, handset), with the draws ``model.u_los[h, sat]``,
+    ``model.z_shadow[h, sat]`` of its handset and satellite. ``model`` is the
+    run's ``satsim.link.engine.LossModel``."""
+    nt = (offsets.size - 1) // n_handsets
     for t in prange(nt):
-        for h in range(nh):
-            for k in range(offsets[t * nh + h], offsets[t * nh + h + 1]):
+        for h in range(n_handsets):
+            for k in range(offsets[t * n_handsets + h], offsets[t * n_handsets + h + 1]):
                 s = link_sat[k]
-                e = link_elev_deg[k]
-                los = True
-                if use_los:
-                    los = u_los[h, s] < _interp10(e, p_los)
-                loss = const_db + 20.0 * math.log10(link_range_km[k])
-                if sf_model:
-                    sig = _interp10(e, sigma_los) if los else _interp10(e, sigma_nlos)
-                    loss += sig * z_shadow[h, s]
-                else:
-                    loss += sf_fixed_db
-                if not los:
-                    loss += _interp10(e, clutter) if cl_model else cl_fixed_db
-                if atm_model:
-                    ea = min(max(e, atm_min_elev_deg), 90.0)
-                    loss += atm_zenith_db / math.sin(math.radians(ea))
-                else:
-                    loss += atm_fixed_db
-                out_loss_db[k] = loss
+                out_loss_db[k] = link_loss_db(link_elev_deg[k], link_range_km[k], model.u_los[h, s],
+                                              model.z_shadow[h, s], model)

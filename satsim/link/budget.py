@@ -26,7 +26,7 @@ How :class:`~satsim.link.config.Propagation` terms enter
   budget, and do not enter here, not even as fixed numbers. A budget
   accounts for them only through ``shadow_margin_db``.
 
-The handset's losses enter both directions: ``polarization_loss_db`` is the
+The handset's losses (fields of ``propagation``) enter both directions: ``polarization_loss_db`` is the
 polarization row; ``indoor_loss_db`` is added to the additional-loss row;
 ``body_loss_db`` is charged to the handset's own row (it lowers the uplink
 EIRP and the downlink G/T).
@@ -184,10 +184,10 @@ def link_budget(
     if direction == "downlink":
         freq_hz = carrier.dl_center_hz
         eirp_dbw = payload.eirp_dbw(bandwidth_hz)
-        gt_db_k = handset.gt_db_k - handset.body_loss_db
+        gt_db_k = handset.gt_db_k - propagation.body_loss_db
     else:
         freq_hz = carrier.ul_center_hz
-        eirp_dbw = handset.eirp_dbw - handset.body_loss_db
+        eirp_dbw = handset.eirp_dbw - propagation.body_loss_db
         gt_db_k = payload.gt_db_k
 
     uses_model = propagation.atmospheric is True or propagation.scintillation is True
@@ -213,8 +213,8 @@ def link_budget(
         shadow_margin_db=float(propagation.shadow_margin_db),
         scintillation_loss_db=_model_term(
             propagation.scintillation, lambda: _scintillation_model_db(freq_hz)),
-        polarization_loss_db=float(handset.polarization_loss_db),
-        additional_loss_db=float(propagation.additional_loss_db + handset.indoor_loss_db),
+        polarization_loss_db=float(propagation.polarization_loss_db),
+        additional_loss_db=float(propagation.additional_loss_db + propagation.indoor_loss_db),
         bandwidth_hz=bandwidth_hz,
     )
     for name, value in budget.items():

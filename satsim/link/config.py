@@ -1,80 +1,100 @@
-"""Settings of the link layer: carrier, satellite payload, handset, propagation, and
-the whole :class:`LinkConfig`.
+"""Settings of the link layer: carrier, satellite payload, handset radio, losses,
+beams, serving rules, and the whole :class:`LinkConfig`.
 
-Plain frozen dataclasses with units in every field name, validated on
-construction (an :class:`~satsim.errors.InputError` names the field, the rule
-and a fix). Defaults and their sources:
+Each setting is declared once, here (default, unit in the name, range and
+description; ``satsim._settings``); the scenario schema's ``carrier``,
+``satellite``, ``handsets.radio``, ``losses``, ``environment``, ``beams`` and
+``link`` sections are these classes. Defaults and their sources:
 
 * Carrier: PCS G block, 1990-1995 MHz down / 1910-1915 MHz up, 5 MHz (LTE
   band 25), the spectrum Starlink Direct to Cell uses in the US (FCC order of
   26 Nov 2024); 25 resource blocks of 180 kHz in 5 MHz (3GPP TS 36.101
   Table 5.6-1).
-* Satellite: 3GPP TR 38.821 v16.1.0 Table 6.1.1.1-1, LEO-600 Set-1, S-band:
-  EIRP density 34 dBW/MHz, maximum gain 30 dBi, 3 dB beamwidth 4.4127 deg,
-  G/T 1.1 dB/K.
-* Handset: TR 38.821 Table 6.1.1.1-3, handheld: 23 dBm, 0 dBi, noise
-  figure 7 dB, antenna temperature 290 K (G/T -31.6 dB/K).
-
-A loss term of :class:`Propagation` is ``True`` (use the model), ``False``
-(off, 0 dB) or a number (that fixed value in dB).
+* Satellite: 3GPP TR 38.821 v16.1.0 Table 6.1.1.1-2, LEO-600 Set-2, S-band:
+  EIRP density 28 dBW/MHz, maximum gain 24 dBi, G/T -4.9 dB/K, 3 dB beamwidth
+  8.8320 deg (a 1 m equivalent aperture at 2 GHz). Set-2 rather than Set-1
+  (4.4127 deg, 499 beams to cover the field of view) because its 139 beams per
+  satellite keep the default day under two minutes on a laptop; Set-1 is
+  ``SatellitePayload(max_gain_dbi=30, beamwidth_3db_deg=4.4127,
+  eirp_density_dbw_mhz=34, gt_db_k=1.1)`` (:data:`TR38821_SET1`).
+* Handset: TR 38.821 Table 6.1.1.1-3, handheld: 23 dBm, 0 dBi, noise figure
+  7 dB, antenna temperature 290 K (G/T -31.6 dB/K).
+* Propagation: TR 38.811 v15.4.0 §6.6, rural. A loss term is ``True`` (use the
+  model), ``False`` (off, 0 dB) or a number (that fixed value in dB).
+* Unmodified-phone tolerances: 750 Hz residual Doppler (TS 36.101 Annex B.3),
+  the largest LTE timing advance for the differential delay (TS 36.213 §4.2.3).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
+from pydantic import Field
+
+from .._settings import settings
+from ..constants import T0_K
 from ..errors import InputError
+from ..orbits.defaults import DEFAULT_MIN_ELEVATION_DEG
 from .antenna import HALF_POWER_U, payload_aperture_radius_m, wavenumber_rad_m
 from .beams import BeamLayout, cone_beam_layout, hex_beam_layout, off_nadir_angle_deg
 
-#: Boltzmann's constant, dBW/K/Hz (10 log10 1.380649e-23).
-BOLTZMANN_DBW_K_HZ = -228.5991
-#: Reference temperature for noise figures, K.
-T0_K = 290.0
 #: Environments of TR 38.811 §6.6 tables.
 ENVIRONMENTS = ("dense_urban", "urban", "suburban", "rural")
+#: The TR 38.811 environment, one declaration for the scenario's top-level key and
+#: :class:`Propagation`.
+Environment = Annotated[Literal[ENVIRONMENTS], Field(
+    description="TR 38.811 clutter environment (LOS probability, shadow fading, clutter "
+                "loss tables).")]
+DEFAULT_ENVIRONMENT = "rural"
+
+#: Largest downlink Doppler shift LTE UE performance is specified against:
+#: 750 Hz, high-speed-train scenario, 3GPP TS 36.101 Annex B.3 Table B.3-1.
+LTE_MAX_DOPPLER_HZ = 750.0
+#: Largest LTE timing advance, N_TA = 1282 x 16 Ts with Ts = 1 / 30.72 MHz
+#: (TS 36.213 §4.2.3, TS 36.211 §8.1): 0.668 ms round trip, so a one-way
+#: differential delay of up to 0.334 ms (about 100 km) is absorbed.
+LTE_MAX_DIFFERENTIAL_DELAY_S = 1282 * 16 / 30.72e6 / 2.0
+
+#: TR 38.821 v16.1.0 Table 6.1.1.1-2, LEO-600 Set-2 (the default payload).
+_SET2 = {"beamwidth_3db_deg": 8.8320, "eirp_density_dbw_mhz": 28.0}
 
 
-def _positive(owner: str, name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
-        raise InputError(f"{owner}.{name} must be a positive number, got {value!r}")
-
-
-@dataclass(frozen=True)
+@settings("carrier")
 class Carrier:
-    """Downlink and uplink carriers and the frequency reuse across beams.
+    """Downlink and uplink carriers and the frequency reuse across beams
+    (default: PCS G block, LTE band 25, 5 MHz)."""
 
-    Attributes
-    ----------
-    dl_center_hz, ul_center_hz : float
-        Carrier centre frequencies, Hz.
-    bandwidth_hz : float
-        Channel bandwidth per direction, Hz (noise bandwidth of the CNR, as
-        in TR 38.821's link budgets).
-    n_rb : int
-        Resource blocks in the channel (25 for 5 MHz LTE).
-    reuse : {1, 3, 4}
-        Frequency reuse factor: the channel is split into ``reuse`` equal
-        sub-bands and each beam uses one (its colour); only beams of the
-        same colour interfere.
-    """
-
-    dl_center_hz: float = 1992.5e6
-    ul_center_hz: float = 1912.5e6
-    bandwidth_hz: float = 5.0e6
-    n_rb: int = 25
-    reuse: int = 1
+    dl_center_mhz: float = Field(1992.5, gt=0, description="Downlink carrier centre, MHz.")
+    ul_center_mhz: float = Field(1912.5, gt=0, description="Uplink carrier centre, MHz.")
+    bandwidth_mhz: float = Field(5.0, gt=0, description="Channel bandwidth per direction, MHz "
+                                                        "(the noise bandwidth of the CNR, as "
+                                                        "in TR 38.821's link budgets).")
+    n_rb: int = Field(25, ge=1, description="Resource blocks in the channel (25 for 5 MHz "
+                                            "LTE, TS 36.101 Table 5.6-1).")
+    reuse: Literal[1, 3, 4] = Field(
+        1, description="Frequency reuse: the channel is split into this many sub-bands, one "
+                       "per beam colour; only beams of the same colour interfere.")
 
     def __post_init__(self):
-        for name in ("dl_center_hz", "ul_center_hz", "bandwidth_hz"):
-            _positive("carrier", name, getattr(self, name))
-        if self.reuse not in (1, 3, 4):
-            raise InputError(f"carrier.reuse must be 1, 3 or 4, got {self.reuse!r}")
-        if int(self.n_rb) != self.n_rb or self.n_rb < self.reuse:
-            raise InputError(
-                f"carrier.n_rb must be a whole number >= reuse ({self.reuse}), got {self.n_rb!r}"
-            )
+        if self.n_rb < self.reuse:
+            raise InputError(f"carrier.n_rb ({self.n_rb}) must be at least reuse "
+                             f"({self.reuse}): each colour needs a resource block")
+
+    @property
+    def dl_center_hz(self) -> float:
+        """Downlink carrier centre, Hz."""
+        return self.dl_center_mhz * 1e6
+
+    @property
+    def ul_center_hz(self) -> float:
+        """Uplink carrier centre, Hz."""
+        return self.ul_center_mhz * 1e6
+
+    @property
+    def bandwidth_hz(self) -> float:
+        """Channel bandwidth per direction, Hz."""
+        return self.bandwidth_mhz * 1e6
 
     @property
     def beam_bandwidth_hz(self) -> float:
@@ -87,60 +107,53 @@ class Carrier:
         return self.n_rb // self.reuse
 
 
-@dataclass(frozen=True)
+@settings("satellite")
 class SatellitePayload:
-    """Satellite antenna and transmit / receive figures (per beam).
+    """Satellite antenna and per-beam transmit / receive figures (default: TR 38.821
+    v16.1.0 Table 6.1.1.1-2 LEO-600 Set-2, S-band)."""
 
-    Attributes
-    ----------
-    max_gain_dbi : float
-        Antenna boresight gain, dBi.
-    beamwidth_3db_deg : float or None
-        Full 3 dB beamwidth, degrees; the aperture follows from it
-        (TR 38.811 §6.4.1). Give this or ``aperture_radius_m``.
-    aperture_radius_m : float or None
-        Radius of the equivalent circular aperture, m.
-    eirp_density_dbw_mhz : float or None
-        EIRP density per beam, dBW/MHz; beam EIRP = density + 10 log10(B/MHz).
-    tx_power_dbw : float or None
-        Alternative to the EIRP density: transmit power per beam, dBW;
-        EIRP = power + max gain.
-    gt_db_k : float
-        Receive G/T for the uplink, dB/K.
-    scan_loss_exponent : float
-        Phased-array scan loss ``cos(scan)^n`` of a beam steered ``scan``
-        off the array normal; 0 disables it.
-    """
-
-    max_gain_dbi: float = 30.0
-    beamwidth_3db_deg: float | None = 4.4127
-    aperture_radius_m: float | None = None
-    eirp_density_dbw_mhz: float | None = 34.0
-    tx_power_dbw: float | None = None
-    gt_db_k: float = 1.1
-    scan_loss_exponent: float = 0.0
+    max_gain_dbi: float = Field(24.0, ge=0, le=70, description="Beam boresight gain, dBi.")
+    beamwidth_3db_deg: float | None = Field(
+        None, gt=0, lt=90, description="Full 3 dB beamwidth, degrees; the aperture follows "
+                                       "from it (TR 38.811 §6.4.1). Give this or "
+                                       "aperture_radius_m; neither: 8.832 (Set-2).")
+    aperture_radius_m: float | None = Field(
+        None, gt=0, description="Equivalent circular aperture radius, m (instead of the "
+                                "beamwidth).")
+    eirp_density_dbw_mhz: float | None = Field(
+        None, description="EIRP density per beam, dBW/MHz; beam EIRP = density + 10 log10(B / "
+                          "MHz). Give this or tx_power_dbw; neither: 28 (Set-2).")
+    tx_power_dbw: float | None = Field(None, description="Transmit power per beam, dBW; EIRP = "
+                                                         "power + max gain.")
+    gt_db_k: float = Field(-4.9, description="Receive G/T (uplink), dB/K.")
+    scan_loss_exponent: float = Field(
+        0.0, ge=0, description="Phased-array scan loss cos(scan)^n of a beam steered scan off "
+                               "the array normal; 0: none.")
+    antenna: Literal["circular", "rectangular"] = Field(
+        "circular", description="Beam pattern: circular: TR 38.811 §6.4.1 aperture of the "
+                                "beamwidth (or aperture_radius_m); rectangular: a planar array "
+                                "array_x_m x array_y_m (satsim.link.aperture), its gain from its "
+                                "area and taper.")
+    array_x_m: float = Field(2.7, gt=0, description="Rectangular array side along-track, m "
+                                                    "(Starlink DTC: about 2.7 x 2.3 m; which "
+                                                    "side is along-track is an assumption).")
+    array_y_m: float = Field(2.3, gt=0, description="Rectangular array side across-track, m.")
+    taper: Literal["uniform", "cosine"] = Field(
+        "uniform", description="Rectangular array illumination (cosine: lower sidelobes, wider "
+                               "beam, 0.81 efficiency per side).")
+    total_power_dbw: float | None = Field(
+        None, description="Transmit power of the whole payload, shared equally by the beams "
+                          "active at each step (a beam never exceeds its full EIRP); null: every "
+                          "beam at full EIRP. No public figure: an assumption to sweep.")
 
     def __post_init__(self):
-        if (self.beamwidth_3db_deg is None) == (self.aperture_radius_m is None):
-            raise InputError(
-                "satellite: give exactly one of beamwidth_3db_deg and aperture_radius_m "
-                f"(got {self.beamwidth_3db_deg!r} and {self.aperture_radius_m!r})"
-            )
-        if self.beamwidth_3db_deg is not None and not 0 < self.beamwidth_3db_deg < 90:
-            raise InputError(
-                f"satellite.beamwidth_3db_deg must be in (0, 90), got {self.beamwidth_3db_deg!r}"
-            )
-        if self.aperture_radius_m is not None:
-            _positive("satellite", "aperture_radius_m", self.aperture_radius_m)
-        if (self.eirp_density_dbw_mhz is None) == (self.tx_power_dbw is None):
-            raise InputError(
-                "satellite: give exactly one of eirp_density_dbw_mhz and tx_power_dbw "
-                f"(got {self.eirp_density_dbw_mhz!r} and {self.tx_power_dbw!r})"
-            )
-        if self.scan_loss_exponent < 0:
-            raise InputError(
-                f"satellite.scan_loss_exponent must be >= 0, got {self.scan_loss_exponent!r}"
-            )
+        for a, b in (("beamwidth_3db_deg", "aperture_radius_m"),
+                     ("eirp_density_dbw_mhz", "tx_power_dbw")):
+            if getattr(self, a) is not None and getattr(self, b) is not None:
+                raise InputError(f"satellite: give one of {a} and {b}, not both (set the "
+                                 "other to null)")
+            if getattr(self, a) is None and getattr(self, b) is None:
+                object.__setattr__(self, a, _SET2[a])
 
     def eirp_dbw(self, bandwidth_hz: float) -> float:
         """Beam EIRP at boresight over ``bandwidth_hz``, dBW."""
@@ -149,27 +162,19 @@ class SatellitePayload:
         return self.tx_power_dbw + self.max_gain_dbi
 
 
-@dataclass(frozen=True)
+#: TR 38.821 v16.1.0 Table 6.1.1.1-1, LEO-600 Set-1, S-band (the textbook case).
+TR38821_SET1 = SatellitePayload(max_gain_dbi=30.0, beamwidth_3db_deg=4.4127,
+                                eirp_density_dbw_mhz=34.0, gt_db_k=1.1)
+
+
+@settings("handsets.radio")
 class HandsetRadio:
-    """An ordinary phone's radio (TR 38.821 Table 6.1.1.1-3 defaults).
+    """An ordinary phone's radio (TR 38.821 Table 6.1.1.1-3)."""
 
-    Losses (``body_loss_db``, ``polarization_loss_db``, ``indoor_loss_db``)
-    apply to both directions.
-    """
-
-    tx_power_dbm: float = 23.0
-    antenna_gain_dbi: float = 0.0
-    noise_figure_db: float = 7.0
-    antenna_temp_k: float = 290.0
-    body_loss_db: float = 0.0
-    polarization_loss_db: float = 0.0
-    indoor_loss_db: float = 0.0
-
-    def __post_init__(self):
-        _positive("handset", "antenna_temp_k", self.antenna_temp_k)
-        for name in ("noise_figure_db", "body_loss_db", "polarization_loss_db", "indoor_loss_db"):
-            if getattr(self, name) < 0:
-                raise InputError(f"handset.{name} must be >= 0 dB, got {getattr(self, name)!r}")
+    tx_power_dbm: float = Field(23.0, le=40, description="Transmit power, dBm.")
+    antenna_gain_dbi: float = Field(0.0, description="Antenna gain, dBi.")
+    noise_figure_db: float = Field(7.0, ge=0, description="Receiver noise figure, dB.")
+    antenna_temp_k: float = Field(290.0, gt=0, description="Antenna temperature, K.")
 
     @property
     def gt_db_k(self) -> float:
@@ -188,163 +193,158 @@ class HandsetRadio:
         return self.tx_power_dbm - 30.0 + self.antenna_gain_dbi
 
 
-def _loss_term(owner: str, name: str, value) -> None:
-    if isinstance(value, bool):
-        return
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(
-            f"{owner}.{name} must be true (use the model), false (off) or a fixed loss in dB, "
-            f"got {value!r}"
-        )
+#: A TR 38.811 term: true = the model, false = off, a number = a fixed loss in dB.
+LossTerm = bool | Annotated[float, Field(ge=0)]
 
 
-@dataclass(frozen=True)
-class Propagation:
-    """Which propagation terms apply, and how (TR 38.811 §6.6).
+@settings("losses")
+class Losses:
+    """Propagation and handset loss terms (TR 38.811 v15.4.0 §6.6): true = model,
+    false = off, a number = a fixed loss in dB. The handset terms apply to both
+    directions."""
 
-    Each model term is ``True`` (model), ``False`` (off) or a number (fixed dB).
+    los_probability: bool = Field(True, description="Draw LOS / NLOS per link (Table "
+                                                    "6.6.1-1); false: always LOS.")
+    shadow_fading: LossTerm = Field(True, description="Shadow fading: model / off / dB.")
+    clutter_loss: LossTerm = Field(True, description="Clutter loss of NLOS links: model / off "
+                                                     "/ dB.")
+    atmospheric: LossTerm = Field(True, description="Atmospheric absorption: model / off / dB.")
+    scintillation: LossTerm = Field(True, description="Ionospheric scintillation: model / off "
+                                                      "/ dB.")
+    shadow_margin_db: float = Field(0.0, ge=0, description="Fixed shadowing margin, dB "
+                                                           "(TR 38.821 uses 3).")
+    additional_loss_db: float = Field(0.0, ge=0, description="Other fixed losses, dB.")
+    body_loss_db: float = Field(0.0, ge=0, description="Handset body loss, dB.")
+    polarization_loss_db: float = Field(0.0, ge=0, description="Handset polarization loss, dB.")
+    indoor_loss_db: float = Field(0.0, ge=0, description="Building entry loss, dB (0: outdoor "
+                                                         "handsets).")
 
-    Attributes
-    ----------
-    environment : {"dense_urban", "urban", "suburban", "rural"}
-        Selects the TR 38.811 LOS-probability, shadow-fading and clutter tables.
-    los_probability : bool
-        Draw LOS / NLOS per link from TR 38.811 Table 6.6.1-1; False: always LOS.
-    shadow_fading, clutter_loss, atmospheric, scintillation : bool or float
-        The TR 38.811 terms (clutter loss applies to NLOS links only).
-    shadow_margin_db, additional_loss_db : float
-        Fixed margins, e.g. TR 38.821's 3 dB shadow margin.
-    """
-
-    environment: str = "rural"
-    los_probability: bool = True
-    shadow_fading: bool | float = True
-    clutter_loss: bool | float = True
-    atmospheric: bool | float = True
-    scintillation: bool | float = True
-    shadow_margin_db: float = 0.0
-    additional_loss_db: float = 0.0
-
-    def __post_init__(self):
-        if self.environment not in ENVIRONMENTS:
-            raise InputError(
-                f"propagation.environment must be one of {', '.join(ENVIRONMENTS)}, "
-                f"got {self.environment!r}"
-            )
-        if not isinstance(self.los_probability, bool):
-            raise InputError(
-                f"propagation.los_probability must be true or false, got {self.los_probability!r}"
-            )
-        for name in ("shadow_fading", "clutter_loss", "atmospheric", "scintillation"):
-            _loss_term("propagation", name, getattr(self, name))
-        for name in ("shadow_margin_db", "additional_loss_db"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                raise InputError(f"propagation.{name} must be a number of dB >= 0, got {v!r}")
+    @property
+    def handset_loss_db(self) -> float:
+        """Body, polarization and building-entry losses together, dB (both directions)."""
+        return self.body_loss_db + self.polarization_loss_db + self.indoor_loss_db
 
 
-#: Largest downlink Doppler shift LTE UE performance is specified against:
-#: 750 Hz, high-speed-train scenario, 3GPP TS 36.101 Annex B.3 Table B.3-1.
-LTE_MAX_DOPPLER_HZ = 750.0
-#: Largest LTE timing advance, 1282 x 16 Ts = 0.667 ms round trip (TS 36.213
-#: §4.2.3, TS 36.211 §8.1): a one-way differential delay of up to 0.333 ms
-#: (about 100 km) can be absorbed by an unmodified phone.
-LTE_MAX_DIFFERENTIAL_DELAY_S = 0.667e-3 / 2.0
+@settings("propagation")
+class Propagation(Losses):
+    """The loss terms and the TR 38.811 environment whose tables they use."""
+
+    environment: Environment = DEFAULT_ENVIRONMENT
 
 
-@dataclass(frozen=True)
-class LinkConfig:
-    """Everything the link layer needs beyond the geometry.
+@settings("beams")
+class BeamSettings:
+    """Beam layout of every satellite."""
 
-    Attributes
-    ----------
-    carrier, payload, handset, propagation
-        Radio parameters (``satsim.link.params``).
-    beam_rings : int or "cover"
-        Hexagonal rings of beams around the nadir beam (1 + 3 r (r+1) beams),
-        or ``"cover"``: every lattice beam needed to cover the field of view
-        down to ``min_elevation_deg`` from the constellation's lowest
-        satellite (:func:`satsim.link.beams.cone_beam_layout`).
-    beam_spacing_deg : float or None
-        Angle between neighbouring beams; None: the 3 dB beamwidth (adjacent
-        beams cross at -3 dB).
-    min_elevation_deg : float
-        Serving elevation mask; satellites below it do not serve.
-    interference_min_elevation_deg : float or None
-        Satellites at or above this elevation interfere (None: the serving
-        mask). Lower values are more accurate and cost more links.
-    serving_metric : {"sinr", "rsrp"}
-        What the best beam maximises.
-    hysteresis_db, time_to_trigger_s : float
-        Handover: a better beam must win by ``hysteresis_db`` for
-        ``time_to_trigger_s`` (rounded up to whole steps) before it takes over.
-    beam_edge_db : float
-        A handset whose serving beam gain is more than this below the beam
-        peak is outside the beam (status "no beam").
-    max_residual_doppler_hz, max_differential_delay_s : float
-        Unmodified-phone tolerances (LTE defaults, see module constants).
-    seed : int
-        Seed of the channel's random draws (LOS state, shadow fading).
-    """
+    rings: Annotated[int, Field(ge=0)] | Literal["cover"] = Field(
+        "cover", description='"cover": every lattice beam needed to cover the field of view '
+                             "down to link.min_elevation_deg from the lowest satellite; or a "
+                             "number of hexagonal rings around the nadir beam (1 + 3 r (r + 1) "
+                             "beams).")
+    spacing_deg: float | None = Field(
+        None, gt=0, description="Angle between neighbouring beams, degrees (null: the 3 dB "
+                                "beamwidth, so adjacent beams cross at -3 dB).")
+    edge_db: float = Field(6.0, ge=0, description="A handset more than this below its best "
+                                                 "beam's peak gain is outside every beam, dB "
+                                                 "(moving beams).")
+    mode: Literal["moving", "earth_fixed"] = Field(
+        "moving", description="moving: beams fixed to the satellite body (a lattice in sine "
+                              "space); earth_fixed: hexagonal cells fixed on the ground, each "
+                              "served by one beam steered to its centre (SpaceX's DTC filing "
+                              "SAT-MOD-20230207-00021: beam centres stationary on the ground).")
+    cell_radius_km: float | None = Field(
+        None, gt=0, description="Earth-fixed cell circumradius, km (null: half the beam's 3 dB "
+                                "footprint at nadir from the lowest satellite; AST SpaceMobile's "
+                                "Block 1 filing uses 24).")
+    max_beams_per_satellite: int | None = Field(
+        None, ge=1, description="Most cells one satellite serves at once (earth_fixed; null: no "
+                                "cap). No public figure: an assumption to sweep.")
+    reassign_interval_s: float = Field(
+        15.0, gt=0, description="Earth-fixed cells choose their satellite again this often, s "
+                                "(SpaceX patent US 12,542,605 B1: cells remapped every 10-20 s).")
+    reassign_hysteresis_deg: float = Field(
+        5.0, ge=0, description="A cell leaves its satellite for one higher by more than this, "
+                               "degrees (assumption).")
+    activity: float = Field(
+        0.1, ge=0, le=1,
+        description="Fraction of an interfering beam's resource elements that carry energy "
+                    "(earth_fixed). 0.1: an idle LTE cell's reference signals, 16 of 168 "
+                    "resource elements per resource-block pair with 2 antenna ports (TS 36.211 "
+                    "§6.10.1), as in a lightly loaded SMS network (measured RSRQ 3 dB better "
+                    "than terrestrial, arXiv 2506.00283); 1: every beam fully loaded.")
 
-    carrier: Carrier = field(default_factory=Carrier)
-    payload: SatellitePayload = field(default_factory=SatellitePayload)
-    handset: HandsetRadio = field(default_factory=HandsetRadio)
-    propagation: Propagation = field(default_factory=Propagation)
-    beam_rings: int | str = 3
-    beam_spacing_deg: float | None = None
-    min_elevation_deg: float = 25.0
-    interference_min_elevation_deg: float | None = None
-    serving_metric: str = "sinr"
-    hysteresis_db: float = 2.0
-    time_to_trigger_s: float = 0.32
-    beam_edge_db: float = 6.0
-    max_residual_doppler_hz: float = LTE_MAX_DOPPLER_HZ
-    max_differential_delay_s: float = LTE_MAX_DIFFERENTIAL_DELAY_S
-    seed: int = 0
+
+@settings("link")
+class LinkSettings:
+    """Serving-beam selection, handover and the tolerances of an unmodified phone."""
+
+    min_elevation_deg: float = Field(
+        DEFAULT_MIN_ELEVATION_DEG, ge=0, lt=90,
+        description="Elevation mask: satellites below it neither serve nor count as visible, "
+                    "degrees.")
+    interference_min_elevation_deg: float | None = Field(
+        None, ge=0, lt=90, description="Satellites at or above this interfere (null: the "
+                                       "serving mask); lower is more accurate and costs more "
+                                       "links.")
+    serving_metric: Literal["sinr", "rsrp"] = Field("sinr", description="What the best beam "
+                                                                        "maximises.")
+    hysteresis_db: float = Field(2.0, ge=0, description="Handover hysteresis, dB: a better "
+                                                        "beam must win by this.")
+    time_to_trigger_s: float = Field(0.32, ge=0, description="Handover time to trigger, s "
+                                                             "(rounded up to whole steps).")
+    max_residual_doppler_hz: float = Field(
+        LTE_MAX_DOPPLER_HZ, ge=0,
+        description="Largest Doppler left after the satellite's beam-centre pre-compensation "
+                    "that a phone tolerates, Hz (TS 36.101 B.3: 750).")
+    max_differential_delay_s: float = Field(
+        LTE_MAX_DIFFERENTIAL_DELAY_S, ge=0,
+        description="Largest one-way delay difference to the beam centre a phone absorbs, s "
+                    "(the largest LTE timing advance, 1282 x 16 Ts / 2).")
 
     def __post_init__(self):
-        if self.serving_metric not in ("sinr", "rsrp"):
-            raise InputError(f"serving_metric must be 'sinr' or 'rsrp', got {self.serving_metric!r}")
-        rings = self.beam_rings
-        if rings != "cover" and (
-            isinstance(rings, (bool, str)) or int(rings) != rings or rings < 0
-        ):
-            raise InputError(
-                f"beam_rings must be a whole number >= 0 or 'cover', got {self.beam_rings!r}"
-            )
-        for name in ("hysteresis_db", "time_to_trigger_s", "beam_edge_db",
-                     "max_residual_doppler_hz", "max_differential_delay_s"):
-            if getattr(self, name) < 0:
-                raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         imin = self.interference_min_elevation_deg
         if imin is not None and imin > self.min_elevation_deg:
             raise InputError(
-                f"interference_min_elevation_deg ({imin}) must not exceed min_elevation_deg "
-                f"({self.min_elevation_deg}): every serving satellite also interferes"
-            )
+                f"link.interference_min_elevation_deg ({imin}) must not exceed "
+                f"min_elevation_deg ({self.min_elevation_deg}): every serving satellite also "
+                "interferes")
+
+
+@settings("link")
+class LinkConfig(LinkSettings):
+    """Everything the link layer needs beyond the geometry: the serving rules
+    (:class:`LinkSettings`) and the radio, loss and beam settings."""
+
+    carrier: Carrier = Field(default_factory=Carrier, description="Carriers and reuse.")
+    payload: SatellitePayload = Field(default_factory=SatellitePayload,
+                                      description="Satellite antenna and power.")
+    handset: HandsetRadio = Field(default_factory=HandsetRadio, description="The phones' radio.")
+    propagation: Propagation = Field(default_factory=Propagation, description="Loss terms.")
+    beams: BeamSettings = Field(default_factory=BeamSettings, description="Beam layout.")
+    seed: int = Field(0, ge=0, lt=2**63, description="Seed of the channel's random draws (LOS "
+                                                     "state, shadow fading).")
 
     @property
     def interference_mask_deg(self) -> float:
+        """Elevation above which satellites interfere, degrees."""
         imin = self.interference_min_elevation_deg
         return self.min_elevation_deg if imin is None else imin
 
+    @property
+    def beamwidth_rad(self) -> float:
+        """3 dB beamwidth at the downlink frequency, radians (from the aperture)."""
+        a = payload_aperture_radius_m(self.payload, self.carrier.dl_center_hz)
+        k = wavenumber_rad_m(self.carrier.dl_center_hz)
+        return 2.0 * math.asin(min(1.0, HALF_POWER_U / (k * a)))
+
     def beam_layout(self, altitude_km: float | None = None) -> BeamLayout:
         """The beam layout; ``altitude_km`` (lowest satellite) is needed for "cover"."""
-        spacing = self.beam_spacing_deg
+        spacing = self.beams.spacing_deg
         if spacing is None:
-            spacing = math.degrees(_beamwidth_rad(self))
-        if self.beam_rings == "cover":
+            spacing = math.degrees(self.beamwidth_rad)
+        if self.beams.rings == "cover":
             if altitude_km is None:
-                raise InputError("beam_rings='cover' needs the constellation's altitude_km")
+                raise InputError("beams.rings='cover' needs the constellation's altitude_km")
             return cone_beam_layout(off_nadir_angle_deg(self.min_elevation_deg, altitude_km),
                                     spacing)
-        return hex_beam_layout(int(self.beam_rings), spacing)
-
-
-def _beamwidth_rad(config: LinkConfig) -> float:
-    """3 dB beamwidth at the downlink frequency, radians (from the aperture)."""
-    a = payload_aperture_radius_m(config.payload, config.carrier.dl_center_hz)
-    k = wavenumber_rad_m(config.carrier.dl_center_hz)
-    return 2.0 * math.asin(min(1.0, HALF_POWER_U / (k * a)))
-
+        return hex_beam_layout(int(self.beams.rings), spacing)

@@ -3,9 +3,17 @@
 ``iter_link_chunks`` streams a run's link timeline one chunk of time steps at
 a time (propagation, geometry, path loss, the serving kernel, CQI, beam load
 and handover events); ``serve_links`` concatenates the chunks of a short run.
-``prepare`` derives the kernel's per-run constants from a
-:class:`~satsim.link.config.LinkConfig` once, and :class:`HandoverState`
-carries each handset's serving beam and handover timer across chunks.
+
+The serving kernel (:func:`satsim.link._kernels.serve`) takes a handful of
+named records (namedtuples of arrays and floats, which numba reads by field
+name): per run, :class:`BeamSet`, :class:`BeamPattern`, :class:`RadioTerms`
+and :class:`ServingRules`, derived once from a
+:class:`~satsim.link.config.LinkConfig` by ``prepare`` (held in
+:class:`Prepared`); per chunk, :class:`LinkGeometry` and the
+:class:`LinkOutputs` it fills; and :class:`ServingState`, the arrays of
+:class:`HandoverState`, which carries each handset's serving beam and
+handover timer across chunks. A new setting of the kernel is a new field of
+one record, set in ``prepare``.
 """
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,33 +36,215 @@ from .antenna import PATTERN_FLOOR_LIN, payload_aperture_radius_m, pattern_table
 from .beams import BeamLayout
 from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB
 from . import losses
-from .config import BOLTZMANN_DBW_K_HZ, LinkConfig, Propagation
+from ..constants import BOLTZMANN_DBW_K_HZ
+from .config import LinkConfig, Propagation
 from .losses import channel_draws
 from .timeline import SERVED, LinkChunk
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """Per-run constants of the kernel, derived once from a LinkConfig."""
+class LinkGeometry(NamedTuple):
+    """Per chunk: the ephemeris, the handsets and the links of every (step, handset).
 
-    layout: BeamLayout
-    beam_u: np.ndarray
-    beam_v: np.ndarray
-    beam_w: np.ndarray
-    beam_color: np.ndarray
-    beam_eirp_dbw: np.ndarray
-    table: np.ndarray
+    The serving kernel's geometry record (:func:`satsim.link._kernels.serve`);
+    build it with :meth:`of`. ``nsat`` satellites, ``nt`` steps, ``nh`` handsets.
+    """
+
+    #: (nsat, nt, 3) satellite positions, ITRS, km.
+    sat_pos_km: np.ndarray
+    #: (nsat, nt, 3) satellite velocities, ITRS, km/s.
+    sat_vel_km_s: np.ndarray
+    #: (nh, 3) handset positions, ITRS, km.
+    handset_pos_km: np.ndarray
+    #: (nt * nh + 1,) CSR offsets: the links of (t, h) are ``offsets[t*nh+h] : offsets[t*nh+h+1]``.
+    offsets: np.ndarray
+    #: Per link: satellite index.
+    sat: np.ndarray
+    #: Per link: slant range, km.
+    range_km: np.ndarray
+    #: Per link: range rate, km/s (positive when the satellite recedes).
+    range_rate_km_s: np.ndarray
+    #: Per link: elevation of the satellite seen from the handset, deg.
+    elevation_deg: np.ndarray
+    #: Per link: total path loss at the downlink frequency, dB.
+    loss_db: np.ndarray
+
+    @classmethod
+    def of(cls, ephemeris, handsets: Handsets, links, loss_db: np.ndarray) -> "LinkGeometry":
+        """From an ephemeris chunk, the handsets, their ``VisibleLinks`` and per-link loss (dB)."""
+        return cls(ephemeris.position_km, ephemeris.velocity_km_s, handsets.position_km,
+                   links.offsets, links.sat, links.range_km, links.range_rate_km_s,
+                   links.elevation_deg, loss_db)
+
+
+class BeamSet(NamedTuple):
+    """Per run: the beams every satellite carries (one layout for all), ``nb`` of them."""
+
+    #: (nb,) boresight body-frame components (x along-track, y, z nadir), unit vectors.
+    u: np.ndarray
+    v: np.ndarray
+    w: np.ndarray
+    #: (nb,) int64 reuse colour, 0 .. colours - 1: beams of one colour share a carrier.
+    color: np.ndarray
+    #: (nb,) EIRP at the beam peak over the beam's bandwidth, dBW, scan loss included.
+    eirp_dbw: np.ndarray
+    #: (nb,) the same in W, ``10^(eirp_dbw / 10)`` (set together by :func:`prepare`).
+    eirp_lin: np.ndarray
+
+
+class BeamPattern(NamedTuple):
+    """Per run: the normalised beam pattern (:class:`~satsim.link.antenna.PatternTable`)."""
+
+    #: (n,) normalised linear gain at ``u = i * u_step``, ``u = k a sin(theta)``.
+    gain_lin: np.ndarray
+    #: Grid step in u.
     u_step: float
+    #: ``k a`` of the aperture (u at theta = 90 deg).
     ka: float
+    #: Normalised gain at or beyond 90 deg off boresight, linear.
     floor_lin: float
-    beam_edge_lin: float
+
+
+class RadioTerms(NamedTuple):
+    """Per run: the link-budget terms that are the same for every link."""
+
+    #: Downlink noise referred to the handset's antenna input before its G/T:
+    #: ``k + 10 log10 B - G/T_ue + handset losses``, dB(W); SNR = P - this.
     dl_noise_db: float
+    #: The same in W, ``10^(dl_noise_db / 10)`` (set together by :func:`prepare`).
+    dl_noise_lin: float
+    #: Uplink SNR of a link = this + the beam's normalised gain (dB) - the
+    #: link's downlink loss (dB): handset EIRP, satellite G/T, k, bandwidth and
+    #: the free-space loss scaled to the uplink frequency.
     ul_offset_db: float
+    #: Downlink carrier frequency, Hz (residual Doppler).
+    dl_freq_hz: float
+
+
+class ServingRules(NamedTuple):
+    """Per run: which beams a phone may camp on, and when the serving beam changes."""
+
+    #: Serving mask: links below it interfere but do not serve, deg.
+    min_elevation_deg: float
+    #: A handset is inside a beam when its normalised gain is at least this
+    #: (linear, ``10^(-beam_edge_db / 10)``).
+    beam_edge_lin: float
+    #: The phone's residual-Doppler tolerance, Hz.
+    max_doppler_hz: float
+    #: The phone's differential-delay tolerance, s.
+    max_delay_s: float
+    #: A serving link below this SINR has status LOW_SINR (CQI 1's threshold), dB.
+    min_sinr_db: float
+    #: Rank beams by SINR (True) or by received power (False).
+    use_sinr_metric: bool
+    #: A candidate must beat the serving beam's metric by this factor
+    #: (``10^(hysteresis_db / 10)``; 1.0: no hysteresis) ...
+    hysteresis_lin: float
+    #: ... for this many consecutive steps (time-to-trigger; 1: at once).
     ttt_steps: int
 
 
-def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None) -> _Prepared:
-    """Derive the kernel's constants (beam EIRPs, noise terms, pattern table)."""
+class ServingState(NamedTuple):
+    """Per handset, carried across chunks and updated in place by the kernel
+    (the arrays of a :class:`HandoverState`, int64, -1 for none)."""
+
+    #: Serving satellite and beam.
+    sat: np.ndarray
+    beam: np.ndarray
+    #: Handover candidate (satellite, beam) and for how many consecutive steps
+    #: it has beaten the serving beam by more than the hysteresis.
+    cand_sat: np.ndarray
+    cand_beam: np.ndarray
+    timer: np.ndarray
+
+
+class LinkOutputs(NamedTuple):
+    """Per chunk: what the kernel writes for every (step, handset), shape (nt, nh).
+
+    -1 / NaN where nothing serves (status NO_SATELLITE); see
+    :class:`~satsim.link.timeline.LinkChunk` for the meaning of each.
+    """
+
+    sat: np.ndarray
+    beam: np.ndarray
+    snr_db: np.ndarray
+    sinr_db: np.ndarray
+    ul_snr_db: np.ndarray
+    elevation_deg: np.ndarray
+    delay_s: np.ndarray
+    resid_doppler_hz: np.ndarray
+    diff_delay_s: np.ndarray
+    status: np.ndarray
+
+    @classmethod
+    def empty(cls, nt: int, nh: int, index_dtype=np.int32, value_dtype=np.float32) -> "LinkOutputs":
+        """Uninitialised outputs; the kernel computes in float64 and stores into
+        ``value_dtype`` (float32 by default: compact chunks)."""
+        return cls(*(np.empty((nt, nh), dtype=index_dtype) for _ in range(2)),
+                   *(np.empty((nt, nh), dtype=value_dtype) for _ in range(7)),
+                   np.empty((nt, nh), dtype=np.uint8))
+
+
+class LossModel(NamedTuple):
+    """Per run: the path-loss model of :func:`satsim.link._kernels.link_losses`
+    (TR 38.811 §6.6, as ``losses.link_loss_db``): the channel draws, the
+    environment's tables on the 10, 20, ..., 90 degree elevation grid, and
+    which terms are modelled or fixed."""
+
+    #: (nh, nsat) uniform draws: a link is LOS while ``u_los < p_los(elevation)``.
+    u_los: np.ndarray
+    #: (nh, nsat) standard normal draws: shadow fading ``sigma * z_shadow``, dB.
+    z_shadow: np.ndarray
+    #: (9,) LOS probability per elevation row.
+    p_los: np.ndarray
+    #: (9,) shadow-fading standard deviation of LOS and NLOS links, dB.
+    sigma_los_db: np.ndarray
+    sigma_nlos_db: np.ndarray
+    #: (9,) clutter loss of NLOS links, dB.
+    clutter_loss_db: np.ndarray
+    #: Draw the LOS state (False: every link is LOS).
+    draw_los: bool
+    #: Shadow fading from the table and draws (True) or ``shadow_fixed_db``.
+    shadow_from_table: bool
+    shadow_fixed_db: float
+    #: Clutter loss of NLOS links from the table (True) or ``clutter_fixed_db``.
+    clutter_from_table: bool
+    clutter_fixed_db: float
+    #: Atmospheric loss ``zenith / sin(elevation)`` (True) or ``atmospheric_fixed_db``.
+    atmospheric_from_model: bool
+    atmospheric_fixed_db: float
+    #: Zenith atmospheric loss, dB, and the elevation below which it is held, deg.
+    atmospheric_zenith_db: float
+    atmospheric_min_elevation_deg: float
+    #: Every term the same for all links: free-space constant
+    #: ``32.45 + 20 log10(f / GHz) + 60`` (range in km), scintillation, margins, dB.
+    common_db: float
+
+
+def _lin_from_db(x_db):
+    """``10^(x / 10)``, one Python float at a time: the C library's ``pow``, as in
+    the kernels' own arithmetic (numpy's SIMD ``power`` differs from it in the
+    last bit for some inputs), so the kernels' results do not depend on where
+    the conversion is done."""
+    if np.ndim(x_db):
+        return np.array([10.0 ** (x / 10.0) for x in np.asarray(x_db, dtype=np.float64).tolist()])
+    return 10.0 ** (float(x_db) / 10.0)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Per-run constants of the serving kernel, derived once from a LinkConfig
+    by :func:`prepare`: the beam layout and the kernel's per-run records."""
+
+    layout: BeamLayout
+    beams: BeamSet
+    pattern: BeamPattern
+    radio: RadioTerms
+    rules: ServingRules
+
+
+def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None) -> Prepared:
+    """Derive the kernel's per-run records (beams, pattern, radio terms,
+    serving rules) from ``config``; ``step_s`` sets the time-to-trigger in steps."""
     c, pl, hs = config.carrier, config.payload, config.handset
     layout = config.beam_layout(altitude_km)
     uv = layout.uv
@@ -63,7 +254,7 @@ def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None)
     eirp = pl.eirp_dbw(beam_bw) - scan
     a = payload_aperture_radius_m(pl, c.dl_center_hz)
     pat = pattern_table(a, c.dl_center_hz, pl.max_gain_dbi)
-    handset_losses = hs.body_loss_db + hs.polarization_loss_db + hs.indoor_loss_db
+    handset_losses = config.propagation.handset_loss_db
     dl_noise_db = BOLTZMANN_DBW_K_HZ + 10 * math.log10(beam_bw) - hs.gt_db_k + handset_losses
     # uplink: handset EIRP + satellite G/T (at beam peak; the pattern term is
     # added per link) - k - 10 log10 B; the link loss is computed at the
@@ -74,23 +265,40 @@ def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None)
         - 20 * math.log10(c.dl_center_hz / c.ul_center_hz)
     )
     ttt = max(1, math.ceil(config.time_to_trigger_s / step_s - 1e-9)) if step_s > 0 else 1
-    return _Prepared(
+    eirp_dbw = np.ascontiguousarray(eirp, dtype=np.float64)
+    return Prepared(
         layout=layout,
-        beam_u=np.ascontiguousarray(uv[:, 0]),
-        beam_v=np.ascontiguousarray(uv[:, 1]),
-        beam_w=np.ascontiguousarray(w),
-        beam_color=np.ascontiguousarray(layout.colors(c.reuse), dtype=np.int64),
-        beam_eirp_dbw=np.ascontiguousarray(eirp, dtype=np.float64),
-        table=np.ascontiguousarray(pat.gain_lin, dtype=np.float64),
-        u_step=float(pat.u_step),
-        ka=float(pat.ka),
-        floor_lin=float(PATTERN_FLOOR_LIN),
-        beam_edge_lin=10.0 ** (-config.beam_edge_db / 10.0),
-        dl_noise_db=dl_noise_db,
-        ul_offset_db=ul_offset_db,
-        ttt_steps=int(ttt),
+        beams=BeamSet(
+            u=np.ascontiguousarray(uv[:, 0]),
+            v=np.ascontiguousarray(uv[:, 1]),
+            w=np.ascontiguousarray(w),
+            color=np.ascontiguousarray(layout.colors(c.reuse), dtype=np.int64),
+            eirp_dbw=eirp_dbw,
+            eirp_lin=_lin_from_db(eirp_dbw),
+        ),
+        pattern=BeamPattern(
+            gain_lin=np.ascontiguousarray(pat.gain_lin, dtype=np.float64),
+            u_step=float(pat.u_step),
+            ka=float(pat.ka),
+            floor_lin=float(PATTERN_FLOOR_LIN),
+        ),
+        radio=RadioTerms(
+            dl_noise_db=dl_noise_db,
+            dl_noise_lin=_lin_from_db(dl_noise_db),
+            ul_offset_db=ul_offset_db,
+            dl_freq_hz=float(c.dl_center_hz),
+        ),
+        rules=ServingRules(
+            min_elevation_deg=float(config.min_elevation_deg),
+            beam_edge_lin=10.0 ** (-config.beams.edge_db / 10.0),
+            max_doppler_hz=float(config.max_residual_doppler_hz),
+            max_delay_s=float(config.max_differential_delay_s),
+            min_sinr_db=float(CQI_MIN_SINR_DB[1]),
+            use_sinr_metric=config.serving_metric == "sinr",
+            hysteresis_lin=_lin_from_db(config.hysteresis_db),
+            ttt_steps=int(ttt),
+        ),
     )
-
 
 
 class HandoverState:
@@ -103,6 +311,11 @@ class HandoverState:
         self.cand_beam = np.full(n_handsets, -1, dtype=np.int64)
         self.timer = np.zeros(n_handsets, dtype=np.int64)
         self.served = np.zeros(n_handsets, dtype=bool)
+
+    @property
+    def serving(self) -> ServingState:
+        """The kernel's view of this state (the same arrays, updated in place)."""
+        return ServingState(self.sat, self.beam, self.cand_sat, self.cand_beam, self.timer)
 
 
 def _handover_events(times, prev_sat, prev_beam, prev_served, sat, beam, served) -> pd.DataFrame:
@@ -154,20 +367,28 @@ def link_losses_db(links, n_handsets: int, propagation: Propagation, freq_hz: fl
              else losses._fixed_db(p.scintillation))
     const_db = (32.45 + 20.0 * math.log10(freq_hz / 1e9) + 60.0 + scint
                 + p.shadow_margin_db + p.additional_loss_db)
-    out = np.empty(links.range_km.size)
-    _kernels.link_losses(
-        links.offsets, n_handsets, links.sat, links.elevation_deg, links.range_km,
-        draws.u_los, draws.z_shadow, tab.p_los, tab.sigma_los_db, tab.sigma_nlos_db,
-        tab.clutter_loss_db, bool(p.los_probability),
-        p.shadow_fading is True, 0.0 if p.shadow_fading is True else losses._fixed_db(p.shadow_fading),
-        p.clutter_loss is True, 0.0 if p.clutter_loss is True else losses._fixed_db(p.clutter_loss),
-        p.atmospheric is True, 0.0 if p.atmospheric is True else losses._fixed_db(p.atmospheric),
-        losses.ATMOSPHERIC_ZENITH_LOSS_DB, losses.ATMOSPHERIC_MIN_ELEVATION_DEG, const_db, out,
+    model = LossModel(
+        u_los=draws.u_los, z_shadow=draws.z_shadow,
+        p_los=tab.p_los, sigma_los_db=tab.sigma_los_db, sigma_nlos_db=tab.sigma_nlos_db,
+        clutter_loss_db=tab.clutter_loss_db,
+        draw_los=bool(p.los_probability),
+        shadow_from_table=p.shadow_fading is True,
+        shadow_fixed_db=0.0 if p.shadow_fading is True else losses._fixed_db(p.shadow_fading),
+        clutter_from_table=p.clutter_loss is True,
+        clutter_fixed_db=0.0 if p.clutter_loss is True else losses._fixed_db(p.clutter_loss),
+        atmospheric_from_model=p.atmospheric is True,
+        atmospheric_fixed_db=0.0 if p.atmospheric is True else losses._fixed_db(p.atmospheric),
+        atmospheric_zenith_db=losses.ATMOSPHERIC_ZENITH_LOSS_DB,
+        atmospheric_min_elevation_deg=losses.ATMOSPHERIC_MIN_ELEVATION_DEG,
+        common_db=const_db,
     )
+    out = np.empty(links.range_km.size)
+    _kernels.link_losses(links.offsets, n_handsets, links.sat, links.elevation_deg, links.range_km,
+                         model, out)
     return out
 
 
-def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Prepared,
+def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Prepared,
                 draws, state: HandoverState, timings: dict | None = None) -> LinkChunk:
     """Evaluate the link timeline for one ephemeris chunk (updates ``state``).
 
@@ -178,31 +399,17 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     t1 = time.perf_counter()
     loss = link_losses_db(links, len(handsets), config.propagation, c.dl_center_hz, draws)
     nt, nh = len(ephemeris.times), len(handsets)
-    # the kernel computes in float64 and stores into these compact arrays
-    out_i = [np.empty((nt, nh), dtype=np.int32) for _ in range(2)]
-    out_f = [np.empty((nt, nh), dtype=np.float32) for _ in range(7)]
-    status = np.empty((nt, nh), dtype=np.uint8)
     prev_sat, prev_beam = state.sat.copy(), state.beam.copy()
     prev_served = state.served.copy()
     p = prepared
-    _kernels.serve(
-        ephemeris.position_km, ephemeris.velocity_km_s, handsets.position_km, links.offsets,
-        links.sat, links.range_km, links.range_rate_km_s, links.elevation_deg, loss,
-        float(config.min_elevation_deg),
-        p.beam_u, p.beam_v, p.beam_w, p.beam_color, p.beam_eirp_dbw,
-        p.table, p.u_step, p.ka, p.floor_lin, p.beam_edge_lin,
-        p.dl_noise_db, p.ul_offset_db, float(c.dl_center_hz), float(CQI_MIN_SINR_DB[1]),
-        float(config.max_residual_doppler_hz), float(config.max_differential_delay_s),
-        config.serving_metric == "sinr", float(config.hysteresis_db), p.ttt_steps,
-        state.sat, state.beam, state.cand_sat, state.cand_beam, state.timer,
-        *out_i, *out_f, status,
-    )
-    sat, beam = out_i
-    snr, sinr, ul, elev, delay, resid, ddel = out_f
+    out = LinkOutputs.empty(nt, nh)
+    _kernels.serve(LinkGeometry.of(ephemeris, handsets, links, loss), p.beams, p.pattern,
+                   p.radio, p.rules, state.serving, out)
+    sat, beam, status = out.sat, out.beam, out.status
     cqi = np.empty((nt, nh), dtype=np.int8)
     eff = np.empty((nt, nh), dtype=np.float32)
-    _kernels.cqi_and_efficiency(sinr, status, CQI_MIN_SINR_DB, CQI_EFFICIENCY, cqi, eff)
-    nsat, nbeam = ephemeris.shape[0], p.beam_u.size
+    _kernels.cqi_and_efficiency(out.sinr_db, status, CQI_MIN_SINR_DB, CQI_EFFICIENCY, cqi, eff)
+    nsat, nbeam = ephemeris.shape[0], p.beams.u.size
     served = status == SERVED
     state.served = served[-1].copy()
     tt, hh = np.nonzero(served)
@@ -214,16 +421,17 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: _Pr
     load[cells] = counts
     load = load.reshape(nt, nsat, nbeam)
     # satellites above the serving mask per (t, h): a prefix sum over the CSR links
-    above = np.concatenate([[0], np.cumsum(links.elevation_deg >= config.min_elevation_deg)])
+    above = np.concatenate([[0], np.cumsum(links.elevation_deg >= p.rules.min_elevation_deg)])
     n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
     if timings is not None:
         timings["geometry"] = timings.get("geometry", 0.0) + (t1 - t0)
         timings["link"] = timings.get("link", 0.0) + (time.perf_counter() - t1)
     return LinkChunk(
         times=ephemeris.times,
-        serving_sat=sat, serving_beam=beam, dl_snr_db=snr, dl_sinr_db=sinr, ul_snr_db=ul,
-        cqi=cqi, spectral_eff=eff, elevation_deg=elev, delay_s=delay,
-        residual_doppler_hz=resid, differential_delay_s=ddel,
+        serving_sat=sat, serving_beam=beam, dl_snr_db=out.snr_db, dl_sinr_db=out.sinr_db,
+        ul_snr_db=out.ul_snr_db, cqi=cqi, spectral_eff=eff, elevation_deg=out.elevation_deg,
+        delay_s=out.delay_s, residual_doppler_hz=out.resid_doppler_hz,
+        differential_delay_s=out.diff_delay_s,
         status=status, beam_load=load, n_visible=n_visible.reshape(nt, nh),
         handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
                                    served),

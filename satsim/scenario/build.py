@@ -12,7 +12,7 @@ import numpy as np
 from .._settings import as_dict
 from ..constants import IUGG_MEAN_RADIUS_KM
 from ..errors import InputError
-from ..link.config import Carrier, HandsetRadio, LinkConfig, Propagation, SatellitePayload
+from ..link.config import BeamSettings, Carrier, LinkConfig, Propagation
 from ..orbits.constellation import Constellation
 from ..orbits.defaults import CONUS_OUTLINE_LON_LAT
 from ..orbits.handsets import Handsets
@@ -133,35 +133,12 @@ def build_handsets(sc: Scenario) -> Handsets:
 
 
 def build_link(sc: Scenario) -> LinkConfig:
-    c, s, r, lo, b, lk = (sc.carrier, sc.satellite, sc.handsets.radio, sc.losses, sc.beams,
-                          sc.link)
-    carrier = _section("carrier", Carrier, dl_center_hz=c.dl_center_mhz * 1e6,
-                       ul_center_hz=c.ul_center_mhz * 1e6, bandwidth_hz=c.bandwidth_mhz * 1e6,
-                       n_rb=c.n_rb, reuse=c.reuse)
-    payload = _section("satellite", SatellitePayload, max_gain_dbi=s.max_gain_dbi,
-                       beamwidth_3db_deg=s.beamwidth_3db_deg,
-                       aperture_radius_m=s.aperture_radius_m,
-                       eirp_density_dbw_mhz=s.eirp_density_dbw_mhz,
-                       tx_power_dbw=s.tx_power_dbw, gt_db_k=s.gt_db_k,
-                       scan_loss_exponent=s.scan_loss_exponent)
-    radio = _section("handsets.radio", HandsetRadio, tx_power_dbm=r.tx_power_dbm,
-                     antenna_gain_dbi=r.antenna_gain_dbi, noise_figure_db=r.noise_figure_db,
-                     antenna_temp_k=r.antenna_temp_k, body_loss_db=lo.body_loss_db,
-                     polarization_loss_db=lo.polarization_loss_db,
-                     indoor_loss_db=lo.indoor_loss_db)
+    """The link layer's configuration: the scenario's own settings objects, composed."""
     propagation = _section("losses", Propagation, environment=sc.environment,
-                           los_probability=lo.los_probability, shadow_fading=lo.shadow_fading,
-                           clutter_loss=lo.clutter_loss, atmospheric=lo.atmospheric,
-                           scintillation=lo.scintillation, shadow_margin_db=lo.shadow_margin_db,
-                           additional_loss_db=lo.additional_loss_db)
-    return _section("link", LinkConfig, carrier=carrier, payload=payload, handset=radio,
-                    propagation=propagation, beam_rings=b.rings, beam_spacing_deg=b.spacing_deg,
-                    min_elevation_deg=lk.min_elevation_deg,
-                    interference_min_elevation_deg=lk.interference_min_elevation_deg,
-                    serving_metric=lk.serving_metric, hysteresis_db=lk.hysteresis_db,
-                    time_to_trigger_s=lk.time_to_trigger_s, beam_edge_db=b.edge_db,
-                    max_residual_doppler_hz=lk.max_residual_doppler_hz,
-                    max_differential_delay_s=lk.max_differential_delay_s, seed=sc.seed)
+                           **as_dict(sc.losses))
+    return _section("link", LinkConfig, **as_dict(sc.link), carrier=sc.carrier,
+                    payload=sc.satellite, handset=sc.handsets.radio, propagation=propagation,
+                    beams=runtime_part(sc.beams, BeamSettings), seed=sc.seed)
 
 
 def runtime_part(section, cls):

@@ -5,23 +5,15 @@ Every key carries its unit in its name and a description (shown by
 with no arguments *is* the embedded default scenario; ``scenarios/default.yaml``
 spells out the same values.
 
-Default radio figures and their sources:
-
-* satellite: TR 38.821 v16.1.0 Table 6.1.1.1-2, LEO-600 Set-2, S-band: EIRP
-  density 28 dBW/MHz, maximum gain 24 dBi, G/T -4.9 dB/K, 3 dB beamwidth
-  8.8320 deg (a 1 m equivalent aperture at 2 GHz). Set-2 rather than Set-1
-  (4.4127 deg, 499 beams to cover the field of view) because its 139 beams
-  per satellite keep the default day under two minutes on a laptop; switch
-  with ``satellite.beamwidth_3db_deg: 4.4127``, ``max_gain_dbi: 30``,
-  ``eirp_density_dbw_mhz: 34``, ``gt_db_k: 1.1``.
-* carrier: PCS G block, 1910-1915 MHz up, 1990-1995 MHz down (LTE band 25),
-  the spectrum of Starlink Direct to Cell in the US (FCC, 26 Nov 2024);
-  25 resource blocks (5 MHz LTE).
-* handset radio: TR 38.821 Table 6.1.1.1-3 (23 dBm, 0 dBi, NF 7 dB, 290 K).
-* propagation: TR 38.811 v15.4.0 §6.6 (LOS probability, shadow fading,
-  clutter loss, atmospheric and scintillation losses), rural.
-* unmodified-phone tolerances: 750 Hz residual Doppler (TS 36.101 Annex B.3),
-  0.333 ms differential delay (TS 36.213 timing advance).
+The sections that configure a layer are that layer's own settings classes
+(``satsim._settings``): ``carrier``, ``satellite``, ``beams`` (with the
+scheduler's access resources), ``link``, ``losses``, ``environment`` and
+``handsets.radio`` from :mod:`satsim.link.config`; ``services`` from
+:mod:`satsim.scheduler.config`; ``constellation.walker`` entries are
+:class:`satsim.orbits.walker.WalkerShell`. Defaults, units, ranges and sources
+are written once, there. The sections declared here (constellation, handsets,
+run, the top level) have no runtime counterpart: ``satsim.scenario.build`` turns
+them into the run's objects.
 """
 
 from __future__ import annotations
@@ -33,14 +25,22 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .._settings import settings
-from ..errors import InputError
 from ..orbits.defaults import (
     DEFAULT_EPOCH,
     DEFAULT_HANDSET_SPACING_KM,
-    DEFAULT_MIN_ELEVATION_DEG,
     DTC_SHELLS,
 )
 from ..orbits.walker import WalkerShell
+from ..link.config import (
+    DEFAULT_ENVIRONMENT,
+    BeamSettings,
+    Carrier,
+    Environment,
+    HandsetRadio,
+    LinkSettings,
+    Losses,
+    SatellitePayload,
+)
 from ..scheduler.config import BeamAccess, DataConfig, SmsConfig, VoiceConfig
 
 #: Model editions recorded in every run's metadata.
@@ -101,130 +101,13 @@ class ConstellationSpec(Section):
 
 
 # -- radio ----------------------------------------------------------------
-
-class SatelliteSpec(Section):
-    """Satellite antenna and per-beam transmit / receive figures (default: TR 38.821
-    v16.1.0 Table 6.1.1.1-2 LEO-600 Set-2, S-band)."""
-
-    max_gain_dbi: float = Field(24.0, ge=0, le=70, description="Beam boresight gain, dBi.")
-    beamwidth_3db_deg: float | None = Field(
-        8.8320, gt=0, lt=90, description="Full 3 dB beamwidth, degrees (or aperture_radius_m).")
-    aperture_radius_m: float | None = Field(
-        None, gt=0, description="Equivalent circular aperture radius, m (instead of the "
-                                "beamwidth).")
-    eirp_density_dbw_mhz: float | None = Field(
-        28.0, description="EIRP density per beam, dBW/MHz (or tx_power_dbw).")
-    tx_power_dbw: float | None = Field(None, description="Transmit power per beam, dBW.")
-    gt_db_k: float = Field(-4.9, description="Receive G/T (uplink), dB/K.")
-    scan_loss_exponent: float = Field(
-        0.0, ge=0, description="Phased-array scan loss cos(scan)^n; 0: none.")
-
-    @model_validator(mode="after")
-    def _either(self):
-        if self.aperture_radius_m is not None and "beamwidth_3db_deg" not in \
-                self.model_fields_set:
-            self.__dict__["beamwidth_3db_deg"] = None
-        if self.tx_power_dbw is not None and "eirp_density_dbw_mhz" not in self.model_fields_set:
-            self.__dict__["eirp_density_dbw_mhz"] = None
-        if (self.beamwidth_3db_deg is None) == (self.aperture_radius_m is None):
-            raise ValueError("give exactly one of beamwidth_3db_deg and aperture_radius_m "
-                             "(set the other to null)")
-        if (self.eirp_density_dbw_mhz is None) == (self.tx_power_dbw is None):
-            raise ValueError("give exactly one of eirp_density_dbw_mhz and tx_power_dbw "
-                             "(set the other to null)")
-        return self
-
-
-class CarrierSpec(Section):
-    """Downlink / uplink carriers (default: PCS G block, LTE band 25, 5 MHz)."""
-
-    dl_center_mhz: float = Field(1992.5, gt=0, description="Downlink carrier centre, MHz.")
-    ul_center_mhz: float = Field(1912.5, gt=0, description="Uplink carrier centre, MHz.")
-    bandwidth_mhz: float = Field(5.0, gt=0, description="Channel bandwidth per direction, MHz.")
-    n_rb: int = Field(25, ge=1, description="Resource blocks in the channel (25 for 5 MHz LTE).")
-    reuse: Literal[1, 3, 4] = Field(
-        1, description="Frequency reuse: the channel is split into this many sub-bands, one "
-                       "per beam colour.")
-
+# The carrier, satellite, beams, link, losses and handsets.radio sections are the
+# link layer's own settings classes (satsim.link.config): declared once there.
 
 @settings("beams")
-class BeamsSpec(BeamAccess):
-    """Beam layout of every satellite and the per-beam access resources."""
-
-    rings: int | Literal["cover"] = Field(
-        "cover", description='"cover": every lattice beam needed to cover the field of view '
-                             "down to link.min_elevation_deg; or a number of hexagonal rings "
-                             "around the nadir beam (1 + 3 r (r + 1) beams).")
-    spacing_deg: float | None = Field(
-        None, gt=0, description="Angle between neighbouring beams, degrees (null: the 3 dB "
-                                "beamwidth).")
-    edge_db: float = Field(6.0, ge=0, description="A handset more than this below its best "
-                                                 "beam's peak gain is outside every beam, dB.")
-
-    def __post_init__(self):
-        super().__post_init__()
-        if isinstance(self.rings, int) and self.rings < 0:
-            raise InputError("rings must be >= 0 or 'cover'")
-
-
-class LinkSpec(Section):
-    """Serving-beam selection, handover and the tolerances of an unmodified phone."""
-
-    min_elevation_deg: float = Field(
-        DEFAULT_MIN_ELEVATION_DEG, ge=0, lt=90,
-        description="Elevation mask: satellites below it neither serve nor count as visible, "
-                    "degrees.")
-    interference_min_elevation_deg: float | None = Field(
-        None, ge=0, lt=90, description="Satellites at or above this interfere (null: the "
-                                       "serving mask).")
-    serving_metric: Literal["sinr", "rsrp"] = Field("sinr", description="What the best beam "
-                                                                        "maximises.")
-    hysteresis_db: float = Field(2.0, ge=0, description="Handover hysteresis, dB.")
-    time_to_trigger_s: float = Field(0.32, ge=0, description="Handover time to trigger, s.")
-    max_residual_doppler_hz: float = Field(
-        750.0, ge=0, description="Largest Doppler left after the satellite's beam-centre "
-                                 "pre-compensation that a phone tolerates, Hz (TS 36.101 "
-                                 "B.3: 750).")
-    max_differential_delay_s: float = Field(
-        0.333e-3, ge=0, description="Largest one-way delay difference to the beam centre a "
-                                    "phone absorbs, s (LTE timing advance).")
-
-    @model_validator(mode="after")
-    def _masks(self):
-        imin = self.interference_min_elevation_deg
-        if imin is not None and imin > self.min_elevation_deg:
-            raise ValueError(f"interference_min_elevation_deg ({imin}) must not exceed "
-                             f"min_elevation_deg ({self.min_elevation_deg})")
-        return self
-
-
-class LossesSpec(Section):
-    """Propagation terms (TR 38.811 v15.4.0 §6.6): true = model, false = off, a number =
-    a fixed loss in dB."""
-
-    los_probability: bool = Field(True, description="Draw LOS / NLOS per link (Table "
-                                                    "6.6.1-1); false: always LOS.")
-    shadow_fading: bool | float = Field(True, description="Shadow fading: model / off / dB.")
-    clutter_loss: bool | float = Field(True, description="Clutter loss of NLOS links: model / "
-                                                         "off / dB.")
-    atmospheric: bool | float = Field(True, description="Atmospheric absorption: model / off "
-                                                        "/ dB.")
-    scintillation: bool | float = Field(True, description="Ionospheric scintillation: model "
-                                                          "/ off / dB.")
-    shadow_margin_db: float = Field(0.0, ge=0, description="Fixed shadowing margin, dB "
-                                                           "(TR 38.821 uses 3).")
-    additional_loss_db: float = Field(0.0, ge=0, description="Other fixed losses, dB.")
-    body_loss_db: float = Field(0.0, ge=0, description="Handset body loss, dB.")
-    polarization_loss_db: float = Field(0.0, ge=0, description="Handset polarization loss, dB.")
-    indoor_loss_db: float = Field(0.0, ge=0, description="Building entry loss, dB "
-                                                         "(0: outdoor handsets).")
-
-    @field_validator("shadow_fading", "clutter_loss", "atmospheric", "scintillation")
-    @classmethod
-    def _fixed_db(cls, v):
-        if not isinstance(v, bool) and v < 0:
-            raise ValueError("a fixed loss must be >= 0 dB (or true / false)")
-        return v
+class BeamsSpec(BeamSettings, BeamAccess):
+    """Beams of every satellite (layout or Earth-fixed cells) and the per-beam
+    access resources."""
 
 
 # -- handsets -------------------------------------------------------------
@@ -242,15 +125,6 @@ class CitySpec(Section):
     lon_deg: float = Field(ge=-180, le=360, description="Centre longitude, degrees east.")
     population: float = Field(gt=0, description="Population; handsets are shared out in "
                                                 "proportion.")
-
-
-class RadioSpec(Section):
-    """An ordinary phone (TR 38.821 Table 6.1.1.1-3)."""
-
-    tx_power_dbm: float = Field(23.0, le=40, description="Transmit power, dBm.")
-    antenna_gain_dbi: float = Field(0.0, description="Antenna gain, dBi.")
-    noise_figure_db: float = Field(7.0, ge=0, description="Receiver noise figure, dB.")
-    antenna_temp_k: float = Field(290.0, gt=0, description="Antenna temperature, K.")
 
 
 class BoxSpec(Section):
@@ -294,7 +168,7 @@ class HandsetsSpec(Section):
     cities: list[CitySpec] | None = Field(None, description="Cities with populations (cities).")
     radius_km: float = Field(20.0, gt=0, le=500, description="Scatter radius around each city "
                                                              "centre, km (cities).")
-    radio: RadioSpec = Field(default_factory=RadioSpec, description="The phones' radio.")
+    radio: HandsetRadio = Field(default_factory=HandsetRadio, description="The phones' radio.")
 
     @model_validator(mode="after")
     def _needs(self):
@@ -368,15 +242,13 @@ class Scenario(Section):
     step_s: float = Field(10.0, gt=0, description="Time step of geometry and link, s.")
     seed: int = Field(0, ge=0, lt=2**63, description="Seeds every random stream.")
     constellation: ConstellationSpec = Field(default_factory=ConstellationSpec)
-    satellite: SatelliteSpec = Field(default_factory=SatelliteSpec)
-    carrier: CarrierSpec = Field(default_factory=CarrierSpec)
+    satellite: SatellitePayload = Field(default_factory=SatellitePayload)
+    carrier: Carrier = Field(default_factory=Carrier)
     beams: BeamsSpec = Field(default_factory=BeamsSpec)
-    link: LinkSpec = Field(default_factory=LinkSpec)
+    link: LinkSettings = Field(default_factory=LinkSettings)
     handsets: HandsetsSpec = Field(default_factory=HandsetsSpec)
-    environment: Literal["dense_urban", "urban", "suburban", "rural"] = Field(
-        "rural", description="TR 38.811 clutter environment (LOS probability, shadow fading, "
-                             "clutter loss tables).")
-    losses: LossesSpec = Field(default_factory=LossesSpec)
+    environment: Environment = DEFAULT_ENVIRONMENT
+    losses: Losses = Field(default_factory=Losses)
     services: ServicesSpec = Field(default_factory=ServicesSpec)
     run: RunSpec = Field(default_factory=RunSpec)
 

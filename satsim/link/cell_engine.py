@@ -1,0 +1,190 @@
+"""Earth-fixed cells in the link engine: assignment, beam power and pointing, serving.
+
+For each chunk of time steps, :func:`serve_cells_chunk` (called by
+``satsim.link.engine`` when ``beams.mode`` is ``"earth_fixed"``):
+
+1. finds the satellites above the serving mask from every occupied cell's
+   centre and assigns each cell a satellite (``_cell_kernels.assign_cells``:
+   highest with a free beam, sticky, re-evaluated every
+   ``beams.reassign_interval_s`` with ``beams.reassign_hysteresis_deg``, at most
+   ``beams.max_beams_per_satellite`` cells per satellite);
+2. lists the active beams of every (step, satellite): one per assigned cell,
+   pointed at its centre, with its EIRP (:func:`beam_eirp_dbw`: full EIRP, or
+   the payload's ``total_power_dbw`` shared equally by the satellite's active
+   beams, never above full; minus the scan loss of its steering angle);
+3. evaluates every handset in its cell's beam (``_cell_kernels.serve_cells``).
+
+The serving "beam" index of a handset is its cell's index, so a change of
+serving satellite is a handover for every phone of the cell, and the
+scheduler's beam resources are per (satellite, cell).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..orbits.geometry import visible_links
+from ..orbits.handsets import Handsets
+from . import _cell_kernels as ck
+from .antenna import HALF_POWER_U, PATTERN_FLOOR_LIN, payload_aperture_radius_m, \
+    wavenumber_rad_m
+from .aperture import rect_beamwidth_from_aperture_deg, rect_kernel_params, \
+    rect_peak_gain_from_aperture_dbi
+from .cells import CellGrid, cell_grid
+from .config import LinkConfig
+
+
+def beamwidth_3db_deg(config: LinkConfig) -> float:
+    """The beam's full 3 dB width at the downlink frequency, degrees (for a
+    rectangular array, the mean of its two principal planes)."""
+    pl, f = config.payload, config.carrier.dl_center_hz
+    if pl.antenna == "rectangular":
+        return 0.5 * (rect_beamwidth_from_aperture_deg(pl.array_x_m, f, pl.taper)
+                      + rect_beamwidth_from_aperture_deg(pl.array_y_m, f, pl.taper))
+    a = payload_aperture_radius_m(pl, f)
+    return math.degrees(2.0 * math.asin(min(1.0, HALF_POWER_U / (wavenumber_rad_m(f) * a))))
+
+
+def cell_radius_km(config: LinkConfig, altitude_km: float) -> float:
+    """``beams.cell_radius_km``, or by default half the beam's 3 dB footprint at
+    nadir from ``altitude_km``: ``h tan(θ3dB / 2)`` (flat Earth under the beam,
+    good to 0.1 % for 10 km cells)."""
+    if config.beams.cell_radius_km is not None:
+        return float(config.beams.cell_radius_km)
+    return altitude_km * math.tan(math.radians(beamwidth_3db_deg(config) / 2.0))
+
+
+def peak_gain_dbi(config: LinkConfig) -> float:
+    """Boresight gain of a beam, dBi: from the array's area and taper
+    (rectangular), else ``satellite.max_gain_dbi``."""
+    pl = config.payload
+    if pl.antenna == "rectangular":
+        return float(rect_peak_gain_from_aperture_dbi(pl.array_x_m, pl.array_y_m,
+                                                      config.carrier.dl_center_hz, pl.taper))
+    return float(pl.max_gain_dbi)
+
+
+def beam_eirp_dbw(config: LinkConfig, n_active: np.ndarray, scan_lin: np.ndarray) -> np.ndarray:
+    """EIRP of each active beam at its peak, dBW: the full EIRP over the beam's
+    bandwidth, or, with ``satellite.total_power_dbw``, that power shared equally by
+    the ``n_active`` beams of its satellite at that step times the peak gain,
+    whichever is lower; then times the scan factor ``scan_lin`` (cos^n of the
+    steering angle). Conserves power: the beams of a satellite never transmit more
+    than ``total_power_dbw`` together."""
+    pl = config.payload
+    full_dbw = pl.eirp_dbw(config.carrier.beam_bandwidth_hz)
+    if pl.tx_power_dbw is not None and pl.antenna == "rectangular":
+        full_dbw = pl.tx_power_dbw + peak_gain_dbi(config)
+    eirp = np.full(n_active.shape, full_dbw, dtype=np.float64)
+    if pl.total_power_dbw is not None:
+        shared = pl.total_power_dbw + peak_gain_dbi(config) - 10.0 * np.log10(
+            np.maximum(n_active, 1))
+        eirp = np.minimum(eirp, shared)
+    return eirp + 10.0 * np.log10(scan_lin)
+
+
+@dataclass(eq=False)
+class CellState:
+    """The cells of a run and what carries across chunks."""
+
+    grid: CellGrid
+    #: Cells by priority (most handsets first, then index).
+    order: np.ndarray
+    #: Reuse colour of each cell.
+    color: np.ndarray
+    #: Serving satellite of each cell (-1 none), updated chunk by chunk.
+    sat: np.ndarray
+    #: Re-evaluation interval in steps, and the run's step index of the next chunk.
+    reeval_steps: int
+    next_step: int = 0
+
+
+def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float,
+                  step_s: float) -> CellState:
+    """The occupied cells of ``handsets`` and the assignment state of a run."""
+    grid = cell_grid(handsets, cell_radius_km(config, altitude_km))
+    users = grid.handsets_per_cell()
+    order = np.lexsort((np.arange(grid.ncell), -users)).astype(np.int64)
+    reeval = max(1, int(round(config.beams.reassign_interval_s / step_s))) if step_s > 0 else 1
+    return CellState(grid=grid, order=order, color=grid.colors(config.carrier.reuse),
+                     sat=np.full(grid.ncell, -1, dtype=np.int64), reeval_steps=reeval)
+
+
+def _pattern_args(config: LinkConfig):
+    """The kernel's pattern code and the arguments of both patterns."""
+    pl, f = config.payload, config.carrier.dl_center_hz
+    if pl.antenna == "rectangular":
+        hx, hy, taper = rect_kernel_params(pl.array_x_m, pl.array_y_m, f, pl.taper)
+        rect = (float(hx), float(hy), int(taper), float(PATTERN_FLOOR_LIN))
+        return ck.PATTERN_RECT, (np.ones(2), 1.0, float(PATTERN_FLOOR_LIN)), rect
+    from .antenna import pattern_table
+
+    pat = pattern_table(payload_aperture_radius_m(pl, f), f, pl.max_gain_dbi)
+    circ = (np.ascontiguousarray(pat.gain_lin, dtype=np.float64), float(pat.ka / pat.u_step),
+            float(PATTERN_FLOOR_LIN))
+    return ck.PATTERN_CIRCULAR, circ, (1.0, 1.0, 0, float(PATTERN_FLOOR_LIN))
+
+
+def active_beams(cell_sat: np.ndarray, nsat: int):
+    """CSR over (step, satellite) of the assigned cells: ``(offsets, cell)``."""
+    nt, ncell = cell_sat.shape
+    tt, cc = np.nonzero(cell_sat >= 0)
+    key = tt * nsat + cell_sat[tt, cc]
+    order = np.argsort(key, kind="stable")
+    counts = np.bincount(key, minlength=nt * nsat)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return offsets, cc[order].astype(np.int64), counts
+
+
+def serve_cells_chunk(ephemeris, handsets: Handsets, geometry, config: LinkConfig,
+                      state: CellState, radio, outputs) -> None:
+    """Fill ``outputs`` (a ``LinkOutputs``) for one chunk in Earth-fixed mode;
+    ``geometry`` is the chunk's ``LinkGeometry`` (handset links and losses),
+    ``radio`` its ``RadioTerms``. Updates ``state``."""
+    nsat, nt = ephemeris.shape[0], len(ephemeris.times)
+    grid = state.grid
+    centre_links = visible_links(ephemeris, grid.centres, config.min_elevation_deg,
+                                 config.carrier.dl_center_hz)
+    cell_sat = np.empty((nt, grid.ncell), dtype=np.int32)
+    reason = np.empty((nt, grid.ncell), dtype=np.uint8)
+    cap = config.beams.max_beams_per_satellite
+    ck.assign_cells(centre_links.offsets, centre_links.sat, centre_links.elevation_deg,
+                    state.order, nsat, float(config.min_elevation_deg),
+                    int(cap) if cap is not None else grid.ncell,
+                    float(config.beams.reassign_hysteresis_deg), state.reeval_steps,
+                    state.next_step, state.sat, cell_sat, reason)
+    state.next_step += nt
+    offsets, beam_cell, per_sat = active_beams(cell_sat, nsat)
+    axes = ck.body_axes(ephemeris.position_km, ephemeris.velocity_km_s)
+    nb = beam_cell.size
+    beam_dir = np.empty((nb, 3))
+    beam_uv = np.empty((nb, 2))
+    cell_pos = grid.centres.position_km
+    ck.beam_pointing(offsets, beam_cell, ephemeris.position_km, axes, cell_pos, nsat, beam_dir,
+                     beam_uv)
+    scan_cos = np.sqrt(np.clip(1.0 - (beam_uv ** 2).sum(axis=1), 0.0, 1.0))
+    scan_lin = scan_cos ** config.payload.scan_loss_exponent
+    n_active = np.repeat(per_sat, per_sat)
+    eirp_w = 10.0 ** (beam_eirp_dbw(config, n_active, scan_lin) / 10.0)
+    activity = np.full(nb, float(config.beams.activity))
+    pattern, circ, rect = _pattern_args(config)
+    g = geometry
+    ck.serve_cells(
+        (g.sat_pos_km, axes, g.handset_pos_km, g.offsets, g.sat, g.range_km, g.range_rate_km_s,
+         g.elevation_deg, g.loss_db),
+        (grid.handset_cell, state.color, cell_sat, reason, cell_pos, g.sat_vel_km_s),
+        (offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv),
+        (radio.dl_noise_db, radio.ul_offset_db, radio.dl_freq_hz,
+         float(config_min_sinr_db()), float(config.max_residual_doppler_hz),
+         float(config.max_differential_delay_s)),
+        pattern, circ, rect, tuple(outputs))
+
+
+def config_min_sinr_db() -> float:
+    """SINR below which a served link has status LOW_SINR: CQI 1's threshold, dB."""
+    from .cqi import CQI_MIN_SINR_DB
+
+    return float(CQI_MIN_SINR_DB[1])
