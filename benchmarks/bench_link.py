@@ -105,11 +105,13 @@ HIST_LO_DB, HIST_BINS = -10, 60
 # =============================================================================
 def _config(name: str, beam_rings=3):
     from satsim.link import LinkConfig, SatellitePayload
+    from satsim.link.config import BeamSettings
 
     if name == "default":
-        return LinkConfig(beam_rings=beam_rings)
+        return LinkConfig(beams=BeamSettings(rings=beam_rings))
     if name == "cover":
-        return LinkConfig(beam_rings="cover", payload=SatellitePayload(**COVER_PAYLOAD))
+        return LinkConfig(beams=BeamSettings(rings="cover"),
+                          payload=SatellitePayload(**COVER_PAYLOAD))
     raise ValueError(f"unknown link config {name!r}")
 
 
@@ -409,7 +411,9 @@ def job_stage(spec):
             agg["spectral_eff_sum"] += float(ch.spectral_eff.sum(dtype=np.float64))
             agg["handovers"] += len(ch.handovers)
             agg["satellite_handovers"] += int((ch.handovers["kind"] == "satellite").sum())
-            agg["max_beam_load"] = max(agg["max_beam_load"], int(ch.beam_load.max()))
+            load = ch.beam_load()
+            agg["max_beam_load"] = max(agg["max_beam_load"],
+                                       int(load["handsets"].max()) if len(load) else 0)
             del sinr, idx, st
             # drop the chunk before the generator builds the next: a plain
             # for loop would hold two chunks at the peak

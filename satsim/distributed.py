@@ -20,12 +20,7 @@ blocks are merged back, one time chunk at a time, in handset order.
 * :func:`iter_link_chunks_blocked`: the blocks one after the other in this
   process, the ephemeris of each time chunk computed once; the links of a
   chunk (geometry, losses, kernel inputs) then scale with the block, not with
-  all handsets. But every block's chunk also carries ``beam_load``, a dense
-  (steps, satellites, beams) array as large for a block as for all handsets
-  (~130 MB per 360-step chunk of the default 648 satellites x 139 beams, built
-  through an int64 count twice that size); it dominates a chunk's memory, so
-  blocks lower the peak only once that array is made sparse
-  (``benchmarks/README.md``, "Sweeps", has the measurement).
+  all handsets.
 * :func:`iter_link_chunks_dask`: one Dask actor per block, placed round robin
   on the workers, each building the scenario, propagating the constellation
   and keeping its block's handover state; the driver asks every actor for the
@@ -40,7 +35,6 @@ Either way the merged chunks equal :func:`satsim.link.iter_link_chunks`'s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -116,17 +110,12 @@ class BlockActor:
         return None
 
 
-def merge_blocks(parts: list[LinkChunk], blocks: list[slice],
-                 beam_load: np.ndarray | None = None) -> LinkChunk:
+def merge_blocks(parts: list[LinkChunk], blocks: list[slice]) -> LinkChunk:
     """The chunk of all handsets from its blocks' chunks (same times), in handset
     order; handover events renumbered and ordered as the serial ones (by step,
-    then handset). ``beam_load``: the blocks' loads summed already (else summed here)."""
+    then handset)."""
     if len(parts) == 1:
         return parts[0]
-    if beam_load is None:
-        beam_load = parts[0].beam_load.copy()
-        for p in parts[1:]:
-            beam_load += p.beam_load
     cat = {name: np.concatenate([getattr(p, name) for p in parts], axis=1)
            for name in PER_HANDSET}
     events = [p.handovers.assign(handset=p.handovers["handset"] + b.start)
@@ -137,7 +126,7 @@ def merge_blocks(parts: list[LinkChunk], blocks: list[slice],
         ho = ho.iloc[order].reset_index(drop=True)
     else:
         ho = parts[0].handovers
-    return LinkChunk(times=parts[0].times, beam_load=beam_load, handovers=ho, **cat)
+    return LinkChunk(times=parts[0].times, handovers=ho, **cat)
 
 
 def iter_link_chunks_blocked(constellation, handsets, times, config: LinkConfig | None = None,
@@ -166,14 +155,9 @@ def iter_link_chunks_blocked(constellation, handsets, times, config: LinkConfig 
     links = [BlockLink(constellation, handsets, b, times, config) for b in blocks]
     for _, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes,
                                  max_epoch_age_days=None):
-        parts, load = [], None
-        for link in links:
-            ch = link.serve(eph)
-            load = ch.beam_load.copy() if load is None else np.add(load, ch.beam_load, out=load)
-            parts.append(replace(ch, beam_load=None))  # keep one load array, not one per block
-            del ch
-        merged = merge_blocks(parts, blocks, load)
-        del parts, load  # hold nothing of this chunk but what the caller holds
+        parts = [link.serve(eph) for link in links]
+        merged = merge_blocks(parts, blocks)
+        del parts  # hold nothing of this chunk but what the caller holds
         yield merged
         del merged
 

@@ -173,9 +173,10 @@ def test_chunking_does_not_change_results():
     h = Handsets.random_in_box(80, 30, 45, -110, -80, seed=2)
     a = serve_links(SHELL, h, times, cfg, chunk_steps=7)
     b = serve_links(SHELL, h, times, cfg, chunk_steps=1000)
-    for name in ("serving_sat", "serving_beam", "dl_sinr_db", "status", "beam_load"):
+    for name in ("serving_sat", "serving_beam", "dl_sinr_db", "status"):
         assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
     assert a.handovers.equals(b.handovers)
+    assert a.beam_load().equals(b.beam_load())
 
 
 def test_hysteresis_and_time_to_trigger_reduce_handovers():
@@ -199,8 +200,16 @@ def test_hysteresis_and_time_to_trigger_reduce_handovers():
 def test_beam_load_counts_served_handsets():
     h = Handsets.random_in_box(200, 25, 48, -124, -70, seed=5)
     ch = serve_links(SHELL, h, TIMES, LinkConfig(beams=BeamSettings(rings=3)))
-    assert ch.beam_load.shape == (len(TIMES), len(SHELL), 37)
-    np.testing.assert_array_equal(ch.beam_load.sum(axis=(1, 2)), ch.served.sum(axis=1))
+    load = ch.beam_load()
+    assert set(load.columns) == {"time_s", "sat", "beam", "handsets"}
+    assert load["beam"].between(0, 36).all() and (load["handsets"] >= 1).all()
+    per_step = load.groupby("time_s")["handsets"].sum()
+    served = ch.served.sum(axis=1)
+    np.testing.assert_array_equal(per_step.to_numpy(), served[served > 0])
+    # one row per (step, satellite, beam), each counting the handsets it serves
+    t = np.searchsorted(TIMES.offsets_s, load["time_s"].to_numpy())
+    for (tt, s, b, n) in zip(t[:50], load["sat"][:50], load["beam"][:50], load["handsets"][:50]):
+        assert n == np.sum(ch.served[tt] & (ch.serving_sat[tt] == s) & (ch.serving_beam[tt] == b))
 
 
 def test_status_codes_and_phone_checks():
@@ -269,7 +278,9 @@ def test_cover_layout_serves_more_handsets_than_a_small_one():
     wide = SatellitePayload(max_gain_dbi=24.0, beamwidth_3db_deg=8.83, eirp_density_dbw_mhz=28.0)
     small = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beams=BeamSettings(rings=1)))
     cover = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beams=BeamSettings(rings="cover")))
-    assert cover.beam_load.shape[2] > 19
+    assert prepare(cover_cfg := LinkConfig(payload=wide), TIMES.step_s,
+                   float(SHELL.altitude_km.min())).beams.u.size > 19
+    assert cover_cfg.beams.rings == "cover"
     in_beam = lambda ch: ((ch.serving_sat >= 0) & (ch.status != 2)).mean()  # noqa: E731
     assert in_beam(cover) > in_beam(small)
     with pytest.raises(InputError, match="beams.rings"):

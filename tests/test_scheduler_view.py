@@ -152,7 +152,7 @@ def test_from_link_chunk():
         dl_sinr_db=np.full((nt, nh), 10.0, np.float32), ul_snr_db=f32,
         cqi=np.where(status == 0, 9, 0).astype(np.int8), spectral_eff=f32, elevation_deg=f32,
         delay_s=f32, residual_doppler_hz=f32, differential_delay_s=f32, status=status,
-        beam_load=np.zeros((nt, 6, 3), np.int32), handovers=pd.DataFrame())
+        handovers=pd.DataFrame())
     v = CoverageView.from_link_chunk(chunk)
     assert v.epoch == grid.epoch
     assert v.serving(0, 1.0)[:3] == (4, 0, 9)

@@ -409,17 +409,8 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     cqi = np.empty((nt, nh), dtype=np.int8)
     eff = np.empty((nt, nh), dtype=np.float32)
     _kernels.cqi_and_efficiency(out.sinr_db, status, CQI_MIN_SINR_DB, CQI_EFFICIENCY, cqi, eff)
-    nsat, nbeam = ephemeris.shape[0], p.beams.u.size
     served = status == SERVED
     state.served = served[-1].copy()
-    tt, hh = np.nonzero(served)
-    flat = (tt * nsat + sat[tt, hh]) * nbeam + beam[tt, hh]
-    # count into int32 directly (np.bincount would allocate int64 for every
-    # (step, satellite, beam), twice the size of the result)
-    cells, counts = np.unique(flat, return_counts=True)
-    load = np.zeros(nt * nsat * nbeam, dtype=np.int32)
-    load[cells] = counts
-    load = load.reshape(nt, nsat, nbeam)
     # satellites above the serving mask per (t, h): a prefix sum over the CSR links
     above = np.concatenate([[0], np.cumsum(links.elevation_deg >= p.rules.min_elevation_deg)])
     n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
@@ -432,7 +423,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
         ul_snr_db=out.ul_snr_db, cqi=cqi, spectral_eff=eff, elevation_deg=out.elevation_deg,
         delay_s=out.delay_s, residual_doppler_hz=out.resid_doppler_hz,
         differential_delay_s=out.diff_delay_s,
-        status=status, beam_load=load, n_visible=n_visible.reshape(nt, nh),
+        status=status, n_visible=n_visible.reshape(nt, nh),
         handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
                                    served),
     )
@@ -477,6 +468,6 @@ def serve_links(constellation, handsets, times, config=None, *, chunk_steps=360,
     cat = {name: np.concatenate([getattr(ch, name) for ch in chunks]) for name in (
         "serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db", "cqi",
         "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
-        "differential_delay_s", "status", "beam_load", "n_visible")}
+        "differential_delay_s", "status", "n_visible")}
     return LinkChunk(times=times, handovers=pd.concat([ch.handovers for ch in chunks],
                                                       ignore_index=True), **cat)

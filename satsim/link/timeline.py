@@ -23,10 +23,12 @@ field                       dtype    meaning
                                      mask (served or not)
 ==========================  =======  ==============================================
 
-plus ``beam_load`` of shape ``(ntime, nsat, nbeam)``: how many handsets each
-beam serves (status 0), and ``handovers``: one row per change of a served
-handset's (satellite, beam) between consecutive steps at which it was served. Values are NaN / -1 where no
-satellite serves. ``satsim.link.serve_links`` / ``iter_link_chunks`` produce
+plus ``handovers``: one row per change of a served handset's (satellite,
+beam) between consecutive steps at which it was served, and
+:meth:`LinkChunk.beam_load`: how many handsets each (step, satellite, beam)
+serves, as a table of the beams in use (sparse: never a dense steps x
+satellites x beams array). Values are NaN / -1 where no satellite serves. With
+Earth-fixed cells (``beams.mode: earth_fixed``) the beam index is the cell's. ``satsim.link.serve_links`` / ``iter_link_chunks`` produce
 them from the orbit layer, one chunk of time at a time.
 """
 
@@ -82,7 +84,6 @@ class LinkChunk:
     residual_doppler_hz: np.ndarray
     differential_delay_s: np.ndarray
     status: np.ndarray
-    beam_load: np.ndarray
     handovers: pd.DataFrame
     n_visible: np.ndarray | None = None
 
@@ -96,4 +97,17 @@ class LinkChunk:
     def served(self) -> np.ndarray:
         """True where the handset is served (status 0), ``(ntime, nh)``."""
         return self.status == SERVED
+
+    def beam_load(self) -> pd.DataFrame:
+        """Handsets served by each beam in use: one row per (step, satellite, beam)
+        with at least one, columns ``time_s``, ``sat``, ``beam``, ``handsets``, by
+        step, satellite and beam."""
+        tt, hh = np.nonzero(self.served)
+        keys = np.stack([tt, self.serving_sat[tt, hh], self.serving_beam[tt, hh]], axis=1)
+        rows, counts = (np.unique(keys, axis=0, return_counts=True) if len(keys)
+                        else (np.empty((0, 3), dtype=np.int64), np.empty(0, dtype=np.int64)))
+        return pd.DataFrame({"time_s": self.times.offsets_s[rows[:, 0]],
+                             "sat": rows[:, 1].astype(np.int32),
+                             "beam": rows[:, 2].astype(np.int32),
+                             "handsets": counts.astype(np.int32)})
 
