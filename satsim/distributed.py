@@ -41,7 +41,7 @@ import pandas as pd
 
 from .errors import InputError
 from .link.config import LinkConfig
-from .link.engine import HandoverState, iter_link_chunks, prepare, serve_chunk
+from .link.engine import HandoverState, iter_link_chunks, prepare, prepare_cells_for, serve_chunk
 from .link.losses import ChannelDraws, channel_draws
 from .link.timeline import LinkChunk
 from .orbits.propagation import (
@@ -83,10 +83,12 @@ class BlockLink:
         self.config = config
         self.prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
         self.state = HandoverState(len(self.handsets))
+        cells = prepare_cells_for(config, handsets, constellation, times)
+        self.cells = None if cells is None else cells.for_block(block)
 
     def serve(self, ephemeris) -> LinkChunk:
         return serve_chunk(ephemeris, self.handsets, self.config, self.prepared, self.draws,
-                           self.state)
+                           self.state, cells=self.cells)
 
 
 class BlockActor:

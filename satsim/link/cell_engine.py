@@ -21,6 +21,7 @@ scheduler's beam resources are per (satellite, cell).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -91,6 +92,8 @@ class CellState:
     """The cells of a run and what carries across chunks."""
 
     grid: CellGrid
+    #: Cell of each handset this state serves (all of them, or a block's).
+    handset_cell: np.ndarray
     #: Cells by priority (most handsets first, then index).
     order: np.ndarray
     #: Reuse colour of each cell.
@@ -101,6 +104,13 @@ class CellState:
     reeval_steps: int
     next_step: int = 0
 
+    def for_block(self, block: slice) -> CellState:
+        """The same cells and assignment for a block of the handsets: every block
+        assigns all cells (the same deterministic choice), so blocks merge into
+        exactly the serial result."""
+        return dataclasses.replace(self, handset_cell=self.grid.handset_cell[block],
+                                   sat=self.sat.copy())
+
 
 def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float,
                   step_s: float) -> CellState:
@@ -109,7 +119,8 @@ def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float,
     users = grid.handsets_per_cell()
     order = np.lexsort((np.arange(grid.ncell), -users)).astype(np.int64)
     reeval = max(1, int(round(config.beams.reassign_interval_s / step_s))) if step_s > 0 else 1
-    return CellState(grid=grid, order=order, color=grid.colors(config.carrier.reuse),
+    return CellState(grid=grid, handset_cell=grid.handset_cell, order=order,
+                     color=grid.colors(config.carrier.reuse),
                      sat=np.full(grid.ncell, -1, dtype=np.int64), reeval_steps=reeval)
 
 
@@ -139,11 +150,12 @@ def active_beams(cell_sat: np.ndarray, nsat: int):
     return offsets, cc[order].astype(np.int64), counts
 
 
-def serve_cells_chunk(ephemeris, handsets: Handsets, geometry, config: LinkConfig,
-                      state: CellState, radio, outputs) -> None:
+def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState, radio, rules,
+                      outputs) -> None:
     """Fill ``outputs`` (a ``LinkOutputs``) for one chunk in Earth-fixed mode;
     ``geometry`` is the chunk's ``LinkGeometry`` (handset links and losses),
-    ``radio`` its ``RadioTerms``. Updates ``state``."""
+    ``radio`` and ``rules`` the run's ``RadioTerms`` and ``ServingRules``.
+    Updates ``state``."""
     nsat, nt = ephemeris.shape[0], len(ephemeris.times)
     grid = state.grid
     centre_links = visible_links(ephemeris, grid.centres, config.min_elevation_deg,
@@ -175,16 +187,8 @@ def serve_cells_chunk(ephemeris, handsets: Handsets, geometry, config: LinkConfi
     ck.serve_cells(
         (g.sat_pos_km, axes, g.handset_pos_km, g.offsets, g.sat, g.range_km, g.range_rate_km_s,
          g.elevation_deg, g.loss_db),
-        (grid.handset_cell, state.color, cell_sat, reason, cell_pos, g.sat_vel_km_s),
+        (state.handset_cell, state.color, cell_sat, reason, cell_pos, g.sat_vel_km_s),
         (offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv),
-        (radio.dl_noise_db, radio.ul_offset_db, radio.dl_freq_hz,
-         float(config_min_sinr_db()), float(config.max_residual_doppler_hz),
-         float(config.max_differential_delay_s)),
+        (radio.dl_noise_db, radio.ul_offset_db, radio.dl_freq_hz, rules.min_sinr_db,
+         rules.max_doppler_hz, rules.max_delay_s),
         pattern, circ, rect, tuple(outputs))
-
-
-def config_min_sinr_db() -> float:
-    """SINR below which a served link has status LOW_SINR: CQI 1's threshold, dB."""
-    from .cqi import CQI_MIN_SINR_DB
-
-    return float(CQI_MIN_SINR_DB[1])

@@ -161,8 +161,10 @@ def cell_grid(handsets: Handsets, radius_km: float) -> CellGrid:
                          f"{radius_km!r}")
     if len(handsets) == 0:
         raise InputError("an Earth-fixed cell grid needs at least one handset")
-    pos = handsets.position_km
-    mean = pos.sum(axis=0)
+    # the mean direction on the projection's sphere (geodetic latitudes as spherical ones)
+    lat, lon = np.radians(handsets.lat_deg), np.radians(handsets.lon_deg)
+    mean = np.array([np.sum(np.cos(lat) * np.cos(lon)), np.sum(np.cos(lat) * np.sin(lon)),
+                     np.sum(np.sin(lat))])
     norm = float(np.linalg.norm(mean))
     if norm == 0.0:
         raise InputError("handsets are spread evenly over the globe: an Earth-fixed cell grid "

@@ -37,6 +37,7 @@ from .beams import BeamLayout
 from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB
 from . import losses
 from ..constants import BOLTZMANN_DBW_K_HZ
+from .cell_engine import CellState, prepare_cells, serve_cells_chunk
 from .config import LinkConfig, Propagation
 from .losses import channel_draws
 from .timeline import SERVED, LinkChunk
@@ -389,8 +390,10 @@ def link_losses_db(links, n_handsets: int, propagation: Propagation, freq_hz: fl
 
 
 def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Prepared,
-                draws, state: HandoverState, timings: dict | None = None) -> LinkChunk:
-    """Evaluate the link timeline for one ephemeris chunk (updates ``state``).
+                draws, state: HandoverState, timings: dict | None = None,
+                cells: CellState | None = None) -> LinkChunk:
+    """Evaluate the link timeline for one ephemeris chunk (updates ``state``, and
+    ``cells``: the Earth-fixed cells' state, None for moving beams).
 
     ``timings``, if given, accumulates wall seconds under "geometry" and "link"."""
     c = config.carrier
@@ -403,8 +406,11 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     prev_served = state.served.copy()
     p = prepared
     out = LinkOutputs.empty(nt, nh)
-    _kernels.serve(LinkGeometry.of(ephemeris, handsets, links, loss), p.beams, p.pattern,
-                   p.radio, p.rules, state.serving, out)
+    geometry = LinkGeometry.of(ephemeris, handsets, links, loss)
+    if cells is None:
+        _kernels.serve(geometry, p.beams, p.pattern, p.radio, p.rules, state.serving, out)
+    else:
+        serve_cells_chunk(ephemeris, geometry, config, cells, p.radio, p.rules, out)
     sat, beam, status = out.sat, out.beam, out.status
     cqi = np.empty((nt, nh), dtype=np.int8)
     eff = np.empty((nt, nh), dtype=np.float32)
@@ -429,6 +435,15 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     )
 
 
+def prepare_cells_for(config: LinkConfig, handsets: Handsets, constellation,
+                      times: TimeGrid) -> CellState | None:
+    """The Earth-fixed cells of a run (``beams.mode: earth_fixed``), else None."""
+    if config.beams.mode != "earth_fixed":
+        return None
+    return prepare_cells(config, handsets, float(np.min(constellation.altitude_km)),
+                         times.step_s)
+
+
 def iter_link_chunks(
     constellation: Constellation,
     handsets: Handsets,
@@ -449,6 +464,7 @@ def iter_link_chunks(
     prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
     draws = channel_draws(config.seed, len(handsets), len(constellation))
     state = HandoverState(len(handsets))
+    cells = prepare_cells_for(config, handsets, constellation, times)
     ephemerides = iter(iter_ephemeris(constellation, times, chunk_steps, processes=processes))
     while True:
         t0 = time.perf_counter()
@@ -457,7 +473,7 @@ def iter_link_chunks(
             timings["propagation"] = timings.get("propagation", 0.0) + time.perf_counter() - t0
         if item is None:
             return
-        yield serve_chunk(item[1], handsets, config, prepared, draws, state, timings)
+        yield serve_chunk(item[1], handsets, config, prepared, draws, state, timings, cells)
 
 
 def serve_links(constellation, handsets, times, config=None, *, chunk_steps=360,

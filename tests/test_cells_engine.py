@@ -1,0 +1,85 @@
+"""Earth-fixed cells through the link engine: a real (Walker) constellation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from satsim.distributed import iter_link_chunks_blocked
+from satsim.link import iter_link_chunks, serve_links
+from satsim.link.cell_engine import beam_eirp_dbw, cell_radius_km, prepare_cells
+from satsim.link.config import BeamSettings, LinkConfig, SatellitePayload
+from satsim.link.timeline import NO_BEAM, SERVED
+from satsim.orbits import DEFAULT_EPOCH, Handsets, TimeGrid
+from satsim.orbits.walker import WalkerShell, walker_constellation
+
+SHELL = walker_constellation([WalkerShell(120, 12, 1, 53.0, 550.0)], DEFAULT_EPOCH)
+TIMES = TimeGrid.from_duration(DEFAULT_EPOCH, 300, 10.0)
+HANDSETS = Handsets.grid_in_box(30.0, 45.0, -110.0, -80.0, 150.0)
+RECT = SatellitePayload(antenna="rectangular", eirp_density_dbw_mhz=51.0)
+
+
+def _cfg(**beams):
+    return LinkConfig(payload=RECT, beams=BeamSettings(mode="earth_fixed", **beams))
+
+
+def test_default_cell_radius_is_half_the_nadir_footprint():
+    # 2.7 x 2.3 m uniform array at 1992.5 MHz: 3 dB widths 2.83 and 3.32 deg (mean 3.08);
+    # from 360 km, 360 tan(1.54 deg) = 9.7 km
+    assert cell_radius_km(_cfg(), 360.0) == pytest.approx(9.7, abs=0.05)
+    assert cell_radius_km(_cfg(cell_radius_km=24.0), 360.0) == 24.0
+
+
+def test_power_sharing_conserves_the_payload_power():
+    cfg = LinkConfig(payload=SatellitePayload(antenna="rectangular", eirp_density_dbw_mhz=51.0,
+                                              total_power_dbw=30.0))
+    n = np.array([1, 4, 40, 400])
+    eirp = beam_eirp_dbw(cfg, n, np.ones(4))
+    from satsim.link.cell_engine import peak_gain_dbi
+
+    tx_w = 10 ** ((eirp - peak_gain_dbi(cfg)) / 10)
+    assert np.all(tx_w * n <= 10 ** 3.0 * (1 + 1e-12))        # never above the payload's 1 kW
+    full = 51.0 + 10 * np.log10(5.0)
+    assert eirp[0] == pytest.approx(full)                      # one beam: capped at full EIRP
+    assert tx_w[3] * 400 == pytest.approx(1000.0)              # many beams: all of it, shared
+
+
+def test_chunks_and_handset_blocks_give_the_same_timeline():
+    cfg = _cfg(reassign_interval_s=20.0)
+    whole = serve_links(SHELL, HANDSETS, TIMES, cfg, chunk_steps=1000)
+    chunked = serve_links(SHELL, HANDSETS, TIMES, cfg, chunk_steps=7)
+    blocks = list(iter_link_chunks_blocked(SHELL, HANDSETS, TIMES, cfg, chunk_steps=10,
+                                           block_handsets=13))
+    for name in ("serving_sat", "serving_beam", "dl_sinr_db", "status", "residual_doppler_hz"):
+        a = getattr(whole, name)
+        assert np.array_equal(a, getattr(chunked, name), equal_nan=True), name
+        assert np.array_equal(a, np.concatenate([getattr(b, name) for b in blocks]),
+                              equal_nan=True), name
+
+
+def test_a_cells_handsets_share_its_satellite_and_change_it_together():
+    h = Handsets.from_points([40.0, 40.01, 40.02], [-100.0, -100.01, -99.99])
+    ch = serve_links(SHELL, h, TimeGrid.from_duration(DEFAULT_EPOCH, 1800, 10.0),
+                     _cfg(cell_radius_km=20.0))
+    served = ch.served.all(axis=1)
+    assert served.any()
+    assert np.all(ch.serving_sat[served] == ch.serving_sat[served][:, :1])
+    assert np.all(ch.serving_beam[served] == ch.serving_beam[served][:, :1])
+    sat_changes = ch.handovers.groupby("time_s")["handset"].count()
+    assert (sat_changes == 3).all() and (ch.handovers["kind"] == "satellite").all()
+
+
+def test_beam_cap_leaves_cells_without_a_beam():
+    capped = serve_links(SHELL, HANDSETS, TIMES, _cfg(max_beams_per_satellite=1))
+    free = serve_links(SHELL, HANDSETS, TIMES, _cfg())
+    assert (capped.status == NO_BEAM).any() and not (free.status == NO_BEAM).any()
+    assert (capped.status == SERVED).sum() < (free.status == SERVED).sum()
+    load = capped.beam_load()
+    assert load.groupby(["time_s", "sat"]).size().max() == 1
+
+
+def test_cells_are_prepared_once_per_run():
+    state = prepare_cells(_cfg(), HANDSETS, 550.0, 10.0)
+    assert state.grid.handsets_per_cell().sum() == len(HANDSETS)
+    assert state.reeval_steps == 2 and (state.sat == -1).all()
+    assert len(list(iter_link_chunks(SHELL, HANDSETS, TIMES, _cfg(), chunk_steps=10))) == 4
