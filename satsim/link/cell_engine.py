@@ -30,10 +30,12 @@ import numpy as np
 from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
 from . import _cell_kernels as ck
-from .antenna import HALF_POWER_U, PATTERN_FLOOR_LIN, payload_aperture_radius_m, \
-    wavenumber_rad_m
-from .aperture import rect_beamwidth_from_aperture_deg, rect_kernel_params, \
-    rect_peak_gain_from_aperture_dbi
+from .antenna import HALF_POWER_U, PATTERN_FLOOR_LIN, payload_aperture_radius_m, wavenumber_rad_m
+from .aperture import (
+    rect_beamwidth_from_aperture_deg,
+    rect_kernel_params,
+    rect_peak_gain_from_aperture_dbi,
+)
 from .cells import CellGrid, cell_grid
 from .config import LinkConfig
 

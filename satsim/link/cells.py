@@ -34,6 +34,7 @@ from ..constants import IUGG_MEAN_RADIUS_KM
 from ..errors import InputError
 from ..orbits.handsets import Handsets
 
+
 @dataclass(frozen=True, eq=False)
 class CellGrid:
     """The occupied Earth-fixed cells of a run and the cell of every handset.
