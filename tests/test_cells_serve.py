@@ -17,6 +17,8 @@ import pytest
 
 from satsim.link import _cell_kernels as ck
 from satsim.link._kernels import DOPPLER, LOW_SINR, NO_BEAM, NO_SATELLITE, SERVED
+from satsim.link.cell_engine import ActiveBeams, CellServing
+from satsim.link.engine import LinkGeometry, LinkOutputs, RadioTerms, ServingRules
 
 R_KM, H_KM, V_KM_S = 6371.0, 360.0, 7.6
 F_HZ = 1992.5e6
@@ -55,24 +57,24 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
     beam_dir = np.empty((nb, 3))
     beam_uv = np.empty((nb, 2))
     ck.beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, n_sats, beam_dir, beam_uv)
-    cells = (np.asarray(cell_of, dtype=np.int64),
-             np.zeros(ncell, dtype=np.int64) if colors is None else np.asarray(colors, np.int64),
-             np.zeros((1, ncell), dtype=np.int32) if cell_sat is None else np.asarray(cell_sat,
-                                                                                      np.int32),
-             np.zeros((1, ncell), dtype=np.uint8) if reason is None else np.asarray(reason,
-                                                                                    np.uint8),
-             cell_pos, sat_vel)
-    beams = (beam_offsets, beam_cell, np.asarray(eirp_w, dtype=np.float64),
-             np.asarray(activity, dtype=np.float64), beam_dir, beam_uv)
-    radio = (NOISE_DB, -140.0, F_HZ, min_sinr_db, max_doppler_hz, 1e9)
+    cells = CellServing(
+        np.asarray(cell_of, dtype=np.int64),
+        np.zeros(ncell, dtype=np.int64) if colors is None else np.asarray(colors, np.int64),
+        cell_pos,
+        np.zeros((1, ncell), dtype=np.int32) if cell_sat is None else np.asarray(cell_sat,
+                                                                                 np.int32),
+        np.zeros((1, ncell), dtype=np.uint8) if reason is None else np.asarray(reason, np.uint8))
+    beams = ActiveBeams(beam_offsets, beam_cell, np.asarray(eirp_w, dtype=np.float64),
+                        np.asarray(activity, dtype=np.float64), beam_dir, beam_uv)
+    radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), -140.0, F_HZ)
+    rules = ServingRules(0.0, 0.0, max_doppler_hz, 1e9, min_sinr_db, True, 1.0, 1)
     lam = C_KM_S * 1e3 / F_HZ
     rect = (math.pi * 2.7 / lam, math.pi * 2.3 / lam, 0, 1e-8)
     circ = (np.ones(4), 1.0, 1e-8)
-    out = tuple([np.empty((1, nh), np.int32) for _ in range(2)]
-                + [np.empty((1, nh), np.float64) for _ in range(7)]
-                + [np.empty((1, nh), np.uint8)])
-    geo = (sat_pos, axes, h_pos, offsets, link_sat, link_range, link_rate, link_elev, link_loss)
-    ck.serve_cells(geo, cells, beams, radio, pattern, circ, rect, out)
+    out = LinkOutputs.empty(1, nh, value_dtype=np.float64)
+    geo = LinkGeometry(sat_pos, sat_vel, h_pos, offsets, link_sat, link_range, link_rate,
+                       link_elev, link_loss)
+    ck.serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
     return out, link_range
 
 

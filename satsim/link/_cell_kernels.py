@@ -15,8 +15,16 @@ from numba import prange
 
 from .._jit import njit
 from ._aperture_kernels import rect_steered_gain_lin
-from ._kernels import DELAY, DOPPLER, LOW_SINR, NO_BEAM, NO_SATELLITE, SERVED, body_frame, \
-    pattern_gain_lin
+from ._kernels import (
+    DELAY,
+    DOPPLER,
+    LOW_SINR,
+    NO_BEAM,
+    NO_SATELLITE,
+    SERVED,
+    body_frame,
+    pattern_gain_lin,
+)
 
 _C_KM_S = 299792.458
 
@@ -166,109 +174,136 @@ def steered_gain_lin(pattern, d0, d1, d2, ax, bdir, buv, circ, rect):
                                  rect[3])
 
 
+@njit
+def _serving_beam(beam_offsets, beam_cell, slot, c):
+    """Index of cell ``c``'s beam among the active beams of (step, satellite)
+    ``slot`` (the CSR row ``beam_offsets[slot]:beam_offsets[slot + 1]``), -1 if none."""
+    for b in range(beam_offsets[slot], beam_offsets[slot + 1]):
+        if beam_cell[b] == c:
+            return b
+    return -1
+
+
+@njit
+def _interference_w(geo, axes, beams, cell_color, t, h, k0, k1, bs, color, pattern, circ,
+                    rect):
+    """Co-channel interference at handset ``h``, W before its G/T: every active
+    beam of colour ``color`` other than ``bs`` of every satellite in its links
+    ``k0:k1``, times its activity."""
+    nsat = geo.sat_pos_km.shape[0]
+    total = 0.0
+    for k in range(k0, k1):
+        s = geo.sat[k]
+        att = 10.0 ** (-geo.loss_db[k] / 10.0)
+        e0, e1, e2, _ = _unit_from(geo.sat_pos_km[s, t], geo.handset_pos_km[h])
+        slot = t * nsat + s
+        for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
+            if b == bs or cell_color[beams.cell[b]] != color:
+                continue
+            g = steered_gain_lin(pattern, e0, e1, e2, axes[s, t], beams.direction[b],
+                                 beams.uv[b], circ, rect)
+            total += beams.activity[b] * beams.eirp_w[b] * g * att
+    return total
+
+
+@njit
+def _centre_offsets(sat_pos, sat_vel, centre, link_rate_km_s, link_range_km, dl_freq_hz):
+    """Residual Doppler (Hz) and differential delay (s) of a link after the
+    satellite pre-compensates for the cell centre: the link's Doppler and delay
+    minus the centre's."""
+    r0, r1, r2 = centre[0] - sat_pos[0], centre[1] - sat_pos[1], centre[2] - sat_pos[2]
+    range_c = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
+    rate_c = -(r0 * sat_vel[0] + r1 * sat_vel[1] + r2 * sat_vel[2]) / range_c
+    return (-dl_freq_hz * (link_rate_km_s - rate_c) / _C_KM_S,
+            (link_range_km - range_c) / _C_KM_S)
+
+
+@njit
+def _clear(out, t, h, status):
+    """Nothing serves (t, h): -1 / NaN outputs and ``status``."""
+    out.sat[t, h] = -1
+    out.beam[t, h] = -1
+    out.snr_db[t, h] = np.nan
+    out.sinr_db[t, h] = np.nan
+    out.ul_snr_db[t, h] = np.nan
+    out.elevation_deg[t, h] = np.nan
+    out.delay_s[t, h] = np.nan
+    out.resid_doppler_hz[t, h] = np.nan
+    out.diff_delay_s[t, h] = np.nan
+    out.status[t, h] = status
+
+
+@njit
+def _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect, out):
+    """:func:`serve_cells` for one handset, every step of the chunk (a separate
+    function: numba's parallel loops do not write through named-tuple fields)."""
+    nt = out.sat.shape[0]
+    nh = geo.handset_pos_km.shape[0]
+    nsat = geo.sat_pos_km.shape[0]
+    c = cells.handset_cell[h]
+    for t in range(nt):
+        s = cells.sat[t, c]
+        k0, k1 = geo.offsets[t * nh + h], geo.offsets[t * nh + h + 1]
+        ks = -1
+        if s >= 0:
+            for k in range(k0, k1):
+                if geo.sat[k] == s:
+                    ks = k
+                    break
+        if ks < 0:
+            _clear(out, t, h, NO_BEAM if cells.reason[t, c] == CELL_NO_BEAM
+                   else NO_SATELLITE)
+            continue
+        bs = _serving_beam(beams.offsets, beams.cell, t * nsat + s, c)
+        d0, d1, d2, _ = _unit_from(geo.sat_pos_km[s, t], geo.handset_pos_km[h])
+        g = steered_gain_lin(pattern, d0, d1, d2, axes[s, t], beams.direction[bs],
+                             beams.uv[bs], circ, rect)
+        p = beams.eirp_w[bs] * g * 10.0 ** (-geo.loss_db[ks] / 10.0)
+        interf = _interference_w(geo, axes, beams, cells.color, t, h, k0, k1, bs,
+                                 cells.color[c], pattern, circ, rect)
+        sinr = 10.0 * math.log10(p / (radio.dl_noise_lin + interf))
+        resid, ddel = _centre_offsets(geo.sat_pos_km[s, t], geo.sat_vel_km_s[s, t],
+                                      cells.centre_km[c], geo.range_rate_km_s[ks],
+                                      geo.range_km[ks], radio.dl_freq_hz)
+        out.sat[t, h] = s
+        out.beam[t, h] = c
+        out.snr_db[t, h] = 10.0 * math.log10(p) - radio.dl_noise_db
+        out.sinr_db[t, h] = sinr
+        out.ul_snr_db[t, h] = radio.ul_offset_db + 10.0 * math.log10(g) - geo.loss_db[ks]
+        out.elevation_deg[t, h] = geo.elevation_deg[ks]
+        out.delay_s[t, h] = geo.range_km[ks] / _C_KM_S
+        out.resid_doppler_hz[t, h] = resid
+        out.diff_delay_s[t, h] = ddel
+        if sinr < rules.min_sinr_db:
+            out.status[t, h] = LOW_SINR
+        elif not abs(resid) <= rules.max_doppler_hz:
+            out.status[t, h] = DOPPLER
+        elif not abs(ddel) <= rules.max_delay_s:
+            out.status[t, h] = DELAY
+        else:
+            out.status[t, h] = SERVED
+
+
 @njit(parallel=True)
-def serve_cells(geo, cells, beams, radio, pattern, circ, rect, out):
+def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out):
     """Downlink SNR / SINR, uplink SNR, residual Doppler and differential delay
     of every handset in its Earth-fixed cell, for one chunk of time steps.
 
-    ``geo`` = (sat_pos, axes, h_pos, offsets, link_sat, link_range_km,
-    link_rate_km_s, link_elev_deg, link_loss_db): the CSR links of each
-    (t, handset) as in ``_kernels.serve``. ``cells`` = (handset_cell,
-    cell_color, cell_sat (nt, ncell), cell_reason (nt, ncell), cell_pos,
-    sat_vel). ``beams`` = (beam_offsets over (t, satellite), beam_cell,
-    beam_eirp_lin (W, scan loss included), beam_activity, beam_dir, beam_uv).
-    ``radio`` = (dl_noise_db, ul_offset_db, dl_freq_hz, min_sinr_db,
-    max_doppler_hz, max_delay_s). ``out`` = (sat, cell, snr_db, sinr_db,
-    ul_snr_db, elev_deg, delay_s, resid_doppler_hz, diff_delay_s, status).
+    ``geo`` (``engine.LinkGeometry``): the CSR links of each (t, handset) with
+    their losses; ``axes`` the satellites' body frames (:func:`body_axes`).
+    ``cells`` (``cell_engine.CellServing``): each handset's cell, each cell's
+    colour, centre, serving satellite and reason per step. ``beams``
+    (``cell_engine.ActiveBeams``): the CSR over (t, satellite) of the active
+    beams with their cell, EIRP (W, scan loss included), activity, pointing.
+    ``radio`` / ``rules`` (``engine.RadioTerms`` / ``ServingRules``); ``out``
+    (``engine.LinkOutputs``).
 
-    The serving beam of a handset is its cell's beam (``cell_sat``), pointed
-    at the cell centre; the satellite pre-compensates Doppler and delay for
-    that centre, so the phone sees only the difference between its own
-    Doppler and delay and the centre's. Interference: every other active
-    beam of the same colour of every satellite in the handset's link list,
-    scaled by that beam's activity (the fraction of its resources in use).
+    The serving beam of a handset is its cell's beam, pointed at the cell
+    centre; the satellite pre-compensates Doppler and delay for that centre, so
+    the phone sees only the difference between its own and the centre's.
+    Interference: every other active beam of the same colour of every satellite
+    in the handset's link list, scaled by that beam's activity.
     """
-    sat_pos, axes, h_pos, offsets, link_sat, link_range, link_rate, link_elev, link_loss = geo
-    handset_cell, cell_color, cell_sat, cell_reason, cell_pos, sat_vel = cells
-    beam_offsets, beam_cell, beam_eirp, beam_activity, beam_dir, beam_uv = beams
-    dl_noise_db, ul_offset_db, dl_freq_hz, min_sinr_db, max_doppler_hz, max_delay_s = radio
-    o_sat, o_cell, o_snr, o_sinr, o_ul, o_elev, o_delay, o_resid, o_ddel, o_status = out
-    nt = o_sat.shape[0]
-    nh = h_pos.shape[0]
-    nsat = sat_pos.shape[0]
-    noise_lin = 10.0 ** (dl_noise_db / 10.0)
+    nh = geo.handset_pos_km.shape[0]
     for h in prange(nh):
-        c = handset_cell[h]
-        color = cell_color[c]
-        for t in range(nt):
-            s = cell_sat[t, c]
-            k0, k1 = offsets[t * nh + h], offsets[t * nh + h + 1]
-            ks = -1
-            if s >= 0:
-                for k in range(k0, k1):
-                    if link_sat[k] == s:
-                        ks = k
-                        break
-            o_sat[t, h] = -1
-            o_cell[t, h] = -1
-            o_snr[t, h] = np.nan
-            o_sinr[t, h] = np.nan
-            o_ul[t, h] = np.nan
-            o_elev[t, h] = np.nan
-            o_delay[t, h] = np.nan
-            o_resid[t, h] = np.nan
-            o_ddel[t, h] = np.nan
-            if ks < 0:
-                o_status[t, h] = NO_BEAM if cell_reason[t, c] == CELL_NO_BEAM else NO_SATELLITE
-                continue
-            # the serving beam: this cell's beam on satellite s
-            bs = -1
-            for b in range(beam_offsets[t * nsat + s], beam_offsets[t * nsat + s + 1]):
-                if beam_cell[b] == c:
-                    bs = b
-                    break
-            d0, d1, d2, _ = _unit_from(sat_pos[s, t], h_pos[h])
-            g = steered_gain_lin(pattern, d0, d1, d2, axes[s, t], beam_dir[bs], beam_uv[bs],
-                                 circ, rect)
-            att = 10.0 ** (-link_loss[ks] / 10.0)
-            p = beam_eirp[bs] * g * att
-            # co-channel interference of every other active beam in view
-            interf = 0.0
-            for k in range(k0, k1):
-                s2 = link_sat[k]
-                att2 = 10.0 ** (-link_loss[k] / 10.0)
-                e0, e1, e2, _ = _unit_from(sat_pos[s2, t], h_pos[h])
-                for b in range(beam_offsets[t * nsat + s2], beam_offsets[t * nsat + s2 + 1]):
-                    if b == bs or cell_color[beam_cell[b]] != color:
-                        continue
-                    g2 = steered_gain_lin(pattern, e0, e1, e2, axes[s2, t], beam_dir[b],
-                                          beam_uv[b], circ, rect)
-                    interf += beam_activity[b] * beam_eirp[b] * g2 * att2
-            snr = 10.0 * math.log10(p) - dl_noise_db
-            sinr = 10.0 * math.log10(p / (noise_lin + interf))
-            # pre-compensation to the cell centre: the phone sees the difference
-            cpos = cell_pos[c]
-            r0, r1, r2 = cpos[0] - sat_pos[s, t, 0], cpos[1] - sat_pos[s, t, 1], \
-                cpos[2] - sat_pos[s, t, 2]
-            range_c = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
-            v = sat_vel[s, t]
-            rate_c = -(r0 * v[0] + r1 * v[1] + r2 * v[2]) / range_c
-            resid = -dl_freq_hz * (link_rate[ks] - rate_c) / _C_KM_S
-            ddel = (link_range[ks] - range_c) / _C_KM_S
-            o_sat[t, h] = s
-            o_cell[t, h] = c
-            o_snr[t, h] = snr
-            o_sinr[t, h] = sinr
-            o_ul[t, h] = ul_offset_db + 10.0 * math.log10(g) - link_loss[ks]
-            o_elev[t, h] = link_elev[ks]
-            o_delay[t, h] = link_range[ks] / _C_KM_S
-            o_resid[t, h] = resid
-            o_ddel[t, h] = ddel
-            if sinr < min_sinr_db:
-                o_status[t, h] = LOW_SINR
-            elif not abs(resid) <= max_doppler_hz:
-                o_status[t, h] = DOPPLER
-            elif not abs(ddel) <= max_delay_s:
-                o_status[t, h] = DELAY
-            else:
-                o_status[t, h] = SERVED
+        _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -87,6 +88,38 @@ def beam_eirp_dbw(config: LinkConfig, n_active: np.ndarray, scan_lin: np.ndarray
             np.maximum(n_active, 1))
         eirp = np.minimum(eirp, shared)
     return eirp + 10.0 * np.log10(scan_lin)
+
+
+class CellServing(NamedTuple):
+    """Per chunk: the cells as the serving kernel sees them."""
+
+    #: (nh,) the cell of each handset.
+    handset_cell: np.ndarray
+    #: (ncell,) int64 reuse colour of each cell.
+    color: np.ndarray
+    #: (ncell, 3) cell centres, ITRS, km.
+    centre_km: np.ndarray
+    #: (nt, ncell) int32 serving satellite of each cell, -1 none.
+    sat: np.ndarray
+    #: (nt, ncell) uint8 why a cell has none (``_cell_kernels.CELL_*``).
+    reason: np.ndarray
+
+
+class ActiveBeams(NamedTuple):
+    """Per chunk: the beams in use, a CSR over (step, satellite), ``nb`` in all."""
+
+    #: (nt * nsat + 1,) int64: the beams of (t, s) are ``offsets[t*nsat+s] : ...[+1]``.
+    offsets: np.ndarray
+    #: (nb,) int64 the cell each beam serves.
+    cell: np.ndarray
+    #: (nb,) EIRP at the beam's peak, W, scan loss included.
+    eirp_w: np.ndarray
+    #: (nb,) fraction of the beam's resource elements carrying energy (interference).
+    activity: np.ndarray
+    #: (nb, 3) ITRS unit vector from the satellite to the cell centre.
+    direction: np.ndarray
+    #: (nb, 2) sine-space steering (u0, v0) in the satellite body frame.
+    uv: np.ndarray
 
 
 @dataclass(eq=False)
@@ -185,12 +218,7 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     eirp_w = 10.0 ** (beam_eirp_dbw(config, n_active, scan_lin) / 10.0)
     activity = np.full(nb, float(config.beams.activity))
     pattern, circ, rect = _pattern_args(config)
-    g = geometry
-    ck.serve_cells(
-        (g.sat_pos_km, axes, g.handset_pos_km, g.offsets, g.sat, g.range_km, g.range_rate_km_s,
-         g.elevation_deg, g.loss_db),
-        (state.handset_cell, state.color, cell_sat, reason, cell_pos, g.sat_vel_km_s),
-        (offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv),
-        (radio.dl_noise_db, radio.ul_offset_db, radio.dl_freq_hz, rules.min_sinr_db,
-         rules.max_doppler_hz, rules.max_delay_s),
-        pattern, circ, rect, tuple(outputs))
+    ck.serve_cells(geometry, axes,
+                   CellServing(state.handset_cell, state.color, cell_pos, cell_sat, reason),
+                   ActiveBeams(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv),
+                   radio, rules, pattern, circ, rect, outputs)
