@@ -56,6 +56,9 @@ SCINTILLATION_A_4GHZ_DB = 1.1
 MODEL_MAX_FREQ_HZ = 6.0e9
 
 DIRECTIONS = ("downlink", "uplink")
+#: The loss rows of a :class:`LinkBudget`, in TR 38.821 Table 6.1.3.3-1's order.
+_LOSS_ROWS = ("fspl_db", "atmospheric_loss_db", "shadow_margin_db", "scintillation_loss_db",
+             "polarization_loss_db", "additional_loss_db")
 
 
 def _atmospheric_model_db(elevation_deg: float) -> float:
@@ -64,6 +67,11 @@ def _atmospheric_model_db(elevation_deg: float) -> float:
 
 def _scintillation_model_db(freq_hz: float) -> float:
     return SCINTILLATION_A_4GHZ_DB * (freq_hz / 4e9) ** -1.5 / math.sqrt(2.0)
+
+
+def _total_loss_db(rows) -> float:
+    """Sum of the loss rows (``_LOSS_ROWS``) of a mapping of rows, dB."""
+    return sum(rows[name] for name in _LOSS_ROWS)
 
 
 @dataclass(frozen=True)
@@ -112,9 +120,7 @@ class LinkBudget:
     @property
     def total_loss_db(self) -> float:
         """Sum of the loss rows, dB (FSPL included)."""
-        return (self.fspl_db + self.atmospheric_loss_db + self.shadow_margin_db
-                + self.scintillation_loss_db + self.polarization_loss_db
-                + self.additional_loss_db)
+        return _total_loss_db(vars(self))
 
 
 def _model_term(value, model) -> float:
@@ -124,6 +130,81 @@ def _model_term(value, model) -> float:
     if value is False:
         return 0.0
     return float(value)
+
+
+def _checked_arguments(direction, elevation_deg, altitude_km, bandwidth_hz,
+                       carrier: Carrier) -> tuple[float, float, float]:
+    """Check :func:`link_budget`'s direction, geometry and bandwidth (None: the
+    carrier's); return ``(elevation_deg, altitude_km, bandwidth_hz)`` as floats."""
+    if direction not in DIRECTIONS:
+        raise InputError(f"direction must be 'downlink' or 'uplink', got {direction!r}")
+    if not (isinstance(elevation_deg, (int, float)) and 0.0 < elevation_deg <= 90.0):
+        raise InputError(f"elevation_deg must be in (0, 90] degrees, got {elevation_deg!r}")
+    if not (isinstance(altitude_km, (int, float)) and math.isfinite(altitude_km)
+            and altitude_km > 0.0):
+        raise InputError(f"altitude_km must be a positive number of km, got {altitude_km!r}")
+    if bandwidth_hz is None:
+        bandwidth_hz = carrier.bandwidth_hz
+    if not (isinstance(bandwidth_hz, (int, float)) and math.isfinite(bandwidth_hz)
+            and bandwidth_hz > 0.0):
+        raise InputError(f"bandwidth_hz must be a positive number of Hz, got {bandwidth_hz!r}")
+    return float(elevation_deg), float(altitude_km), float(bandwidth_hz)
+
+
+def _direction_terms(direction: str, carrier: Carrier, payload: SatellitePayload,
+                     handset: HandsetRadio, propagation: Propagation,
+                     bandwidth_hz: float) -> tuple[float, float, float]:
+    """``(freq_hz, eirp_dbw, gt_db_k)`` of one direction: the carrier, the
+    transmitter's EIRP over ``bandwidth_hz`` and the receiver's G/T, the
+    handset's body loss charged to its own side."""
+    if direction == "downlink":
+        return (carrier.dl_center_hz, payload.eirp_dbw(bandwidth_hz),
+                handset.gt_db_k - propagation.body_loss_db)
+    return (carrier.ul_center_hz, handset.eirp_dbw - propagation.body_loss_db,
+            payload.gt_db_k)
+
+
+def _check_models_hold(propagation: Propagation, direction: str, freq_hz: float) -> None:
+    """The atmospheric and scintillation models (``True``) need a carrier below
+    :data:`MODEL_MAX_FREQ_HZ`."""
+    uses_model = propagation.atmospheric is True or propagation.scintillation is True
+    if uses_model and freq_hz >= MODEL_MAX_FREQ_HZ:
+        raise InputError(
+            f"the atmospheric and scintillation models of the link budget hold below 6 GHz, "
+            f"but the {direction} carrier is {freq_hz / 1e9:g} GHz: give fixed values in dB "
+            f"(propagation.atmospheric / propagation.scintillation)"
+        )
+
+
+def _loss_rows(propagation: Propagation, elevation_deg: float, slant_km: float,
+               freq_hz: float) -> dict[str, float]:
+    """The loss rows of TR 38.821 Table 6.1.3.3-1, dB, by :class:`LinkBudget`
+    field, in the table's order (``_LOSS_ROWS``)."""
+    return dict(
+        fspl_db=fspl_db(slant_km, freq_hz),
+        atmospheric_loss_db=_model_term(
+            propagation.atmospheric, lambda: _atmospheric_model_db(elevation_deg)),
+        shadow_margin_db=float(propagation.shadow_margin_db),
+        scintillation_loss_db=_model_term(
+            propagation.scintillation, lambda: _scintillation_model_db(freq_hz)),
+        polarization_loss_db=float(propagation.polarization_loss_db),
+        additional_loss_db=float(propagation.additional_loss_db + propagation.indoor_loss_db),
+    )
+
+
+def _check_rows(rows: dict) -> None:
+    """Every numeric row is finite, and every ``*_loss_db`` row a loss >= 0 dB."""
+    for name, value in rows.items():
+        if name != "direction" and not math.isfinite(value):
+            raise InputError(f"link budget term {name} must be a finite number, got {value!r}")
+        if name.endswith("_loss_db") and value < 0.0:
+            raise InputError(f"link budget term {name} must be a loss >= 0 dB, got {value!r}")
+
+
+def _cnr_db(rows: dict) -> float:
+    """Carrier-to-noise ratio of TR 38.821 §6.1.3.1 from the rows, dB."""
+    return (rows["eirp_dbw"] + rows["gt_db_k"] - _total_loss_db(rows)
+            - BOLTZMANN_DBW_K_HZ - 10.0 * math.log10(rows["bandwidth_hz"]))
 
 
 def link_budget(
@@ -166,68 +247,25 @@ def link_budget(
         For a value out of range, or a model (``True``) loss term with a
         carrier of 6 GHz or more.
     """
-    if direction not in DIRECTIONS:
-        raise InputError(f"direction must be 'downlink' or 'uplink', got {direction!r}")
-    if not (isinstance(elevation_deg, (int, float)) and 0.0 < elevation_deg <= 90.0):
-        raise InputError(f"elevation_deg must be in (0, 90] degrees, got {elevation_deg!r}")
-    if not (isinstance(altitude_km, (int, float)) and math.isfinite(altitude_km)
-            and altitude_km > 0.0):
-        raise InputError(f"altitude_km must be a positive number of km, got {altitude_km!r}")
-    if bandwidth_hz is None:
-        bandwidth_hz = carrier.bandwidth_hz
-    if not (isinstance(bandwidth_hz, (int, float)) and math.isfinite(bandwidth_hz)
-            and bandwidth_hz > 0.0):
-        raise InputError(f"bandwidth_hz must be a positive number of Hz, got {bandwidth_hz!r}")
-    elevation_deg, altitude_km, bandwidth_hz = (
-        float(elevation_deg), float(altitude_km), float(bandwidth_hz))
-
-    if direction == "downlink":
-        freq_hz = carrier.dl_center_hz
-        eirp_dbw = payload.eirp_dbw(bandwidth_hz)
-        gt_db_k = handset.gt_db_k - propagation.body_loss_db
-    else:
-        freq_hz = carrier.ul_center_hz
-        eirp_dbw = handset.eirp_dbw - propagation.body_loss_db
-        gt_db_k = payload.gt_db_k
-
-    uses_model = propagation.atmospheric is True or propagation.scintillation is True
-    if uses_model and freq_hz >= MODEL_MAX_FREQ_HZ:
-        raise InputError(
-            f"the atmospheric and scintillation models of the link budget hold below 6 GHz, "
-            f"but the {direction} carrier is {freq_hz / 1e9:g} GHz: give fixed values in dB "
-            f"(propagation.atmospheric / propagation.scintillation)"
-        )
-
+    elevation_deg, altitude_km, bandwidth_hz = _checked_arguments(
+        direction, elevation_deg, altitude_km, bandwidth_hz, carrier)
+    freq_hz, eirp_dbw, gt_db_k = _direction_terms(
+        direction, carrier, payload, handset, propagation, bandwidth_hz)
+    _check_models_hold(propagation, direction, freq_hz)
     # TR 38.811 eq. 6.6-3 over its spherical Earth (R = 6371 km)
     slant_km = float(slant_range_km(elevation_deg, altitude_km))
-    budget = dict(
+    rows = dict(
         direction=direction,
         frequency_hz=float(freq_hz),
         elevation_deg=elevation_deg,
         slant_range_km=slant_km,
         eirp_dbw=float(eirp_dbw),
         gt_db_k=float(gt_db_k),
-        fspl_db=fspl_db(slant_km, freq_hz),
-        atmospheric_loss_db=_model_term(
-            propagation.atmospheric, lambda: _atmospheric_model_db(elevation_deg)),
-        shadow_margin_db=float(propagation.shadow_margin_db),
-        scintillation_loss_db=_model_term(
-            propagation.scintillation, lambda: _scintillation_model_db(freq_hz)),
-        polarization_loss_db=float(propagation.polarization_loss_db),
-        additional_loss_db=float(propagation.additional_loss_db + propagation.indoor_loss_db),
+        **_loss_rows(propagation, elevation_deg, slant_km, freq_hz),
         bandwidth_hz=bandwidth_hz,
     )
-    for name, value in budget.items():
-        if name != "direction" and not math.isfinite(value):
-            raise InputError(f"link budget term {name} must be a finite number, got {value!r}")
-        if name.endswith("_loss_db") and value < 0.0:
-            raise InputError(f"link budget term {name} must be a loss >= 0 dB, got {value!r}")
-    losses = (budget["fspl_db"] + budget["atmospheric_loss_db"] + budget["shadow_margin_db"]
-              + budget["scintillation_loss_db"] + budget["polarization_loss_db"]
-              + budget["additional_loss_db"])
-    cnr_db = (budget["eirp_dbw"] + budget["gt_db_k"] - losses
-              - BOLTZMANN_DBW_K_HZ - 10.0 * math.log10(bandwidth_hz))
-    return LinkBudget(**budget, cnr_db=cnr_db)
+    _check_rows(rows)
+    return LinkBudget(**rows, cnr_db=_cnr_db(rows))
 
 
 def budget_table(dl: LinkBudget, ul: LinkBudget) -> list[tuple[str, str, str, str]]:

@@ -47,6 +47,7 @@ and sources in their own modules.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -306,7 +307,15 @@ def _by_time(handset, t, q):
     return handset[order], t[order], q[order]
 
 
+def _serving_columns(ctx: VoiceContext | DataContext) -> dict:
+    """The serving-beam columns of a call or session table: ``sat`` / ``beam`` (first
+    serving beam, -1: none) and ``last_sat`` / ``last_beam`` (latest)."""
+    return {name: np.asarray(getattr(ctx, name), dtype=np.int32)
+            for name in ("sat", "beam", "last_sat", "last_beam")}
+
+
 def _calls_table(ctx: VoiceContext, interruption_s: float) -> pd.DataFrame:
+    """The ``calls`` table of :class:`SchedulerResult` from the voice context's log."""
     t_arrival = np.asarray(ctx.t_arrival, dtype=np.float64)
     t_end = np.asarray(ctx.t_end, dtype=np.float64)
     handovers = np.asarray(ctx.handovers, dtype=np.int32)
@@ -324,14 +333,12 @@ def _calls_table(ctx: VoiceContext, interruption_s: float) -> pd.DataFrame:
         "interruption_s": handovers * interruption_s,
         "outages": np.asarray(ctx.outages, dtype=np.int32),
         "outage_s": np.asarray(ctx.outage_s, dtype=np.float64),
-        "sat": np.asarray(ctx.sat, dtype=np.int32),
-        "beam": np.asarray(ctx.beam, dtype=np.int32),
-        "last_sat": np.asarray(ctx.last_sat, dtype=np.int32),
-        "last_beam": np.asarray(ctx.last_beam, dtype=np.int32),
+        **_serving_columns(ctx),
     })
 
 
 def _sessions_table(ctx: DataContext, interruption_s: float) -> pd.DataFrame:
+    """The ``sessions`` table of :class:`SchedulerResult` from the data context's log."""
     t_arrival = np.asarray(ctx.t_arrival, dtype=np.float64)
     t_end = np.asarray(ctx.t_end, dtype=np.float64)
     size = np.asarray(ctx.size_bytes, dtype=np.float64)
@@ -356,10 +363,7 @@ def _sessions_table(ctx: DataContext, interruption_s: float) -> pd.DataFrame:
         "interruption_s": handovers * interruption_s,
         "throughput_kbps": tput,
         "throughput_incl_pauses_kbps": tput_all,
-        "sat": np.asarray(ctx.sat, dtype=np.int32),
-        "beam": np.asarray(ctx.beam, dtype=np.int32),
-        "last_sat": np.asarray(ctx.last_sat, dtype=np.int32),
-        "last_beam": np.asarray(ctx.last_beam, dtype=np.int32),
+        **_serving_columns(ctx),
     })
 
 
@@ -373,6 +377,146 @@ def _explicit_arrivals(arrivals, view: CoverageView):
     if bad.any():
         raise InputError(f"arrivals.direction must be 'MO' or 'MT', got {d[bad][0]!r}")
     return np.where(d == "MO", MO, MT).astype(np.int8), cols["handset"], cols["t_arrival_s"]
+
+
+@dataclass(frozen=True)
+class _Service:
+    """How :func:`simulate` runs one optional service, voice or data.
+
+    ``name`` is the :class:`SchedulerConfig` field that switches it on;
+    ``table`` the :func:`simulate` argument of its explicit arrivals and the
+    :class:`SchedulerResult` field of its log; ``quantity`` the third column
+    of those arrivals. ``draw(seed, view, cfg, day0_s)`` draws the Poisson
+    arrivals ``(handset, t_arrival_s, quantity)``; ``context`` holds the
+    shared state and log, ``process`` serves one arrival, ``tabulate(ctx,
+    handover_interruption_s)`` makes the result table.
+    """
+
+    name: str
+    table: str
+    quantity: str
+    draw: Callable
+    context: type
+    process: Callable
+    tabulate: Callable
+
+
+#: The optional services, in the order their processes start.
+_SERVICES = (
+    _Service("voice", "calls", "holding_s", voice_attempts, VoiceContext, voice_call,
+             _calls_table),
+    _Service("data", "sessions", "size_bytes", data_sessions, DataContext, data_session,
+             _sessions_table),
+)
+
+
+def _checked_arguments(view, config, seed, given: dict) -> tuple[SchedulerConfig, int]:
+    """Check the arguments of :func:`simulate`; return the config (the default one
+    for None) and the seed.
+
+    ``given`` maps each optional service's table name to the user's table (or
+    None); a table needs its service switched on.
+    """
+    if not isinstance(view, CoverageView):
+        raise InputError(f"view must be a CoverageView, got {type(view).__name__}")
+    config = SchedulerConfig() if config is None else config
+    if not isinstance(config, SchedulerConfig):
+        raise InputError(f"config must be a SchedulerConfig, got {type(config).__name__}")
+    seed = check_seed(seed)
+    for service in _SERVICES:
+        if given[service.table] is not None and getattr(config, service.name) is None:
+            raise InputError(f"{service.table} given but config.{service.name} is None: switch "
+                             f"the service on with SchedulerConfig({service.name}=...)")
+    return config, seed
+
+
+def _drawn_sms_arrivals(view: CoverageView, sms, seed: int, day0_s: float):
+    """Poisson MO and MT arrivals ``(direction, handset, t_arrival_s)``, MO first."""
+    parts = [
+        (direction, *handset_arrivals(seed, f"sms/{name}/arrivals", view.n_handsets, rate,
+                                      view.start_s, view.end_s, sms.daily_profile, day0_s))
+        for direction, name, rate in ((MO, "mo", sms.mo_per_hour), (MT, "mt", sms.mt_per_hour))
+    ]
+    direction = np.concatenate([np.full(p[1].size, p[0], np.int8) for p in parts])
+    handset = np.concatenate([p[1] for p in parts])
+    t_arrival = np.concatenate([p[2] for p in parts])
+    return direction, handset, t_arrival
+
+
+def _sms_arrivals(view: CoverageView, sms, seed: int, day0_s: float, arrivals):
+    """The SMS arrivals ``(direction, handset, t_arrival_s)``, the user's ``arrivals``
+    or drawn, in time order (ties: MO first, then by handset)."""
+    if arrivals is None:
+        direction, handset, t_arrival = _drawn_sms_arrivals(view, sms, seed, day0_s)
+    else:
+        direction, handset, t_arrival = _explicit_arrivals(arrivals, view)
+    order = np.lexsort((handset, direction, t_arrival))
+    return direction[order], handset[order], t_arrival[order]
+
+
+def _shared_beams(env: simpy.Environment, view: CoverageView,
+                  config: SchedulerConfig) -> Beams:
+    """The beams' resources all services share: RBs, RACH and paging of
+    ``config.beams``, with the data sharing rule and the voice call cap."""
+    bc, voice, data = config.beams, config.voice, config.data
+    return Beams(bc.n_rb, bc.rach_per_s, bc.paging_per_s, view.start_s, view.end_s, env=env,
+                 sharing=data.sharing if data is not None else "round_robin",
+                 max_calls=voice.max_calls_per_beam if voice is not None else None)
+
+
+def _start_services(env: simpy.Environment, view: CoverageView, beams: Beams,
+                    config: SchedulerConfig, seed: int, day0_s: float, given: dict) -> dict:
+    """Start the optional services that are on: each one's arrivals (drawn, or the
+    user's table from ``given``), its context and its source process in ``env``.
+
+    Returns the contexts by service name (``"voice"``, ``"data"``).
+    """
+    contexts = {}
+    for service in _SERVICES:
+        cfg = getattr(config, service.name)
+        if cfg is None:
+            continue
+        table = given[service.table]
+        drawn = (service.draw(seed, view, cfg, day0_s) if table is None
+                 else _explicit_table(table, service.table, service.quantity, view))
+        contexts[service.name] = service.context(view, beams, cfg, *_by_time(*drawn))
+        env.process(release(env, contexts[service.name], service.process))
+    return contexts
+
+
+def _events_table(ctx: SmsContext, view: CoverageView, direction, handset,
+                  t_arrival) -> pd.DataFrame:
+    """The ``events`` table of :class:`SchedulerResult`: one row per SMS, from the
+    arrivals and the SMS context's log."""
+    outcome = np.asarray(ctx.outcome, dtype=np.int8)
+    t_done = np.asarray(ctx.t_done, dtype=np.float64)
+    assert not np.any((outcome == EXPIRED) & np.isnan(t_done))
+    assert not np.any((outcome == IN_FLIGHT) & ~np.isnan(t_done))
+    t_delivered = np.where(outcome == DELIVERED, t_done, np.nan)
+    return pd.DataFrame({
+        "id": np.arange(t_arrival.size, dtype=np.int64),
+        "direction": _names(direction, DIRECTIONS),
+        "handset": handset.astype(np.int64),
+        "t_arrival_s": t_arrival,
+        "t_delivered_s": t_delivered,
+        "latency_s": t_delivered - t_arrival,
+        "outcome": _names(outcome, SMS_OUTCOMES),
+        "covered_at_arrival": view.is_served_many(handset, t_arrival),
+        "attempts": np.asarray(ctx.attempts, dtype=np.int32),
+        "sat": np.asarray(ctx.sat, dtype=np.int32),
+        "beam": np.asarray(ctx.beam, dtype=np.int32),
+    })
+
+
+def _service_tables(contexts: dict, config: SchedulerConfig) -> dict:
+    """Each optional service's result table by table name (None when it is off)."""
+    return {
+        service.table: (
+            service.tabulate(contexts[service.name],
+                             getattr(config, service.name).handover_interruption_s)
+            if service.name in contexts else None)
+        for service in _SERVICES
+    }
 
 
 def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: int = 0, *,
@@ -401,79 +545,24 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     -------
     SchedulerResult
     """
-    if not isinstance(view, CoverageView):
-        raise InputError(f"view must be a CoverageView, got {type(view).__name__}")
-    config = SchedulerConfig() if config is None else config
-    if not isinstance(config, SchedulerConfig):
-        raise InputError(f"config must be a SchedulerConfig, got {type(config).__name__}")
-    seed = check_seed(seed)
-    sms, bc, voice, data = config.sms, config.beams, config.voice, config.data
-    day0 = seconds_since_midnight(view.epoch)
-    for given, cfg, what in ((calls, voice, "calls"), (sessions, data, "sessions")):
-        if given is not None and cfg is None:
-            service = "voice" if what == "calls" else "data"
-            raise InputError(f"{what} given but config.{service} is None: switch the service "
-                             f"on with SchedulerConfig({service}=...)")
-    if arrivals is None:
-        parts = [
-            (direction, *handset_arrivals(seed, f"sms/{name}/arrivals", view.n_handsets, rate,
-                                          view.start_s, view.end_s, sms.daily_profile, day0))
-            for direction, name, rate in ((MO, "mo", sms.mo_per_hour),
-                                          (MT, "mt", sms.mt_per_hour))
-        ]
-        direction = np.concatenate([np.full(p[1].size, p[0], np.int8) for p in parts])
-        handset = np.concatenate([p[1] for p in parts])
-        t_arrival = np.concatenate([p[2] for p in parts])
-    else:
-        direction, handset, t_arrival = _explicit_arrivals(arrivals, view)
-    order = np.lexsort((handset, direction, t_arrival))  # by time; ties: MO first, then handset
-    direction, handset, t_arrival = direction[order], handset[order], t_arrival[order]
+    given = {"calls": calls, "sessions": sessions}
+    config, seed = _checked_arguments(view, config, seed, given)
+    day0_s = seconds_since_midnight(view.epoch)
+    direction, handset, t_arrival = _sms_arrivals(view, config.sms, seed, day0_s, arrivals)
 
-    env = simpy.Environment(initial_time=view.start_s)
-    beams = Beams(bc.n_rb, bc.rach_per_s, bc.paging_per_s, view.start_s, view.end_s, env=env,
-                  sharing=data.sharing if data is not None else "round_robin",
-                  max_calls=voice.max_calls_per_beam if voice is not None else None)
-    ctx = SmsContext(view, beams, sms, bc, seed, direction, handset, t_arrival)
-    env.process(release(env, ctx, sms_message))
-    # the optional services: arrivals drawn (or the user's), a context, one source process
-    contexts = {}
-    for what, cfg, given, draw, quantity, context, process in (
-        ("calls", voice, calls, voice_attempts, "holding_s", VoiceContext, voice_call),
-        ("sessions", data, sessions, data_sessions, "size_bytes", DataContext, data_session),
-    ):
-        if cfg is None:
-            continue
-        drawn = (draw(seed, view, cfg, day0) if given is None
-                 else _explicit_table(given, what, quantity, view))
-        contexts[what] = context(view, beams, cfg, *_by_time(*drawn))
-        env.process(release(env, contexts[what], process))
-    voice_ctx, data_ctx = contexts.get("calls"), contexts.get("sessions")
+    env = simpy.Environment(initial_time=view.start_s)  # env.now: seconds since the epoch
+    beams = _shared_beams(env, view, config)
+    sms_ctx = SmsContext(view, beams, config.sms, config.beams, seed,
+                         direction, handset, t_arrival)
+    env.process(release(env, sms_ctx, sms_message))
+    contexts = _start_services(env, view, beams, config, seed, day0_s, given)
+
     env.run(until=view.end_s)
-    if data_ctx is not None:
-        data_ctx.finalize(view.end_s)
+    if "data" in contexts:
+        contexts["data"].finalize(view.end_s)  # the sessions still in a beam's share
 
-    outcome = np.asarray(ctx.outcome, dtype=np.int8)
-    t_done = np.asarray(ctx.t_done, dtype=np.float64)
-    t_delivered = np.where(outcome == DELIVERED, t_done, np.nan)
-    events = pd.DataFrame({
-        "id": np.arange(t_arrival.size, dtype=np.int64),
-        "direction": _names(direction, DIRECTIONS),
-        "handset": handset.astype(np.int64),
-        "t_arrival_s": t_arrival,
-        "t_delivered_s": t_delivered,
-        "latency_s": t_delivered - t_arrival,
-        "outcome": _names(outcome, SMS_OUTCOMES),
-        "covered_at_arrival": view.is_served_many(handset, t_arrival),
-        "attempts": np.asarray(ctx.attempts, dtype=np.int32),
-        "sat": np.asarray(ctx.sat, dtype=np.int32),
-        "beam": np.asarray(ctx.beam, dtype=np.int32),
-    })
-    assert not np.any((outcome == EXPIRED) & np.isnan(t_done))
-    assert not np.any((outcome == IN_FLIGHT) & ~np.isnan(t_done))
+    tables = _service_tables(contexts, config)
     return SchedulerResult(
-        events=events, beams=beams.table(), start_s=view.start_s, end_s=view.end_s, seed=seed,
-        config=config,
-        calls=None if voice_ctx is None else _calls_table(voice_ctx,
-                                                          voice.handover_interruption_s),
-        sessions=None if data_ctx is None else _sessions_table(data_ctx,
-                                                               data.handover_interruption_s))
+        events=_events_table(sms_ctx, view, direction, handset, t_arrival),
+        beams=beams.table(), start_s=view.start_s, end_s=view.end_s, seed=seed, config=config,
+        calls=tables["calls"], sessions=tables["sessions"])
