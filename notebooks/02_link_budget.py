@@ -43,7 +43,7 @@ from satsim.link.antenna import aperture_radius_from_beamwidth_m, circular_apert
 from satsim.link.budget import budget_table, link_budget
 from satsim.link.losses import clutter_loss_db, los_probability, shadow_fading_sigma_db
 from satsim.constants import TR38811_EARTH_RADIUS_KM
-from satsim.link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
+from satsim.link.config import TR38821_SET1, Carrier, HandsetRadio, Propagation
 from satsim.scenario.build import build_link
 
 # %% [markdown]
@@ -51,14 +51,14 @@ from satsim.scenario.build import build_link
 #
 # Inputs (TR 38.821 Tables 6.1.1.1-1 and 6.1.1.1-3): satellite LEO-600 Set-1 S-band,
 # EIRP density 34 dBW/MHz, 30 dBi, 4.4127° beams, G/T 1.1 dB/K (satsim's
-# `SatellitePayload()` defaults); handheld phone 23 dBm, 0 dBi, noise figure 7 dB, 290 K
+# `TR38821_SET1`); handheld phone 23 dBm, 0 dBi, noise figure 7 dB, 290 K
 # (`HandsetRadio()`); 2 GHz, 30 MHz, 30° elevation, 600 km; 3 dB shadow margin.
 # Atmospheric absorption and ionospheric scintillation come from satsim's models
 # (TR 38.811 §6.6.4 and §6.6.6.1.4), not from the TR's printed rows.
 
 # %%
-SC9_CARRIER = Carrier(dl_center_hz=2.0e9, ul_center_hz=2.0e9, bandwidth_hz=30e6)
-SC9_PAYLOAD = SatellitePayload()
+SC9_CARRIER = Carrier(dl_center_mhz=2000.0, ul_center_mhz=2000.0, bandwidth_mhz=30.0)
+SC9_PAYLOAD = TR38821_SET1
 SC9_HANDSET = HandsetRadio()
 SC9_PROPAGATION = Propagation(shadow_margin_db=3.0)
 
@@ -264,9 +264,12 @@ changes = {
     "bandwidth 30 → 5 MHz (same EIRP density)": sc9(
         carrier=dataclasses.replace(SC9_CARRIER, bandwidth_hz=5e6)),
     "Set-1 → Set-2 payload (34 → 28 dBW/MHz)": sc9(payload=default_link.payload),
-    "body loss 3 dB (illustrative)": sc9(handset=HandsetRadio(body_loss_db=3.0)),
-    "polarisation 3 dB (illustrative)": sc9(handset=HandsetRadio(polarization_loss_db=3.0)),
-    "indoors, 10 dB (illustrative)": sc9(handset=HandsetRadio(indoor_loss_db=10.0)),
+    "body loss 3 dB (illustrative)": sc9(propagation=dataclasses.replace(
+        SC9_PROPAGATION, body_loss_db=3.0)),
+    "polarisation 3 dB (illustrative)": sc9(propagation=dataclasses.replace(
+        SC9_PROPAGATION, polarization_loss_db=3.0)),
+    "indoors, 10 dB (illustrative)": sc9(propagation=dataclasses.replace(
+        SC9_PROPAGATION, indoor_loss_db=10.0)),
 }
 delta = pd.Series({name: b.cnr_db - dl.cnr_db for name, b in changes.items()})
 delta[f"NLOS rural clutter at 30° ({nlos_cl:.1f} dB)"] = -nlos_cl
