@@ -15,10 +15,10 @@ from satsim.link._cell_kernels import (
     CELL_SERVED,
     assign_cells,
 )
+from satsim.link.beams import hex_colors
 from satsim.link.cells import (
     cell_grid,
     hex_centre_km,
-    hex_colors,
     hex_of_point,
     laea_forward_km,
     laea_inverse_deg,

@@ -96,30 +96,32 @@ class BeamLayout:
         return self.nbeam
 
     def colors(self, reuse: int) -> np.ndarray:
-        """Frequency-reuse colour of each beam, int64 array (nbeam,) in ``0 .. reuse-1``.
+        """Frequency-reuse colour of each beam, int64 array (nbeam,) in ``0 .. reuse-1``
+        (:func:`hex_colors` of the lattice coordinates)."""
+        return hex_colors(self.lattice_ij[:, 0], self.lattice_ij[:, 1], reuse)
 
-        Beams of one colour share a sub-band (``Carrier.reuse``); lattice
-        neighbours never share a colour for reuse 3 and 4:
 
-        * reuse 1: all 0;
-        * reuse 3: ``(i - j) mod 3``; same-colour beams are at least
-          ``√3 s`` apart;
-        * reuse 4: ``(i mod 2) + 2 (j mod 2)`` (parity pairs); same-colour
-          beams are at least ``2 s`` apart.
+def hex_colors(i, j, reuse: int) -> np.ndarray:
+    """Frequency-reuse colour of hexagonal lattice points ``(i, j)`` (axial
+    coordinates), int64 in ``0 .. reuse-1``; lattice neighbours never share a
+    colour for reuse 3 and 4:
 
-        These are the cluster sizes N = 3 and 4 of the hexagonal cellular
-        layout, with co-channel distance ``D = sqrt(N) s`` (T. S. Rappaport,
-        *Wireless Communications*, 2nd ed., ch. 3: ``D/R = sqrt(3 N)`` with
-        cell radius ``R = s/√3``).
-        """
-        i, j = self.lattice_ij[:, 0], self.lattice_ij[:, 1]
-        if reuse == 1:
-            return np.zeros(self.nbeam, dtype=np.int64)
-        if reuse == 3:
-            return np.mod(i - j, 3)
-        if reuse == 4:
-            return np.mod(i, 2) + 2 * np.mod(j, 2)
-        raise InputError(f"frequency reuse must be 1, 3 or 4, got {reuse!r}")
+    * reuse 1: all 0;
+    * reuse 3: ``(i - j) mod 3``; same-colour points at least ``√3 s`` apart;
+    * reuse 4: ``(i mod 2) + 2 (j mod 2)``; same-colour points at least ``2 s`` apart
+
+    (``s`` the lattice spacing). These are the cluster sizes N = 3 and 4 of the
+    hexagonal cellular layout, co-channel distance ``D = sqrt(N) s``
+    (T. S. Rappaport, *Wireless Communications*, 2nd ed., ch. 3).
+    """
+    i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+    if reuse == 1:
+        return np.zeros(i.shape, dtype=np.int64)
+    if reuse == 3:
+        return np.mod(i - j, 3)
+    if reuse == 4:
+        return np.mod(i, 2) + 2 * np.mod(j, 2)
+    raise InputError(f"frequency reuse must be 1, 3 or 4, got {reuse!r}")
 
 
 def _check_spacing_deg(spacing_deg) -> float:

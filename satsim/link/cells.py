@@ -17,7 +17,7 @@ models this as:
   where there are users.
 * **Axial coordinates** ``(i, j)`` as the satellite beam lattice of
   :mod:`satsim.link.beams` (centre ``√3 R (i + j/2, (√3/2) j)`` in the plane),
-  so one reuse colouring (:func:`hex_colors`) serves both:
+  so one reuse colouring (:func:`satsim.link.beams.hex_colors`) serves both:
   neighbouring cells never share a colour for reuse 3 and 4.
 * **A handset's cell** is the hexagon that contains it (cube-coordinate
   rounding in the plane), which is also the nearest centre.
@@ -33,6 +33,7 @@ import numpy as np
 from ..constants import IUGG_MEAN_RADIUS_KM
 from ..errors import InputError
 from ..orbits.handsets import Handsets
+from .beams import hex_colors
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,29 +75,6 @@ class CellGrid:
     def handsets_per_cell(self) -> np.ndarray:
         """Number of handsets in each cell, int64 ``(ncell,)``."""
         return np.bincount(self.handset_cell, minlength=self.ncell)
-
-
-def hex_colors(i, j, reuse: int) -> np.ndarray:
-    """Frequency-reuse colour of hexagonal lattice points ``(i, j)`` (axial
-    coordinates), int64 in ``0 .. reuse-1``; lattice neighbours never share a
-    colour for reuse 3 and 4:
-
-    * reuse 1: all 0;
-    * reuse 3: ``(i - j) mod 3``; same-colour points at least ``√3 s`` apart;
-    * reuse 4: ``(i mod 2) + 2 (j mod 2)``; same-colour points at least ``2 s`` apart
-
-    (``s`` the lattice spacing). These are the cluster sizes N = 3 and 4 of the
-    hexagonal cellular layout, co-channel distance ``D = sqrt(N) s``
-    (T. S. Rappaport, *Wireless Communications*, 2nd ed., ch. 3).
-    """
-    i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
-    if reuse == 1:
-        return np.zeros(i.shape, dtype=np.int64)
-    if reuse == 3:
-        return np.mod(i - j, 3)
-    if reuse == 4:
-        return np.mod(i, 2) + 2 * np.mod(j, 2)
-    raise InputError(f"frequency reuse must be 1, 3 or 4, got {reuse!r}")
 
 
 def laea_forward_km(lat_deg, lon_deg, lat0_deg: float, lon0_deg: float):
