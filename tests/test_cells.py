@@ -156,3 +156,21 @@ def test_assignment_state_carries_across_chunks():
     first, _, state = _assign(steps[:1])
     second, _, _ = _assign(steps[1:], state=state)
     assert np.concatenate([first, second]).tolist() == whole.tolist()
+
+
+def test_fill_lights_the_cells_of_the_region_the_handsets_stand_for():
+    h = Handsets.grid_in_box(38.0, 40.0, -100.0, -97.0, 50.0)
+    occupied = cell_grid(h, 10.0)
+    filled = cell_grid(h, 10.0, fill_km=35.0)
+    assert len(filled) > 5 * len(occupied)
+    # every handset keeps a cell that holds it, and the extra cells hold none
+    assert filled.handsets_per_cell().sum() == len(h)
+    assert (filled.handsets_per_cell() > 0).sum() == len(occupied)
+    # every filled cell centre lies within the fill distance of some handset (plane)
+    x, y = laea_forward_km(h.lat_deg, h.lon_deg, filled.origin_lat_deg, filled.origin_lon_deg)
+    cx, cy = hex_centre_km(filled.lattice_ij, 10.0)
+    d = np.hypot(cx[:, None] - x[None, :], cy[:, None] - y[None, :]).min(axis=1)
+    assert d.max() <= 35.0 + 1e-9
+    # and every lattice cell that close is there
+    near = hex_of_point(x, y, 10.0)
+    assert {tuple(c) for c in near} <= {tuple(c) for c in filled.lattice_ij}

@@ -150,7 +150,7 @@ class CellState:
 def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float,
                   step_s: float) -> CellState:
     """The occupied cells of ``handsets`` and the assignment state of a run."""
-    grid = cell_grid(handsets, cell_radius_km(config, altitude_km))
+    grid = cell_grid(handsets, cell_radius_km(config, altitude_km), config.beams.cell_fill_km)
     users = grid.handsets_per_cell()
     order = np.lexsort((np.arange(grid.ncell), -users)).astype(np.int64)
     reeval = max(1, int(round(config.beams.reassign_interval_s / step_s))) if step_s > 0 else 1

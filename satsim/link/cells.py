@@ -132,8 +132,11 @@ def hex_centre_km(lattice_ij: np.ndarray, radius_km: float):
     return math.sqrt(3.0) * radius_km * (i + j / 2.0), 1.5 * radius_km * j
 
 
-def cell_grid(handsets: Handsets, radius_km: float) -> CellGrid:
-    """The hexagonal cells of circumradius ``radius_km`` that hold handsets."""
+def cell_grid(handsets: Handsets, radius_km: float, fill_km: float | None = None) -> CellGrid:
+    """The hexagonal cells of circumradius ``radius_km`` that hold handsets, and
+    with ``fill_km`` also every cell whose centre lies within ``fill_km`` of a
+    handset (in the projection plane): cells of users the handsets stand for,
+    whose beams are lit (and interfere) though no simulated phone is in them."""
     if not (isinstance(radius_km, (int, float)) and math.isfinite(radius_km)
             and radius_km > 0):
         raise InputError(f"beams.cell_radius_km must be a positive number of km, got "
@@ -152,9 +155,33 @@ def cell_grid(handsets: Handsets, radius_km: float) -> CellGrid:
     lon0 = math.degrees(math.atan2(mean[1], mean[0]))
     x, y = laea_forward_km(handsets.lat_deg, handsets.lon_deg, lat0, lon0)
     ij = hex_of_point(x, y, float(radius_km))
-    cells, handset_cell = np.unique(ij, axis=0, return_inverse=True)
+    if fill_km:
+        ij = np.concatenate([ij, _cells_near(x, y, float(radius_km), float(fill_km))])
+    cells, inverse = np.unique(ij, axis=0, return_inverse=True)
+    handset_cell = inverse.ravel()[:len(handsets)]
     cx, cy = hex_centre_km(cells, float(radius_km))
     lat, lon = laea_inverse_deg(cx, cy, lat0, lon0)
     centres = Handsets.from_points(lat, lon, 0.0, label=f"{len(lat)} cells of {radius_km:g} km")
-    return CellGrid(centres=centres, lattice_ij=cells, handset_cell=handset_cell.ravel(),
+    return CellGrid(centres=centres, lattice_ij=cells, handset_cell=handset_cell,
                     radius_km=float(radius_km), origin_lat_deg=lat0, origin_lon_deg=lon0)
+
+
+def _cells_near(x_km, y_km, radius_km: float, fill_km: float) -> np.ndarray:
+    """Axial coordinates of every cell whose centre is within ``fill_km`` of one
+    of the plane points, ``(n, 2)`` (with repeats)."""
+    from scipy.spatial import cKDTree
+
+    pad = fill_km + 2.0 * radius_km
+    lo = hex_of_point(np.array([x_km.min() - pad]), np.array([y_km.min() - pad]), radius_km)[0]
+    hi = hex_of_point(np.array([x_km.max() + pad]), np.array([y_km.max() + pad]), radius_km)[0]
+    jj = np.arange(lo[1] - 1, hi[1] + 2)
+    # a row j spans i from about (x_min / (sqrt3 R) - j / 2) to (x_max / (sqrt3 R) - j / 2)
+    i_lo = int(math.floor((x_km.min() - pad) / (math.sqrt(3.0) * radius_km))) - len(jj)
+    i_hi = int(math.ceil((x_km.max() + pad) / (math.sqrt(3.0) * radius_km))) + len(jj)
+    i, j = np.meshgrid(np.arange(i_lo, i_hi + 1), jj, indexing="ij")
+    ij = np.stack([i.ravel(), j.ravel()], axis=1)
+    cx, cy = hex_centre_km(ij, radius_km)
+    inside = (cx >= x_km.min() - pad) & (cx <= x_km.max() + pad)
+    ij, cx, cy = ij[inside], cx[inside], cy[inside]
+    dist, _ = cKDTree(np.stack([x_km, y_km], axis=1)).query(np.stack([cx, cy], axis=1))
+    return ij[dist <= fill_km]

@@ -256,6 +256,11 @@ class BeamSettings:
         None, gt=0, description="Earth-fixed cell circumradius, km (null: half the beam's 3 dB "
                                 "footprint at nadir from the lowest satellite; AST SpaceMobile's "
                                 "Block 1 filing uses 24).")
+    cell_fill_km: float | None = Field(
+        None, gt=0, description="Light every cell within this distance of a handset, km: the "
+                                "handsets stand for users spread over the region, whose cells' "
+                                "beams interfere though no simulated phone is in them (e.g. the "
+                                "grid spacing / sqrt 2); null: only cells holding handsets.")
     max_beams_per_satellite: int | None = Field(
         None, ge=1, description="Most cells one satellite serves at once (earth_fixed; null: no "
                                 "cap). No public figure: an assumption to sweep.")
