@@ -49,7 +49,7 @@ def test_help_has_an_example():
     (["--elevation-deg", "120"], "--elevation-deg must be in (0, 90]"),
     (["--shadow-margin-db", "-1"], "--shadow-margin-db must be a number of dB >= 0"),
     (["--altitude-km", "0"], "--altitude-km must be a positive number"),
-    (["--eirp-density-dbw-mhz", "nan"], "eirp_dbw must be a finite number"),
+    (["--eirp-density-dbw-mhz", "nan"], "eirp_density_dbw_mhz: Input should be a finite number"),
 ])
 def test_bad_value_exits_2_with_a_message(args, message):
     res = CliRunner().invoke(main, ["budget", *args])

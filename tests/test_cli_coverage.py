@@ -17,7 +17,10 @@ def test_coverage_json_summary_of_default():
     s = json.loads(res.stdout)
     assert s["satellites"] == 648
     assert 2500 < s["handsets"] < 3500
-    assert 0.5 < s["availability"] <= 1.0
+    # geometric coverage is "visible", as in `satsim run`'s summary, where
+    # "availability" means served by a beam
+    assert 0.5 < s["visible"] <= 1.0 and s["visible_min"] <= s["visible_p5"] <= s["visible"]
+    assert "availability" not in s
     assert s["gap_s"]["max"] >= s["gap_s"]["p95"] >= s["gap_s"]["p50"] >= 0
     assert s["satsim_version"]
 
@@ -26,6 +29,7 @@ def test_coverage_prints_a_report():
     res = CliRunner().invoke(main, ["coverage", "--hours", "0.5", "--step-s", "60"])
     assert res.exit_code == 0, res.output
     assert "Coverage report" in res.stdout and "By latitude band" in res.stdout
+    assert "availability" not in res.stdout and "a satellite above the mask" in res.stdout
 
 
 def test_coverage_with_a_tle_file_and_filter(tmp_path):

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
@@ -206,7 +207,7 @@ def test_summary_rows_handle_missing_and_off_sections():
     rows = {(s, label): value for s, label, value in summary_rows(SUMMARY)}
     assert rows[("Voice", "—")] == "off"
     assert rows[("Data", "—")] == "not reported"
-    assert rows[("Coverage", "coverage gap: median / 95th percentile / longest")] == \
+    assert rows[("Coverage", "service gap: median / 95th percentile / longest")] == \
         "40 s / 300 s (5.0 min) / n/a"
     assert rows[("Link", "handset time steps: no satellite")] == "1.5 %"
     assert summary_rows({})[0] == ("Run", "scenario", "n/a")
@@ -285,3 +286,57 @@ def test_unreadable_mask_leaves_a_note_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setattr(coastlines, "mask_path", lambda: None)
     with pytest.raises(FileNotFoundError, match="pip install global-land-mask"):
         coastlines.land_fraction(10.0, 11.25, 20.0, 21.25)
+
+
+# --------------------------------------------------------------------------- readable plots
+
+
+def test_coverage_map_colour_scale_follows_the_data(tables):
+    from satsim.results.plots import plot_coverage_map
+
+    narrow = tables["handsets"].assign(
+        served_fraction=0.40 + 0.03 * (tables["handsets"]["lat_deg"] - 44.0) / 14.0)
+    fig = plot_coverage_map({"handsets": narrow})
+    norm = fig.axes[0].collections[0].norm
+    assert 38.0 <= norm.vmin <= 40.0 and 43.0 <= norm.vmax <= 45.0
+    # the full range still shows as 0..100
+    full = plot_coverage_map(tables).axes[0].collections[0].norm
+    assert full.vmin == 0.0 and full.vmax == 100.0
+
+
+def test_gap_cdf_curves_are_distinct_sets_drawn_distinctly(tables):
+    from satsim.results.plots import plot_gap_cdf
+
+    ax = plot_gap_cdf(tables).axes[0]
+    lines = [ln for ln in ax.get_lines() if ln.get_label() and not ln.get_label().startswith("_")]
+    assert len(lines) == 2
+    a, b = lines
+    assert a.get_color() != b.get_color() and a.get_linestyle() != b.get_linestyle()
+    n_in = int((~tables["gaps"]["censored"]).sum())
+    n_cut = int(tables["gaps"]["censored"].sum())
+    assert a.get_label().startswith(f"{n_in:,} gaps inside")
+    assert b.get_label().startswith(f"{n_cut:,} gaps cut")
+    assert "Service gap" in ax.figure.get_suptitle()
+
+
+def test_samples_plot_shows_the_run_and_a_resolving_window(tables):
+    from satsim.results.plots import WINDOW_STEPS, plot_samples
+
+    rng = np.random.default_rng(3)
+    step_s = 10.0
+    samples = _samples(rng, n_steps=8641, step_s=step_s)
+    series = _timeseries(n_steps=8641, step_s=step_s).assign(
+        p10_sinr_db=-6.0, p50_sinr_db=-2.0, p90_sinr_db=2.0)
+    fig = plot_samples({"samples": samples, "timeseries": series})
+    axes = fig.axes
+    assert len(axes) == 2 + 3  # all handsets: served share, SINR band; then 3 handsets
+    top, sinr = axes[0], axes[1]
+    assert top.get_xlim()[1] - top.get_xlim()[0] >= 23.9  # the whole day, hours
+    assert any(isinstance(c, PolyCollection) for c in sinr.collections)  # the p10-p90 band
+    for ax in axes[2:]:
+        lo, hi = ax.get_xlim()
+        assert (hi - lo) * 3600.0 <= (WINDOW_STEPS + 1) * step_s  # a window, not the day
+        assert "of this window" in ax.get_title()
+    assert "up close" in fig.get_suptitle()
+    # without a timeseries table: only the handsets
+    assert len(plot_samples({"samples": samples}).axes) == 3

@@ -20,6 +20,26 @@ def fail_input(exc: Exception) -> None:
 
 
 @contextmanager
+def readable_warnings():
+    """Show each distinct warning once, as ``warning: <message>`` on stderr (no
+    source line; a chunked run would otherwise repeat it once per chunk)."""
+    import warnings
+
+    seen = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        key = (category, str(message))
+        if key not in seen:
+            seen.add(key)
+            click.echo(f"warning: {message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield
+
+
+@contextmanager
 def input_errors():
     """Turn bad input into exit code 2 with the message and no traceback."""
     try:

@@ -58,6 +58,17 @@ def _shells(constellation) -> list[tuple[float, float, int]]:
                   key=lambda x: -x[2])
 
 
+#: ``satsim tle`` reports satellites that fail in SGP4 (decay) this soon after their epoch.
+DECAY_HORIZON_DAYS = 7.0
+
+
+def _decay_problems(con, days: float) -> list[str]:
+    from ..orbits.propagation import SGP4_STATUS, decaying
+
+    return [f"{con.names[i]}: SGP4 error {code} ({SGP4_STATUS.get(code, 'unknown')}) "
+            f"{after:g} days after its epoch" for i, after, code in decaying(con, days)]
+
+
 @click.command("tle")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--name-contains", default=None, help='Keep satellites whose name contains this.')
@@ -80,6 +91,7 @@ def tle_command(file, name_contains, as_json):
             kwargs["name_contains"] = name_contains
         con = load_constellation(file, **kwargs)
     problems = [str(w.message) for w in caught if issubclass(w.category, SkippedEntriesWarning)]
+    decay = _decay_problems(con, DECAY_HORIZON_DAYS) if len(con) else []
     epochs = sorted(con.epoch_datetimes()) if len(con) else []
     shells = _shells(con) if len(con) else []
     info = {"file": str(file), "satellites": len(con),
@@ -87,7 +99,7 @@ def tle_command(file, name_contains, as_json):
             "epoch_last": epochs[-1].isoformat() if epochs else None,
             "shells": [{"altitude_km": a, "inclination_deg": i, "satellites": n}
                        for a, i, n in shells],
-            "problems": problems}
+            "problems": problems, "decaying": decay}
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -105,7 +117,15 @@ def tle_command(file, name_contains, as_json):
         console.print("[bold red]problems found[/] (entries skipped):")
         for p in problems:
             console.print(p, markup=False)
-    else:
+    if decay:
+        console.print(f"[bold red]problems found[/]: {len(decay)} satellite(s) fail in SGP4 "
+                      f"within {DECAY_HORIZON_DAYS:g} days of their epoch (a run after that "
+                      "leaves them out):")
+        for p in decay[:20]:
+            console.print(f"  {p}", markup=False)
+        if len(decay) > 20:
+            console.print(f"  ... and {len(decay) - 20} more", markup=False)
+    if not problems and not decay:
         console.print("no problems found")
 
 
@@ -158,7 +178,7 @@ def coverage_command(tle_path, name_contains, epoch, hours, step_s, min_elevatio
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    summary = cov.summary()
+    summary = _visible_names(cov.summary())
     summary.update(
         satsim_version=__version__,
         constellation=constellation.source,
@@ -172,6 +192,14 @@ def coverage_command(tle_path, name_contains, epoch, hours, step_s, min_elevatio
     _print_report(Console(), summary, cov)
 
 
+def _visible_names(summary: dict) -> dict:
+    """The orbit layer's summary with its geometric "availability" keys named
+    ``visible`` (a satellite above the mask), as in ``satsim run``'s summary,
+    where ``availability`` is the fraction of handset-time served by a beam."""
+    return {(k.replace("availability", "visible", 1) if k.startswith("availability") else k): v
+            for k, v in summary.items()}
+
+
 def _print_report(console: Console, s: dict, cov) -> None:
     head = Table(title="Coverage report", show_header=False, title_justify="left")
     head.add_column(style="bold")
@@ -181,12 +209,13 @@ def _print_report(console: Console, s: dict, cov) -> None:
         ("handsets", f"{s['handsets']} ({s['handsets_label']})"),
         ("run", f"{s['epoch']} + {s['duration_s'] / 3600:.3g} h, step {s['step_s']:g} s"),
         ("elevation mask", f"{s['min_elevation_deg']:g}°"),
-        ("availability", f"{100 * s['availability']:.2f} % mean, "
-                         f"{100 * s['availability_p5']:.2f} % at the 5th percentile handset, "
-                         f"{100 * s['availability_min']:.2f} % worst"),
+        ("visible", (f"a satellite above the mask {100 * s['visible']:.2f} % of handset-time "
+                     f"on average, {100 * s['visible_p5']:.2f} % at the 5th percentile "
+                     f"handset, {100 * s['visible_min']:.2f} % worst (geometry only; `satsim "
+                     "run` gives the share served by a beam)")),
         ("satellites in view", f"{s['mean_visible']:.2f} on average"),
-        ("gaps", f"{s['gaps']} gaps; duration p50 {s['gap_s']['p50']:.0f} s, "
-                 f"p95 {s['gap_s']['p95']:.0f} s, max {s['gap_s']['max']:.0f} s"),
+        ("visibility gaps", (f"{s['gaps']} gaps; duration p50 {s['gap_s']['p50']:.0f} s, "
+                             f"p95 {s['gap_s']['p95']:.0f} s, max {s['gap_s']['max']:.0f} s")),
         ("wall time", f"{s['wall_time_s']:.1f} s"),
     ]
     for k, v in rows:
@@ -194,7 +223,7 @@ def _print_report(console: Console, s: dict, cov) -> None:
     console.print(head)
     bands = cov.by_latitude(5.0)
     t = Table(title="By latitude band", title_justify="left")
-    for col in ("latitude", "handsets", "availability", "sats in view", "longest gap"):
+    for col in ("latitude", "handsets", "visible", "sats in view", "longest gap"):
         t.add_column(col, justify="right")
     for band, row in bands.iterrows():
         t.add_row(f"{band}°", f"{int(row['handsets'])}", f"{100 * row['availability']:.2f} %",
@@ -250,10 +279,11 @@ def budget(elevation_deg, altitude_km, bandwidth_mhz, ul_bandwidth_mhz, dl_freq_
         satsim budget --bandwidth-mhz 30 --ul-bandwidth-mhz 0.36 --shadow-margin-db 3 \\
             --dl-freq-mhz 2000 --ul-freq-mhz 2000 --json
     """
+    import dataclasses
     from dataclasses import asdict
 
     from ..link.budget import budget_table, link_budget
-    from ..link.config import Carrier, HandsetRadio, Propagation, SatellitePayload
+    from ..link.config import TR38821_SET1, Carrier, HandsetRadio, Propagation
 
     try:
         for option, value in (("--bandwidth-mhz", bandwidth_mhz),
@@ -274,19 +304,19 @@ def budget(elevation_deg, altitude_km, bandwidth_mhz, ul_bandwidth_mhz, dl_freq_
 
         carrier_kw = {}
         if dl_freq_mhz is not None:
-            carrier_kw["dl_center_hz"] = dl_freq_mhz * 1e6
+            carrier_kw["dl_center_mhz"] = dl_freq_mhz
         if ul_freq_mhz is not None:
-            carrier_kw["ul_center_hz"] = ul_freq_mhz * 1e6
+            carrier_kw["ul_center_mhz"] = ul_freq_mhz
         carrier = Carrier(**carrier_kw)
         payload_kw = {}
         if eirp_density_dbw_mhz is not None:
             payload_kw["eirp_density_dbw_mhz"] = eirp_density_dbw_mhz
         if gt_db_k is not None:
             payload_kw["gt_db_k"] = gt_db_k
-        payload = SatellitePayload(**payload_kw)
-        handset = (HandsetRadio() if polarization_loss_db is None
-                   else HandsetRadio(polarization_loss_db=polarization_loss_db))
+        payload = dataclasses.replace(TR38821_SET1, **payload_kw)
+        handset = HandsetRadio()
         propagation = Propagation(
+            polarization_loss_db=polarization_loss_db or 0.0,
             atmospheric=True if atmospheric_loss_db is None else atmospheric_loss_db,
             scintillation=True if scintillation_loss_db is None else scintillation_loss_db,
             shadow_margin_db=shadow_margin_db or 0.0,

@@ -4,15 +4,17 @@ a results folder and back to its plots.
 A thin layer over the Python API (``satsim.load_scenario``, ``satsim.run``,
 ``satsim.Results``). Exit codes: 0 success, 2 bad input (a clear message, no
 traceback), 1 internal error (the traceback goes to ``error.log`` in the
-output folder, which is marked INCOMPLETE), 130 interrupted.
+output folder, which is marked INCOMPLETE), 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM), 129 hung up (SIGHUP); an interrupted run leaves nothing
+partial behind (see :mod:`satsim.results.destination`).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 import traceback
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,10 +32,48 @@ from rich.progress import (
 from rich.table import Table
 
 from ..errors import InputError
-from ._common import SET_HELP, fail_input, input_errors
+from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS
+from ..results.destination import INCOMPLETE, Destination, is_satsim_folder
+from ..scenario.loader import ScenarioError, located
+from ._common import SET_HELP, fail_input, input_errors, readable_warnings
 
-#: Marker file of an output folder left by a failed run.
-INCOMPLETE = "INCOMPLETE"
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C (a KeyboardInterrupt) but with
+    its own exit code, 128 + the signal number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopOnSignals:
+    """While active (main thread only): SIGTERM and SIGHUP raise :class:`Stopped`."""
+
+    NAMES = ("SIGTERM", "SIGHUP")
+
+    def __enter__(self):
+        import threading
+
+        self.old = {}
+        if threading.current_thread() is threading.main_thread():
+            for name in self.NAMES:
+                if hasattr(signal, name):
+                    sig = getattr(signal, name)
+                    self.old[sig] = signal.signal(sig, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        # a second signal while cleaning up is ignored; the first one wins
+        for name in _StopOnSignals.NAMES:
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        raise Stopped(signum)
+
+    def __exit__(self, *exc):
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
 
 
 class _StageProgress:
@@ -85,20 +125,9 @@ def _default_out(name: str) -> Path:
     return Path("results") / f"{name}-{stamp}"
 
 
-def _write_error_log(out: Path, exc: BaseException) -> Path | None:
+def _write_error_log(dest: Destination, exc: BaseException) -> Path | None:
     """Keep the traceback of an internal error in ``out/error.log`` (marked INCOMPLETE)."""
-    try:
-        if out.exists() and not (out / INCOMPLETE).exists():
-            out = out.parent / f"{out.name}.error"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / INCOMPLETE).write_text(
-            "This run failed with an internal error; no results were written. "
-            "See error.log and report it with the scenario.\n", encoding="utf-8")
-        log = out / "error.log"
-        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-        return log
-    except OSError:
-        return None
+    return dest.write_failure("".join(traceback.format_exception(exc)))
 
 
 def _pct(x) -> str:
@@ -145,14 +174,20 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
     voice = summary.get("voice")
     if voice:
         t.add_row("voice", f"{voice['offered']:,} calls: blocked {_pct(voice.get('block_ratio'))}"
-                           f", dropped {_pct(voice.get('drop_ratio'))}, "
-                           f"{voice['completed']:,} completed")
+                           f" of offered, dropped {_pct(voice.get('drop_ratio'))} of admitted "
+                           f"(not blocked), {voice['completed']:,} completed")
     data = summary.get("data")
     if data:
         tp = data.get("throughput_kbps") or {}
         p50 = "n/a" if tp.get("p50") is None else f"{tp['p50']:,.0f} kbit/s"
         t.add_row("data", f"{data['completed']:,} of {data['sessions']:,} sessions completed; "
                           f"throughput p50 {p50}")
+    failed = r.get("satellites_failed")
+    age = r.get("element_age_days") or {}
+    if failed or age.get("max") is not None and age["max"] > DEFAULT_MAX_EPOCH_AGE_DAYS:
+        t.add_row("element sets", f"up to {age.get('max', 0):g} days from the run; "
+                                  f"{failed or 0} satellite(s) failed in SGP4 (decayed: "
+                                  f"{r.get('satellites_decayed') or 0}), left out where they fail")
     if wall_s is not None:
         t.add_row("wall time", f"{wall_s:.1f} s")
     if out is not None:
@@ -170,7 +205,9 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots and report.html.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
-def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_json):
+@click.option("--force", is_flag=True,
+              help="Run even if the memory estimate exceeds the machine's available memory.")
+def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_json, force):
     """Run a scenario end to end and write a results folder.
 
     With no SCENARIO: the embedded default (648 Starlink-Direct-to-Cell-like
@@ -182,7 +219,6 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         satsim run scenarios/high_latitude.yaml --out results/alaska --seed 3
         satsim run --set duration_s=7200 --set services.voice.enabled=true
     """
-    from ..runner import run
     from ..scenario import load_scenario, with_overrides
 
     console = Console(stderr=True, quiet=quiet)
@@ -190,37 +226,44 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         sc = load_scenario(scenario, overrides=list(overrides))
         if seed is not None:
             sc = with_overrides(sc, {"seed": seed})
-        out_path = Path(out) if out else _default_out(sc.name)
-        if out_path.exists() and (out_path / INCOMPLETE).exists() and \
-                not (out_path / "summary.json").exists():
-            overwrite = True  # a failed run's leftovers: replace them
-        from ..results import Results
-
-        Results.check_destination(out_path, overwrite)
-    console.print(f"[bold]satsim[/]: scenario [bold]{sc.name}[/], seed {sc.seed} -> {out_path}")
+        try:
+            est = check_resources(sc, force)
+        except ScenarioError as exc:
+            raise located(exc, scenario, overrides) from None
+        dest = Destination(out if out else _default_out(sc.name), overwrite)
+        if dest.path.is_dir() and (dest.path / INCOMPLETE).exists() and \
+                not (dest.path / "summary.json").exists() and is_satsim_folder(dest.path):
+            dest.overwrite = True  # a failed run's leftovers: replace them
+        dest.check()
+    out_path = dest.path
     t0 = time.perf_counter()
-    try:
-        with _StageProgress(console, quiet) as progress, warnings.catch_warnings():
-            warnings.simplefilter("always")
-            results = run(sc, progress=progress)
-            if no_plots:
-                results.write(out_path, overwrite=overwrite, plots=False)
+    with _StopOnSignals():
+        try:
+            with input_errors():
+                dest.claim()  # exit 2 if another run holds it; held until the end
+            try:
+                for line in dest.cleaned:
+                    console.print(f"[dim]{line}[/]")
+                console.print(f"[bold]satsim[/]: scenario [bold]{sc.name}[/], seed {sc.seed} "
+                              f"-> {out_path}")
+                console.print(f"[dim]{est.describe()}[/]")
+                try:
+                    results = _run_and_write(sc, dest, console, quiet, no_plots)
+                except ScenarioError as exc:
+                    raise located(exc, scenario, overrides) from None
+            finally:
+                dest.release()
+        except InputError as exc:
+            fail_input(exc)
+        except KeyboardInterrupt as exc:
+            code = 128 + exc.signum if isinstance(exc, Stopped) else 130
+            what = f"stopped by {exc}" if isinstance(exc, Stopped) else "interrupted"
+            if dest.committed:
+                click.echo(f"{what} after the results folder was complete: {out_path}",
+                           err=True)
             else:
-                progress("writing", 0, 1)
-                results.write(out_path, overwrite=overwrite)
-                progress("writing", 1, 1)
-    except InputError as exc:
-        fail_input(exc)
-    except KeyboardInterrupt:
-        click.echo("interrupted: no results folder was written", err=True)
-        sys.exit(130)
-    except Exception as exc:  # internal error: keep the traceback, exit 1
-        log = _write_error_log(out_path, exc)
-        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-        if log is not None:
-            click.echo(f"the traceback is in {log}; please report it with the scenario",
-                       err=True)
-        sys.exit(1)
+                click.echo(f"{what}: no results folder was written", err=True)
+            sys.exit(code)
     wall = time.perf_counter() - t0
     if as_json:
         from ..results.folder import dumps
@@ -230,14 +273,65 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         console.print(summary_table(results.summary, wall, results.path))
 
 
+def check_resources(sc, force: bool):
+    """The run's :class:`~satsim.scenario.estimate.Estimate`; refuses (InputError)
+    a run that does not fit in the available memory, unless ``force``."""
+    from ..scenario.estimate import available_memory_bytes, estimate
+
+    alts = None
+    if sc.constellation.file is not None:
+        from ..scenario.build import build_constellation
+
+        alts = build_constellation(sc).altitude_km
+    est = estimate(sc, alts)
+    problem = est.problem(available_memory_bytes())
+    if problem is not None and not force:
+        raise InputError(problem)
+    return est
+
+
+def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool):
+    """The simulation and the results folder; an internal error is logged in the
+    output folder and exits 1."""
+    from ..runner import run
+
+    try:
+        with _StageProgress(console, quiet) as progress, readable_warnings():
+            results = run(sc, progress=progress)
+            progress("writing", 0, 1)
+            try:
+                results.write(dest, plots=not no_plots)
+            except OSError as exc:  # full disk, quota, a folder made read-only meanwhile
+                click.echo(f"error: could not write the results folder {dest.path}: "
+                           f"{exc.strerror or exc}; nothing was written and nothing there "
+                           "was changed. Free some space or choose another --out, then run "
+                           "again", err=True)
+                sys.exit(1)
+            progress("writing", 1, 1)
+        return results
+    except InputError:
+        raise
+    except Exception as exc:  # internal error: keep the traceback, exit 1
+        log = _write_error_log(dest, exc)
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        if log is not None:
+            click.echo(f"the traceback is in {log}; please report it with the scenario",
+                       err=True)
+        sys.exit(1)
+
+
 @click.command("validate")
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
-def validate_command(scenario, overrides):
+@click.option("--force", is_flag=True,
+              help="Build the run's objects even if the memory estimate exceeds the machine's "
+                   "available memory.")
+def validate_command(scenario, overrides, force):
     """Check a scenario file without running it (exit 0 if it is usable).
 
     Builds everything a run needs (reads the constellation file, places the
-    handsets) and prints what the run would simulate.
+    handsets), prints what the run would simulate and its estimated memory
+    and work, and refuses (exit 2) what would not fit in this machine's memory.
 
     \b
     Example:
@@ -248,15 +342,41 @@ def validate_command(scenario, overrides):
 
     with input_errors():
         sc = load_scenario(scenario, overrides=list(overrides))
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            inputs = build(sc)
+        with readable_warnings():
+            try:
+                est = check_resources(sc, force)
+                inputs = build(sc)
+            except ScenarioError as exc:
+                raise located(exc, scenario, overrides) from None
+            health = _check_elements(sc, inputs)
     click.echo(f"{scenario}: ok. scenario '{sc.name}', seed {sc.seed}: "
                f"{len(inputs.constellation)} satellites x {inputs.beams_per_satellite} beams, "
                f"{len(inputs.handsets)} handsets ({inputs.handsets.label}), "
                f"{len(inputs.times)} steps of {sc.step_s:g} s "
                f"({sc.duration_s / 3600:g} h from {sc.epoch.isoformat()}), "
                f"services: {', '.join(inputs.services) or 'none'}")
+    click.echo(est.describe())
+    age = health["element_age_days"]
+    click.echo(f"element sets: {age['min']:g} to {age['max']:g} days from the run; "
+               f"{health['satellites_failed']} satellite(s) fail in SGP4 during the run "
+               f"({health['satellites_decayed']} decayed)"
+               + (f": {', '.join(health['failed'][:5])}" if health["failed"] else "")
+               + (", ..." if health["satellites_failed"] > 5 else ""))
+
+
+def _check_elements(sc, inputs) -> dict:
+    """Warn about element sets too old for the run (the limit is the scenario's
+    ``constellation.max_epoch_age_days``) and return their health."""
+    from ..orbits.propagation import (
+        DEFAULT_MAX_EPOCH_AGE_DAYS,
+        check_epoch_age,
+        element_health,
+    )
+
+    limit = getattr(sc.constellation, "max_epoch_age_days", DEFAULT_MAX_EPOCH_AGE_DAYS)
+    if limit is not None:
+        check_epoch_age(inputs.constellation, inputs.times, limit)
+    return element_health(inputs.constellation, inputs.times)
 
 
 @click.command("plot")
@@ -272,9 +392,12 @@ def plot_command(results_dir):
 
     with input_errors():
         res = Results.load(results_dir)
-    made = res.write_plots(Path(results_dir))
+    removed = []
+    made = res.write_plots(Path(results_dir), removed=removed)
     for name, path in made.items():
         click.echo(f"{name}: {path}")
+    for name in removed:
+        click.echo(f"{name}: no data (its table is missing or empty); removed its old PNG")
     click.echo(f"report: {Path(results_dir) / 'report.html'}")
 
 

@@ -121,6 +121,13 @@ class Handsets:
                 f"{lon_max_deg} (for a box across the antimeridian use lon_max_deg > 180)"
             )
         lat, lon = _area_grid(lat_min_deg, lat_max_deg, lon_min_deg, lon_max_deg, spacing_km)
+        if lat.size == 0:
+            raise InputError(
+                f"no grid point of spacing {spacing_km:g} km falls inside the box "
+                f"{lat_min_deg:g}..{lat_max_deg:g}°N, {lon_min_deg:g}..{lon_max_deg:g}°E (the "
+                f"first row and column are half a spacing in); use a spacing_km below the "
+                f"box's height and width ({_box_size_km(lat_min_deg, lat_max_deg, lon_min_deg, lon_max_deg)}), "
+                "or a larger box")
         return cls(lat, lon, label=f"grid {lat_min_deg:g}..{lat_max_deg:g}°N, "
                    f"{lon_min_deg:g}..{lon_max_deg:g}°E, {spacing_km:g} km")
 
@@ -180,9 +187,35 @@ def _check_range(name, values, lo, hi, hint):
         )
 
 
+#: Most handsets a grid placement may make (about 3 bytes x 10^8 per step-handset
+#: pair would follow); beyond it the spacing is surely a typo.
+MAX_GRID_HANDSETS = 20_000_000
+
+
+def grid_count(lat_min, lat_max, lon_min, lon_max, spacing_km) -> float:
+    """About how many handsets a grid ``spacing_km`` apart puts in a box
+    (its area on the mean sphere over ``spacing_km**2``)."""
+    r = IUGG_MEAN_RADIUS_KM
+    area_km2 = (r * r * np.radians(lon_max - lon_min)
+                * abs(np.sin(np.radians(lat_max)) - np.sin(np.radians(lat_min))))
+    return float(area_km2 / spacing_km**2)
+
+
+def _box_size_km(lat_min, lat_max, lon_min, lon_max) -> str:
+    height = np.radians(lat_max - lat_min) * IUGG_MEAN_RADIUS_KM
+    mid = np.cos(np.radians(0.5 * (lat_min + lat_max)))
+    width = np.radians(lon_max - lon_min) * IUGG_MEAN_RADIUS_KM * mid
+    return f"{height:,.0f} km x {width:,.0f} km"
+
+
 def _area_grid(lat_min, lat_max, lon_min, lon_max, spacing_km):
     if not spacing_km > 0:
         raise InputError(f"spacing_km must be > 0, got {spacing_km!r}")
+    n = grid_count(lat_min, lat_max, lon_min, lon_max, spacing_km)
+    if n > MAX_GRID_HANDSETS:
+        raise InputError(f"a grid {spacing_km:g} km apart over this area would hold about "
+                         f"{n:,.0f} handsets (at most {MAX_GRID_HANDSETS:,}); use a larger "
+                         "spacing_km")
     dlat = np.degrees(spacing_km / IUGG_MEAN_RADIUS_KM)  # ground distance: mean radius
     rows = np.arange(lat_min + dlat / 2, lat_max, dlat)
     lats, lons = [], []

@@ -258,11 +258,65 @@ def check_epoch_age(constellation: Constellation, times: TimeGrid, max_days: flo
             f"{old.size} of {len(constellation)} satellites are propagated more than "
             f"{max_days:g} days from their element-set epoch (worst: {listed}); SGP4 "
             "errors grow by kilometres per day, so use fresher TLEs or move the run "
-            "epoch closer (raise max_epoch_age_days to accept this).",
+            "epoch closer (or raise the limit to accept this: the scenario key "
+            "constellation.max_epoch_age_days, max_epoch_age_days= in Python).",
             EpochWarning,
             stacklevel=3,
         )
     return age
+
+
+#: Samples :func:`element_health` propagates at most (start, end and evenly between).
+HEALTH_SAMPLES = 49
+
+
+def element_health(constellation: Constellation, times: TimeGrid,
+                   samples: int = HEALTH_SAMPLES) -> dict:
+    """How usable the element sets are over a run: their age and failures.
+
+    Propagates every satellite at up to ``samples`` times (the first, the last
+    and evenly between; cheap next to the run) and returns, JSON-ready::
+
+        {"element_age_days": {"min": .., "max": ..},   # |run time - epoch|, worst
+                                                        # of each satellite
+         "satellites_failed": n,                       # SGP4 failed at some sample
+         "satellites_decayed": n,                      # of which decayed (error 6)
+         "failed": [names, at most 20]}
+
+    A decayed satellite stays decayed, so decays are all found; other SGP4
+    failures only if they last longer than the gap between samples.
+    """
+    n = len(times)
+    idx = np.unique(np.linspace(0, n - 1, min(n, max(int(samples), 2))).round().astype(int))
+    jd_whole, jd_fraction = times.jd_utc()
+    first = jd_whole[0] + jd_fraction[0]
+    last = jd_whole[-1] + jd_fraction[-1]
+    epochs = constellation.epoch_jd
+    age = np.maximum(np.abs(first - epochs), np.abs(last - epochs))
+    sat_status, _, _ = propagate_teme(constellation.satrecs, jd_whole[idx], jd_fraction[idx], 1)
+    failed = (np.asarray(sat_status) != 0).any(axis=1)
+    decayed = (np.asarray(sat_status) == 6).any(axis=1)
+    names = [constellation.names[i] for i in np.flatnonzero(failed)[:20]]
+    return {"element_age_days": {"min": round(float(age.min()), 3),
+                                 "max": round(float(age.max()), 3)},
+            "satellites_failed": int(failed.sum()), "satellites_decayed": int(decayed.sum()),
+            "failed": names}
+
+
+def decaying(constellation: Constellation, days: float = 7.0,
+             step_days: float = 0.25) -> list[tuple[int, float, int]]:
+    """Satellites whose SGP4 fails within ``days`` after their own element-set
+    epoch, sampled every ``step_days``: ``(index, days after epoch, error code)``
+    of the first failure, for ``satsim tle``."""
+    offsets = np.arange(0.0, days + 1e-9, step_days)
+    out = []
+    for i, sat in enumerate(constellation.satrecs):
+        jd = np.full(offsets.size, float(sat.jdsatepoch))
+        e, _, _ = sat.sgp4_array(jd, sat.jdsatepochF + offsets)
+        bad = np.flatnonzero(np.asarray(e) != 0)
+        if bad.size:
+            out.append((i, float(offsets[bad[0]]), int(e[bad[0]])))
+    return out
 
 
 def _warn_failures(constellation: Constellation, status: np.ndarray) -> None:

@@ -22,9 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import platform
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -33,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
+from .destination import Destination
 
 #: Tables a run may write, in report order.
 TABLES = ("handsets", "timeseries", "gaps", "samples", "handovers", "sms", "calls", "sessions",
@@ -89,8 +88,16 @@ def metadata_for(scenario, timings_s: dict) -> dict:
         "versions": {p: _version(p) for p in PACKAGES} | {"python": platform.python_version()},
         "platform": platform.platform(),
         "model_editions": dict(MODEL_EDITIONS),
+        "max_epoch_age_days": _epoch_age_limit(scenario),
         "timings_s": {k: round(v, 3) for k, v in timings_s.items()},
     }
+
+
+def _epoch_age_limit(scenario):
+    """The scenario's limit on |run time - element epoch| (days) that warns."""
+    from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS
+
+    return getattr(scenario.constellation, "max_epoch_age_days", DEFAULT_MAX_EPOCH_AGE_DAYS)
 
 
 @dataclass(eq=False)
@@ -145,37 +152,18 @@ class Results:
 
     @staticmethod
     def check_destination(out, overwrite: bool = False) -> Path:
-        """Refuse to write over an existing folder unless ``overwrite``."""
-        out = Path(out)
-        if out.exists() and not overwrite:
-            raise InputError(f"results folder {out} already exists; choose another --out "
-                             "folder or pass --overwrite to replace it")
-        if out.exists() and not out.is_dir():
-            raise InputError(f"{out} exists and is not a folder; choose another --out")
-        return out
+        """Refuse a destination that cannot be used (see
+        :class:`~satsim.results.destination.Destination`); its normalised path."""
+        return Destination(out, overwrite).check()
 
     def write(self, out, *, overwrite: bool = False, plots: bool = True) -> Path:
-        """Write the results folder atomically (module docstring) and return its path."""
-        out = self.check_destination(out, overwrite).absolute()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        try:
-            tmp.mkdir()
-            self._write_into(tmp, plots)
-            if out.exists():
-                old = out.parent / f".{out.name}.old-{os.getpid()}"
-                os.rename(out, old)
-                os.rename(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        self.path = out
-        return out
+        """Write the results folder atomically (module docstring) and return its path.
+
+        ``out`` is a path or a :class:`~satsim.results.destination.Destination`
+        already claimed (the CLI claims it before the simulation)."""
+        dest = out if isinstance(out, Destination) else Destination(out, overwrite)
+        self.path = dest.write(lambda folder: self._write_into(folder, plots))
+        return self.path
 
     def _write_into(self, folder: Path, plots: bool) -> None:
         (folder / "summary.json").write_text(dumps(self.summary), encoding="utf-8")
@@ -190,13 +178,14 @@ class Results:
         if plots:
             self.write_plots(folder)
 
-    def write_plots(self, folder) -> dict:
-        """PNG plots into ``folder/plots`` and ``folder/report.html``."""
+    def write_plots(self, folder, removed: list | None = None) -> dict:
+        """PNG plots into ``folder/plots`` and ``folder/report.html``; the names of
+        plots without data whose old PNG was removed go into ``removed``."""
         from .plots import make_plots
         from .report import write_report
 
         folder = Path(folder)
-        made = make_plots(self.summary, self.tables, folder / "plots")
+        made = make_plots(self.summary, self.tables, folder / "plots", removed=removed)
         write_report(self.summary, self.metadata, made, folder / "report.html",
                      scenario_yaml=self.scenario_yaml)
         return made
@@ -212,9 +201,17 @@ class Results:
             summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
             metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
             scenario_text = (folder / "scenario.yaml").read_text(encoding="utf-8")
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{folder}: damaged results folder ({exc}); run the scenario "
                              "again") from None
+        if not (isinstance(summary, dict) and isinstance(summary.get("run"), dict)
+                and "scenario" in summary):
+            raise InputError(f"{folder / 'summary.json'}: not a satsim summary (expected a "
+                             "mapping with 'scenario' and 'run'); the folder is damaged or "
+                             "not a results folder: run the scenario again")
+        if not isinstance(metadata, dict):
+            raise InputError(f"{folder / 'metadata.json'}: not a satsim metadata mapping; "
+                             "run the scenario again")
         tables = {p.stem: pd.read_parquet(p) for name in TABLES
                   for p in [folder / "tables" / f"{name}.parquet"] if p.is_file()}
         return cls(summary=summary, tables=tables, scenario_yaml=scenario_text,

@@ -11,7 +11,6 @@ latencies are seconds.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from textwrap import shorten
@@ -23,6 +22,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from .._atomic import atomic_write_with
 from . import coastlines
 from .report import format_number, format_percent
 
@@ -30,6 +30,7 @@ from .report import format_number, format_percent
 TABLE_COLUMNS = {
     "handsets": ("lat_deg", "lon_deg", "served_fraction"),
     "timeseries": ("time_s", "mean_visible", "served_fraction", "visible_fraction"),
+    # (the samples plot also reads p10_sinr_db, p50_sinr_db, p90_sinr_db if present)
     "samples": ("time_s", "handset", "serving_sat", "dl_sinr_db", "status"),
     "gaps": ("duration_s", "censored"),
     "sms": ("direction", "latency_s", "outcome", "covered_at_arrival"),
@@ -46,7 +47,7 @@ _HOUR_S = 3600.0
 
 
 def make_plots(summary: dict, tables: Mapping[str, pd.DataFrame],
-               out_dir: str | os.PathLike) -> dict[str, Path]:
+               out_dir: str | os.PathLike, removed: list | None = None) -> dict[str, Path]:
     """Write the plots the tables have data for, as PNG files in ``out_dir``.
 
     Parameters
@@ -58,6 +59,10 @@ def make_plots(summary: dict, tables: Mapping[str, pd.DataFrame],
         or empty, and the plots needing it are skipped.
     out_dir : path
         Folder for the PNGs, created if missing. Files are written atomically.
+        The PNG of a plot that has no data now is removed (an older run's
+        picture must not pass for this one's).
+    removed : list, optional
+        Receives the names of the plots whose old PNG was removed.
 
     Returns
     -------
@@ -78,6 +83,11 @@ def make_plots(summary: dict, tables: Mapping[str, pd.DataFrame],
     for name, draw in PLOTTERS.items():
         fig = draw(tables)
         if fig is None:
+            stale = out_dir / f"{name}.png"
+            if stale.is_file() and not stale.is_symlink():
+                stale.unlink()
+                if removed is not None:
+                    removed.append(name)
             continue
         if scenario:
             fig.suptitle(f"{fig.get_suptitle()}\nscenario: {shorten(str(scenario), 80)}")
@@ -107,9 +117,12 @@ def plot_coverage_map(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     fig, ax = _figure(8.0, 5.2)
     spacing_deg, regular = _handset_spacing_deg(lat, lon)
     cell_deg = 1.5 * spacing_deg
-    style = {"cmap": "viridis", "norm": Normalize(0.0, 100.0)}
-    if regular and len(lat) >= MIN_HANDSETS_FOR_GRID:
+    gridded = regular and len(lat) >= MIN_HANDSETS_FOR_GRID
+    if gridded:
         verts, means = _cell_means(lat, lon, served, cell_deg)
+    lo, hi = _colour_range(means if gridded else served)
+    style = {"cmap": "viridis", "norm": Normalize(lo, hi)}
+    if gridded:
         art = ax.add_collection(PolyCollection(verts, array=means, edgecolors="face",
                                                linewidths=0.3, **style))
         how = f"mean in {cell_deg:.2g}° cells"
@@ -126,7 +139,8 @@ def plot_coverage_map(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     fig.suptitle(f"Time served by a beam, {len(served):,} handsets ({how})")
     if note:
         ax.set_title(note, fontsize=9)
-    fig.colorbar(art, ax=ax, label="time served (%)", shrink=0.8)
+    fig.colorbar(art, ax=ax, shrink=0.8, extend="neither",
+                 label=f"time served (%), scale {lo:g} to {hi:g} % (the data's range)")
     return fig
 
 
@@ -145,14 +159,17 @@ def plot_gap_cdf(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     if not np.any(duration > 0):
         return None
     fig, ax = _figure(7.0, 4.5)
-    for label, values in (("gaps inside the run", duration[~censored]),
-                          ("all gaps, incl. cut by run start/end", duration)):
-        _ecdf(ax, values, label, median_unit="s")
+    for (label, values), style in zip(
+            ((f"{int((~censored).sum()):,} gaps inside the run", duration[~censored]),
+             ((f"{int(censored.sum()):,} gaps cut by the run's start or end (observed "
+               "length, truly longer)"), duration[censored])), _CURVE_STYLES):
+        if len(values):
+            _ecdf(ax, values, label, median_unit="s", **style)
     ax.set_xscale("log")
     ax.set_xlabel("gap duration (s)")
     ax.set_ylabel("fraction of gaps ≤ duration")
-    fig.suptitle(f"Coverage gap durations: {len(duration):,} gaps, "
-                 f"{int(censored.sum()):,} cut by the run's start or end")
+    fig.suptitle(f"Service gap durations (no beam serving the handset): {len(duration):,} "
+                 "gaps")
     ax.legend(loc="lower right", fontsize=8)
     return fig
 
@@ -180,13 +197,13 @@ def plot_sms_latency_cdf(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     )
     positive = latency[delivered & (latency > 0)]
     for ax, pair in zip(axes, groups):
-        for label, member in pair:
+        for (label, member), style in zip(pair, _CURVE_STYLES):
             n = int(member.sum())
             if n == 0:
                 continue
             lost = 1.0 - delivered[member].mean()
             _ecdf(ax, latency[member & delivered],
-                  f"{label}: {n:,} messages, {format_percent(lost)} undelivered")
+                  f"{label}: {n:,} messages, {format_percent(lost)} undelivered", **style)
         _log_or_symlog(ax, positive, len(positive) < delivered.sum())
         if not delivered.any():
             _no_data(ax, "no message delivered")
@@ -202,28 +219,44 @@ def plot_sms_latency_cdf(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
 
 
 def plot_samples(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
-    """Downlink SINR and serving satellite over time for a few sampled handsets.
+    """What service looks like over the run, and up close for a few handsets.
 
-    One panel per handset (at most :data:`MAX_SAMPLE_PANELS`): SINR in dB on
-    the left axis, the serving satellite's index as dots on the right axis (a
-    jump is a handover), and time steps without service shaded grey.
+    Top: the share of all handsets served by a beam (and with a satellite above
+    the mask) over the run; below it the downlink SINR of the served handsets,
+    10th to 90th percentile band and median (from the ``timeseries`` table,
+    smoothed over :data:`SMOOTH_S`; the mean when the table has no
+    percentiles). Then one panel per sampled handset (at most
+    :data:`MAX_SAMPLE_PANELS`) over a window of :data:`WINDOW_STEPS` steps
+    (the whole run if shorter), placed where the sampled handsets' service
+    changes most and shaded on the top panels: SINR coloured by serving
+    satellite (a colour change is a handover, also marked by a dotted line)
+    and a strip coloured by why the handset was not served.
     """
     df = _table(tables, "samples")
     if df is None:
         return None
+    series = (tables or {}).get("timeseries")
+    if series is not None and (len(series) == 0 or not {"time_s", "served_fraction"}
+                               <= set(series.columns)):
+        series = None
     handsets = np.unique(df["handset"].to_numpy())[:MAX_SAMPLE_PANELS]
     positions = _handset_positions(tables)
-    fig = Figure(figsize=(10.0, 1.0 + 2.4 * len(handsets)), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(len(handsets), 1, sharex=True, squeeze=False)[:, 0])
-    twins = []
-    for ax, handset in zip(axes, handsets):
-        rows = df[df["handset"].to_numpy() == handset].sort_values("time_s")
-        twins.append(_sample_panel(ax, rows, handset, positions.get(handset)))
-    handles, labels = (a + b for a, b in zip(axes[0].get_legend_handles_labels(),
-                                             twins[0].get_legend_handles_labels()))
-    axes[0].legend(handles, labels, loc="upper right", fontsize=8, ncols=3)
-    axes[-1].set_xlabel("time since epoch (h)")
-    fig.suptitle("Sampled handsets: downlink SINR and serving satellite")
+    rows = {h: df[df["handset"].to_numpy() == h].sort_values("time_s") for h in handsets}
+    window = _busiest_window(list(rows.values()))
+    n_top = 2 if series is not None else 0
+    fig = Figure(figsize=(10.0, 1.2 + 2.3 * n_top + 1.9 * len(handsets)), layout="constrained")
+    axes = fig.subplots(n_top + len(handsets), 1, squeeze=False)[:, 0]
+    if series is not None:
+        _population_panels(axes[0], axes[1], series.sort_values("time_s"), window)
+    for k, (ax, h) in enumerate(zip(axes[n_top:], handsets)):
+        _sample_panel(ax, rows[h], h, positions.get(h), window, legend=k == 0)
+        if k > 0:
+            ax.sharex(axes[n_top])
+    axes[-1].set_xlabel("time since epoch (h:mm)")
+    span = (window[1] - window[0]) / 60.0
+    fig.suptitle("Service over the run (all handsets) and up close for "
+                 f"{len(handsets)} sampled handset{'s' if len(handsets) > 1 else ''} "
+                 f"({span:,.0f} min window)")
     return fig
 
 
@@ -284,34 +317,132 @@ PLOTTERS: dict[str, Callable[[Mapping[str, pd.DataFrame]], Figure | None]] = {
 # --------------------------------------------------------------------------- panels
 
 
-def _sample_panel(ax, rows: pd.DataFrame, handset, position):
-    """One handset's SINR, serving satellite and unserved steps on ``ax``.
+#: Steps shown in each sampled handset's panel (20 minutes at 10 s: every step
+#: stays a few pixels wide).
+WINDOW_STEPS = 120
+#: Smoothing of the all-handset curves of the samples plot, seconds.
+SMOOTH_S = 600.0
+#: Colours of the reasons a handset is not served (link.timeline status codes).
+STATUS_COLOURS = {0: ("served", "C2"), 1: ("no satellite", "0.55"), 2: ("no beam", "C1"), 3: ("low SINR", "C4"),
+                  4: ("Doppler", "C6"), 5: ("delay", "C5")}
 
-    Returns the twin Axes holding the serving satellite.
-    """
+
+def _busiest_window(panels: list) -> tuple[float, float]:
+    """(start_s, end_s) of :data:`WINDOW_STEPS` steps where the sampled handsets'
+    serving satellite or status changes most (the whole run if it is shorter)."""
+    times = np.unique(np.concatenate([_floats(r, "time_s") for r in panels]))
+    if len(times) <= WINDOW_STEPS:
+        return float(times[0]), float(times[-1])
+    changes = np.zeros(len(times))
+    for r in panels:
+        t = _floats(r, "time_s")
+        sat, status = _floats(r, "serving_sat"), _floats(r, "status")
+        flip = np.r_[False, (np.diff(sat) != 0) | (np.diff(status) != 0)]
+        np.add.at(changes, np.searchsorted(times, t[flip]), 1.0)
+    counts = np.convolve(changes, np.ones(WINDOW_STEPS), mode="valid")
+    start = int(np.argmax(counts))
+    return float(times[start]), float(times[start + WINDOW_STEPS - 1])
+
+
+def _smooth(values: np.ndarray, steps: int, how: str = "mean") -> np.ndarray:
+    """Centred rolling mean / median over ``steps`` samples (NaN ignored)."""
+    if steps <= 1:
+        return values
+    roll = pd.Series(values).rolling(steps, center=True, min_periods=1)
+    return (roll.median() if how == "median" else roll.mean()).to_numpy()
+
+
+def _population_panels(top, bottom, series: pd.DataFrame, window) -> None:
+    """Share of handsets served / with a satellite in view, and SINR percentiles."""
+    t = _floats(series, "time_s")
+    hours = t / _HOUR_S
+    step = float(np.median(np.diff(t))) if len(t) > 1 else SMOOTH_S
+    k = max(1, round(SMOOTH_S / step)) if t[-1] - t[0] > 6 * SMOOTH_S else 1
+    smoothed = f" ({SMOOTH_S / 60:g} min mean)" if k > 1 else ""
+    for col, label, style in (("visible_fraction", "a satellite above the mask",
+                               _CURVE_STYLES[1]),
+                              ("served_fraction", "served by a beam", _CURVE_STYLES[0])):
+        if col in series.columns:
+            top.plot(hours, 100.0 * _smooth(_floats(series, col), k), label=label + smoothed,
+                     **style)
+    top.set_ylim(0, 100)
+    top.yaxis.set_major_formatter(PercentFormatter())
+    top.set_ylabel("handsets")
+    top.legend(loc="lower left", fontsize=8, ncols=2)
+    cols = ("p10_sinr_db", "p50_sinr_db", "p90_sinr_db")
+    if set(cols) <= set(series.columns):
+        p10, p50, p90 = (_smooth(_floats(series, c), k, "median") for c in cols)
+        bottom.fill_between(hours, p10, p90, color="C0", alpha=0.25, lw=0,
+                            label="10th to 90th percentile")
+        bottom.plot(hours, p50, color="C0", lw=1.4, label="median")
+    elif "mean_sinr_db" in series.columns:
+        bottom.plot(hours, _smooth(_floats(series, "mean_sinr_db"), k, "median"), color="C0",
+                    lw=1.4, label="mean")
+    bottom.set_ylabel("DL SINR of served\nhandsets (dB)")
+    if bottom.get_legend_handles_labels()[0]:
+        bottom.legend(loc="lower left", fontsize=8, ncols=2)
+    for ax in (top, bottom):
+        ax.axvspan(window[0] / _HOUR_S, window[1] / _HOUR_S, color="0.85", zorder=0,
+                   label=None)
+        ax.grid(alpha=0.3)
+        ax.set_xlim(hours[0], hours[-1])
+        ax.xaxis.set_major_formatter(FuncFormatter(_hours_minutes))
+    top.set_title(f"all handsets, whole run{smoothed}; shaded: the window of the panels "
+                  "below", fontsize=9)
+
+
+def _hours_minutes(x: float, _pos=None) -> str:
+    minutes = round(x * 60.0)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _sample_panel(ax, rows: pd.DataFrame, handset, position, window, legend: bool) -> None:
+    """One handset over ``window``: SINR coloured by serving satellite, handovers
+    dotted, and a strip coloured by why it was not served."""
+    t_all = _floats(rows, "time_s")
+    served_all = _floats(rows, "status") == 0
+    inside = (t_all >= window[0]) & (t_all <= window[1])
+    rows = rows[inside]
     hours = _floats(rows, "time_s") / _HOUR_S
     sinr = _floats(rows, "dl_sinr_db")
     sat = _floats(rows, "serving_sat")
-    served = _floats(rows, "status") == 0
+    status = _floats(rows, "status")
+    served = status == 0
     step_h = float(np.median(np.diff(hours))) if len(hours) > 1 else 1.0 / 360.0
-    starts, stops = _runs(~served)
-    ax.broken_barh([(hours[a], hours[b - 1] - hours[a] + step_h) for a, b in zip(starts, stops)],
-                   (0, 1), transform=ax.get_xaxis_transform(), color="0.88", zorder=0,
-                   label="not served")
-    ax.plot(hours, sinr, lw=0.8, color="C0", label="DL SINR")
+    sat_served = np.where(served & (sat >= 0), sat, np.nan)
+    seen = [s_ for s_ in pd.unique(sat_served[np.isfinite(sat_served)])]
+    for j, sid in enumerate(seen):
+        y = np.where(sat_served == sid, sinr, np.nan)
+        ax.plot(hours, y, lw=1.3, marker=".", ms=4, color=f"C{j % 10}", label=None)
+    finite_sats = sat_served[np.isfinite(sat_served)]
+    change = np.flatnonzero(np.diff(finite_sats) != 0)
+    t_served = hours[np.isfinite(sat_served)]
+    for i in change:
+        ax.axvline(0.5 * (t_served[i] + t_served[i + 1]), color="0.4", lw=0.6, ls=":",
+                   alpha=0.7)
+    for code, (name, colour) in STATUS_COLOURS.items():
+        starts, stops = _runs(status == code)
+        if len(starts):
+            ax.broken_barh([(hours[a], hours[b - 1] - hours[a] + step_h)
+                            for a, b in zip(starts, stops)], (0.0, 0.12),
+                           transform=ax.get_xaxis_transform(), color=colour,
+                           label=name if code == 0 else f"not served: {name}")
+    if not np.isfinite(sinr[served]).any():
+        _no_data(ax, "not served in this window")
     ax.set_ylabel("DL SINR (dB)")
-    right = ax.twinx()
-    sat = np.where(served & (sat >= 0), sat, np.nan)
-    right.plot(hours, sat, ".", ms=2.0, color="C3", label="serving satellite")
-    right.set_ylabel("serving satellite (index)")
-    if not np.isfinite(sat).any():
-        right.set_yticks([])
     ax.grid(alpha=0.3)
+    ax.set_xlim(window[0] / _HOUR_S, window[1] / _HOUR_S + step_h)
+    ax.xaxis.set_major_formatter(FuncFormatter(_hours_minutes))
+    ax.margins(y=0.25)
     where = "" if position is None else f" at {_lat_text(position[0])} {_lon_text(position[1])}"
-    changes = int(np.sum(np.diff(sat[np.isfinite(sat)]) != 0))
-    ax.set_title(f"handset {handset}{where}: served {format_percent(served.mean())} of steps, "
-                 f"{changes} serving-satellite changes", fontsize=9)
-    return right
+    sats = ", ".join(str(int(x)) for x in seen[:6]) + (", ..." if len(seen) > 6 else "")
+    ax.set_title(f"handset {handset}{where}: served {format_percent(served.mean())} of this "
+                 f"window ({format_percent(served_all.mean())} of the run); {len(change)} "
+                 f"handovers between satellites {sats or '(none)'}", fontsize=9)
+    if legend:
+        ax.plot([], [], color="0.3", lw=0.7, ls=":", label="handover")
+        ax.plot([], [], color="C0", lw=1.3, label="SINR (colour: serving satellite)")
+        ax.legend(loc="upper right", fontsize=7, ncols=3)
 
 
 def _call_outcomes(ax, calls: pd.DataFrame) -> None:
@@ -322,11 +453,17 @@ def _call_outcomes(ax, calls: pd.DataFrame) -> None:
     values = counts[order].to_numpy()
     colors = {"completed": "C2", "blocked": "C1", "dropped": "C3", "in_progress": "C7"}
     bars = ax.bar(order, values, color=[colors.get(o, "C0") for o in order])
-    shares = [f"{v:,} ({format_percent(v / values.sum())})" for v in values]
+    # the summary's ratios: blocked of offered, dropped of admitted (offered - blocked)
+    offered = int(values.sum())
+    admitted = offered - int(counts.get("blocked", 0))
+    shares = [f"{v:,} ({format_percent(v / admitted)} of admitted)" if o == "dropped" and admitted
+              else f"{v:,} ({format_percent(v / offered)} of offered)"
+              for o, v in zip(order, values)]
     ax.bar_label(bars, labels=shares, fontsize=8)
     ax.set_ylabel("calls")
     ax.set_xlabel("outcome")
-    ax.set_title(f"Voice calls by outcome ({values.sum():,} offered)", fontsize=10)
+    ax.set_title(f"Voice calls by outcome ({offered:,} offered, {admitted:,} admitted); drop "
+                 "ratio = dropped / admitted", fontsize=10)
     ax.margins(y=0.15)
 
 
@@ -382,15 +519,9 @@ def _figure(width_in: float, height_in: float):
 
 
 def _save_png(fig: Figure, path: Path) -> Path:
-    """Save ``fig`` as PNG through a temporary file and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=_DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Save ``fig`` as PNG through a temporary file and ``os.replace`` (mode
+    0666 & ~umask, like every other file of a results folder)."""
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=_DPI))
     return path
 
 
@@ -398,7 +529,34 @@ def _save_png(fig: Figure, path: Path) -> Path:
 _ECDF_POINTS = 5000
 
 
-def _ecdf(ax, values: np.ndarray, label: str, median_unit: str | None = None) -> None:
+#: Line styles of the curves compared in one panel: colour, dash and width differ,
+#: so overlapping curves stay apart (and apart in grey print).
+_CURVE_STYLES = ({"color": "C0", "linestyle": "-", "linewidth": 1.8},
+                 {"color": "C3", "linestyle": "--", "linewidth": 1.4},
+                 {"color": "C2", "linestyle": ":", "linewidth": 1.6})
+
+
+def _colour_range(values_pct: np.ndarray) -> tuple[float, float]:
+    """A colour scale that follows the data (percent): its min and max rounded
+    outward, at least 1 point wide, within 0..100."""
+    v = np.asarray(values_pct, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 100.0
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < 1.0:
+        mid = 0.5 * (lo + hi)
+        lo, hi = mid - 0.5, mid + 0.5
+    step = 10.0 ** np.floor(np.log10(max(hi - lo, 1e-9))) / 2.0
+    lo, hi = np.floor(lo / step) * step, np.ceil(hi / step) * step
+    lo, hi = max(lo, 0.0), min(hi, 100.0)
+    if hi - lo < 1.0:
+        lo, hi = (max(hi - 1.0, 0.0), hi) if hi >= 1.0 else (0.0, 1.0)
+    return float(round(lo, 6)), float(round(hi, 6))
+
+
+def _ecdf(ax, values: np.ndarray, label: str, median_unit: str | None = None,
+          **style) -> None:
     """Draw the empirical CDF of the finite ``values`` as a step line.
 
     With ``median_unit`` the label gets the median in that unit. With no
@@ -415,7 +573,8 @@ def _ecdf(ax, values: np.ndarray, label: str, median_unit: str | None = None) ->
         x, y = x[keep], y[keep]
     if median_unit and len(finite):
         label += f", median {format_number(float(np.median(finite)))} {median_unit}"
-    ax.step(np.r_[x[:1], x], np.r_[[0.0] * min(len(x), 1), y], where="post", label=label)
+    ax.step(np.r_[x[:1], x], np.r_[[0.0] * min(len(x), 1), y], where="post", label=label,
+            **style)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3, which="both")
 

@@ -19,15 +19,21 @@ from .._atomic import atomic_write_text
 
 #: Plot name -> one-line caption, in the order the report shows them.
 CAPTIONS = {
-    "coverage_map": "Share of the run's time steps in which handsets at each place were "
-                    "served by a beam; coastlines from the GLOBE land/sea mask.",
-    "gap_cdf": "Distribution of coverage gaps (no satellite above the elevation mask): "
-               "gaps inside the run, and all gaps including those cut by its start or end.",
+    "coverage_map": "Share of the run's time in which handsets at each place were served by "
+                    "a beam; the colour scale spans the data's range (read the colour bar); "
+                    "coastlines from the GLOBE land/sea mask.",
+    "gap_cdf": "Distribution of service gaps (no beam serving the handset, whatever the "
+               "reason: no satellite above the mask, no usable beam, low SINR, Doppler or "
+               "delay): gaps inside the run, and all gaps including those cut by its start "
+               "or end (drawn at their observed, shorter length).",
     "sms_latency_cdf": "Delivery latency of the delivered SMS, by direction and by whether "
                        "the handset was covered when the message arrived; legends give the "
                        "share not delivered.",
-    "samples": "A few handsets step by step: downlink SINR, the satellite serving them "
-               "(a jump is a handover) and, shaded, the steps without service.",
+    "samples": "Top: the share of all handsets served by a beam (and with a satellite above "
+               "the mask), and the downlink SINR of served handsets (10th-90th percentile band "
+               "and median), over the whole run. Below: a few sampled handsets step by step "
+               "over a short window (shaded above): SINR coloured by serving satellite, "
+               "handovers dotted, and a strip giving why each step was or was not served.",
     "visible_over_time": "Satellites above the mask (mean over handsets) and the share of "
                          "handsets with a satellite in view and served by a beam, over the run.",
     "voice_data": "Voice calls by outcome, and the throughput of completed data sessions.",
@@ -90,7 +96,7 @@ def render_report(summary: dict, metadata: dict, plots: Mapping[str, str | os.Pa
         f"<h1>satsim report: {_esc(scenario)}</h1>",
         f'<p class="sub">{_esc(_subtitle(summary))}</p>',
         "<h2>Summary</h2>",
-        _summary_table(summary),
+        _summary_table(summary, metadata),
         "<h2>Plots</h2>",
         _figures(plots),
         "<h2>Scenario</h2>",
@@ -194,15 +200,18 @@ SUMMARY_ROWS = (
         ("handsets", ("run", "handsets"), format_count),
         ("beams per satellite", ("run", "beams_per_satellite"), format_count),
         ("satsim version", ("satsim_version",), _text),
+        ("element sets: age from the run, least / most (days)", ("run", "element_age_days"),
+         _percentiles(("min", "max"), format_number)),
+        ("satellites SGP4 failed for (decayed)", ("run", "satellites_failed"), format_count),
         ("wall time", ("wall_time_s",), format_seconds),
     )),
     ("Coverage", "coverage", (
         ("availability: time served by a beam", ("availability",), format_percent),
         ("time with a satellite above the mask", ("visible",), format_percent),
         ("satellites in view, mean", ("mean_visible",), format_number),
-        ("coverage gap: median / 95th percentile / longest", ("gap_s",),
+        ("service gap: median / 95th percentile / longest", ("gap_s",),
          _percentiles(("p50", "p95", "max"), format_seconds)),
-        ("coverage gaps", ("gaps",), format_count),
+        ("service gaps (not served by a beam)", ("gaps",), format_count),
         ("handovers per handset-hour", ("handovers_per_handset_hour",), format_number),
     )),
     ("Link", "link", (
@@ -223,8 +232,8 @@ SUMMARY_ROWS = (
         ("blocked", ("blocked",), format_count),
         ("dropped", ("dropped",), format_count),
         ("completed", ("completed",), format_count),
-        ("block ratio", ("block_ratio",), format_percent),
-        ("drop ratio", ("drop_ratio",), format_percent),
+        ("block ratio (of offered calls)", ("block_ratio",), format_percent),
+        ("drop ratio (of admitted calls: offered - blocked)", ("drop_ratio",), format_percent),
     )),
     ("Data", "data", (
         ("sessions", ("sessions",), format_count),
@@ -235,14 +244,18 @@ SUMMARY_ROWS = (
 )
 
 
-def summary_rows(summary: dict) -> list[tuple[str, str, str]]:
+def summary_rows(summary: dict, metadata: dict | None = None) -> list[tuple[str, str, str]]:
     """The headline numbers as (section, label, formatted value) rows.
 
     A section whose summary entry is None reads "off"; a missing one "not
     reported". The link section adds one row per status in
-    ``link.status_fraction`` (share of handset time steps).
+    ``link.status_fraction`` (share of handset time steps). The wall time is
+    read from ``metadata["timings_s"]["total"]`` (summary.json holds no timings).
     """
-    summary = summary or {}
+    summary = dict(summary or {})
+    timings = (metadata or {}).get("timings_s") if isinstance(metadata, Mapping) else None
+    if isinstance(timings, Mapping) and "wall_time_s" not in summary:
+        summary["wall_time_s"] = timings.get("total")
     rows = []
     for section, key, entries in SUMMARY_ROWS:
         if key is not None and not isinstance(summary.get(key), Mapping):
@@ -268,9 +281,9 @@ def _lookup(source, keys: tuple[str, ...]):
     return source
 
 
-def _summary_table(summary: dict) -> str:
+def _summary_table(summary: dict, metadata: dict | None = None) -> str:
     lines, section = ['<table class="summary">'], None
-    for name, label, value in summary_rows(summary):
+    for name, label, value in summary_rows(summary, metadata):
         if name != section:
             section = name
             lines.append(f'<tr class="section"><th colspan="2">{_esc(name)}</th></tr>')

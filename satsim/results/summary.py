@@ -18,6 +18,8 @@ unserved samples inside the run lasts ``n * step_s``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -158,12 +160,15 @@ class LinkStats:
         n_served = served.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_sinr = np.where(n_served > 0, sinr.sum(axis=1) / np.maximum(n_served, 1), np.nan)
+        p10, p50, p90 = _row_percentiles(np.where(served, ch.dl_sinr_db, np.nan), n_served,
+                                         (10, 50, 90))
         self.series.append(pd.DataFrame({
             "time_s": ch.times.offsets_s,
             "mean_visible": nvis.mean(axis=1) if nh else np.zeros(nt),
             "served_fraction": served.mean(axis=1) if nh else np.zeros(nt),
             "visible_fraction": (nvis > 0).mean(axis=1) if nh else np.zeros(nt),
             "mean_sinr_db": mean_sinr,
+            "p10_sinr_db": p10, "p50_sinr_db": p50, "p90_sinr_db": p90,
         }))
 
     def _add_samples(self, ch) -> None:
@@ -280,10 +285,30 @@ def _run_section(inputs) -> dict:
     return {"epoch": times.epoch.isoformat(), "duration_s": float(times.duration_s),
             "step_s": float(times.step_s), "steps": len(times),
             "satellites": len(inputs.constellation), "handsets": len(h),
-            "constellation": inputs.constellation.source,
+            "constellation": _constellation_source(inputs),
             "handsets_label": h.label,
+            **_element_health(inputs),
             "beams_per_satellite": inputs.beams_per_satellite,
             "services": list(inputs.services)}
+
+
+def _element_health(inputs) -> dict:
+    """Element-set age over the run and satellites SGP4 failed for (decayed),
+    counted so the summary does not take them for working satellites."""
+    from ..orbits.propagation import element_health
+
+    health = element_health(inputs.constellation, inputs.times)
+    return {"element_age_days": health["element_age_days"],
+            "satellites_failed": health["satellites_failed"],
+            "satellites_decayed": health["satellites_decayed"]}
+
+
+def _constellation_source(inputs) -> str:
+    """The constellation as summary.json names it: a file by its name only (the
+    same scenario and file bytes give the same summary wherever they are; the
+    full path is in scenario.yaml, the file's hash in metadata.json)."""
+    f = inputs.scenario.constellation.file
+    return Path(f).name if f is not None else inputs.constellation.source
 
 
 def _add_services(summary: dict, tables: dict, sched, services) -> None:
@@ -301,6 +326,25 @@ def _add_services(summary: dict, tables: dict, sched, services) -> None:
     if sched.sessions is not None:
         tables["sessions"] = sched.sessions
     tables["beams"] = sched.beams
+
+
+def _row_percentiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
+    """Percentiles ``qs`` of each row of ``x`` over its ``n`` finite values (NaN
+    elsewhere; linear interpolation as numpy's default); NaN for empty rows."""
+    x = np.sort(np.asarray(x, dtype=np.float64), axis=1)  # NaN sort last
+    rows = np.arange(x.shape[0])
+    last = np.maximum(n - 1, 0)
+    out = []
+    for q in qs:
+        pos = q / 100.0 * last
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, last)
+        if x.shape[1] == 0:
+            out.append(np.full(x.shape[0], np.nan))
+            continue
+        v = x[rows, lo] + (x[rows, hi] - x[rows, lo]) * (pos - lo)
+        out.append(np.where(n > 0, v, np.nan))
+    return out
 
 
 def _percentiles(values: np.ndarray, qs=(50, 95)) -> dict:

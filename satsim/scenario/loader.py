@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import os
 import types
 import typing
@@ -53,6 +54,108 @@ def _walk(node, path: tuple, lines: dict, source: str, problems: list) -> None:
             _walk(item, path + (i,), lines, source, problems)
 
 
+#: Most values a scenario may hold once its aliases (``*name``) are expanded;
+#: a file beyond it (and beyond :data:`ALIAS_GROWTH` times its own size) is refused.
+MAX_EXPANDED_VALUES = 2_000_000
+
+#: How many times its own number of values aliases may grow a file beyond
+#: :data:`MAX_EXPANDED_VALUES`.
+ALIAS_GROWTH = 10
+
+#: An empty scenario file's error says what a minimal one looks like.
+MINIMAL_SCENARIO = ("a minimal scenario names the study and changes what differs from the "
+                    "default, e.g.\n    name: my_study\n    duration_s: 3600\n  (`satsim "
+                    "schema` lists every key; `satsim run` with no file runs the default)")
+
+
+def _loader_class():
+    """A safe loader (libyaml's when available) that keeps a date which does not
+    exist (2025-02-30) as its text, so the schema reports it at its line and key
+    (or a ``--set`` replaces it) instead of the YAML reader failing on it."""
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):
+        pass
+
+    def timestamp(loader, node):
+        try:
+            return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+        except (ValueError, OverflowError):
+            return loader.construct_scalar(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
+    return Loader
+
+
+_Loader = _loader_class()
+
+
+def _expanded_size(root) -> tuple[int, int, Any]:
+    """(values after alias expansion, distinct values, the most repeated
+    collection node): counted on the node tree, where an alias is the same
+    node object met again, so nothing is expanded to count it."""
+    size: dict[int, int] = {}
+    seen_twice: dict[int, Any] = {}
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            children = (node.value if isinstance(node, yaml.SequenceNode)
+                        else [n for kv in node.value for n in kv])
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            continue
+        if key in size:
+            if not isinstance(node, yaml.ScalarNode):
+                seen_twice.setdefault(key, node)
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            size[key] = 1
+            continue
+        size[key] = 0  # visiting; filled when done
+        stack.append((node, True))
+        children = (node.value if isinstance(node, yaml.SequenceNode)
+                    else [n for kv in node.value for n in kv])
+        stack.extend((c, False) for c in reversed(children))
+    worst = max(seen_twice.values(), key=lambda n: size[id(n)], default=None)
+    return size[id(root)], len(size), worst
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, Any]:
+    """``(data, node)`` of a YAML text, parsed once (libyaml when available).
+
+    Raises ScenarioError for invalid YAML, impossible dates and alias bombs,
+    naming ``source`` and the line."""
+    loader = _Loader(text)
+    node = None
+    try:
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, None
+            expanded, distinct, worst = _expanded_size(node)
+            if expanded > MAX_EXPANDED_VALUES and expanded > ALIAS_GROWTH * distinct:
+                line = worst.start_mark.line + 1 if worst is not None else 1
+                raise ScenarioError(
+                    f"{source}, line {line}: the aliases (*name) of this anchor (&name) expand "
+                    f"the file from {distinct:,} to {expanded:,} values (more than "
+                    f"{MAX_EXPANDED_VALUES:,}); refused to protect the machine's memory.\n"
+                    "  How to fix: write the values out, or alias only small sections")
+            return loader.construct_document(node), node
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise ScenarioError(f"{source}: nested too deeply to be a scenario; check the "
+                            "indentation") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{where}: not valid YAML: {problem}\n  How to fix: check the "
+                            "indentation and the ':' after each key; quote strings that "
+                            "contain ':' or '#'") from None
+
+
 def read_yaml(path: str | os.PathLike) -> tuple[dict, dict]:
     """The mapping in a scenario file and the line of each key path in it."""
     path = Path(path)
@@ -63,25 +166,15 @@ def read_yaml(path: str | os.PathLike) -> tuple[dict, dict]:
                             "`satsim run` with no argument for the embedded default)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read the scenario file: {exc}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"{where}: not valid YAML: {problem}\n  How to fix: check the "
-                            "indentation and the ':' after each key; quote strings that "
-                            "contain ':' or '#'") from None
+    data, node = parse_yaml(text, str(path))
     if data is None:
-        data, node = {}, None
+        raise ScenarioError(f"{path}: the scenario file is empty; {MINIMAL_SCENARIO}")
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario file must be a mapping of keys (name: ..., "
                             f"duration_s: ...), found a {type(data).__name__}")
     lines: dict = {}
     problems: list = []
-    if node is not None:
-        _walk(node, (), lines, str(path), problems)
+    _walk(node, (), lines, str(path), problems)
     if problems:
         raise ScenarioError(_format(problems), problems)
     return data, lines
@@ -101,8 +194,10 @@ def parse_override(text: str) -> tuple[tuple, Any]:
         raise ScenarioError(f"--set {text!r}: the key path {key!r} is empty or has an empty "
                             "part; write it like services.sms.mo_per_hour")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = parse_yaml(raw, f"--set {key}")[0] if raw.strip() else ""
+    except ScenarioError as exc:
+        if "not valid YAML" not in str(exc):
+            raise
         value = raw
     return key_path(key), value
 
@@ -137,7 +232,11 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | Iterable[str]) ->
     A section the data leaves out starts from its default, so
     ``constellation.walker.0.altitude_km=550`` changes one default shell."""
     out = copy.deepcopy(data)
-    for path, value in override_items(overrides):
+    items = override_items(overrides)
+    if "constellation" not in out and any(p[:2] == ("constellation", "file") for p, _ in items):
+        # a file replaces the default's generated shells, not joins them
+        out["constellation"] = {"walker": None}
+    for path, value in items:
         node = out
         for i, part in enumerate(path[:-1]):
             nxt = path[i + 1]
@@ -245,6 +344,49 @@ _UNION_TAGS = {"int", "float", "bool", "str", "list[float]", "list[int]", "datet
                "literal['cover']", "path"}
 
 
+def _where(loc: tuple, lines: Mapping, source: str, overridden: Iterable[tuple]) -> str:
+    override = next((o for o in overridden if loc[:len(o)] == o), None)
+    if override is not None:
+        return f"--set {_dotted(override)}"
+    line = _line(lines, loc)
+    return f"{source}, line {line}" if line else source
+
+
+def step_problem(duration_s: float, step_s: float) -> str | None:
+    """Why ``step_s`` does not fit ``duration_s`` (it must divide it, so the run
+    covers the whole duration), with the nearest values that do; or None."""
+    n = duration_s / step_s
+    if abs(n - round(n)) <= 1e-9 * max(n, 1.0):
+        return None
+    lo, hi = math.floor(n), math.ceil(n)
+    steps = sorted({duration_s / k for k in (lo, hi) if k >= 1})
+    durations = sorted({k * step_s for k in (lo, hi) if k >= 1})
+    return (f"step_s ({step_s:g}) must divide duration_s ({duration_s:g}) so the run covers "
+            f"the whole duration (it would end at {lo * step_s:g} s); nearest valid: step_s "
+            f"{' or '.join(f'{v:g}' for v in steps)}, or duration_s "
+            f"{' or '.join(f'{v:g}' for v in durations)}")
+
+
+def located(exc: ScenarioError, source: str | os.PathLike | None,
+            overrides: Mapping[str, Any] | Iterable[str] = ()) -> ScenarioError:
+    """``exc`` (raised while building a run, its problems at "scenario") with
+    each problem placed at the file and line of its key, or at its ``--set``."""
+    if not exc.problems or all(where != "scenario" for where, _, _ in exc.problems):
+        return exc
+    lines: Mapping = {}
+    name = "<default scenario>"
+    if source is not None and not isinstance(source, Mapping):
+        name = str(source)
+        try:
+            lines = read_yaml(source)[1]
+        except InputError:
+            lines = {}
+    overridden = set(dict(override_items(overrides)))
+    problems = [(_where(key_path(key), lines, name, overridden) if where == "scenario"
+                 else where, key, msg) for where, key, msg in exc.problems]
+    return ScenarioError(_format(problems), problems)
+
+
 def _is_union_tag(p: str) -> bool:
     return p in _UNION_TAGS or p.startswith(("function-", "literal[", "lax-or-strict",
                                              "list[", "json-or-python"))
@@ -283,6 +425,10 @@ def validate(data: dict, *, source: str = "<scenario>", lines: Mapping | None = 
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems += [_problem(e, lines, source, set(overridden)) for e in exc.errors()]
+    else:
+        msg = step_problem(scenario.duration_s, scenario.step_s)
+        if msg is not None:
+            problems.append((_where(("step_s",), lines, source, overridden), "step_s", msg))
     if problems:
         raise ScenarioError(_format(problems), problems) from None
     if expanded is not None:
@@ -318,7 +464,8 @@ def load_scenario(source: str | os.PathLike | Mapping | None = None, *,
         data, lines = read_yaml(path)
         name, base = str(path), path.resolve().parent
     items = dict(override_items(overrides))
-    data = apply_overrides(data, items)
+    if items:  # (a large file is not copied for nothing)
+        data = apply_overrides(data, items)
     return validate(data, source=name, lines=lines, overridden=set(items), base_dir=base)
 
 

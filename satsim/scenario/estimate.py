@@ -1,0 +1,176 @@
+"""How much memory and work a scenario needs, estimated before anything is built.
+
+A run holds, at once (``satsim.run``'s chunked link stage, design notes):
+
+* a fixed base: the interpreter, numpy / numba / pandas and compiled kernels;
+* the chunk working set: the ephemeris of a chunk (satellites x chunk steps x
+  position and velocity) and, per (time step, handset) of the chunk, the
+  link-layer arrays and one record per satellite in view; the scheduler's view
+  holds two chunks at once;
+* what grows with the run: runs of the serving timeline, gaps and handovers,
+  about :data:`OUTPUT_BYTES_PER_HANDSET_STEP` per (time step, handset).
+
+The per-item sizes were measured on the embedded default (648 satellites, 2,958
+handsets, 10 s steps: 0.45 GB for half an hour, 0.56 GB for two hours, 2.4 GB
+projected for the day) and are rounded up; the figure is an estimate to catch
+runs that cannot fit (a typo in ``step_s`` or ``spacing_km``), not an exact
+bound. Satellites in view are estimated from each shell's coverage cap with a
+factor :data:`CONCENTRATION` for inclined shells crowding near their inclination.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from ..constants import IUGG_MEAN_RADIUS_KM
+from .model import Scenario
+
+#: Interpreter, libraries and compiled kernels, bytes.
+BASE_BYTES = 300e6
+
+#: Link-layer arrays per (time step, handset) of a chunk, bytes.
+CHUNK_BYTES_PER_HANDSET_STEP = 100.0
+
+#: Per link (satellite in view of a handset at a time step) of a chunk, bytes.
+CHUNK_BYTES_PER_LINK = 60.0
+
+#: Ephemeris per (satellite, time step) of a chunk: position, velocity, status.
+CHUNK_BYTES_PER_SATELLITE_STEP = 56.0
+
+#: What stays for the whole run per (time step, handset): timeline runs, gaps,
+#: handovers (measured ~70 on the default).
+OUTPUT_BYTES_PER_HANDSET_STEP = 90.0
+
+#: Inclined shells crowd near their inclination: satellites in view over the
+#: uniform-sphere figure (the default's CONUS handsets see 1.7 x).
+CONCENTRATION = 2.0
+
+#: Area of the coarse CONUS outline the ``conus`` placement fills, km².
+CONUS_AREA_KM2 = 8.1e6
+
+#: Fraction of the available memory a run may plan to use.
+MEMORY_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Sizes of a run (counts, and bytes of memory)."""
+
+    steps: int
+    handsets: int
+    satellites: int
+    visible_per_handset: float
+    chunk_steps: int
+    chunk_bytes: float
+    output_bytes: float
+
+    @property
+    def handset_steps(self) -> float:
+        return float(self.steps) * self.handsets
+
+    @property
+    def links(self) -> float:
+        """(time step, handset, satellite in view) triples the link layer evaluates."""
+        return self.handset_steps * self.visible_per_handset
+
+    @property
+    def total_bytes(self) -> float:
+        return BASE_BYTES + self.chunk_bytes + self.output_bytes
+
+    def describe(self) -> str:
+        """One line for ``satsim validate`` and ``satsim run``."""
+        return (f"estimate: {self.steps:,} steps x {self.handsets:,} handsets x "
+                f"~{self.visible_per_handset:.1f} satellites in view = {self.links:,.3g} "
+                f"links; memory ~{_gb(self.total_bytes)} (chunks of {self.chunk_steps} steps "
+                f"~{_gb(self.chunk_bytes)}, outputs ~{_gb(self.output_bytes)})")
+
+    def problem(self, available_bytes: float | None) -> str | None:
+        """Why the run does not fit in ``available_bytes`` and what to change, or None."""
+        if available_bytes is None or self.total_bytes <= MEMORY_SHARE * available_bytes:
+            return None
+        knobs = []
+        if self.chunk_bytes > 0.3 * (self.total_bytes - BASE_BYTES) and self.chunk_steps > 10:
+            knobs.append(f"fewer steps per chunk (--set run.chunk_steps="
+                         f"{max(10, self.chunk_steps // 4)})")
+        knobs += [("fewer handsets (a larger handsets.spacing_km, or a smaller "
+                   "handsets.count)"), "a longer step_s", "a shorter duration_s"]
+        return (f"this run needs about {_gb(self.total_bytes)} of memory and the machine has "
+                f"{_gb(available_bytes)} available ({self.describe()}).\n  How to fix: "
+                + "; or ".join(knobs) + ". Pass --force to run it anyway")
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.3g} MB"
+
+
+def available_memory_bytes() -> float | None:
+    """Memory available to a new allocation (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def steps_of(sc: Scenario) -> int:
+    """Time steps of the run (both ends included)."""
+    return math.floor(sc.duration_s / sc.step_s + 1e-9) + 1
+
+
+def handset_count(sc: Scenario) -> int:
+    """Handsets the placement makes, from the scenario alone (grids by area)."""
+    from ..orbits.handsets import grid_count
+
+    h = sc.handsets
+    if h.placement == "points":
+        return len(h.points)
+    if h.placement in ("random", "cities"):
+        return int(h.count)
+    if h.placement == "conus":
+        return max(1, round(CONUS_AREA_KM2 / h.spacing_km**2))
+    b = h.box
+    return max(1, round(grid_count(b.lat_min_deg, b.lat_max_deg, b.lon_min_deg,
+                                   b.lon_max_deg, h.spacing_km)))
+
+
+def visible_per_handset(satellites_altitude_km, min_elevation_deg: float) -> float:
+    """Mean satellites above ``min_elevation_deg`` for satellites at these
+    altitudes (spread evenly over the sphere, times :data:`CONCENTRATION`)."""
+    eps = math.radians(min_elevation_deg)
+    total = 0.0
+    for alt in satellites_altitude_km:
+        r = IUGG_MEAN_RADIUS_KM + max(float(alt), 100.0)
+        lam = math.acos(min(1.0, IUGG_MEAN_RADIUS_KM * math.cos(eps) / r)) - eps
+        total += 0.5 * (1.0 - math.cos(max(lam, 0.0)))
+    return CONCENTRATION * total
+
+
+def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
+    """The :class:`Estimate` of a scenario.
+
+    ``satellites_altitude_km`` (one altitude per satellite) is needed for a
+    constellation file; for Walker shells it comes from the scenario.
+    """
+    if satellites_altitude_km is None:
+        shells = sc.constellation.walker or []
+        satellites_altitude_km = [s.altitude_km for s in shells for _ in range(s.satellites)]
+    alts = list(satellites_altitude_km)
+    masks = [sc.link.min_elevation_deg,
+             getattr(sc.link, "interference_min_elevation_deg", None)]
+    mask = min(m for m in masks if m is not None)
+    nsat, steps, nh = len(alts), steps_of(sc), handset_count(sc)
+    vis = visible_per_handset(alts, mask)
+    chunk = min(sc.run.chunk_steps, steps)
+    chunk_bytes = 2 * chunk * (nh * (CHUNK_BYTES_PER_HANDSET_STEP + vis * CHUNK_BYTES_PER_LINK)
+                               + nsat * CHUNK_BYTES_PER_SATELLITE_STEP)
+    output_bytes = float(steps) * nh * OUTPUT_BYTES_PER_HANDSET_STEP
+    return Estimate(steps=steps, handsets=nh, satellites=nsat, visible_per_handset=vis,
+                    chunk_steps=chunk, chunk_bytes=chunk_bytes, output_bytes=output_bytes)
