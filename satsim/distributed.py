@@ -211,5 +211,7 @@ def link_chunks_on(client, block_handsets: int | None = None):
     """``link_chunks(inputs)`` for a run: :func:`iter_link_chunks_dask` of the
     run's scenario (``inputs`` is a ``satsim.scenario.build.RunInputs``)."""
     def link_chunks(inputs):
-        return iter_link_chunks_dask(inputs.scenario, client, block_handsets=block_handsets)
+        return iter_link_chunks_dask(
+            inputs.scenario, client, block_handsets=block_handsets,
+            max_epoch_age_days=inputs.scenario.constellation.max_epoch_age_days)
     return link_chunks

@@ -107,7 +107,9 @@ def _link_stage(inputs, link_chunks, report: Progress,
     if link_chunks is None:
         chunks = iter_link_chunks(inputs.constellation, inputs.handsets, times, inputs.link,
                                   chunk_steps=inputs.scenario.run.chunk_steps,
-                                  processes=inputs.scenario.run.processes, timings=parts)
+                                  processes=inputs.scenario.run.processes, timings=parts,
+                                  max_epoch_age_days=(
+                                      inputs.scenario.constellation.max_epoch_age_days))
     else:
         chunks = link_chunks(inputs)
 

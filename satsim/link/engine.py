@@ -29,7 +29,7 @@ import pandas as pd
 from ..orbits.constellation import Constellation
 from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
-from ..orbits.propagation import iter_ephemeris
+from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, iter_ephemeris
 from ..orbits.timegrid import TimeGrid
 from . import _kernels
 from .antenna import PATTERN_FLOOR_LIN, payload_aperture_radius_m, pattern_table, scan_loss_db
@@ -453,8 +453,12 @@ def iter_link_chunks(
     chunk_steps: int = 360,
     processes: int = 1,
     timings: dict | None = None,
+    max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS,
 ) -> Iterator[LinkChunk]:
     """The link timeline of a run, one chunk of ``chunk_steps`` time steps at a time.
+
+    ``max_epoch_age_days``: warn when the run reaches further than this from an
+    element set's epoch (:func:`satsim.orbits.propagation.iter_ephemeris`).
 
     Handover state carries across chunks, so the concatenated chunks equal
     an unchunked run exactly. ``timings``, if given, accumulates wall seconds
@@ -465,7 +469,8 @@ def iter_link_chunks(
     draws = channel_draws(config.seed, len(handsets), len(constellation))
     state = HandoverState(len(handsets))
     cells = prepare_cells_for(config, handsets, constellation, times)
-    ephemerides = iter(iter_ephemeris(constellation, times, chunk_steps, processes=processes))
+    ephemerides = iter(iter_ephemeris(constellation, times, chunk_steps, processes=processes,
+                                      max_epoch_age_days=max_epoch_age_days))
     while True:
         t0 = time.perf_counter()
         item = next(ephemerides, None)

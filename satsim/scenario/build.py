@@ -28,7 +28,7 @@ from ..scheduler.config import (
     VoiceConfig,
 )
 from ..streams import stream
-from .loader import ScenarioError
+from .loader import ScenarioError, step_problem
 from .model import Scenario
 
 
@@ -160,6 +160,10 @@ def build_scheduler(sc: Scenario, carrier: Carrier) -> SchedulerConfig:
 
 def build(sc: Scenario) -> RunInputs:
     """Build and check every object of a run (errors name the scenario key)."""
+    msg = step_problem(sc.duration_s, sc.step_s)
+    if msg is not None:
+        raise ScenarioError(f"problem in the scenario at step_s: {msg}",
+                            [("scenario", "step_s", msg)])
     times = _section("duration_s", TimeGrid.from_duration, sc.epoch, sc.duration_s, sc.step_s)
     link = build_link(sc)
     scheduler = build_scheduler(sc, link.carrier)

@@ -30,6 +30,7 @@ from ..orbits.defaults import (
     DEFAULT_HANDSET_SPACING_KM,
     DTC_SHELLS,
 )
+from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS
 from ..orbits.walker import WalkerShell
 from ..link.config import (
     DEFAULT_ENVIRONMENT,
@@ -84,6 +85,10 @@ class ConstellationSpec(Section):
     elements_epoch: datetime | None = Field(
         None, description="Epoch of the generated elements, ISO 8601 UTC (default: the "
                           "scenario epoch).")
+    max_epoch_age_days: float | None = Field(
+        DEFAULT_MAX_EPOCH_AGE_DAYS, gt=0,
+        description="Warn when the run reaches further than this from a satellite's element-set "
+                    "epoch, days (SGP4 errors grow by about a km per day); null: never.")
 
     @model_validator(mode="after")
     def _one_source(self):
