@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .._settings import fields_of, is_scalar
+from .._settings import fields_of, is_scalar, is_union_tag
 from ..errors import InputError
 from .model import Scenario
 
@@ -313,7 +313,7 @@ def _line(lines: Mapping, loc: tuple) -> int | None:
 def _problem(err: dict, lines: Mapping, source: str, overridden: set) -> tuple[str, str, str]:
     # pydantic adds the union member it tried ("int", "float", ...) to the
     # location of union-typed fields; keep only real key names
-    loc = tuple(p for p in err["loc"] if isinstance(p, int) or not _is_union_tag(p))
+    loc = tuple(p for p in err["loc"] if isinstance(p, int) or not is_union_tag(p))
     key = _dotted(loc)
     kind = err["type"]
     override = next((o for o in overridden if loc[:len(o)] == o), None)
@@ -338,10 +338,6 @@ def _problem(err: dict, lines: Mapping, source: str, overridden: set) -> tuple[s
         if desc:
             msg += f"\n      {loc[-1]}: {desc}"
     return where, key, msg
-
-
-_UNION_TAGS = {"int", "float", "bool", "str", "list[float]", "list[int]", "datetime", "none",
-               "literal['cover']", "path"}
 
 
 def _where(loc: tuple, lines: Mapping, source: str, overridden: Iterable[tuple]) -> str:
@@ -385,11 +381,6 @@ def located(exc: ScenarioError, source: str | os.PathLike | None,
     problems = [(_where(key_path(key), lines, name, overridden) if where == "scenario"
                  else where, key, msg) for where, key, msg in exc.problems]
     return ScenarioError(_format(problems), problems)
-
-
-def _is_union_tag(p: str) -> bool:
-    return p in _UNION_TAGS or p.startswith(("function-", "literal[", "lax-or-strict",
-                                             "list[", "json-or-python"))
 
 
 def _format(problems: list[tuple[str, str, str]]) -> str:
