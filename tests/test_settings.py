@@ -169,3 +169,12 @@ def test_link_config_extends_the_link_section_and_the_handset_radio_is_one_class
 def test_default_scenario_builds_the_default_link_config():
     inputs = build(load_scenario(None, overrides={"duration_s": 600}))
     assert inputs.link == LinkConfig()
+
+
+def test_a_value_no_union_member_takes_is_one_problem_listing_each_rule():
+    with pytest.raises(InputError) as err:
+        load_scenario(None, overrides={"losses.atmospheric": -1, "beams.rings": -2})
+    problems = err.value.problems
+    assert [key for _, key, _ in problems].count("losses.atmospheric") == 1
+    msg = dict((key, m) for _, key, m in problems)["beams.rings"]
+    assert "greater than or equal to 0" in msg and "'cover'" in msg

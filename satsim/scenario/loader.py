@@ -310,6 +310,20 @@ def _line(lines: Mapping, loc: tuple) -> int | None:
     return None
 
 
+def _merged(problems: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """One problem per key: a value refused by every member of a union (``true``,
+    ``false`` or a number of dB) gets one message listing each rule, not one each."""
+    out: dict[tuple[str, str], str] = {}
+    for where, key, msg in problems:
+        if (where, key) in out:
+            first, _, rest = out[(where, key)].partition("\n")
+            extra = msg.partition("\n")[0]
+            out[(where, key)] = f"{first}; or {extra}" + (f"\n{rest}" if rest else "")
+        else:
+            out[(where, key)] = msg
+    return [(where, key, msg) for (where, key), msg in out.items()]
+
+
 def _problem(err: dict, lines: Mapping, source: str, overridden: set) -> tuple[str, str, str]:
     # pydantic adds the union member it tried ("int", "float", ...) to the
     # location of union-typed fields; keep only real key names
@@ -415,7 +429,8 @@ def validate(data: dict, *, source: str = "<scenario>", lines: Mapping | None = 
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems += [_problem(e, lines, source, set(overridden)) for e in exc.errors()]
+        problems += _merged([_problem(e, lines, source, set(overridden))
+                             for e in exc.errors()])
     else:
         msg = step_problem(scenario.duration_s, scenario.step_s)
         if msg is not None:
