@@ -40,7 +40,7 @@ from sgp4.api import SGP4_ERRORS, Satrec
 
 from ..errors import FileFormatError, InputError, SkippedEntriesWarning
 from .constellation import Constellation
-from .tle import catalog_number, check_on_error, plural, read_text_file
+from .tle import catalog_number, check_on_error, plural, read_text_file, source_name
 
 __all__ = ["OMM_FORMATS", "REQUIRED_FIELDS", "OmmFormatError", "OmmProblem", "load_omm"]
 
@@ -440,8 +440,7 @@ def load_omm(
         unsupported extension, or the filters leave no satellite.
     """
     check_on_error(on_error)
-    source = os.fspath(path)
-    source = source if isinstance(source, str) else os.fsdecode(source)
+    source = source_name(path)
     fmt = _format_of(source, format)
     text = read_text_file(path)
 

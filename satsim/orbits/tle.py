@@ -125,6 +125,12 @@ def check_on_error(on_error) -> None:
         )
 
 
+def source_name(path) -> str:
+    """``path`` as text (a bytes path decoded), for messages and ``Constellation.source``."""
+    source = os.fspath(path)
+    return source if isinstance(source, str) else os.fsdecode(source)
+
+
 def read_text_file(path) -> str:
     """Read a text file, turning OS errors into :class:`InputError`."""
     try:
@@ -251,220 +257,296 @@ def _kind(text: str) -> int:
     return 0
 
 
-def _split_entries(text: str, source: str):
+def _kind_at(rows: list[tuple[int, str]], i: int) -> int | None:
+    """:func:`_kind` of row ``i``, or None past the end of the file."""
+    return _kind(rows[i][1]) if i < len(rows) else None
+
+
+def _nonblank_rows(text: str) -> list[tuple[int, str]]:
+    """(1-based line number, line) of every non-blank line, trailing whitespace removed."""
     rows = []
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip()
         if line:
             rows.append((number, line))
+    return rows
 
+
+def _split_entries(text: str, source: str) -> tuple[list[_Entry], list[list[TleProblem]]]:
+    """Group the lines into entries; each misplaced line is a problem group of its own."""
+    rows = _nonblank_rows(text)
     entries: list[_Entry] = []
     problems: list[list[TleProblem]] = []
-    pending: tuple[int, str] | None = None
-
-    def describe(i: int) -> str:
-        if i >= len(rows):
-            return "the file ends"
-        nxt_no, nxt = rows[i]
-        kinds = {0: "a name line", 1: "a line 1", 2: "a line 2"}
-        return f"line {nxt_no} is {kinds[_kind(nxt)]}"
-
+    pending: tuple[int, str] | None = None  # a name line waiting for its line 1
     i = 0
     while i < len(rows):
         lineno, line = rows[i]
         kind = _kind(line)
         if kind == 0:
             if pending is not None:
-                problems.append([_problem(
-                    source, pending[0], pending[1],
-                    "name line is not followed by TLE line 1 and line 2 "
-                    f"(line {lineno} is another name line)",
-                    _FIX_STRUCTURE,
-                )])
-            pending = (lineno, line)
+                problems.append([_orphan_name(source, pending,
+                                              f"line {lineno} is another name line")])
+            pending = rows[i]
             i += 1
             continue
-        name = _name_of(pending)
-        if kind == 1:
-            if i + 1 < len(rows) and _kind(rows[i + 1][1]) == 2:
-                entries.append(_Entry(pending, (lineno, line), rows[i + 1]))
-                i += 2
-            else:
-                problems.append([_problem(
-                    source, lineno, line,
-                    f"line 1 is not followed by its line 2 ({describe(i + 1)})",
-                    _FIX_STRUCTURE, kind=1, entry=name,
-                )])
-                i += 1
-            pending = None
-            continue
-        # kind == 2 where a name line or a line 1 was expected
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        if nxt is not None and _kind(nxt[1]) == 1 and nxt[1][2:7] == line[2:7]:
-            problems.append([_problem(
-                source, lineno, line,
-                f"line 2 comes before its line 1 (line {nxt[0]}): the two lines are "
-                "in the wrong order",
-                "put line 1 (starting '1 ') before line 2 (starting '2 '), or "
-                + _FIX_REDOWNLOAD,
-                kind=2, columns=(0, 1), entry=name,
-            )])
+        if kind == 1 and _kind_at(rows, i + 1) == 2:
+            entries.append(_Entry(pending, rows[i], rows[i + 1]))
+            i += 2
+        elif kind == 1:
+            problems.append([_lone_line1(source, rows, i, _name_of(pending))])
+            i += 1
+        elif _kind_at(rows, i + 1) == 1 and rows[i + 1][1][2:7] == line[2:7]:
+            problems.append([_swapped_lines(source, rows[i], rows[i + 1][0], _name_of(pending))])
             i += 2
         else:
-            what = "line 2 where a name line or a line 1 was expected"
-            if pending is not None:
-                what += f" (the name line {pending[0]} is not followed by a line 1)"
-            else:
-                what += " (no line 1 before it)"
-            problems.append([_problem(
-                source, lineno, line, what, _FIX_STRUCTURE,
-                kind=2, columns=(0, 1), entry=name,
-            )])
+            problems.append([_stray_line2(source, rows[i], pending)])
             i += 1
         pending = None
-
     if pending is not None:
-        problems.append([_problem(
-            source, pending[0], pending[1],
-            "name line is not followed by TLE line 1 and line 2 (the file ends)",
-            _FIX_STRUCTURE,
-        )])
+        problems.append([_orphan_name(source, pending, "the file ends")])
     return entries, problems
+
+
+def _orphan_name(source: str, name_line: tuple[int, str], after: str) -> TleProblem:
+    """A name line not followed by its line 1 and line 2 (``after`` says what follows)."""
+    return _problem(source, *name_line,
+                    f"name line is not followed by TLE line 1 and line 2 ({after})",
+                    _FIX_STRUCTURE)
+
+
+def _lone_line1(source: str, rows: list[tuple[int, str]], i: int, name: str | None) -> TleProblem:
+    """A line 1 (row ``i``) not followed by a line 2."""
+    if i + 1 < len(rows):
+        kinds = {0: "a name line", 1: "a line 1", 2: "a line 2"}
+        after = f"line {rows[i + 1][0]} is {kinds[_kind(rows[i + 1][1])]}"
+    else:
+        after = "the file ends"
+    return _problem(source, *rows[i], f"line 1 is not followed by its line 2 ({after})",
+                    _FIX_STRUCTURE, kind=1, entry=name)
+
+
+def _swapped_lines(source: str, line2: tuple[int, str], line1_no: int,
+                   name: str | None) -> TleProblem:
+    """A line 2 directly followed by the line 1 of the same satellite."""
+    return _problem(
+        source, *line2,
+        f"line 2 comes before its line 1 (line {line1_no}): the two lines are "
+        "in the wrong order",
+        "put line 1 (starting '1 ') before line 2 (starting '2 '), or " + _FIX_REDOWNLOAD,
+        kind=2, columns=(0, 1), entry=name,
+    )
+
+
+def _stray_line2(source: str, line2: tuple[int, str],
+                 pending: tuple[int, str] | None) -> TleProblem:
+    """A line 2 where a name line or a line 1 was expected."""
+    what = "line 2 where a name line or a line 1 was expected"
+    if pending is not None:
+        what += f" (the name line {pending[0]} is not followed by a line 1)"
+    else:
+        what += " (no line 1 before it)"
+    return _problem(source, *line2, what, _FIX_STRUCTURE,
+                    kind=2, columns=(0, 1), entry=_name_of(pending))
 
 
 # ---------------------------------------------------------------------------
 # per-entry checks
 # ---------------------------------------------------------------------------
-def _check_number(field: str, label: str, add, columns, *, low=None, high=None,
-                  low_open=False, rule=""):
-    """Check a plain decimal field; ``add(what, fix, columns)`` reports."""
+# Each check takes ``report(what, fix, columns=None)``, made by _reporter for
+# one data line, and calls it once per problem found.
+_FIX_CHECKSUM = (
+    "re-download the element set, or recompute the checksum (sum of the "
+    "digits in columns 1-68, each '-' counting 1, modulo 10)"
+)
+_ECCENTRICITY_RE = re.compile(r"[ \d]*\d[ \d]*")
+
+
+def _check_entry(entry: _Entry, source: str) -> list[TleProblem]:
+    """Every problem of one entry: each line's form, the catalog numbers, then the fields."""
+    problems: list[TleProblem] = []
+    report1 = _reporter(problems, source, entry, 1)
+    report2 = _reporter(problems, source, entry, 2)
+    line1, line2 = entry.line1[1], entry.line2[1]
+    full1 = _check_line_form(line1, 1, report1)
+    full2 = _check_line_form(line2, 2, report2)
+    _check_catalog_numbers(entry, report1, report2)
+    if full1:
+        _check_line1_fields(line1, report1)
+    if full2:
+        _check_line2_fields(line2, report2)
+    return problems
+
+
+def _reporter(problems: list[TleProblem], source: str, entry: _Entry, kind: int):
+    """``report(what, fix, columns=None)``, adding a problem of line ``kind`` to ``problems``."""
+    lineno, text = entry.line1 if kind == 1 else entry.line2
+    name = entry.name
+
+    def report(what: str, fix: str, columns: tuple[int, int] | None = None) -> None:
+        problems.append(_problem(source, lineno, text, what, fix,
+                                 kind=kind, columns=columns, entry=name))
+
+    return report
+
+
+def _check_line_form(line: str, kind: int, report) -> bool:
+    """Characters, length and checksum of a data line; True if it is 69 columns long."""
+    _check_ascii(line, kind, report)
+    if not _check_length(line, kind, report):
+        return False
+    _check_checksum(line, report)
+    return True
+
+
+def _check_ascii(line: str, kind: int, report) -> None:
+    """Report non-ASCII characters (e.g. a word processor's typographic marks)."""
+    bad = [k for k, ch in enumerate(line) if not ch.isascii()]
+    if bad:
+        report(f"line {kind} contains non-ASCII character(s) {''.join(line[k] for k in bad)!r}",
+               "TLE lines hold only ASCII letters, digits, spaces, '.', '+' and '-'; "
+               "the file may have been converted by a word processor; " + _FIX_REDOWNLOAD,
+               (bad[0], bad[-1] + 1))
+
+
+def _check_length(line: str, kind: int, report) -> bool:
+    """Report a line that is not exactly 69 columns long; True if it is."""
+    if len(line) == TLE_LINE_LENGTH:
+        return True
+    short = len(line) < TLE_LINE_LENGTH
+    report(f"line {kind} is {len(line)} characters long, expected exactly "
+           f"{TLE_LINE_LENGTH} ({'truncated' if short else 'extra characters at the end'})",
+           "TLE lines are exactly 69 columns (column 69 is the checksum); the line "
+           "may have been cut, wrapped or joined; " + _FIX_REDOWNLOAD,
+           (len(line), TLE_LINE_LENGTH) if short else (TLE_LINE_LENGTH, len(line)))
+    return False
+
+
+def _check_checksum(line: str, report) -> None:
+    """Report a column 69 that is not the checksum of columns 1-68."""
+    found = line[TLE_LINE_LENGTH - 1]
+    expected = checksum(line)
+    if not (found.isascii() and found.isdigit()):
+        report(f"checksum column 69 holds {found!r}, not a digit (expected {expected})",
+               _FIX_CHECKSUM, (68, 69))
+    elif int(found) != expected:
+        report(f"checksum mismatch: expected {expected} (computed from columns 1-68), "
+               f"found {found} in column 69",
+               _FIX_CHECKSUM + " if you edited the line on purpose", (68, 69))
+
+
+def _check_catalog_numbers(entry: _Entry, report1, report2) -> None:
+    """Report a malformed catalog number (columns 3-7) and lines of two satellites."""
+    (lineno1, line1), (_, line2) = entry.line1, entry.line2
+    number1 = _checked_catalog_number(line1, report1)
+    number2 = _checked_catalog_number(line2, report2)
+    if number1 is not None and number2 is not None and number1 != number2:
+        report2(f"catalog number {line2[2:7].strip()} on line 2 differs from "
+                f"{line1[2:7].strip()} on line 1 (line {lineno1}): the two lines belong to "
+                "different satellites",
+                "make sure each line 1 is directly followed by the line 2 of the same "
+                "satellite; " + _FIX_REDOWNLOAD, (2, 7))
+
+
+def _checked_catalog_number(line: str, report) -> int | None:
+    """Catalog number in columns 3-7, reporting a malformed one (None if bad or absent)."""
+    if len(line) < 7:
+        return None
+    field = line[2:7]
+    number = catalog_number(field)
+    if number is None:
+        report(f"catalog number field {field!r} (columns 3-7) is not a catalog number",
+               "columns 3-7 hold the catalog number: 5 digits, or a letter and 4 digits "
+               "(alpha-5); " + _FIX_REDOWNLOAD, (2, 7))
+    return number
+
+
+def _check_line1_fields(line: str, report) -> None:
+    """Report malformed fields of a 69-column line 1."""
+    _check_epoch(line, report)
+    _check_decimal(line, 33, 43, "first derivative of mean motion (ndot/2)", report)
+    _check_exponent(line, 44, 52, "second derivative of mean motion (nddot/6)", report)
+    _check_exponent(line, 53, 61, "BSTAR drag term", report)
+    _check_integer(line, 64, 68, "element set number", report)
+
+
+def _check_line2_fields(line: str, report) -> None:
+    """Report malformed or unphysical fields of a 69-column line 2."""
+    _check_decimal(line, 8, 16, "inclination", report, low=0.0, high=180.0,
+                   rule="0 <= inclination <= 180 degrees")
+    _check_decimal(line, 17, 25, "right ascension of the ascending node", report)
+    _check_eccentricity(line, report)
+    _check_decimal(line, 34, 42, "argument of perigee", report)
+    _check_decimal(line, 43, 51, "mean anomaly", report)
+    _check_decimal(line, 52, 63, "mean motion", report, low=0.0, low_open=True,
+                   rule="mean motion must be > 0 revolutions per day")
+    _check_integer(line, 63, 68, "revolution number", report)
+
+
+def _check_epoch(line: str, report) -> None:
+    """Report an epoch (columns 19-32) that is not YYDDD.DDDDDDDD with 1 <= day < 367."""
+    epoch = line[18:32]
+    if not (epoch[:2].isdigit() and epoch[:2].isascii()
+            and _NUMBER_RE.fullmatch(epoch[2:].strip())):
+        report(f"epoch field {epoch!r} (columns 19-32) is not YYDDD.DDDDDDDD",
+               "the epoch is a 2-digit year then the day of the year with its "
+               "fraction; " + _FIX_REDOWNLOAD, (18, 32))
+        return
+    day = float(epoch[2:])
+    if not 1.0 <= day < 367.0:
+        report(f"epoch day of year {day:g} is out of range (1 <= day < 367)",
+               "the epoch's day of the year counts from 1 on 1 January; " + _FIX_REDOWNLOAD,
+               (20, 32))
+
+
+def _check_decimal(line: str, start: int, end: int, label: str, report, *,
+                   low=None, high=None, low_open=False, rule="") -> None:
+    """Report a field that is not a decimal number, or is outside ``low``-``high``."""
+    field = line[start:end]
     value_text = field.strip()
     if not _NUMBER_RE.fullmatch(value_text):
-        add(f"{label} field {field!r} is not a number",
-            f"the {label} must be a decimal number in these columns; " + _FIX_REDOWNLOAD,
-            columns)
-        return None
+        report(f"{label} field {field!r} is not a number",
+               f"the {label} must be a decimal number in these columns; " + _FIX_REDOWNLOAD,
+               (start, end))
+        return
     value = float(value_text)
     if not math.isfinite(value):  # pragma: no cover - regex excludes inf/nan
-        return None
+        return
     bad = (low is not None and (value <= low if low_open else value < low)) or (
         high is not None and value > high
     )
     if bad:
-        add(f"{label} {value:g} is out of range ({rule})",
-            f"the element set is not physical; {_FIX_REDOWNLOAD}", columns)
-    return value
+        report(f"{label} {value:g} is out of range ({rule})",
+               f"the element set is not physical; {_FIX_REDOWNLOAD}", (start, end))
 
 
-def _check_entry(entry: _Entry, source: str) -> list[TleProblem]:
-    problems: list[TleProblem] = []
-    label = entry.name
-    (n1, l1), (n2, l2) = entry.line1, entry.line2
+def _check_exponent(line: str, start: int, end: int, label: str, report) -> None:
+    """Report a field that is not in the ±NNNNN±N form (implied decimal point, exponent)."""
+    field = line[start:end]
+    if not _EXPONENT_FIELD_RE.fullmatch(field):
+        report(f"bad exponent field for the {label}: {field!r} in columns "
+               f"{start + 1}-{end} does not match the form ±NNNNN±N "
+               "(sign or blank, 5 digits of mantissa with an implied leading "
+               "decimal point, sign and 1 digit of exponent)",
+               "write the value as e.g. ' 12345-4' for 0.12345e-4 or ' 00000+0' "
+               "for zero; " + _FIX_REDOWNLOAD, (start, end))
 
-    def adder(lineno, text, kind):
-        def add(what, fix, columns=None):
-            problems.append(_problem(source, lineno, text, what, fix,
-                                     kind=kind, columns=columns, entry=label))
-        return add
 
-    add1, add2 = adder(n1, l1, 1), adder(n2, l2, 2)
-    full = {}
-    for kind, line, add in ((1, l1, add1), (2, l2, add2)):
-        bad = [k for k, ch in enumerate(line) if not ch.isascii()]
-        if bad:
-            add(f"line {kind} contains non-ASCII character(s) {''.join(line[k] for k in bad)!r}",
-                "TLE lines hold only ASCII letters, digits, spaces, '.', '+' and '-'; "
-                "the file may have been converted by a word processor; " + _FIX_REDOWNLOAD,
-                (bad[0], bad[-1] + 1))
-        if len(line) != TLE_LINE_LENGTH:
-            short = len(line) < TLE_LINE_LENGTH
-            add(f"line {kind} is {len(line)} characters long, expected exactly "
-                f"{TLE_LINE_LENGTH} ({'truncated' if short else 'extra characters at the end'})",
-                "TLE lines are exactly 69 columns (column 69 is the checksum); the line "
-                "may have been cut, wrapped or joined; " + _FIX_REDOWNLOAD,
-                (len(line), TLE_LINE_LENGTH) if short else (TLE_LINE_LENGTH, len(line)))
-            full[kind] = False
-            continue
-        full[kind] = True
-        found = line[TLE_LINE_LENGTH - 1]
-        expected = checksum(line)
-        if not (found.isascii() and found.isdigit()):
-            add(f"checksum column 69 holds {found!r}, not a digit (expected {expected})",
-                "re-download the element set, or recompute the checksum (sum of the "
-                "digits in columns 1-68, each '-' counting 1, modulo 10)",
-                (68, 69))
-        elif int(found) != expected:
-            add(f"checksum mismatch: expected {expected} (computed from columns 1-68), "
-                f"found {found} in column 69",
-                "re-download the element set, or recompute the checksum (sum of the "
-                "digits in columns 1-68, each '-' counting 1, modulo 10) if you edited "
-                "the line on purpose",
-                (68, 69))
+def _check_integer(line: str, start: int, end: int, label: str, report) -> None:
+    """Report a field that is not a right-aligned whole number (blank is allowed)."""
+    field = line[start:end]
+    if not _OPTIONAL_INT_RE.fullmatch(field):
+        report(f"{label} {field!r} (columns {start + 1}-{end}) is not a number",
+               _FIX_REDOWNLOAD, (start, end))
 
-    # catalog numbers (columns 3-7) on both lines
-    cat = {}
-    for kind, line, add in ((1, l1, add1), (2, l2, add2)):
-        field = line[2:7]
-        cat[kind] = catalog_number(field) if len(line) >= 7 else None
-        if cat[kind] is None and len(line) >= 7:
-            add(f"catalog number field {field!r} (columns 3-7) is not a catalog number",
-                "columns 3-7 hold the catalog number: 5 digits, or a letter and 4 digits "
-                "(alpha-5); " + _FIX_REDOWNLOAD, (2, 7))
-    if cat[1] is not None and cat[2] is not None and cat[1] != cat[2]:
-        add2(f"catalog number {l2[2:7].strip()} on line 2 differs from "
-             f"{l1[2:7].strip()} on line 1 (line {n1}): the two lines belong to "
-             "different satellites",
-             "make sure each line 1 is directly followed by the line 2 of the same "
-             "satellite; " + _FIX_REDOWNLOAD, (2, 7))
 
-    if full.get(1):
-        epoch = l1[18:32]
-        if not (epoch[:2].isdigit() and epoch[:2].isascii()
-                and _NUMBER_RE.fullmatch(epoch[2:].strip())):
-            add1(f"epoch field {epoch!r} (columns 19-32) is not YYDDD.DDDDDDDD",
-                 "the epoch is a 2-digit year then the day of the year with its "
-                 "fraction; " + _FIX_REDOWNLOAD, (18, 32))
-        else:
-            day = float(epoch[2:])
-            if not 1.0 <= day < 367.0:
-                add1(f"epoch day of year {day:g} is out of range (1 <= day < 367)",
-                     "the epoch's day of the year counts from 1 on 1 January; "
-                     + _FIX_REDOWNLOAD, (20, 32))
-        _check_number(l1[33:43], "first derivative of mean motion (ndot/2)", add1, (33, 43))
-        for start, end, name in ((44, 52, "second derivative of mean motion (nddot/6)"),
-                                 (53, 61, "BSTAR drag term")):
-            field = l1[start:end]
-            if not _EXPONENT_FIELD_RE.fullmatch(field):
-                add1(f"bad exponent field for the {name}: {field!r} in columns "
-                     f"{start + 1}-{end} does not match the form ±NNNNN±N "
-                     "(sign or blank, 5 digits of mantissa with an implied leading "
-                     "decimal point, sign and 1 digit of exponent)",
-                     "write the value as e.g. ' 12345-4' for 0.12345e-4 or ' 00000+0' "
-                     "for zero; " + _FIX_REDOWNLOAD, (start, end))
-        if not _OPTIONAL_INT_RE.fullmatch(l1[64:68]):
-            add1(f"element set number {l1[64:68]!r} (columns 65-68) is not a number",
-                 _FIX_REDOWNLOAD, (64, 68))
-
-    if full.get(2):
-        _check_number(l2[8:16], "inclination", add2, (8, 16), low=0.0, high=180.0,
-                      rule="0 <= inclination <= 180 degrees")
-        _check_number(l2[17:25], "right ascension of the ascending node", add2, (17, 25))
-        ecc = l2[26:33]
-        if not re.fullmatch(r"[ \d]*\d[ \d]*", ecc) or not ecc.isascii():
-            add2(f"eccentricity field {ecc!r} (columns 27-33) is not 7 digits",
-                 "the eccentricity is written as 7 digits with an implied leading "
-                 "decimal point (0001476 = 0.0001476), no '.' or sign; "
-                 + _FIX_REDOWNLOAD, (26, 33))
-        elif not float("0." + ecc.replace(" ", "0")) < 1.0:  # pragma: no cover
-            add2("eccentricity must be < 1", _FIX_REDOWNLOAD, (26, 33))
-        _check_number(l2[34:42], "argument of perigee", add2, (34, 42))
-        _check_number(l2[43:51], "mean anomaly", add2, (43, 51))
-        _check_number(l2[52:63], "mean motion", add2, (52, 63), low=0.0, low_open=True,
-                      rule="mean motion must be > 0 revolutions per day")
-        if not _OPTIONAL_INT_RE.fullmatch(l2[63:68]):
-            add2(f"revolution number {l2[63:68]!r} (columns 64-68) is not a number",
-                 _FIX_REDOWNLOAD, (63, 68))
-    return problems
+def _check_eccentricity(line: str, report) -> None:
+    """Report an eccentricity (columns 27-33) that is not 7 digits with an implied '0.'."""
+    field = line[26:33]
+    if not (_ECCENTRICITY_RE.fullmatch(field) and field.isascii()):
+        report(f"eccentricity field {field!r} (columns 27-33) is not 7 digits",
+               "the eccentricity is written as 7 digits with an implied leading "
+               "decimal point (0001476 = 0.0001476), no '.' or sign; " + _FIX_REDOWNLOAD,
+               (26, 33))
 
 
 # ---------------------------------------------------------------------------
@@ -504,31 +586,42 @@ def parse_tle(text: str, source: str = "<string>", *, on_error: str = "raise") -
 
 
 def _parse(text: str, source: str, on_error: str, stacklevel: int) -> Constellation:
+    """Split and check the entries, load the good ones, then refuse or warn as asked."""
     entries, structure_problems = _split_entries(text, source)
+    entry_problems = [_check_entry(e, source) for e in entries]  # empty = good
+    _report_duplicates(entries, entry_problems, source)
+    satrecs, names = _load_good_entries(entries, entry_problems, source)
+    bad_groups = structure_problems + [p for p in entry_problems if p]
+    _raise_or_warn(source, bad_groups, len(satrecs), on_error, stacklevel + 1)
+    return Constellation(tuple(satrecs), tuple(names), source=source)
 
-    # per entry: list of problems (empty = good)
-    entry_problems = [_check_entry(e, source) for e in entries]
 
-    # duplicates (by catalog number), reported on the later entry
+def _report_duplicates(entries: list[_Entry], entry_problems: list[list[TleProblem]],
+                       source: str) -> None:
+    """Add a problem to each entry whose catalog number an earlier entry already has."""
     seen: dict[int, int] = {}
     for k, entry in enumerate(entries):
         number = catalog_number(entry.line1[1][2:7])
         if number is None:
             continue
-        if number in seen:
-            first = entries[seen[number]]
-            lineno, line = entry.line1
-            entry_problems[k].append(_problem(
-                source, lineno, line,
-                f"duplicate catalog number {line[2:7].strip()}: the same satellite "
-                f"already appears at line {first.line1[0]}",
-                "keep one element set per satellite (usually the newer epoch) and "
-                "delete the other, or load the two sets from separate files",
-                kind=1, columns=(2, 7), entry=entry.name,
-            ))
-        else:
+        if number not in seen:
             seen[number] = k
+            continue
+        first = entries[seen[number]]
+        lineno, line = entry.line1
+        entry_problems[k].append(_problem(
+            source, lineno, line,
+            f"duplicate catalog number {line[2:7].strip()}: the same satellite "
+            f"already appears at line {first.line1[0]}",
+            "keep one element set per satellite (usually the newer epoch) and "
+            "delete the other, or load the two sets from separate files",
+            kind=1, columns=(2, 7), entry=entry.name,
+        ))
 
+
+def _load_good_entries(entries: list[_Entry], entry_problems: list[list[TleProblem]],
+                       source: str) -> tuple[list[Satrec], list[str]]:
+    """Satrecs and names of the entries without problems; SGP4's refusals become problems."""
     satrecs, names = [], []
     for entry, probs in zip(entries, entry_problems):
         if probs:
@@ -551,22 +644,25 @@ def _parse(text: str, source: str, on_error: str, stacklevel: int) -> Constellat
             continue
         satrecs.append(sat)
         names.append(entry.name or f"NORAD {l1[2:7].strip()}")
+    return satrecs, names
 
-    bad_groups = structure_problems + [p for p in entry_problems if p]
+
+def _raise_or_warn(source: str, bad_groups: list[list[TleProblem]], n_good: int,
+                   on_error: str, stacklevel: int) -> None:
+    """Raise if nothing loads or ``on_error="raise"`` meets a bad entry; else warn of skips."""
     all_problems = sorted((p for group in bad_groups for p in group), key=lambda p: p.line)
     n_bad = len(bad_groups)
-
-    if not satrecs and not all_problems:
+    if not n_good and not all_problems:
         raise InputError(
             f"{source}: no TLE entries found; a TLE file holds, per satellite, an "
             "optional name line and two 69-column lines starting with '1 ' and '2 '"
         )
-    if all_problems and (on_error == "raise" or not satrecs):
-        if satrecs:
+    if all_problems and (on_error == "raise" or not n_good):
+        if n_good:
             head = (f"{source}: {plural(n_bad, 'bad TLE entry', 'bad TLE entries')} "
                     f"({plural(len(all_problems), 'problem')}); the whole file was "
                     f"refused. Fix them, or pass on_error='skip' to load the "
-                    f"{plural(len(satrecs), 'good entry', 'good entries')} without them.")
+                    f"{plural(n_good, 'good entry', 'good entries')} without them.")
         else:
             head = (f"{source}: no valid TLE entry; "
                     f"{plural(n_bad, 'bad entry', 'bad entries')} "
@@ -578,11 +674,10 @@ def _parse(text: str, source: str, on_error: str, stacklevel: int) -> Constellat
         warnings.warn(
             SkippedEntriesWarning(
                 f"{source}: skipped {plural(n_bad, 'bad TLE entry', 'bad TLE entries')}, "
-                f"loaded {plural(len(satrecs), 'satellite')}:\n{listing}"
+                f"loaded {plural(n_good, 'satellite')}:\n{listing}"
             ),
             stacklevel=stacklevel,
         )
-    return Constellation(tuple(satrecs), tuple(names), source=source)
 
 
 def load_tle(
@@ -614,8 +709,7 @@ def load_tle(
         ``InputError``) if an entry is bad and ``on_error="raise"``.
     """
     check_on_error(on_error)
-    source = os.fspath(path)
-    source = source if isinstance(source, str) else os.fsdecode(source)
+    source = source_name(path)
     text = read_text_file(path)
     constellation = _parse(text, source, on_error, stacklevel=3)
     if name_contains is not None or norad_ids is not None:
