@@ -199,8 +199,8 @@ for b in row:
     ax.plot(ground_km[in_view], gain[in_view, b], lw=0.7, color="C0", alpha=0.6)
 ax.plot(ground_km[in_view], gain[in_view].max(axis=1), lw=2.2, color="C1",
         label="best beam (all beams of the layout)")
-ax.axhline(default_link.payload.max_gain_dbi - default_link.beam_edge_db, color="gray", ls=":",
-           label=f"beam edge ({default_link.beam_edge_db:g} dB below peak)")
+ax.axhline(default_link.payload.max_gain_dbi - default_link.beams.edge_db, color="gray", ls=":",
+           label=f"beam edge ({default_link.beams.edge_db:g} dB below peak)")
 ax.set_ylim(0, 30)
 ax.set_xlabel("ground distance from the sub-satellite point along track (km)")
 ax.set_ylabel("gain towards the ground (dBi)")

@@ -403,3 +403,13 @@ def test_non_ascii_character_in_line(tmp_path):
     path.write_text(three_line((SAT_A[0], SAT_A[1], l2)), encoding="utf-8")
     err = raise_error(path)
     assert any("non-ASCII" in p.message for p in err.problems)
+
+
+def test_a_character_in_a_separator_column_is_refused():
+    """Column 18 of line 1 must be blank: with a stray character python-sgp4 reads
+    the epoch shifted and loads BSTAR as NaN without an error."""
+    l1 = fix_checksum(SAT_A[1][:17] + "A" + SAT_A[1][18:])
+    with pytest.raises(TleFormatError) as err:
+        parse_tle("\n".join([SAT_A[0], l1, SAT_A[2]]))
+    msg = str(err.value)
+    assert "column 18 must be blank" in msg, msg

@@ -460,8 +460,24 @@ def _checked_catalog_number(line: str, report) -> int | None:
     return number
 
 
+#: Columns that must be blank (1-based; NORAD two-line element format, as in
+#: CelesTrak's "NORAD Two-Line Element Set Format" and python-sgp4's template).
+_BLANK_COLUMNS = {1: (2, 9, 18, 33, 44, 53, 62, 64), 2: (2, 8, 17, 26, 34, 43, 52)}
+
+
+def _check_blank_columns(line: str, kind: int, report) -> None:
+    """Report a character where the format has a blank separator: the fields on
+    either side would be read shifted (python-sgp4 may then load NaN silently)."""
+    for col in _BLANK_COLUMNS[kind]:
+        if line[col - 1] != " ":
+            report(f"column {col} must be blank (a field separator), found {line[col - 1]!r}",
+                   "align the fields to the official column template (a character has "
+                   "slipped into a separator)", columns=(col, col))
+
+
 def _check_line1_fields(line: str, report) -> None:
     """Report malformed fields of a 69-column line 1."""
+    _check_blank_columns(line, 1, report)
     _check_epoch(line, report)
     _check_decimal(line, 33, 43, "first derivative of mean motion (ndot/2)", report)
     _check_exponent(line, 44, 52, "second derivative of mean motion (nddot/6)", report)
@@ -471,6 +487,7 @@ def _check_line1_fields(line: str, report) -> None:
 
 def _check_line2_fields(line: str, report) -> None:
     """Report malformed or unphysical fields of a 69-column line 2."""
+    _check_blank_columns(line, 2, report)
     _check_decimal(line, 8, 16, "inclination", report, low=0.0, high=180.0,
                    rule="0 <= inclination <= 180 degrees")
     _check_decimal(line, 17, 25, "right ascension of the ascending node", report)
