@@ -28,7 +28,7 @@ from benchmarks import (
 )
 
 #: The generated shell: 40 planes x 25 satellites.
-SHELL = dict(total=1000, planes=40, phasing=1, inclination_deg=53.0, altitude_km=550.0)
+SHELL = dict(satellites=1000, planes=40, phasing=1, inclination_deg=53.0, altitude_km=550.0)
 STEP_S = 60.0
 #: Times per run: one day at 60 s (quick: half a day).
 NTIME_FULL, NTIME_QUICK = 1440, 720
