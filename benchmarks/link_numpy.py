@@ -101,7 +101,7 @@ def numpy_serve(eph, handsets, links, loss_db, prepared, block_evals: int = BLOC
     nt = pos.shape[1]
     nh = links.n_handsets
     h_pos = np.asarray(handsets.position_km, dtype=np.float64)
-    beams, pat, radio, rules = prepared.beams, prepared.pattern, prepared.radio, prepared.rules
+    beams, pat, radio = prepared.beams, prepared.pattern, prepared.radio
     nb = beams.u.size
     colors = np.asarray(beams.color, dtype=np.int64)
     ncolor = int(colors.max()) + 1

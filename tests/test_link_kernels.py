@@ -52,7 +52,7 @@ def _config(**kw):
 
 
 def _work(case):
-    """Fresh per-(t, h) work arrays, as ``serve_handset`` allocates them."""
+    """Fresh per-(t, h) work arrays, as ``serve_handsets`` allocates them."""
     nb = case.prep.beams.u.size
     ncolor = int(case.prep.beams.color.max()) + 1
     nlinks = int(np.diff(case.links.offsets).max())
@@ -161,7 +161,7 @@ def test_best_beam_regardless_is_the_best_beam_above_the_mask(case, metric):
     prep = prepare(_config(serving_metric=metric), TIMES.step_s)
     found = 0
     for t, h in case.pairs:
-        power, totals, strongest, strongest_at = _powers(case, t, h, prep.rules)
+        _, totals, strongest, strongest_at = _powers(case, t, h, prep.rules)
         k, b, m = _kernels.best_beam_regardless(case.geometry, prep.beams, prep.radio, prep.rules,
                                                 t, h, totals, strongest, strongest_at)
         ref = _reference(case, t, h, prep)

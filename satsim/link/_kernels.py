@@ -32,6 +32,8 @@ DOPPLER = 4
 DELAY = 5
 
 _C_KM_S = 299792.458
+#: Handsets per task of the parallel loop (one set of work arrays each).
+HANDSETS_PER_BLOCK = 64
 
 
 @njit
@@ -116,7 +118,16 @@ def _beam_offsets(ax, sat_r, sat_v, h_r, b_u, b_v, b_w, link_rate_km_s, link_ran
 # G/T (EIRP x normalised gain x 10^(-loss/10)); the per-(t, h) work arrays
 # ``power`` ((links x beams) of the step, link-major), ``totals``,
 # ``strongest`` and ``strongest_at`` (one entry per reuse colour) belong to
-# the handset's thread.
+# one task of the parallel loop (a block of ``HANDSETS_PER_BLOCK`` handsets).
+#
+# Speed: the kernels called once per (t, h) are inlined (``inline="always"``):
+# a real call passes every array of every record (hundreds of words), and
+# the kernel ran at 0.7x its speed. And their loops have no ``break`` or
+# ``return`` inside: once inlined, one left every array of its records
+# reference-counted on every step (atomic operations both threads contend
+# for; about 0.9x). A task serves a block of handsets, so the records are
+# reference-counted and the work arrays allocated once per block (2-4 % on
+# 2 threads against a task per handset).
 # -----------------------------------------------------------------------------
 @njit(parallel=True)
 def body_frames(sat_pos_km, sat_vel_km_s):
@@ -434,40 +445,41 @@ def max_links_per_step(geometry):
 
 
 @njit
-def serve_handset(geometry, frames, beams, pattern, radio, rules, state, out, h, n_colors,
-                  max_links):
-    """Every step of the chunk for handset ``h``, in time order: received
-    powers, the best usable beam (else the best regardless), the serving
-    beam's metric, the handover decision and the outputs. ``state[h]`` is
-    read at the start and written back at the end."""
+def serve_handsets(geometry, frames, beams, pattern, radio, rules, state, out, h_first, h_stop,
+                   n_colors, max_links):
+    """Every step of the chunk for handsets ``h_first <= h < h_stop``, each in
+    time order: received powers, the best usable beam (else the best
+    regardless), the serving beam's metric, the handover decision and the
+    outputs. ``state[h]`` is read at the start and written back at the end."""
     power = np.empty(max(max_links, 1) * beams.u.size)
     totals = np.zeros(max(n_colors, 1))
     strongest = np.zeros(max(n_colors, 1))
     strongest_at = np.zeros(max(n_colors, 1), dtype=np.int64)
-    current = (state.sat[h], state.beam[h], -1)
-    candidate = (state.cand_sat[h], state.cand_beam[h], state.timer[h])
-    for t in range(out.sat.shape[0]):
-        beam_powers(geometry, frames, beams, pattern, rules, t, h, power, totals, strongest,
-                    strongest_at)
-        best_k, best_b, best_m = best_usable_beam(geometry, frames, beams, radio, rules, t, h,
-                                                  power, totals)
-        usable = best_k >= 0
-        if not usable:
-            best_k, best_b, best_m = best_beam_regardless(geometry, beams, radio, rules, t, h,
-                                                          totals, strongest, strongest_at)
-        cur_k, cur_m = current_beam_metric(geometry, frames, beams, radio, rules, t, h,
-                                           current[0], current[1], usable, power, totals)
-        best_s = geometry.sat[best_k] if best_k >= 0 else -1
-        current, candidate = decide_handover((best_s, best_b, best_k, best_m),
-                                             (current[0], current[1], cur_k), cur_m,
-                                             candidate, rules)
-        if current[2] < 0:
-            write_no_link(out, t, h)
-        else:
-            write_serving_link(geometry, frames, beams, radio, rules, t, h, current[2],
-                               current[1], power, totals, out)
-    state.sat[h], state.beam[h] = current[0], current[1]
-    state.cand_sat[h], state.cand_beam[h], state.timer[h] = candidate
+    for h in range(h_first, h_stop):
+        current = (state.sat[h], state.beam[h], -1)
+        candidate = (state.cand_sat[h], state.cand_beam[h], state.timer[h])
+        for t in range(out.sat.shape[0]):
+            beam_powers(geometry, frames, beams, pattern, rules, t, h, power, totals, strongest,
+                        strongest_at)
+            best_k, best_b, best_m = best_usable_beam(geometry, frames, beams, radio, rules, t, h,
+                                                      power, totals)
+            usable = best_k >= 0
+            if not usable:
+                best_k, best_b, best_m = best_beam_regardless(geometry, beams, radio, rules, t, h,
+                                                              totals, strongest, strongest_at)
+            cur_k, cur_m = current_beam_metric(geometry, frames, beams, radio, rules, t, h,
+                                               current[0], current[1], usable, power, totals)
+            best_s = geometry.sat[best_k] if best_k >= 0 else -1
+            current, candidate = decide_handover((best_s, best_b, best_k, best_m),
+                                                 (current[0], current[1], cur_k), cur_m,
+                                                 candidate, rules)
+            if current[2] < 0:
+                write_no_link(out, t, h)
+            else:
+                write_serving_link(geometry, frames, beams, radio, rules, t, h, current[2],
+                                   current[1], power, totals, out)
+        state.sat[h], state.beam[h] = current[0], current[1]
+        state.cand_sat[h], state.cand_beam[h], state.timer[h] = candidate
 
 
 @njit(parallel=True)
@@ -499,16 +511,20 @@ def serve(geometry, beams, pattern, radio, rules, state, out):
     ``rules.ttt_steps`` consecutive steps, or at once when the serving beam
     is gone or no longer qualifies.
 
-    Parallel over handsets (each handset's steps run in time order on one
-    thread), so the results do not depend on the number of threads.
+    Parallel over blocks of handsets (each handset's steps run in time order
+    in one task, :func:`serve_handsets`), so the results do not depend on the
+    number of threads.
     """
     frames = body_frames(geometry.sat_pos_km, geometry.sat_vel_km_s)
     n_colors = colour_count(beams)
     max_links = max_links_per_step(geometry)
-    for h in prange(geometry.handset_pos_km.shape[0]):
-        # the parallel loop's index is unsigned: one signed type, one compiled serve_handset
-        serve_handset(geometry, frames, beams, pattern, radio, rules, state, out, np.int64(h),
-                      n_colors, max_links)
+    nh = geometry.handset_pos_km.shape[0]
+    n_blocks = (nh + HANDSETS_PER_BLOCK - 1) // HANDSETS_PER_BLOCK
+    for i in prange(n_blocks):
+        block = np.int64(i)  # the parallel loop's index is unsigned
+        serve_handsets(geometry, frames, beams, pattern, radio, rules, state, out,
+                       block * HANDSETS_PER_BLOCK, min((block + 1) * HANDSETS_PER_BLOCK, nh),
+                       n_colors, max_links)
 
 
 @njit(parallel=True)

@@ -70,7 +70,7 @@ class LinkGeometry(NamedTuple):
     loss_db: np.ndarray
 
     @classmethod
-    def of(cls, ephemeris, handsets: Handsets, links, loss_db: np.ndarray) -> "LinkGeometry":
+    def of(cls, ephemeris, handsets: Handsets, links, loss_db: np.ndarray) -> LinkGeometry:
         """From an ephemeris chunk, the handsets, their ``VisibleLinks`` and per-link loss (dB)."""
         return cls(ephemeris.position_km, ephemeris.velocity_km_s, handsets.position_km,
                    links.offsets, links.sat, links.range_km, links.range_rate_km_s,
@@ -177,7 +177,7 @@ class LinkOutputs(NamedTuple):
     status: np.ndarray
 
     @classmethod
-    def empty(cls, nt: int, nh: int, index_dtype=np.int32, value_dtype=np.float32) -> "LinkOutputs":
+    def empty(cls, nt: int, nh: int, index_dtype=np.int32, value_dtype=np.float32) -> LinkOutputs:
         """Uninitialised outputs; the kernel computes in float64 and stores into
         ``value_dtype`` (float32 by default: compact chunks)."""
         return cls(*(np.empty((nt, nh), dtype=index_dtype) for _ in range(2)),
