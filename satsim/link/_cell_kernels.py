@@ -16,6 +16,7 @@ from numba import prange
 from .._jit import njit
 from ._aperture_kernels import rect_steered_gain_lin
 from ._kernels import (
+    _C_KM_S,
     DELAY,
     DOPPLER,
     LOW_SINR,
@@ -24,9 +25,8 @@ from ._kernels import (
     SERVED,
     body_frame,
     pattern_gain_lin,
+    write_no_link,
 )
-
-_C_KM_S = 299792.458
 
 #: Reasons a cell has no serving beam at a step.
 CELL_SERVED = 0
@@ -219,21 +219,6 @@ def _centre_offsets(sat_pos, sat_vel, centre, link_rate_km_s, link_range_km, dl_
 
 
 @njit
-def _clear(out, t, h, status):
-    """Nothing serves (t, h): -1 / NaN outputs and ``status``."""
-    out.sat[t, h] = -1
-    out.beam[t, h] = -1
-    out.snr_db[t, h] = np.nan
-    out.sinr_db[t, h] = np.nan
-    out.ul_snr_db[t, h] = np.nan
-    out.elevation_deg[t, h] = np.nan
-    out.delay_s[t, h] = np.nan
-    out.resid_doppler_hz[t, h] = np.nan
-    out.diff_delay_s[t, h] = np.nan
-    out.status[t, h] = status
-
-
-@njit
 def _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect, out):
     """:func:`serve_cells` for one handset, every step of the chunk (a separate
     function: numba's parallel loops do not write through named-tuple fields)."""
@@ -251,8 +236,8 @@ def _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect
                     ks = k
                     break
         if ks < 0:
-            _clear(out, t, h, NO_BEAM if cells.reason[t, c] == CELL_NO_BEAM
-                   else NO_SATELLITE)
+            write_no_link(out, t, h, NO_BEAM if cells.reason[t, c] == CELL_NO_BEAM
+                          else NO_SATELLITE)
             continue
         bs = _serving_beam(beams.offsets, beams.cell, t * nsat + s, c)
         d0, d1, d2, _ = _unit_from(geo.sat_pos_km[s, t], geo.handset_pos_km[h])

@@ -387,9 +387,10 @@ def link_status(gain_lin, sinr_db, resid_doppler_hz, diff_delay_s, rules):
 
 
 @njit
-def write_no_link(out, t, h):
-    """Nothing serves handset ``h`` at step ``t``: -1 indices, NaN values,
-    status NO_SATELLITE."""
+def write_no_link(out, t, h, status=NO_SATELLITE):
+    """Nothing serves handset ``h`` at step ``t``: -1 indices, NaN values and
+    ``status`` (NO_SATELLITE unless said: the Earth-fixed cells also report
+    NO_BEAM, a cell no satellite had a free beam for)."""
     out.sat[t, h] = -1
     out.beam[t, h] = -1
     out.snr_db[t, h] = np.nan
@@ -399,7 +400,7 @@ def write_no_link(out, t, h):
     out.delay_s[t, h] = np.nan
     out.resid_doppler_hz[t, h] = np.nan
     out.diff_delay_s[t, h] = np.nan
-    out.status[t, h] = NO_SATELLITE
+    out.status[t, h] = status
 
 
 @njit

@@ -26,19 +26,18 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..constants import BOLTZMANN_DBW_K_HZ
 from ..orbits.constellation import Constellation
 from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
 from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, iter_ephemeris
 from ..orbits.timegrid import TimeGrid
-from . import _kernels
-from .antenna import PATTERN_FLOOR_LIN, payload_aperture_radius_m, pattern_table, scan_loss_db
+from . import _kernels, losses
+from .antenna import PATTERN_FLOOR_LIN, pattern_table, payload_aperture_radius_m, scan_loss_db
 from .beams import BeamLayout
-from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB
-from . import losses
-from ..constants import BOLTZMANN_DBW_K_HZ
 from .cell_engine import CellState, prepare_cells, serve_cells_chunk
 from .config import LinkConfig, Propagation
+from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB
 from .losses import channel_draws
 from .timeline import SERVED, LinkChunk
 
