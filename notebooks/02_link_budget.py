@@ -262,7 +262,7 @@ changes = {
     "elevation 30° → 25° (default mask)": sc9(elevation_deg=25.0),
     "altitude 600 → 360 km": sc9(altitude_km=360.0),
     "bandwidth 30 → 5 MHz (same EIRP density)": sc9(
-        carrier=dataclasses.replace(SC9_CARRIER, bandwidth_hz=5e6)),
+        carrier=dataclasses.replace(SC9_CARRIER, bandwidth_mhz=5.0)),
     "Set-1 → Set-2 payload (34 → 28 dBW/MHz)": sc9(payload=default_link.payload),
     "body loss 3 dB (illustrative)": sc9(propagation=dataclasses.replace(
         SC9_PROPAGATION, body_loss_db=3.0)),
