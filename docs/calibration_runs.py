@@ -5,7 +5,7 @@ Usage: python docs/calibration_runs.py OUT.json  (about 4 minutes on a 2-core ma
 import json, sys, time
 import numpy as np
 import satsim
-from satsim.link.cqi import CQI_MIN_SINR_DB, rate_bps_per_rb, cqi_from_sinr_db
+from satsim.link.cqi import cqi_from_sinr_db, rate_bps_per_rb
 
 BASE = {"duration_s": 7200, "step_s": 10}
 EF = {"beams.mode": "earth_fixed", "satellite.antenna": "rectangular",

@@ -31,7 +31,13 @@ import numpy as np
 from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
 from . import _cell_kernels as ck
-from .antenna import HALF_POWER_U, PATTERN_FLOOR_LIN, payload_aperture_radius_m, wavenumber_rad_m
+from .antenna import (
+    HALF_POWER_U,
+    PATTERN_FLOOR_LIN,
+    pattern_table,
+    payload_aperture_radius_m,
+    wavenumber_rad_m,
+)
 from .aperture import (
     rect_beamwidth_from_aperture_deg,
     rect_kernel_params,
@@ -166,8 +172,6 @@ def _pattern_args(config: LinkConfig):
         hx, hy, taper = rect_kernel_params(pl.array_x_m, pl.array_y_m, f, pl.taper)
         rect = (float(hx), float(hy), int(taper), float(PATTERN_FLOOR_LIN))
         return ck.PATTERN_RECT, (np.ones(2), 1.0, float(PATTERN_FLOOR_LIN)), rect
-    from .antenna import pattern_table
-
     pat = pattern_table(payload_aperture_radius_m(pl, f), f, pl.max_gain_dbi)
     circ = (np.ascontiguousarray(pat.gain_lin, dtype=np.float64), float(pat.ka / pat.u_step),
             float(PATTERN_FLOOR_LIN))
