@@ -68,7 +68,9 @@ def reference_beams(eph, handsets, links, loss_db, prepared, pattern, t, h) -> d
     resid = -radio.dl_freq_hz * (rate_h[:, None] - rate_c) / C_KM_S
     ddel = (rng[:, None] - tc) / C_KM_S
     usable = (eligible[:, None] & (10 ** (g_db / 10) >= rules.beam_edge_lin)
-              & (np.abs(resid) <= rules.max_doppler_hz) & (np.abs(ddel) <= rules.max_delay_s))
+              & (np.abs(resid) <= rules.max_doppler_hz)
+              & (np.abs(2.0 * rules.ul_over_dl * resid) <= rules.max_ul_doppler_hz)
+              & (np.abs(ddel) <= rules.max_delay_s))
     return {"sats": sats, "p_db": p_db, "p": p, "g_db": g_db, "totals": totals, "sinr": sinr,
             "eligible": eligible, "resid_doppler_hz": resid, "diff_delay_s": ddel,
             "usable": usable}

@@ -17,14 +17,12 @@ from .._jit import njit
 from ._aperture_kernels import rect_steered_gain_lin
 from ._kernels import (
     _C_KM_S,
-    DELAY,
-    DOPPLER,
-    LOW_SINR,
     NO_BEAM,
     NO_SATELLITE,
-    SERVED,
     body_frame,
+    link_status,
     pattern_gain_lin,
+    resid_doppler_rate_fixed,
     write_no_link,
 )
 
@@ -259,14 +257,11 @@ def _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect
         out.delay_s[t, h] = geo.range_km[ks] / _C_KM_S
         out.resid_doppler_hz[t, h] = resid
         out.diff_delay_s[t, h] = ddel
-        if sinr < rules.min_sinr_db:
-            out.status[t, h] = LOW_SINR
-        elif not abs(resid) <= rules.max_doppler_hz:
-            out.status[t, h] = DOPPLER
-        elif not abs(ddel) <= rules.max_delay_s:
-            out.status[t, h] = DELAY
-        else:
-            out.status[t, h] = SERVED
+        rate = resid_doppler_rate_fixed(geo.sat_pos_km[s, t], geo.sat_vel_km_s[s, t],
+                                        geo.handset_pos_km[h], cells.centre_km[c],
+                                        radio.dl_freq_hz)
+        # a phone camps on its cell's beam: no beam-edge test (gain 1 passes it)
+        out.status[t, h] = link_status(1.0, sinr, resid, ddel, rate, rules)
 
 
 @njit(parallel=True)
@@ -285,7 +280,9 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
 
     The serving beam of a handset is its cell's beam, pointed at the cell
     centre; the satellite pre-compensates Doppler and delay for that centre, so
-    the phone sees only the difference between its own and the centre's.
+    the phone sees only the difference between its own and the centre's (and
+    the satellite's receiver twice that on the uplink); the status is
+    ``_kernels.link_status`` without the beam-edge test.
     Interference: every other active beam of the same colour of every satellite
     in the handset's link list, scaled by that beam's activity.
     """

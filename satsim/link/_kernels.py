@@ -30,8 +30,14 @@ NO_BEAM = 2
 LOW_SINR = 3
 DOPPLER = 4
 DELAY = 5
+UPLINK_DOPPLER = 6
+DOPPLER_RATE = 7
 
 _C_KM_S = 299792.458
+#: Earth's gravitational parameter, km^3/s^2 (WGS 84), and rotation rate, rad/s
+#: (IERS nominal): the satellite's acceleration in ITRS for Doppler rates.
+_MU_KM3_S2 = 398600.4418
+_OMEGA_EARTH_RAD_S = 7.292115e-5
 #: Handsets per task of the parallel loop (one set of work arrays each).
 HANDSETS_PER_BLOCK = 64
 
@@ -95,6 +101,67 @@ def _beam_offsets(ax, sat_r, sat_v, h_r, b_u, b_v, b_w, link_rate_km_s, link_ran
     resid = -dl_freq_hz * (link_rate_km_s - rate_c) / _C_KM_S
     ddel = (link_range_km - range_c) / _C_KM_S
     return resid, ddel
+
+
+@njit
+def sat_accel_itrs(r, v):
+    """A satellite's acceleration in ITRS, km/s^2: two-body gravity
+    ``-mu r / |r|^3`` plus the Coriolis and centrifugal terms of the rotating
+    frame, ``-2 w x v - w x (w x r)`` with ``w`` along z (J2 and drag, under
+    0.2 % of gravity at LEO, are left out)."""
+    rn = math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2])
+    g = -_MU_KM3_S2 / (rn * rn * rn)
+    w = _OMEGA_EARTH_RAD_S
+    return (g * r[0] + 2.0 * w * v[1] + w * w * r[0],
+            g * r[1] - 2.0 * w * v[0] + w * w * r[1],
+            g * r[2])
+
+
+@njit
+def range_accel_km_s2(r, v, a, p):
+    """Second time derivative of the range from a ground point ``p`` (fixed in
+    ITRS) to a satellite at ``r`` with velocity ``v`` and acceleration ``a``
+    (ITRS), km/s^2: ``(|v|^2 + rho.a - rdot^2) / |rho|`` with ``rho = r - p``."""
+    d0, d1, d2 = r[0] - p[0], r[1] - p[1], r[2] - p[2]
+    rng = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    rdot = (d0 * v[0] + d1 * v[1] + d2 * v[2]) / rng
+    vv = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
+    return (vv + d0 * a[0] + d1 * a[1] + d2 * a[2] - rdot * rdot) / rng
+
+
+@njit
+def resid_doppler_rate_fixed(r, v, h_r, c_r, dl_freq_hz):
+    """Rate of change of the residual Doppler of a handset at ``h_r`` when the
+    satellite pre-compensates for the ground point ``c_r`` (an Earth-fixed
+    cell's centre), Hz/s: ``-f (rdd_h - rdd_c) / c`` (all ITRS, km)."""
+    a = sat_accel_itrs(r, v)
+    return -dl_freq_hz * (range_accel_km_s2(r, v, a, h_r)
+                          - range_accel_km_s2(r, v, a, c_r)) / _C_KM_S
+
+
+@njit
+def resid_doppler_rate_moving(ax, r, v, h_r, b_u, b_v, b_w, dl_freq_hz):
+    """Rate of change of the residual Doppler of a handset at ``h_r`` in a beam
+    fixed in the satellite's body frame (``ax``, boresight ``b``), Hz/s.
+
+    The satellite pre-compensates the beam centre's Doppler, ``f (b.v) / c``
+    (the range rate toward the boresight is ``-b.v``); that term changes as
+    ``b.a + bdot.v``, where the body frame turns with the orbit at
+    ``W = r x v / |r|^2`` (its slow roll about nadir is neglected), so
+    ``bdot.v = W.(b x v)``. Residual rate: ``-f (rdd_h + b.a + W.(b x v)) / c``."""
+    bx = b_u * ax[0] + b_v * ax[3] + b_w * ax[6]
+    by = b_u * ax[1] + b_v * ax[4] + b_w * ax[7]
+    bz = b_u * ax[2] + b_v * ax[5] + b_w * ax[8]
+    a = sat_accel_itrs(r, v)
+    r2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2]
+    w0 = (r[1] * v[2] - r[2] * v[1]) / r2
+    w1 = (r[2] * v[0] - r[0] * v[2]) / r2
+    w2 = (r[0] * v[1] - r[1] * v[0]) / r2
+    bxv0 = by * v[2] - bz * v[1]
+    bxv1 = bz * v[0] - bx * v[2]
+    bxv2 = bx * v[1] - by * v[0]
+    comp_rate = bx * a[0] + by * a[1] + bz * a[2] + w0 * bxv0 + w1 * bxv1 + w2 * bxv2
+    return -dl_freq_hz * (range_accel_km_s2(r, v, a, h_r) + comp_rate) / _C_KM_S
 
 
 # -----------------------------------------------------------------------------
@@ -179,10 +246,26 @@ def serving_metric(p, colour_total, radio, rules):
 
 @njit
 def within_tolerances(resid_doppler_hz, diff_delay_s, rules):
-    """Whether a phone can synchronise to a beam: residual Doppler (Hz) and
-    differential delay (s) within ``rules.max_doppler_hz`` / ``max_delay_s``
-    (NaN, a beam centre off the Earth: no)."""
-    return abs(resid_doppler_hz) <= rules.max_doppler_hz and abs(diff_delay_s) <= rules.max_delay_s
+    """Whether a phone can synchronise to a beam and be heard: the downlink
+    residual Doppler (Hz) within the phone's ``rules.max_doppler_hz``, the
+    uplink residual the satellite receives (:func:`uplink_resid_doppler_hz`)
+    within ``rules.max_ul_doppler_hz``, and the differential delay (s) within
+    ``rules.max_delay_s`` (NaN, a beam centre off the Earth: no)."""
+    return (abs(resid_doppler_hz) <= rules.max_doppler_hz
+            and abs(uplink_resid_doppler_hz(resid_doppler_hz, rules)) <= rules.max_ul_doppler_hz
+            and abs(diff_delay_s) <= rules.max_delay_s)
+
+
+@njit
+def uplink_resid_doppler_hz(resid_doppler_hz, rules):
+    """Uplink residual Doppler at the satellite's receiver, Hz, from the
+    downlink residual ``d`` the phone sees: the phone transmits locked to the
+    downlink it receives (within 0.1 ppm, TS 36.101 §6.5.1), so its uplink
+    carries ``d f_ul / f_dl``, and the uplink path adds the same range-rate
+    difference again (``d f_ul / f_dl``) after the satellite's compensation
+    for the cell or beam centre: ``2 d f_ul / f_dl`` (``rules.ul_over_dl`` is
+    ``f_ul / f_dl``)."""
+    return 2.0 * rules.ul_over_dl * resid_doppler_hz
 
 
 @njit
@@ -371,16 +454,24 @@ def decide_handover(best, current, current_metric, candidate, rules):
 
 
 @njit
-def link_status(gain_lin, sinr_db, resid_doppler_hz, diff_delay_s, rules):
+def link_status(gain_lin, sinr_db, resid_doppler_hz, diff_delay_s, doppler_rate_hz_s, rules):
     """Status code of a serving link, the first check it fails: NO_BEAM
     (normalised gain below ``rules.beam_edge_lin``), LOW_SINR (below
-    ``rules.min_sinr_db``), DOPPLER, DELAY (phone tolerances); else SERVED."""
+    ``rules.min_sinr_db``), DOPPLER (downlink residual beyond the phone's
+    ``rules.max_doppler_hz``), UPLINK_DOPPLER (uplink residual beyond the
+    satellite receiver's ``rules.max_ul_doppler_hz``), DOPPLER_RATE (residual
+    Doppler changing faster than ``rules.max_doppler_rate_hz_s``), DELAY;
+    else SERVED."""
     if gain_lin < rules.beam_edge_lin:
         return NO_BEAM
     if sinr_db < rules.min_sinr_db:
         return LOW_SINR
     if not abs(resid_doppler_hz) <= rules.max_doppler_hz:
         return DOPPLER
+    if not abs(uplink_resid_doppler_hz(resid_doppler_hz, rules)) <= rules.max_ul_doppler_hz:
+        return UPLINK_DOPPLER
+    if not abs(doppler_rate_hz_s) <= rules.max_doppler_rate_hz_s:
+        return DOPPLER_RATE
     if not abs(diff_delay_s) <= rules.max_delay_s:
         return DELAY
     return SERVED
@@ -415,6 +506,10 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     g = p / (beams.eirp_lin[b] * attenuation(geometry.loss_db[k]))
     sinr = 10.0 * math.log10(sinr_lin(p, totals[beams.color[b]], radio.dl_noise_lin))
     resid, ddel = beam_offsets(geometry, frames, beams, radio, t, h, k, b)
+    s = geometry.sat[k]
+    rate = resid_doppler_rate_moving(frames[s, t], geometry.sat_pos_km[s, t],
+                                     geometry.sat_vel_km_s[s, t], geometry.handset_pos_km[h],
+                                     beams.u[b], beams.v[b], beams.w[b], radio.dl_freq_hz)
     out.sat[t, h] = geometry.sat[k]
     out.beam[t, h] = b
     out.snr_db[t, h] = 10.0 * math.log10(p) - radio.dl_noise_db
@@ -424,7 +519,7 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     out.delay_s[t, h] = geometry.range_km[k] / _C_KM_S
     out.resid_doppler_hz[t, h] = resid
     out.diff_delay_s[t, h] = ddel
-    out.status[t, h] = link_status(g, sinr, resid, ddel, rules)
+    out.status[t, h] = link_status(g, sinr, resid, ddel, rate, rules)
 
 
 @njit

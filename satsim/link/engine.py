@@ -141,6 +141,12 @@ class ServingRules(NamedTuple):
     hysteresis_lin: float
     #: ... for this many consecutive steps (time-to-trigger; 1: at once).
     ttt_steps: int
+    #: The satellite receiver's uplink residual-Doppler tolerance, Hz.
+    max_ul_doppler_hz: float = math.inf
+    #: Uplink over downlink carrier frequency (the uplink residual scales with it).
+    ul_over_dl: float = 1.0
+    #: The phone's tolerance of a changing residual Doppler, Hz/s.
+    max_doppler_rate_hz_s: float = math.inf
 
 
 class ServingState(NamedTuple):
@@ -297,6 +303,9 @@ def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None)
             use_sinr_metric=config.serving_metric == "sinr",
             hysteresis_lin=_lin_from_db(config.hysteresis_db),
             ttt_steps=int(ttt),
+            max_ul_doppler_hz=float(config.max_uplink_residual_doppler_hz),
+            ul_over_dl=float(c.ul_center_hz / c.dl_center_hz),
+            max_doppler_rate_hz_s=float(config.max_doppler_rate_hz_s),
         ),
     )
 

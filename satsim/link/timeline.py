@@ -50,6 +50,8 @@ NO_BEAM = _kernels.NO_BEAM
 LOW_SINR = _kernels.LOW_SINR
 DOPPLER = _kernels.DOPPLER
 DELAY = _kernels.DELAY
+UPLINK_DOPPLER = _kernels.UPLINK_DOPPLER
+DOPPLER_RATE = _kernels.DOPPLER_RATE
 
 #: Status code -> meaning, per (time step, handset).
 LINK_STATUS = {
@@ -58,13 +60,17 @@ LINK_STATUS = {
     NO_BEAM: "outside every beam: the best beam's gain toward the handset is more than "
              "beam_edge_db below its peak",
     LOW_SINR: "downlink SINR below the lowest CQI threshold",
-    DOPPLER: "residual Doppler beyond what an unmodified phone tolerates",
+    DOPPLER: "downlink residual Doppler beyond what an unmodified phone acquires and tracks",
     DELAY: "differential delay beyond what an unmodified phone tolerates",
+    UPLINK_DOPPLER: "uplink residual Doppler (twice the downlink's, scaled) beyond what the "
+                    "satellite's receiver accepts",
+    DOPPLER_RATE: "residual Doppler changing faster than an unmodified phone follows",
 }
 
 #: Short names of the status codes, for summaries and tables.
 STATUS_NAMES = {SERVED: "served", NO_SATELLITE: "no_satellite", NO_BEAM: "no_beam",
-                LOW_SINR: "low_sinr", DOPPLER: "doppler", DELAY: "delay"}
+                LOW_SINR: "low_sinr", DOPPLER: "doppler", DELAY: "delay",
+                UPLINK_DOPPLER: "uplink_doppler", DOPPLER_RATE: "doppler_rate"}
 
 
 @dataclass(frozen=True, eq=False)

@@ -324,7 +324,8 @@ WINDOW_STEPS = 120
 SMOOTH_S = 600.0
 #: Colours of the reasons a handset is not served (link.timeline status codes).
 STATUS_COLOURS = {0: ("served", "C2"), 1: ("no satellite", "0.55"), 2: ("no beam", "C1"), 3: ("low SINR", "C4"),
-                  4: ("Doppler", "C6"), 5: ("delay", "C5")}
+                  4: ("Doppler", "C6"), 5: ("delay", "C5"), 6: ("uplink Doppler", "C9"),
+                  7: ("Doppler rate", "C8")}
 
 
 def _busiest_window(panels: list) -> tuple[float, float]:
