@@ -64,8 +64,8 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
         np.zeros((1, ncell), dtype=np.int32) if cell_sat is None else np.asarray(cell_sat,
                                                                                  np.int32),
         np.zeros((1, ncell), dtype=np.uint8) if reason is None else np.asarray(reason, np.uint8))
-    beams = ActiveBeams(beam_offsets, beam_cell, np.asarray(eirp_w, dtype=np.float64),
-                        np.asarray(activity, dtype=np.float64), beam_dir, beam_uv)
+    beams = ActiveBeams.of(beam_offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
+                           cells.color)
     radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), -140.0, F_HZ)
     rules = ServingRules(0.0, 0.0, max_doppler_hz, 1e9, min_sinr_db, True, 1.0, 1)
     lam = C_KM_S * 1e3 / F_HZ

@@ -14,7 +14,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
-from ._aperture_kernels import rect_steered_gain_lin
+from ._aperture_kernels import rect_pattern_lin, rect_steered_gain_lin
 from ._kernels import (
     _C_KM_S,
     NO_BEAM,
@@ -183,24 +183,43 @@ def _serving_beam(beam_offsets, beam_cell, slot, c):
 
 
 @njit
-def _interference_w(geo, axes, beams, cell_color, t, h, k0, k1, bs, color, pattern, circ,
-                    rect):
+def _interference_w(geo, axes, beams, t, h, k0, k1, bs, color, pattern, circ, rect):
     """Co-channel interference at handset ``h``, W before its G/T: every active
     beam of colour ``color`` other than ``bs`` of every satellite in its links
-    ``k0:k1``, times its activity."""
+    ``k0:k1``, times its activity (``beams.interf_w`` = activity x EIRP).
+
+    The handset's direction is turned into each satellite's body frame once
+    per link; the beam loop reads plain per-beam scalars (colour, weight,
+    steering), which is what makes it fast."""
     nsat = geo.sat_pos_km.shape[0]
+    floor_lin = rect[3]
     total = 0.0
     for k in range(k0, k1):
         s = geo.sat[k]
-        att = 10.0 ** (-geo.loss_db[k] / 10.0)
         e0, e1, e2, _ = _unit_from(geo.sat_pos_km[s, t], geo.handset_pos_km[h])
+        ax = axes[s, t]
+        u = e0 * ax[0] + e1 * ax[1] + e2 * ax[2]
+        v = e0 * ax[3] + e1 * ax[4] + e2 * ax[5]
+        w = e0 * ax[6] + e1 * ax[7] + e2 * ax[8]
         slot = t * nsat + s
+        link_total = 0.0
         for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
-            if b == bs or cell_color[beams.cell[b]] != color:
+            if b == bs or beams.color[b] != color:
                 continue
-            g = steered_gain_lin(pattern, e0, e1, e2, axes[s, t], beams.direction[b],
-                                 beams.uv[b], circ, rect)
-            total += beams.activity[b] * beams.eirp_w[b] * g * att
+            if pattern == PATTERN_RECT:
+                if w <= 0.0:
+                    g = floor_lin
+                else:
+                    g = rect_pattern_lin(u - beams.uv[b, 0], v - beams.uv[b, 1], rect[0],
+                                         rect[1], rect[2])
+                    if g < floor_lin:
+                        g = floor_lin
+            else:
+                cos_t = (e0 * beams.direction[b, 0] + e1 * beams.direction[b, 1]
+                         + e2 * beams.direction[b, 2])
+                g = pattern_gain_lin(cos_t, circ[1], circ[0], circ[2])
+            link_total += beams.interf_w[b] * g
+        total += link_total * 10.0 ** (-geo.loss_db[k] / 10.0)
     return total
 
 
@@ -242,8 +261,8 @@ def _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect
         g = steered_gain_lin(pattern, d0, d1, d2, axes[s, t], beams.direction[bs],
                              beams.uv[bs], circ, rect)
         p = beams.eirp_w[bs] * g * 10.0 ** (-geo.loss_db[ks] / 10.0)
-        interf = _interference_w(geo, axes, beams, cells.color, t, h, k0, k1, bs,
-                                 cells.color[c], pattern, circ, rect)
+        interf = _interference_w(geo, axes, beams, t, h, k0, k1, bs, cells.color[c],
+                                 pattern, circ, rect)
         sinr = 10.0 * math.log10(p / (radio.dl_noise_lin + interf))
         resid, ddel = _centre_offsets(geo.sat_pos_km[s, t], geo.sat_vel_km_s[s, t],
                                       cells.centre_km[c], geo.range_rate_km_s[ks],

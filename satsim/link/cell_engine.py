@@ -122,6 +122,20 @@ class ActiveBeams(NamedTuple):
     eirp_w: np.ndarray
     #: (nb,) fraction of the beam's resource elements carrying energy (interference).
     activity: np.ndarray
+    #: (nb,) reuse colour of each beam (its cell's).
+    color: np.ndarray
+    #: (nb,) what the beam radiates into other cells at its peak, W: activity x EIRP.
+    interf_w: np.ndarray
+
+    @classmethod
+    def of(cls, offsets, cell, eirp_w, activity, direction, uv, cell_color) -> ActiveBeams:
+        """The record, with each beam's colour (its cell's, from ``cell_color``)
+        and interfering power derived."""
+        eirp_w = np.asarray(eirp_w, dtype=np.float64)
+        activity = np.asarray(activity, dtype=np.float64)
+        return cls(offsets=offsets, cell=cell, eirp_w=eirp_w, activity=activity,
+                   color=np.asarray(cell_color, dtype=np.int64)[cell],
+                   interf_w=activity * eirp_w, direction=direction, uv=uv)
     #: (nb, 3) ITRS unit vector from the satellite to the cell centre.
     direction: np.ndarray
     #: (nb, 2) sine-space steering (u0, v0) in the satellite body frame.
@@ -224,5 +238,6 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     pattern, circ, rect = _pattern_args(config)
     ck.serve_cells(geometry, axes,
                    CellServing(state.handset_cell, state.color, cell_pos, cell_sat, reason),
-                   ActiveBeams(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv),
+                   ActiveBeams.of(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
+                                  state.color),
                    radio, rules, pattern, circ, rect, outputs)
