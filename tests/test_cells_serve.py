@@ -17,7 +17,7 @@ import pytest
 
 from satsim.link import _cell_kernels as ck
 from satsim.link._kernels import DOPPLER, LOW_SINR, NO_BEAM, NO_SATELLITE, SERVED
-from satsim.link.cell_engine import ActiveBeams, CellServing
+from satsim.link.cell_engine import ActiveBeams, CellServing, rect_args
 from satsim.link.engine import LinkGeometry, LinkOutputs, RadioTerms, ServingRules
 
 R_KM, H_KM, V_KM_S = 6371.0, 360.0, 7.6
@@ -69,7 +69,7 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
     radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), -140.0, F_HZ)
     rules = ServingRules(0.0, 0.0, max_doppler_hz, 1e9, min_sinr_db, True, 1.0, 1)
     lam = C_KM_S * 1e3 / F_HZ
-    rect = (math.pi * 2.7 / lam, math.pi * 2.3 / lam, 0, 1e-8)
+    rect = rect_args(math.pi * 2.7 / lam, math.pi * 2.3 / lam, 0, 1e-8)
     circ = (np.ones(4), 1.0, 1e-8)
     out = LinkOutputs.empty(1, nh, value_dtype=np.float64)
     geo = LinkGeometry(sat_pos, sat_vel, h_pos, offsets, link_sat, link_range, link_rate,
@@ -156,3 +156,17 @@ def test_unserved_cell_reports_why():
 def test_low_sinr_is_reported():
     out, _ = _setup([0.0], [0], [_ground(0.0)], loss_db=190.0, min_sinr_db=0.0)
     assert out[9][0, 0] == LOW_SINR
+
+
+@pytest.mark.parametrize("taper", [0, 1])
+def test_interference_pattern_table_is_within_its_stated_error_of_the_closed_form(taper):
+    """The cell kernel's interference loop reads |F(x)|² from a table; against
+    ``_aperture_kernels.rect_pattern_lin`` (the closed form) it is within the
+    linear-interpolation bound step² / 8 x max|f''| = 1.34e-6 of the peak
+    everywhere on the sphere (2 x π 2.7 m / λ at 2 GHz)."""
+    from satsim.link._aperture_kernels import rect_pattern_lin
+    table = ck.field_sq_table(2 * 56.6, taper)
+    x = np.random.default_rng(1).uniform(-113.0, 113.0, 20000)
+    got = np.array([ck._field_sq(table, 1.0 / ck.FIELD_SQ_STEP_RAD, xi) for xi in x])
+    want = np.array([rect_pattern_lin(xi, 0.0, 1.0, 1.0, taper) for xi in x])
+    assert np.max(np.abs(got - want)) <= ck.FIELD_SQ_STEP_RAD ** 2 / 8 * (2 / 3)

@@ -179,17 +179,27 @@ def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float,
                      sat=np.full(grid.ncell, -1, dtype=np.int64), reeval_steps=reeval)
 
 
+def rect_args(half_kl_x_rad: float, half_kl_y_rad: float, taper: int,
+              floor_lin: float = PATTERN_FLOOR_LIN) -> tuple:
+    """The rectangular pattern's arguments of the cell kernel: ``(π Lx / λ,
+    π Ly / λ, taper code, floor, |F|² table, 1 / its grid step)``; the table
+    covers direction-cosine offsets up to 2 (the whole sphere)."""
+    x_max = 2.0 * max(half_kl_x_rad, half_kl_y_rad)
+    return (float(half_kl_x_rad), float(half_kl_y_rad), int(taper), float(floor_lin),
+            ck.field_sq_table(x_max, int(taper)), 1.0 / ck.FIELD_SQ_STEP_RAD)
+
+
 def _pattern_args(config: LinkConfig):
     """The kernel's pattern code and the arguments of both patterns."""
     pl, f = config.payload, config.carrier.dl_center_hz
     if pl.antenna == "rectangular":
         hx, hy, taper = rect_kernel_params(pl.array_x_m, pl.array_y_m, f, pl.taper)
-        rect = (float(hx), float(hy), int(taper), float(PATTERN_FLOOR_LIN))
-        return ck.PATTERN_RECT, (np.ones(2), 1.0, float(PATTERN_FLOOR_LIN)), rect
+        return ck.PATTERN_RECT, (np.ones(2), 1.0, float(PATTERN_FLOOR_LIN)), rect_args(hx, hy,
+                                                                                        taper)
     pat = pattern_table(payload_aperture_radius_m(pl, f), f, pl.max_gain_dbi)
     circ = (np.ascontiguousarray(pat.gain_lin, dtype=np.float64), float(pat.ka / pat.u_step),
             float(PATTERN_FLOOR_LIN))
-    return ck.PATTERN_CIRCULAR, circ, (1.0, 1.0, 0, float(PATTERN_FLOOR_LIN))
+    return ck.PATTERN_CIRCULAR, circ, rect_args(1.0, 1.0, 0)
 
 
 def active_beams(cell_sat: np.ndarray, nsat: int):
