@@ -87,7 +87,8 @@ def test_same_seed_same_bytes_other_seed_other_traffic(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["default", "sms_only", "sms_voice_data", "high_latitude",
-                                  "sparse_store_and_forward", "starlink_dtc_conus"])
+                                  "sparse_store_and_forward", "starlink_dtc_conus",
+                                  "tr38821_set1", "tr38821_set2"])
 def test_shipped_scenarios_run_shortened(name, tmp_path, request):
     path = REPO / "scenarios" / f"{name}.yaml"
     if name == "starlink_dtc_conus":
