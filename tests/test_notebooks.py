@@ -33,7 +33,7 @@ CELL_TIMEOUT_S = 600
 
 
 def test_notebooks_are_found():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04"], NOTEBOOKS
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"], NOTEBOOKS
 
 
 def _stderr_of(nb) -> list[str]:
