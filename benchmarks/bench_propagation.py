@@ -17,6 +17,21 @@ warm-up, round-robin over the cases and best of ``repeats``:
 Before timing, it checks that the compared paths agree: processes=2 gives
 bit-identical arrays to processes=1, and satsim's ITRS positions of a few
 satellites equal Skyfield's ``sat.at(t).frame_xyz(itrs)`` within 1 m.
+
+Ephemerides at 1 s steps (issue 14), the same shell over one hour at 1 s
+(quick: 30 minutes), 3.6 (1.8) million satellite-epochs:
+
+* ``sgp4_1s``: ``propagate(constellation, times)``, SGP4 at every step;
+* ``hermite_1s``: ``propagate(..., knot_step_s=30)``, SGP4 every 30 s and
+  cubic Hermite between (``satsim.orbits.interpolation``), numba threads as
+  configured; ``hermite_1s_1t`` the same on one numba thread;
+* ``sgp4_1s_chunked`` / ``hermite_1s_chunked``: both through
+  ``iter_ephemeris`` in chunks of ``CHUNK_STEPS_1S`` steps, as a run does.
+
+Before timing it measures the interpolation error against ``sgp4_1s`` (max
+and 99th percentile of |dr| and |dv| over all satellite-steps), on this
+shell and on a 360 km one; positions must stay within 0.1 m (issue 14's
+check) and velocities within 1 mm/s.
 """
 
 from __future__ import annotations
@@ -41,6 +56,16 @@ GOAL_VS_SKYFIELD = 1.5  # Skyfield loop / propagate >=
 GOAL_SPEEDUP_P2 = 1.6  # processes=1 / processes=2 >= (2 cores)
 #: Tolerances of the correctness checks.
 MAX_POSITION_ERROR_M = 1.0
+#: Ephemerides at 1 s: knot step, duration (full / quick), chunk of the
+#: chunked cases, and the error checks (issue 14: 0.1 m; 1 mm/s is 0.007 Hz
+#: of Doppler at 2.2 GHz).
+KNOT_STEP_S = 30.0
+DURATION_1S_FULL, DURATION_1S_QUICK = 3600.0, 1800.0
+CHUNK_STEPS_1S = 600
+MAX_HERMITE_POSITION_ERROR_M = 0.1
+MAX_HERMITE_VELOCITY_ERROR_MM_S = 1.0
+#: The second shell of the error check: Starlink-DTC-like, 360 km.
+SHELL_LOW = dict(satellites=312, planes=24, phasing=1, inclination_deg=53.0, altitude_km=360.0)
 
 
 def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
@@ -194,7 +219,102 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     sec.add("check_max_dr_m", "max |r - Skyfield ITRS|", dr_max * 1e3, "m",
             goal=("<=", MAX_POSITION_ERROR_M))
     sec.raw["median_s"] = {k: median(v) for k, v in s.items()}
+    _hermite_1s(sec, constellation, quick, repeats, log)
     return sec
+
+
+def _hermite_errors(exact, approx) -> dict[str, float]:
+    """Max and p99 of |dr| (m) and |dv| (mm/s) over the valid satellite-steps."""
+    ok = exact.status == 0
+    dr_m = np.linalg.norm(approx.position_km - exact.position_km, axis=2)[ok] * 1e3
+    dv_mm_s = np.linalg.norm(approx.velocity_km_s - exact.velocity_km_s, axis=2)[ok] * 1e6
+    return {"dr_max_m": float(dr_m.max()), "dr_p99_m": float(np.percentile(dr_m, 99)),
+            "dv_max_mm_s": float(dv_mm_s.max()), "dv_p99_mm_s": float(np.percentile(dv_mm_s, 99))}
+
+
+def _hermite_1s(sec: Section, constellation, quick: bool, repeats: int, log) -> None:
+    """SGP4 at every 1 s step against SGP4 knots + Hermite: errors, then speed."""
+    import numba
+
+    from satsim.orbits import DEFAULT_EPOCH, TimeGrid, WalkerShell, propagate, walker_constellation
+    from satsim.orbits.propagation import iter_ephemeris
+
+    duration = DURATION_1S_QUICK if quick else DURATION_1S_FULL
+    times = TimeGrid.from_duration(DEFAULT_EPOCH, duration, 1.0)
+    nsat = len(constellation)
+    threads = numba.get_num_threads()
+    sec.config["hermite_1s"] = {
+        "times": len(times), "step_s": 1.0, "knot_step_s": KNOT_STEP_S,
+        "satellite_epochs": nsat * len(times), "chunk_steps": CHUNK_STEPS_1S,
+        "numba_threads": threads,
+    }
+    log(f"  1 s steps: {nsat} satellites x {len(times)} times, knots every {KNOT_STEP_S:g} s")
+
+    # -- errors against SGP4 at every step ---------------------------------------
+    low = walker_constellation([WalkerShell(**SHELL_LOW)], DEFAULT_EPOCH, name_prefix="LOW")
+    errors = {}
+    for name, c in (("550km", constellation), ("360km", low)):
+        errors[name] = _hermite_errors(propagate(c, times),
+                                       propagate(c, times, knot_step_s=KNOT_STEP_S))
+    sec.raw["hermite_errors"] = errors
+    dr_max = max(e["dr_max_m"] for e in errors.values())
+    dv_max = max(e["dv_max_mm_s"] for e in errors.values())
+    detail = "; ".join(f"{k}: |dr| max {e['dr_max_m']:.3g} m, p99 {e['dr_p99_m']:.3g} m, "
+                       f"|dv| max {e['dv_max_mm_s']:.3g} mm/s, p99 {e['dv_p99_mm_s']:.3g} mm/s"
+                       for k, e in errors.items())
+    sec.check(f"Hermite from {KNOT_STEP_S:g} s knots within {MAX_HERMITE_POSITION_ERROR_M:g} m "
+              f"and {MAX_HERMITE_VELOCITY_ERROR_MM_S:g} mm/s of SGP4 at 1 s",
+              dr_max <= MAX_HERMITE_POSITION_ERROR_M and dv_max <= MAX_HERMITE_VELOCITY_ERROR_MM_S,
+              detail)
+    chunked = np.concatenate([e.position_km for _, e in iter_ephemeris(
+        constellation, times, CHUNK_STEPS_1S, knot_step_s=KNOT_STEP_S)], axis=1)
+    whole = propagate(constellation, times, knot_step_s=KNOT_STEP_S)
+    sec.check(f"Hermite in chunks of {CHUNK_STEPS_1S} steps bit-identical to one call",
+              np.array_equal(chunked, whole.position_km, equal_nan=True))
+    del chunked, whole
+
+    # -- speed -----------------------------------------------------------------------
+    def one_thread():
+        numba.set_num_threads(1)
+        try:
+            return propagate(constellation, times, knot_step_s=KNOT_STEP_S)
+        finally:
+            numba.set_num_threads(threads)
+
+    def drain(knot_step_s):
+        for _ in iter_ephemeris(constellation, times, CHUNK_STEPS_1S, knot_step_s=knot_step_s):
+            pass
+
+    cases = {
+        "sgp4_1s": lambda: propagate(constellation, times),
+        "hermite_1s": lambda: propagate(constellation, times, knot_step_s=KNOT_STEP_S),
+        "hermite_1s_1t": one_thread,
+        "sgp4_1s_chunked": lambda: drain(None),
+        "hermite_1s_chunked": lambda: drain(KNOT_STEP_S),
+    }
+    one_thread()  # warm-up: numba kernels loaded for both thread counts
+    log(f"  timing {', '.join(cases)} ({repeats} rounds)")
+    s = interleaved_best(cases, repeats, log=log)
+    sec.raw["hermite_samples_s"] = s
+    b = {k: best(v) for k, v in s.items()}
+    sec.add("sgp4_1s_s", "SGP4 at every 1 s step (propagate), best", b["sgp4_1s"], "s",
+            note=f"{nsat} satellites x {len(times)} times")
+    sec.add("hermite_1s_s", f"SGP4 knots every {KNOT_STEP_S:g} s + Hermite, best",
+            b["hermite_1s"], "s", note=f"{threads} numba threads")
+    sec.add("sgp4_over_hermite_1s", "  Hermite faster than SGP4 at 1 s",
+            b["sgp4_1s"] / b["hermite_1s"], "x", note="issue 14 prototype: 14x")
+    sec.add("sgp4_over_hermite_1s_1t", "  same, Hermite kernels on 1 numba thread",
+            b["sgp4_1s"] / b["hermite_1s_1t"], "x")
+    sec.add("sgp4_over_hermite_1s_chunked",
+            f"  same, both in chunks of {CHUNK_STEPS_1S} steps (iter_ephemeris)",
+            b["sgp4_1s_chunked"] / b["hermite_1s_chunked"], "x")
+    for name, e in errors.items():
+        sec.add(f"hermite_dr_max_m_{name}", f"Hermite |dr| vs SGP4, max ({name} shell)",
+                e["dr_max_m"], "m", goal=("<=", MAX_HERMITE_POSITION_ERROR_M))
+        sec.add(f"hermite_dr_p99_m_{name}", "  |dr| p99", e["dr_p99_m"], "m")
+        sec.add(f"hermite_dv_max_mm_s_{name}", "  |dv| max", e["dv_max_mm_s"], "mm/s",
+                goal=("<=", MAX_HERMITE_VELOCITY_ERROR_MM_S))
+        sec.add(f"hermite_dv_p99_mm_s_{name}", "  |dv| p99", e["dv_p99_mm_s"], "mm/s")
 
 
 def _overhead_parts(constellation, times, sat_array, jd, fr, repeats) -> dict[str, list[float]]:

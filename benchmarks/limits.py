@@ -50,6 +50,9 @@ LIMITS: dict[str, list[tuple[str, str, float, str]]] = {
                                                "one core each"),
         ("speedup_p2", ">=", 0.5, "quick 1.57-1.66 (0.91 at load 3.8), full 1.72 (1.05 at "
                                   "load 2.4-4.6)"),
+        # SGP4 at every 1 s step over SGP4 knots every 30 s + Hermite, both
+        # kernels on one thread so that the ratio does not depend on the load
+        ("sgp4_over_hermite_1s_1t", ">=", 5.0, "quick 13.6-15.5, full 15.6-20.2 (load 2-3.8)"),
     ],
     "geometry": [
         # visible_counts takes ~4 ms here: its 2-thread time is the most
