@@ -78,7 +78,7 @@ REPEATS_FULL, REPEATS_QUICK = 3, 3
 #: Periodic coverage: on / off durations, beams per handset's satellite.
 ON_S, OFF_S, N_BEAMS = 300.0, 600.0, 16
 #: SMS traffic: 1 per handset-hour, half mobile-originated, half terminated.
-SMS = SmsConfig(mo_per_hour=0.5, mt_per_hour=0.5)
+SMS = SmsConfig(mo_per_hour=0.5, mt_per_hour=0.5, mt_retry="fixed")  # the reference loop retries on a timer
 #: The heapq loop and satsim may differ in delivered count by at most this
 #: share of the offered SMS (satsim's beam and RACH limits, end-of-run cut).
 MAX_DELIVERED_DIFF = 0.01

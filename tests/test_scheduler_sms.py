@@ -157,7 +157,8 @@ def run_explicit(view, config, times, direction="MT", seed=0):
 
 def test_mt_retry_schedules_deterministic():
     view = one_handset_on_off()  # windows [0, 300), [900, 1200), ...
-    fixed = SchedulerConfig(beams=IDEAL_BEAMS, sms=sms_config(mt_retry_s=120.0))
+    fixed = SchedulerConfig(beams=IDEAL_BEAMS, sms=sms_config(mt_retry="fixed",
+                                                               mt_retry_s=120.0))
     ev = run_explicit(view, fixed, [100.0, 400.0, 850.0])
     # covered: at once; 400 -> 520, 640, 760, 880 in the gap, 1000 in the window
     np.testing.assert_allclose(ev["latency_s"], [0.0, 600.0, 120.0])
@@ -218,11 +219,13 @@ def test_rate_service_time_uses_the_handsets_cqi():
 
 def test_random_failures_are_retried():
     """failure_prob p: attempts are geometric, mean 1 / (1 - p) = 2 for p = 0.5
-    (variance p / (1 - p)^2 = 2); ~4,000 messages: SE 0.022, tolerance 4 SE."""
+    (variance p / (1 - p)^2 = 2); ~4,000 messages: SE 0.022, tolerance 4 SE.
+    A lost MO attempt is noticed when TR1M expires, 40 s after it started (zero
+    transfer time here), and resubmitted then; the SC retries every 60 s."""
     view = CoverageView.always_covered(20, 36_000.0)
     config = SchedulerConfig(beams=IDEAL_BEAMS, sms=sms_config(
-        mo_per_hour=10.0, mt_per_hour=10.0, failure_prob=0.5, mo_retry_s=40.0,
-        mt_retry_s=60.0))
+        mo_per_hour=10.0, mt_per_hour=10.0, failure_prob=0.5, tr1m_s=40.0,
+        mt_retry="fixed", mt_retry_s=60.0))
     ev = simulate(view, config, 4).events
     ev = ev[ev["t_arrival_s"] < 30_000.0]
     assert (ev["outcome"] == "delivered").all()
@@ -276,8 +279,13 @@ def test_never_covered_handset_expires_everything():
     np.testing.assert_array_equal(ev["outcome"] == "in_flight", ~expected_expired)
     mo = ev["direction"] == "MO"
     assert (ev["attempts"][mo] == 0).all()  # the phone never found coverage to try
-    # the SC tried at arrival and every 300 s until the validity period ran out
-    assert (ev["attempts"][~mo & expected_expired] == 6).all()
+    # the SC tried once at arrival; the alert that the phone is back never came
+    assert (ev["attempts"][~mo] == 1).all()
+    # with fixed retries it tries at arrival and every 300 s until the validity ran out
+    fixed = simulate(view, default_like_config(mo_per_hour=5.0, mt_per_hour=5.0,
+                                               mt_retry="fixed"), seed=1).events
+    mt = fixed["direction"] == "MT"
+    assert (fixed["attempts"][mt & (fixed["t_arrival_s"] + 1800.0 < 20_000.0)] == 6).all()
     assert res.summary()["sms"]["all"]["delivered"] == 0
     assert res.summary()["sms"]["all"]["latency_s"]["p50"] is None
 
@@ -328,6 +336,8 @@ def test_summary_is_json_ready_and_complete():
               "mt_arrived_in_gap"}
     assert set(s["sms"]) == groups
     assert set(s["sms"]["all"]["latency_s"]) == {"p50", "p90", "p99", "max", "mean"}
+    for g in groups:
+        assert set(s["sms"][g]["delivered_within"]) == {"60s", "300s", "3600s"}
     assert s["sms"]["mo"]["offered"] + s["sms"]["mt"]["offered"] == s["sms"]["all"]["offered"]
     assert set(s["beams"]) >= {"beams_used", "ul_utilisation_mean", "dl_utilisation_max"}
 

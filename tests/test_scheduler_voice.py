@@ -149,9 +149,11 @@ def test_fades_shorter_than_t310_are_survived():
     assert (c["handovers"] == 0).all()
 
 
-def test_fades_longer_than_t310_drop_the_call():
+def test_fades_longer_than_t310_drop_the_call_without_reestablishment():
+    """T311 = 0: every radio-link failure (an outage longer than T310) drops the call."""
+    no_t311 = functools.partial(voice_only, t311_s=0.0)
     view = CoverageView.periodic(1, 55.0, 2.0, 1000.0)  # windows [0, 55), [57, 112), ...
-    res = run_calls(view, voice_only(), [(0, 10.0, 200.0), (0, 54.5, 100.0), (0, 57.0, 54.5)])
+    res = run_calls(view, no_t311(), [(0, 10.0, 200.0), (0, 54.5, 100.0), (0, 57.0, 54.5)])
     c = res.calls
     # dropped one T310 after the coverage ended: 55 + 1 s
     assert c["outcome"].iloc[0] == "dropped" and c["reason"].iloc[0] == "outage"
@@ -160,49 +162,54 @@ def test_fades_longer_than_t310_drop_the_call():
     # a call within one window is untouched
     assert c["outcome"].iloc[2] == "completed" and c["t_end_s"].iloc[2] == pytest.approx(111.5)
     # an outage of exactly T310 is survived; T310 = 0 drops at the first break
-    res = run_calls(CoverageView.periodic(1, 55.0, 1.0, 1000.0), voice_only(),
+    res = run_calls(CoverageView.periodic(1, 55.0, 1.0, 1000.0), no_t311(),
                     [(0, 10.0, 100.0)])
     assert res.calls["outcome"].iloc[0] == "completed"
-    res = run_calls(CoverageView.periodic(1, 55.0, 0.5, 1000.0), voice_only(t310_s=0.0),
+    res = run_calls(CoverageView.periodic(1, 55.0, 0.5, 1000.0), no_t311(t310_s=0.0),
                     [(0, 10.0, 100.0)])
     assert res.calls["t_end_s"].iloc[0] == pytest.approx(55.0)
     assert res.calls["reason"].iloc[0] == "outage"
     # the user hangs up during the fade, before T310 runs out (55.5 < 56): completed
-    res = run_calls(view, voice_only(), [(0, 54.0, 1.5)])
+    res = run_calls(view, no_t311(), [(0, 54.0, 1.5)])
     assert res.calls["outcome"].iloc[0] == "completed"
     assert res.calls["t_end_s"].iloc[0] == pytest.approx(55.5)
 
 
 def test_block_and_drop_ratios_on_off_match_analytics():
     """5 min on / 10 min off, random phases, exponential holding of mean m = 120 s,
-    T310 = 1 s, no capacity limit (calls are independent: binomial SEs are exact).
+    T310 = 1 s, T311 = 10 s, no capacity limit (calls are independent: binomial
+    SEs are exact).
 
     An attempt is blocked iff it falls in a gap: P = T_off / (T_on + T_off) = 2/3
     (Poisson arrivals see time averages). An admitted call starts at a uniform
-    point of its window, so the coverage left R is U(0, T_on); it is dropped iff
-    its holding time exceeds R + T310 (the gap is longer than T310):
-    P = E[exp(-(R + T310) / m)] = exp(-T310 / m) (m / T_on) (1 - exp(-T_on / m))
-    = 0.3641. Attempts in the last 400 s are left out (a call can last at
-    most T_on + T310 = 301 s after its attempt before it completes or drops).
-    ~60,000 attempts, ~20,000 admitted: SE 0.0019 (blocking), 0.0034 (drops).
+    point of its window, so the coverage left R is U(0, T_on); the 600 s gap is
+    longer than T310 + T311, so the call is dropped, at R + T310 + T311 after
+    its attempt, iff its holding time exceeds that:
+    P = E[exp(-(R + T) / m)] = exp(-T / m) (m / T_on) (1 - exp(-T_on / m)) with
+    T = T310 + T311, = 0.3350. Attempts in the last 400 s are left out (a call
+    can last at most T_on + T = 311 s after its attempt before it completes or
+    drops). ~60,000 attempts, ~20,000 admitted: SE 0.0019 (blocking), 0.0034
+    (drops).
     """
-    on, off, m, t310 = 300.0, 600.0, 120.0, 1.0
+    on, off, m, t310, t311 = 300.0, 600.0, 120.0, 1.0, 10.0
     n_handsets, duration = 60, 100 * (on + off)
     view = CoverageView.periodic(n_handsets, on, off, duration,
                                  phase_s=np.random.default_rng(1).uniform(0, on + off, n_handsets))
-    res = simulate(view, voice_only(calls_per_hour=40.0, mean_holding_s=m, t310_s=t310), seed=9)
+    res = simulate(view, voice_only(calls_per_hour=40.0, mean_holding_s=m, t310_s=t310,
+                                    t311_s=t311), seed=9)
     c = res.calls[res.calls["t_arrival_s"] < duration - 400.0]
     assert (c["outcome"] != "in_progress").all()
     blocked = (c["outcome"] == "blocked").to_numpy()
     p_block = off / (on + off)
     assert abs(blocked.mean() - p_block) < 4 * math.sqrt(p_block * (1 - p_block) / blocked.size)
     dropped = (c["outcome"][~blocked] == "dropped").to_numpy()
-    p_drop = math.exp(-t310 / m) * (m / on) * (1 - math.exp(-on / m))
-    assert p_drop == pytest.approx(0.3641, abs=1e-4)
+    p_drop = math.exp(-(t310 + t311) / m) * (m / on) * (1 - math.exp(-on / m))
+    assert p_drop == pytest.approx(0.3350, abs=1e-4)
     assert dropped.size > 15_000
     assert abs(dropped.mean() - p_drop) < 4 * math.sqrt(p_drop * (1 - p_drop) / dropped.size)
-    # every drop is T310 after the end of a window
-    ends = c["t_end_s"][c["outcome"] == "dropped"].to_numpy() - t310
+    assert (c["reestablishments"] == 0).all()  # no gap is short enough
+    # every drop is T310 + T311 after the end of a window
+    ends = c["t_end_s"][c["outcome"] == "dropped"].to_numpy() - t310 - t311
     h = c["handset"][c["outcome"] == "dropped"].to_numpy()
     assert (view.run_index(h, ends - 1e-6) >= 0).all() and (view.run_index(h, ends) < 0).all()
 
@@ -225,9 +232,13 @@ def test_low_sinr_is_an_outage_for_voice():
     assert res.calls["outcome"].tolist() == ["completed", "blocked"]
     assert res.calls["reason"].iloc[1] == "low_sinr"
     assert res.calls["outage_s"].iloc[0] == pytest.approx(0.5)
-    res = run_calls(long_, cfg, [(0, 50.0, 100.0)])
+    res = run_calls(long_, voice_only(min_sinr_db=0.0, t311_s=0.0), [(0, 50.0, 100.0)])
     assert res.calls["outcome"].iloc[0] == "dropped"
     assert res.calls["t_end_s"].iloc[0] == pytest.approx(101.0)
+    # with T311 = 10 s the link usable again at 103 s re-establishes the call
+    res = run_calls(long_, cfg, [(0, 50.0, 100.0)])
+    assert res.calls["outcome"].iloc[0] == "completed"
+    assert res.calls["reestablishments"].iloc[0] == 1
     # with the default threshold (CQI 1, -6.934 dB) -5 dB carries voice: no fade at all
     res = run_calls(long_, voice_only(), [(0, 50.0, 100.0)])
     assert res.calls["outcome"].iloc[0] == "completed" and res.calls["outages"].iloc[0] == 0
@@ -446,7 +457,8 @@ def test_summary_keys():
     s = simulate(view, mixed_config(), 0).summary()
     json.dumps(s)
     assert set(s["voice"]) == {"offered", "blocked", "dropped", "completed", "in_progress",
-                               "block_ratio", "drop_ratio"}
+                               "block_ratio", "drop_ratio", "reestablishments",
+                               "calls_reestablished"}
     assert set(s["data"]) == {"sessions", "completed", "aborted", "in_progress",
                               "completion_ratio", "throughput_kbps", "throughput_incl_pauses_kbps"}
     assert set(s["data"]["throughput_kbps"]) == {"p50", "mean"}

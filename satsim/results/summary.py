@@ -311,12 +311,28 @@ def _constellation_source(inputs) -> str:
     return Path(f).name if f is not None else inputs.constellation.source
 
 
+def sms_section(groups: dict) -> dict:
+    """``summary.json``'s ``sms`` section from the scheduler's SMS groups
+    (:meth:`satsim.scheduler.SchedulerResult.summary`, its ``sms``): the ``all``
+    group's figures at the top level, every other group (MO / MT, covered at
+    arrival / arrived in a gap, and their combinations) under ``by_group``.
+
+    Each carries ``offered``, ``delivered``, ``expired``, ``in_flight``,
+    ``delivery_ratio``, ``latency_s`` {p50, p90, p99, max, mean} and
+    ``delivered_within`` {``60s``, ``300s``, ``3600s``}: the share of the
+    group's offered messages delivered within 1 min, 5 min and 1 h of arrival.
+    Messages expired or still in flight when the run ends count as not
+    delivered (those arriving less than the delay before the end weigh the
+    share down); None for an empty group.
+    """
+    return groups["all"] | {"by_group": {k: v for k, v in groups.items() if k != "all"}}
+
+
 def _add_services(summary: dict, tables: dict, sched, services) -> None:
     """The scheduler's summary sections and event tables."""
     s = sched.summary()
     if "sms" in services:
-        summary["sms"] = s["sms"]["all"] | {"by_group": {k: v for k, v in s["sms"].items()
-                                                         if k != "all"}}
+        summary["sms"] = sms_section(s["sms"])
         tables["sms"] = sched.events
     summary["voice"] = s["voice"]
     summary["data"] = s["data"]

@@ -324,6 +324,10 @@ def _merged(problems: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return [(where, key, msg) for (where, key), msg in out.items()]
 
 
+#: Keys renamed since an earlier release: old name -> new name (same section).
+RENAMED_KEYS = {"mo_retry_s": "tr1m_s"}
+
+
 def _problem(err: dict, lines: Mapping, source: str, overridden: set) -> tuple[str, str, str]:
     # pydantic adds the union member it tried ("int", "float", ...) to the
     # location of union-typed fields; keep only real key names
@@ -342,6 +346,8 @@ def _problem(err: dict, lines: Mapping, source: str, overridden: set) -> tuple[s
         valid = sorted(fields)
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`? " if close else ""
+        if RENAMED_KEYS.get(str(loc[-1])) in fields:
+            hint = f"it was renamed `{RENAMED_KEYS[str(loc[-1])]}`; "
         msg = (f"unknown key '{loc[-1]}': {hint}valid keys here: {', '.join(valid)}")
         return where, key, msg
     msg = err["msg"].removeprefix("Value error, ")

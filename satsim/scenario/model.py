@@ -53,7 +53,8 @@ MODEL_EDITIONS = {
     "cqi": "3GPP TS 36.213 Table 7.2.3-1; SINR thresholds: Vienna LTE SL simulator, 10% BLER",
     "sms": "3GPP TS 23.040 (validity, alert), TS 24.011 (TR1M retry)",
     "paging": "3GPP TS 36.304 §7.1, TS 36.331",
-    "voice": "AMR-WB 12.65 kbit/s over LTE RBs; T310 radio-link failure (TS 36.331)",
+    "voice": "AMR-WB 12.65 kbit/s over LTE RBs; T310 radio-link failure, T311 RRC "
+             "re-establishment (TS 36.331)",
 }
 
 class Section(BaseModel):

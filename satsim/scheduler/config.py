@@ -77,16 +77,25 @@ class SmsConfig:
                                                                  "(exponential, fixed).")
     ground_delay_s: float = Field(0.5, ge=0, description="Gateway + core + SMS centre, one way, "
                                                          "s (assumption).")
-    mo_retry_s: float = Field(40.0, ge=0, description="Wait after a failed MO attempt, s "
-                                                      "(TR1M, TS 24.011 §10.1).")
+    tr1m_s: float = Field(40.0, gt=0, description="The phone's relay-layer timer TR1M, s: "
+                                                  "an MO attempt not acknowledged (RP-ACK) "
+                                                  "within it fails and the message is "
+                                                  "resubmitted (TS 24.011 §10.1: 35 < TR1M < 45 "
+                                                  "s).")
     mt_retry: Literal[MT_RETRY_SCHEDULES] = Field(
-        "fixed", description="MT retry schedule of the SMS centre: a fixed interval, a growing "
-                             "backoff, or alert on return (TS 23.040 §10.3).")
-    mt_retry_s: float = Field(300.0, gt=0, description="MT retry interval, s.")
-    mt_backoff_factor: float = Field(2.0, ge=1, description="Growth of the backoff interval.")
-    mt_retry_max_s: float = Field(3600.0, gt=0, description="Longest backoff interval, s.")
+        "alert", description="MT retry schedule of the SMS centre: alert on return (the SC is "
+                             "alerted when the phone is reachable again, TS 23.040 §10.3), a "
+                             "fixed interval, or a growing backoff (operator policy).")
+    mt_retry_s: float = Field(300.0, gt=0, description="MT retry interval of 'fixed', first "
+                                                       "interval of 'backoff', s (assumption).")
+    mt_backoff_factor: float = Field(2.0, ge=1, description="Growth of the 'backoff' interval "
+                                                            "(assumption).")
+    mt_retry_max_s: float = Field(3600.0, gt=0, description="Longest 'backoff' interval, s "
+                                                            "(assumption).")
     failure_prob: float = Field(0.0, ge=0, lt=1, description="Probability an attempt fails at "
-                                                             "random.")
+                                                             "random, unnoticed until the MO "
+                                                             "phone's TR1M or the MT SC's next "
+                                                             "retry (assumption).")
 
     def __post_init__(self):
         _profile("sms", self)
@@ -157,8 +166,15 @@ class VoiceConfig:
     min_sinr_db: float | None = Field(None, description="Raise the voice SINR threshold to "
                                                         "this, dB.")
     handover_interruption_s: float = Field(0.05, ge=0, description="Silence per handover, s.")
-    t310_s: float = Field(1.0, ge=0, description="Outage longer than this drops the call, s "
-                                                 "(T310, TS 36.331).")
+    t310_s: float = Field(1.0, ge=0, description="Outage longer than this is a radio-link "
+                                                 "failure, s (T310, TS 36.331 §5.3.11.3; "
+                                                 "default ms1000, §9.2.5).")
+    t311_s: float = Field(10.0, ge=0, description="After a radio-link failure the call is "
+                                                  "re-established if a usable link appears "
+                                                  "within this, else dropped, s (T311, TS "
+                                                  "36.331 §5.3.7, ms1000-ms30000; 10 s: "
+                                                  "assumption, the srsRAN / OpenAirInterface "
+                                                  "eNB default; 0: no re-establishment).")
     max_calls_per_beam: int | None = Field(None, ge=1, description="Most calls per beam (null: "
                                                                    "RBs only).")
 

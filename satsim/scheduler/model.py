@@ -19,13 +19,17 @@ SMS defaults and their sources (all overridable):
   security header (~10 B, TS 24.301), PDCP / RLC / MAC headers (~6 B), and
   the RRC / NAS messages of connection set-up (~50 B). An estimate, not a
   3GPP table.
-* ``mo_retry_s = 40``: the phone's RP-layer timer TR1M, 35-45 s
-  (TS 24.011 §10.1), after which it reports a failure and resubmits.
-* ``mt_retry = "fixed"`` every ``mt_retry_s = 300`` s; ``"backoff"`` waits
-  ``mt_retry_s x mt_backoff_factor^(k-1)``, at most ``mt_retry_max_s``;
-  ``"alert"`` retries when the network reports the phone reachable again
-  (the MNRF flag and the alert transfer of TS 23.040 §10.3). An SC's retry
-  schedule is operator policy, not standardised; these are common shapes.
+* ``tr1m_s = 40``: the phone's relay-layer timer TR1M, 35 < TR1M < 45 s
+  (TS 24.011 V17 §10.1), the middle of the range: an MO attempt not
+  acknowledged within it has failed and the phone resubmits (the MO model
+  and its sources: :mod:`satsim.scheduler.sms`).
+* ``mt_retry = "alert"``: the SC retries when it is alerted that the phone
+  is reachable again (the MNRF flag and the alert service centre procedure
+  of TS 23.040 §10.3), what operators' SCs do for an absent subscriber.
+  ``"fixed"`` retries every ``mt_retry_s = 300`` s; ``"backoff"`` waits
+  ``mt_retry_s x mt_backoff_factor^(k-1)``, at most ``mt_retry_max_s``. An
+  SC's timed retry schedule is operator policy, not standardised; these are
+  common shapes and their values assumptions.
 * ``ground_delay_s = 0.5``: gateway, core and SC, one way (assumption).
 * ``rb_per_sms = 1`` RB per transfer, so a 25-RB beam runs 25 transfers at once.
 * ``rach_per_s = 100``: one contention-based access per PRACH occasion, one
@@ -68,6 +72,8 @@ from .voice import OUTCOMES as VOICE_OUTCOMES
 from .voice import REASONS, VoiceContext, voice_attempts, voice_call
 
 LATENCY_PERCENTILES = (50, 90, 99)
+#: Delays within which the summary gives the share of messages delivered, s (1 min, 5 min, 1 h).
+DELIVERED_WITHIN_S = (60, 300, 3600)
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,9 +103,11 @@ class SchedulerResult:
         in progress), ``duration_s`` (``t_end_s - t_arrival_s``), ``outcome``
         ("completed", "blocked", "dropped", "in_progress"), ``reason`` (of a
         block: "no_coverage", "low_sinr", "beam_full"; of a drop: "outage",
-        "handover_blocked"; else ""), ``rbs`` (RB-equivalents at admission),
-        ``handovers``, ``interruption_s`` (handovers x interruption),
-        ``outages`` and ``outage_s`` (fades survived, and their total),
+        "handover_blocked", "reestablishment_blocked"; else ""), ``rbs``
+        (RB-equivalents at admission), ``handovers``, ``interruption_s``
+        (handovers x interruption), ``outages`` and ``outage_s`` (outages
+        survived, re-established ones included, and their total),
+        ``reestablishments`` (radio-link failures recovered within T311),
         ``sat`` / ``beam`` serving at the attempt (-1: none), ``last_sat`` /
         ``last_beam`` (the latest serving beam).
     sessions : pandas.DataFrame or None
@@ -129,13 +137,22 @@ class SchedulerResult:
         ``sms`` has one entry per group (``all``, ``mo``, ``mt``,
         ``covered_at_arrival``, ``arrived_in_gap`` and the four
         direction x coverage combinations), each with ``offered``,
-        ``delivered``, ``expired``, ``in_flight``, ``delivery_ratio`` and
+        ``delivered``, ``expired``, ``in_flight``, ``delivery_ratio``,
         ``latency_s`` percentiles (p50, p90, p99, max, mean) of the delivered
-        messages (None where there are none).
+        messages (None where there are none) and ``delivered_within``
+        {``60s``, ``300s``, ``3600s``}: the share of the group's offered
+        messages delivered within 1 min, 5 min and 1 h of arrival (latency
+        <= the delay). Messages expired or still in flight at the end of the
+        run count as not delivered, so messages arriving less than the delay
+        before the end weigh the share down (a run's last hour, for the 1 h
+        share); None for an empty group.
 
         ``voice`` (None when off): ``offered``, ``blocked``, ``dropped``,
-        ``completed``, ``in_progress``, ``block_ratio`` (blocked / offered)
-        and ``drop_ratio`` (dropped / admitted, admitted = offered - blocked).
+        ``completed``, ``in_progress``, ``block_ratio`` (blocked / offered),
+        ``drop_ratio`` (dropped / admitted, admitted = offered - blocked),
+        ``reestablishments`` (radio-link failures recovered by RRC
+        re-establishment within T311, over all calls) and
+        ``calls_reestablished`` (calls with at least one).
 
         ``data`` (None when off): ``sessions``, ``completed``, ``aborted``,
         ``in_progress``, ``completion_ratio`` (completed / sessions) and
@@ -211,6 +228,8 @@ def _group_stats(outcome: np.ndarray, latency: np.ndarray) -> dict:
         "in_flight": int((outcome == "in_flight").sum()),
         "delivery_ratio": nd / n if n else None,
         "latency_s": lat_stats,
+        "delivered_within": {f"{d}s": int((lat <= d).sum()) / n if n else None
+                             for d in DELIVERED_WITHIN_S},
     }
 
 
@@ -230,6 +249,8 @@ def _voice_stats(calls: pd.DataFrame) -> dict:
         "in_progress": count["in_progress"],
         "block_ratio": _ratio(count["blocked"], n),
         "drop_ratio": _ratio(count["dropped"], n - count["blocked"]),
+        "reestablishments": int(calls["reestablishments"].sum()),
+        "calls_reestablished": int((calls["reestablishments"] > 0).sum()),
     }
 
 
@@ -333,6 +354,7 @@ def _calls_table(ctx: VoiceContext, interruption_s: float) -> pd.DataFrame:
         "interruption_s": handovers * interruption_s,
         "outages": np.asarray(ctx.outages, dtype=np.int32),
         "outage_s": np.asarray(ctx.outage_s, dtype=np.float64),
+        "reestablishments": np.asarray(ctx.reestablishments, dtype=np.int32),
         **_serving_columns(ctx),
     })
 

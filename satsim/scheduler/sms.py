@@ -9,21 +9,63 @@ returns, a random-access grant, the end of a transfer, a retry, expiry):
 gap ends and coverage ends come from the :class:`CoverageView`, never from
 polling the time steps.
 
-MO: the phone holds the message until it is served, then: random access on
+MO (TS 24.011 relay and control layers): the phone holds the message until
+it is served (no connection can be set up in a gap), then makes an
+*attempt*: its relay layer hands RP-DATA down and starts TR1M (TS 24.011
+§6.2.1.2, "wait for RP-ACK"; 35 < TR1M < 45 s, §10.1), then random access on
 the serving beam (RACH grant, then ``access_delay_s``), uplink transfer of
 payload + signalling over the beam's RBs, then ``ground_delay_s`` to the SMS
-centre (delivered = accepted by the SC). Losing the beam before the transfer
-ends fails the attempt; the phone tries again at once on the next beam or
-when coverage returns. A random failure (``failure_prob``) is retried after
-``mo_retry_s``.
+centre (delivered = accepted by the SC). The attempt fails, and the phone
+resubmits the message, in three ways:
+
+* the beam is lost before the transfer ends: a lower-layer failure the phone
+  sees at once (the connection is released, and the control layer reports an
+  error up, TS 24.011 §5.3); it tries again at once on the next beam, or when
+  coverage returns;
+* the transfer has not ended when TR1M expires (a congested beam: the
+  transfer still queued at ``t_attempt + tr1m_s`` takes no RBs): it tries
+  again at TR1M expiry;
+* the message or its acknowledgement is lost at random (``failure_prob``):
+  the phone hears nothing and tries again when TR1M expires,
+  ``t_attempt + tr1m_s`` (if then in a gap, when coverage returns).
+
+TS 24.011 has no relay-layer retransmission of RP-DATA (only of RP-SMMA, on
+TRAM); resubmission is the transfer layer's, with TP-Reject-Duplicates
+(TS 23.040 §9.2.3.25). How often a phone resubmits is implementation
+(Android's SMSDispatcher tries up to 3 times, 2 s apart, then reports "not
+sent" to the user); here the phone keeps trying until the validity period
+ends, which folds in the user's own resends (assumption). The control
+layer's CP-DATA retransmissions (TC1*, §5.3.2.1) happen inside TR1M and are
+not modelled apart: ``failure_prob`` is the chance an attempt fails after
+them. The RP-ACK's way back (one ground delay and a downlink message) is
+neglected against TR1M.
 
 MT: the SMS centre (SC) makes a delivery attempt at arrival: ``ground_delay_s``
 to the beam, paging (beam paging limit, then the handset's paging occasion),
 random access, downlink transfer; delivered = received by the phone. An
 attempt fails when the handset is not served at paging time or leaves the
 beam before the transfer ends; the SC then stores the message and retries on
-its schedule (``fixed``, ``backoff`` or ``alert``: on the network's alert
-that the phone is reachable again).
+its schedule, ``mt_retry``:
+
+* ``"alert"`` (the default): alert on return. The failed delivery leaves the
+  HLR / HSS's "mobile station not reachable" flag (MNRF) set; when the phone
+  is reachable again (the MSC / MME's "mobile station present" indication)
+  the HLR sends the alert to the SC, which retries at once (TS 23.040
+  §10.3, "alert service centre"). The retry reaches the beam one ground delay
+  for the alert plus one for the message after the first served instant
+  after the gap, ``t_back``: delivered at ``t_back + 2 ground_delay_s +
+  paging + access + transfer``. A failure while the phone stays reachable
+  (the transfer lost at random, or a handover mid-transfer) is retried the
+  same way, one ground delay after it (the SC hears of it at once).
+* ``"fixed"``: every ``mt_retry_s`` from the arrival.
+* ``"backoff"``: ``mt_retry_s x mt_backoff_factor^(k-1)`` after the k-th
+  failure, at most ``mt_retry_max_s``.
+
+Fixed and backoff are common operator shapes, not a standard; their values
+are assumptions. On a timeline sampled every ``step_s`` the first served
+instant after a gap is the bound of its first served sample (the midpoint
+between samples, see :mod:`satsim.scheduler.coverage_view`), so ``t_back``
+is known to half a step.
 
 Both give up at ``t_arrival + validity_s`` (TS 23.040 §9.2.3.12: the SC
 discards an undelivered message when its validity period ends; for MO the
@@ -82,7 +124,7 @@ class SmsContext:
         self.validity_s = sms.validity_s
         self.ground_delay_s = sms.ground_delay_s
         self.rb_per_sms = sms.rb_per_sms
-        self.mo_retry_s = sms.mo_retry_s
+        self.tr1m_s = sms.tr1m_s
         self.mt_retry = sms.mt_retry
         self.mt_retry_s = sms.mt_retry_s
         self.mt_backoff_factor = sms.mt_backoff_factor
@@ -116,9 +158,10 @@ class SmsContext:
 
         Returns the attempt time and the new offset from the arrival ``t0``:
         "fixed" and "backoff" wait from the previous attempt (never before
-        ``t_fail``); "alert" tries when the network reports the phone reachable
-        again (the MNRF flag and alert transfer of TS 23.040 §10.3), one ground
-        delay after coverage returns.
+        ``t_fail``); "alert" tries when the SC is alerted that the phone is
+        reachable again (TS 23.040 §10.3): one ground delay (the alert's way to
+        the SC) after the first served instant at or after ``t_fail``; the
+        attempt then needs one more ground delay to reach the beam.
         """
         if self.mt_retry == "alert":
             return self.view.gap_end(h, t_fail) + self.ground_delay_s, offset
@@ -150,7 +193,11 @@ def sms_message(env, ctx: SmsContext, i: int):
 
 
 def mo_sms(env, ctx: SmsContext, i: int):
-    """Process: one mobile-originated SMS, from the phone's outbox to the SMS centre."""
+    """Process: one mobile-originated SMS, from the phone's outbox to the SMS centre.
+
+    Each attempt starts TR1M at ``t`` (the phone hands RP-DATA down) and is
+    bounded by it: the transfer must end by ``min(beam lost, t + tr1m_s)``.
+    """
     view, beams = ctx.view, ctx.beams
     h = ctx.handset[i]
     t = ctx.t_arrival[i]
@@ -167,9 +214,10 @@ def mo_sms(env, ctx: SmsContext, i: int):
         sat, b = int(view.sat[j]), int(view.beam[j])
         ctx.sat[i], ctx.beam[i] = sat, b
         beam = beams.get(sat, b)
-        deadline = float(view.serve_end[j])
+        t_tr1m = t + ctx.tr1m_s  # TR1M expires: the attempt has failed
+        deadline = min(float(view.serve_end[j]), t_tr1m)
         t_access = beam.rach.grant(t, t) + ctx.access_delay_s
-        if t_access >= deadline:  # lost the beam during random access: try again
+        if t_access >= deadline:  # lost the beam (or TR1M ran out) during random access
             yield at(env, deadline)
             t = deadline
             continue
@@ -177,12 +225,12 @@ def mo_sms(env, ctx: SmsContext, i: int):
             yield at(env, t_access)
             t = t_access
         start, finish = ctx.transfer(beam.ul, ctx.ul_time, h, j, t, deadline)
-        if finish > deadline:  # lost the beam before the transfer ended: try again
+        if finish > deadline:  # lost the beam, or TR1M ran out, before the transfer ended
             yield at(env, deadline)
             t = deadline
             continue
-        if ctx.lost(MO):
-            t = finish + ctx.mo_retry_s
+        if ctx.lost(MO):  # no RP-ACK: the phone finds out when TR1M expires
+            t = t_tr1m
             if t >= expiry:
                 break
             yield at(env, t)

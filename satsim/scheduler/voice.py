@@ -19,20 +19,46 @@ holding time drawn at the attempt (exponential or fixed, mean
    ``handover_interruption_s`` of silence; if the new beam is full the call
    is **dropped** (``handover_blocked``), the usual choice of loss models, as
    a handover cannot wait.
-4. **Fades**: an *outage* is any time the handset is not served, or served
-   below the voice threshold. Radio-link failure is declared when an outage
-   lasts longer than T310 (TS 36.331 §5.3.11: the UE starts T310 on
-   out-of-sync indications and declares RLF when it expires; default
-   ``t310 = ms1000`` in §9.2.5): the call is **dropped** (``outage``) at
-   ``outage start + t310_s``. A shorter outage is survived; the call keeps
-   its RBs meanwhile (the network does not yet know), and continues on the
-   beam that serves after it (a handover if the beam changed). RRC
-   re-establishment after RLF (T311) is not modelled: RLF ends the call.
-   N310 (the count of out-of-sync indications before T310 starts, default 1)
-   is neglected.
+4. **Fades and radio-link failure**: an *outage* is any time the handset is
+   not served, or served below the voice threshold; it starts at
+   ``t_leave`` and ends at ``t_back``, the first instant a usable link
+   (voice threshold met) serves the handset again. The UE starts T310 on
+   out-of-sync indications and declares radio-link failure (RLF) when it
+   expires (TS 36.331 §5.3.11.3; N310, the out-of-sync count before T310
+   starts, default 1, is taken as 1):
+
+   * ``t_back - t_leave <= t310_s``: no RLF, the fade is survived;
+   * otherwise RLF at ``t_rlf = t_leave + t310_s``. The UE starts T311 and
+     RRC connection re-establishment (§5.3.7): it looks for a suitable cell
+     and, when it finds one, sends the re-establishment request on it. If
+     ``t_back <= t_rlf + t311_s`` the call is **re-established** at
+     ``t_back`` and continues (on the beam then serving: a re-admission
+     there, **dropped** as ``reestablishment_blocked`` if that beam is
+     full); counted in ``reestablishments``;
+   * else T311 expires with no usable link, the UE goes to RRC_IDLE and the
+     call is **dropped** (``outage``) at ``t_leave + t310_s + t311_s``.
+
+   Through an outage the call keeps its RBs on the beam it had (the network
+   does not yet know); after it, it continues on the beam then serving (a
+   handover if the beam changed and there was no RLF). The re-establishment
+   signalling itself (T301: random access, request, answer, about the
+   access delay) is neglected, as is the chance the target refuses it for
+   want of the UE's context (re-establishment assumed to succeed whenever a
+   usable link appears in time, as with satellites handing over to the next
+   one). ``t311_s = 0`` disables re-establishment: every RLF drops the call.
+
+   Boundaries are inclusive: an outage of exactly ``t310_s`` causes no RLF,
+   a usable link back exactly at ``t_rlf + t311_s`` re-establishes. On a
+   timeline sampled every ``step_s`` (the link layer's runs), ``t_leave`` and
+   ``t_back`` are sample bounds, the midpoints between samples (see
+   :mod:`satsim.scheduler.coverage_view`), so an outage of ``n`` unusable
+   samples lasts exactly ``n step_s``: it causes an RLF iff ``n step_s >
+   t310_s`` and is re-established iff ``n step_s <= t310_s + t311_s``; the
+   true edges are within half a step of the bounds.
 5. **Completed** at ``t + holding_s``, also when that instant falls inside a
-   survived outage or one not yet longer than T310. Interruptions and fades
-   do not lengthen a call.
+   survived outage, one not yet longer than T310, or one in its T311 search
+   (the user hangs up first). Interruptions and fades do not lengthen a
+   call.
 
 Calls still up when the run ends are **in progress**. For every run
 ``offered = blocked + dropped + completed + in_progress``.
@@ -67,6 +93,11 @@ Defaults and sources
   power in one RB; with it the bearer fits from CQI 1 (18.3 kbit/s per RB),
   so the default threshold is CQI 1's -6.934 dB (any served handset).
 * ``t310_s = 1.0``: TS 36.331 §9.2.5 default t310 = ms1000.
+* ``t311_s = 10.0``: the network broadcasts T311 in SIB2
+  (``ue-TimersAndConstants``, ms1000 to ms30000, TS 36.331); 10 s is the
+  value the srsRAN and OpenAirInterface eNBs ship in their default
+  configurations, taken as a typical operator setting (assumption:
+  operators' values are not published).
 * ``handover_interruption_s = 0.05``: LTE intra-frequency handover to a
   known cell, T_interrupt = T_search + T_IU + 20 ms with T_search = 0 and
   T_IU up to 30 ms (TS 36.133 §5.1.2.1); the satellite's longer round trip
@@ -95,8 +126,10 @@ from .resources import Beams
 COMPLETED, BLOCKED, DROPPED, IN_PROGRESS = 0, 1, 2, 3
 OUTCOMES = ("completed", "blocked", "dropped", "in_progress")
 #: Reason codes and names (why a call was blocked or dropped; "" otherwise).
-NO_REASON, NO_COVERAGE, LOW_SINR, BEAM_FULL, OUTAGE, HANDOVER_BLOCKED = range(6)
-REASONS = ("", "no_coverage", "low_sinr", "beam_full", "outage", "handover_blocked")
+NO_REASON, NO_COVERAGE, LOW_SINR, BEAM_FULL, OUTAGE, HANDOVER_BLOCKED, REESTABLISHMENT_BLOCKED = \
+    range(7)
+REASONS = ("", "no_coverage", "low_sinr", "beam_full", "outage", "handover_blocked",
+           "reestablishment_blocked")
 
 
 def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float):
@@ -117,7 +150,8 @@ class VoiceContext:
     Per call ``i`` (ids in attempt order): ``handset[i]``, ``t_arrival[i]``,
     ``holding[i]``; written by the processes: ``outcome``, ``reason``,
     ``t_end`` (end, drop or block time; NaN while in progress), ``rbs`` (at
-    admission), ``handovers``, ``outages`` (survived), ``outage_s``,
+    admission), ``handovers``, ``outages`` (survived, re-established ones
+    included), ``outage_s``, ``reestablishments``,
     ``sat`` / ``beam`` at the attempt and ``last_sat`` / ``last_beam``.
 
     Per run of the view (see :class:`CoverageView`): ``ok`` (voice possible:
@@ -140,11 +174,13 @@ class VoiceContext:
         self.handovers = [0] * n
         self.outages = [0] * n
         self.outage_s = [0.0] * n
+        self.reestablishments = [0] * n
         self.sat = [-1] * n
         self.beam = [-1] * n
         self.last_sat = [-1] * n
         self.last_beam = [-1] * n
         self.t310_s = voice.t310_s
+        self.t311_s = voice.t311_s
         if voice.rbs_per_call is not None:
             self.rbs_of_cqi = [float(voice.rbs_per_call)] * (MAX_CQI + 1)
         else:
@@ -219,14 +255,16 @@ def voice_call(env, ctx: VoiceContext, i: int):
             ctx.finish(i, t_end, COMPLETED)
             return
         nxt = k + 1
-        faded = False
+        faded = reestablished = False
         if nxt < hi and view.start[nxt] == t_leave and ctx.ok[nxt]:
             m, t_next = nxt, t_leave  # a handover without a break
         else:  # an outage starts at t_leave: when is voice possible again?
             m = int(ctx.next_ok[nxt]) if nxt < hi else -1
             t_next = float(view.start[m]) if m >= 0 else math.inf
-            if t_next - t_leave > ctx.t310_s:  # radio-link failure unless the call ends first
-                t_stop = min(t_end, t_leave + ctx.t310_s)
+            t_rlf = t_leave + ctx.t310_s  # T310 expires: radio-link failure
+            t_drop = t_rlf + ctx.t311_s  # T311 expires: RRC_IDLE, the call is lost
+            if t_next > t_drop:  # no usable link in time, unless the call ends first
+                t_stop = min(t_end, t_drop)
                 yield at(env, t_stop)
                 beam.end_call(env.now, n_rb)
                 if t_end <= t_stop:
@@ -234,16 +272,18 @@ def voice_call(env, ctx: VoiceContext, i: int):
                 else:
                     ctx.finish(i, t_stop, DROPPED, OUTAGE)
                 return
-            if t_end <= t_next:  # hangs up during a survivable fade
+            if t_end <= t_next:  # hangs up during a fade or the T311 search
                 yield at(env, t_end)
                 beam.end_call(env.now, n_rb)
                 ctx.finish(i, t_end, COMPLETED)
                 return
-            faded = True
+            faded, reestablished = True, t_next > t_rlf
         yield at(env, t_next)
         if faded:
             ctx.outages[i] += 1
             ctx.outage_s[i] += t_next - t_leave
+        if reestablished:
+            ctx.reestablishments[i] += 1
         new_sat, new_b = int(view.sat[m]), int(view.beam[m])
         j = m
         if (new_sat, new_b) == (sat, b):  # back on the same beam after a fade: RBs kept
@@ -253,6 +293,8 @@ def voice_call(env, ctx: VoiceContext, i: int):
         beam = beams.get(sat, b)
         n_rb = ctx.rbs_of_cqi[int(view.cqi[m])]
         if not beam.admit_call(env.now, n_rb):
-            ctx.finish(i, t_next, DROPPED, HANDOVER_BLOCKED)
+            ctx.finish(i, t_next, DROPPED,
+                       REESTABLISHMENT_BLOCKED if reestablished else HANDOVER_BLOCKED)
             return
-        ctx.handovers[i] += 1
+        if not reestablished:
+            ctx.handovers[i] += 1
