@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from satsim.errors import InputError
+from satsim.link import atmosphere
 from satsim.link.budget import LinkBudget, budget_table, link_budget
 from satsim.link.config import TR38821_SET1, Carrier, HandsetRadio, Propagation, SatellitePayload
 
@@ -101,7 +102,7 @@ def test_tr38821_fspl_of_other_rows(case, altitude_km, elevation_deg, freq_hz,
     """TR 38.821 Table 6.1.3.3-1 FSPL rows, as checked by OpenNTN
     tests/Link_Budget_test.py (window printed value +- 0.1 dB)."""
     carrier = Carrier(dl_center_mhz=freq_hz / 1e6, ul_center_mhz=freq_hz / 1e6)
-    fixed = Propagation(atmospheric=0.0, scintillation=0.0)  # models hold below 6 GHz only
+    fixed = Propagation(atmospheric=0.0, scintillation=0.0)  # the FSPL row alone
     b = link_budget(elevation_deg, altitude_km, carrier, TR38821_SET1, HandsetRadio(),
                     fixed)
     assert round(b.fspl_db, 1) == printed_fspl_db, case
@@ -231,13 +232,43 @@ def test_bad_settings_are_refused_where_they_are_set():
         SatellitePayload(eirp_density_dbw_mhz=float("nan"))
 
 
-def test_models_refuse_ka_band_but_fixed_values_work():
-    ka = Carrier(dl_center_mhz=20e3, ul_center_mhz=30e3)
-    with pytest.raises(InputError, match="below 6 GHz"):
-        link_budget(30.0, 600.0, ka, SC9_PAYLOAD, SC9_HANDSET, Propagation())
-    b = link_budget(30.0, 600.0, ka, SC9_PAYLOAD, SC9_HANDSET,
-                    Propagation(atmospheric=0.5, scintillation=0.3))
-    assert round(b.fspl_db, 1) == 179.1
+def test_ka_band_models_at_each_directions_carrier():
+    """Ka-band (20 GHz down, 30 GHz up, TR 38.821 SC6's carriers): the model rows are
+    ITU-R P.676-12 gas and P.618-13 tropospheric scintillation (``satsim.link.atmosphere``,
+    validated in tests/test_atmosphere.py) at each direction's own carrier, with the
+    propagation's weather and terminal antenna; FSPL as TR 38.821 prints (179.1 / 182.6)."""
+    ka = Carrier(dl_center_mhz=20e3, ul_center_mhz=30e3, bandwidth_mhz=400.0)
+    prop = Propagation(terminal_antenna_diameter_m=0.6, water_vapour_density_g_m3=10.0)
+    nwet = atmosphere.wet_refractivity(10.0, 288.15)
+    for direction, freq_hz, fspl in (("downlink", 20e9, 179.1), ("uplink", 30e9, 182.6)):
+        b = link_budget(30.0, 600.0, ka, SC9_PAYLOAD, SC9_HANDSET, prop, direction)
+        assert round(b.fspl_db, 1) == fspl
+        assert b.atmospheric_loss_db == pytest.approx(
+            float(atmosphere.gas_attenuation_db(30.0, freq_hz, 1013.25, 288.15, 10.0)), abs=1e-12)
+        assert b.scintillation_loss_db == pytest.approx(
+            float(atmosphere.tropo_scintillation_db(30.0, freq_hz, 0.6, 0.5, 1.0, nwet)),
+            abs=1e-12)
+        assert 0.3 < b.atmospheric_loss_db < 1.0 and 0.2 < b.scintillation_loss_db < 1.0
+    # the sub-6 GHz models stop at 6 GHz: 5.9 GHz still gives the S-band values
+    c = Carrier(dl_center_mhz=5900.0, ul_center_mhz=5900.0)
+    b = link_budget(30.0, 600.0, c, SC9_PAYLOAD, SC9_HANDSET, Propagation())
+    assert b.atmospheric_loss_db == pytest.approx(0.07, abs=1e-12)
+    assert b.scintillation_loss_db == pytest.approx(1.1 * (5.9 / 4) ** -1.5 / math.sqrt(2),
+                                                    abs=1e-12)
+
+
+def test_models_refuse_carriers_beyond_their_range_but_fixed_values_work():
+    v_band = Carrier(dl_center_mhz=60e3, ul_center_mhz=60e3)
+    with pytest.raises(InputError, match="scintillation model .* 55 GHz.*propagation"
+                                         ".scintillation"):
+        link_budget(30.0, 600.0, v_band, SC9_PAYLOAD, SC9_HANDSET, Propagation())
+    b = link_budget(30.0, 600.0, v_band, SC9_PAYLOAD, SC9_HANDSET,
+                    Propagation(scintillation=0.3))
+    assert b.scintillation_loss_db == 0.3 and b.atmospheric_loss_db > 10.0  # 60 GHz oxygen
+    sub_mm = Carrier(dl_center_mhz=400e3, ul_center_mhz=400e3)
+    with pytest.raises(InputError, match="atmospheric model .* 350 GHz"):
+        link_budget(30.0, 600.0, sub_mm, SC9_PAYLOAD, SC9_HANDSET,
+                    Propagation(scintillation=False))
 
 
 def test_budget_table_rows():

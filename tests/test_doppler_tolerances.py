@@ -144,3 +144,27 @@ def test_default_tolerances_and_their_sources():
     # f_d cos(theta(t)) is f_d v / D_min
     assert cfg.max_doppler_rate_hz_s == pytest.approx(31250.0, abs=0.01)
     assert LTE_HST_MAX_DOPPLER_RATE_HZ_S == pytest.approx(31250.0, abs=0.01)
+
+
+def test_rate_bound_holds_over_whole_passes():
+    """``engine.doppler_rate_bound_hz_s`` (which lets the kernels skip the rate
+    when the phone's tolerance is above it) bounds every residual rate of a
+    satellite at 360 km over handsets and cell centres up to 1,500 km apart."""
+    from satsim.link.engine import doppler_rate_bound_hz_s
+
+    bound = doppler_rate_bound_hz_s(F_DL_HZ, 360.0)
+    rng = np.random.default_rng(3)
+    worst = 0.0
+    for t in np.arange(0.0, 5400.0, 60.0):
+        r, v = _orbit_itrs(t)
+        sub = r / np.linalg.norm(r) * R_EARTH_KM
+        for _ in range(20):
+            pts = [sub + rng.normal(0, 500.0, 3) for _ in range(2)]
+            h, c = (p * R_EARTH_KM / np.linalg.norm(p) for p in pts)
+            worst = max(worst, abs(_kernels.resid_doppler_rate_fixed(r, v, h, c, F_DL_HZ)))
+            ax = np.asarray(_kernels.body_frame(r, v))
+            b = rng.normal(0, 0.3, 3)
+            b[2] = abs(b[2]) + 1.0
+            b /= np.linalg.norm(b)
+            worst = max(worst, abs(_kernels.resid_doppler_rate_moving(ax, r, v, h, *b, F_DL_HZ)))
+    assert 500.0 < worst < bound

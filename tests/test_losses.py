@@ -6,6 +6,12 @@ Oracles: the project's ``NTN_REFERENCE.md``: §2 transcribes TR 38.811 Tables
 §1 gives TR 38.821 Table 6.1.3.3-1 row SC9 (LEO-600, S-band, 30 deg).
 The table values below are typed in a second time from that file, so a typo
 in either transcription fails a test. Tolerances are in dB or km.
+
+From 6 GHz the atmospheric and scintillation terms are those of
+``satsim.link.atmosphere`` (ITU-R P.676-12, P.618-13), validated against the
+ITU-R SG3 examples in ``tests/test_atmosphere.py``; here they are checked to
+be wired in: equal to that module's functions with the Propagation's weather
+and terminal, and the switch from the sub-6 GHz models sits at 6 GHz.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from satsim.errors import InputError
+from satsim.link import atmosphere
+from satsim.link.config import ENVIRONMENTS, Propagation
 from satsim.link.losses import (
     ELEVATION_GRID_DEG,
     SHADOWING_STREAM,
@@ -32,7 +40,6 @@ from satsim.link.losses import (
     shadow_fading_sigma_db,
     slant_range_km,
 )
-from satsim.link.config import ENVIRONMENTS, Propagation
 
 GRID = [10, 20, 30, 40, 50, 60, 70, 80, 90]
 
@@ -232,11 +239,85 @@ def test_atmospheric_zenith_sc9_and_clamp():
     assert atmospheric_loss_db(30.0, np.array([1e9, 2e9])).shape == (2,)
 
 
-@pytest.mark.parametrize("fn", [lambda f: atmospheric_loss_db(30.0, f), scintillation_loss_db])
-@pytest.mark.parametrize("freq_hz", [0.4e9, 6.1e9, 20e9, np.array([2e9, 28e9])])
-def test_band_models_refuse_frequencies_outside_0_5_to_6_ghz(fn, freq_hz):
-    with pytest.raises(InputError, match="0.5-6 GHz"):
-        fn(freq_hz)
+@pytest.mark.parametrize("freq_hz", [0.4e9, 351e9, np.array([2e9, 400e9])])
+def test_atmospheric_model_refuses_frequencies_outside_0_5_to_350_ghz(freq_hz):
+    with pytest.raises(InputError, match="0.5-350 GHz.*losses.atmospheric"):
+        atmospheric_loss_db(30.0, freq_hz)
+
+
+@pytest.mark.parametrize("freq_hz", [0.4e9, 56e9, np.array([2e9, 60e9])])
+def test_scintillation_model_refuses_frequencies_outside_0_5_to_55_ghz(freq_hz):
+    with pytest.raises(InputError, match="0.5-55 GHz.*losses.scintillation"):
+        scintillation_loss_db(freq_hz, 30.0)
+
+
+def test_tropospheric_scintillation_needs_the_elevation():
+    with pytest.raises(InputError, match="elevation_deg"):
+        scintillation_loss_db(20e9)
+    assert scintillation_loss_db(2e9) == pytest.approx(2.2, abs=0.05)  # ionospheric: none
+
+
+KA_ELEV_DEG = np.array([0.0, 2.0, 5.0, 10.0, 30.0, 60.0, 90.0])
+
+
+@pytest.mark.parametrize("freq_hz", [6e9, 12e9, 20e9, 30e9, 50e9])
+def test_atmospheric_from_6_ghz_is_p676(freq_hz):
+    """From 6 GHz: ITU-R P.676-12 (``atmosphere.gas_attenuation_db``) for the weather given."""
+    np.testing.assert_allclose(atmospheric_loss_db(KA_ELEV_DEG, freq_hz),
+                               atmosphere.gas_attenuation_db(KA_ELEV_DEG, freq_hz),
+                               rtol=0, atol=1e-12)
+    weather = {"pressure_hpa": 900.0, "temperature_k": 300.0, "water_vapour_density_g_m3": 20.0}
+    np.testing.assert_allclose(atmospheric_loss_db(KA_ELEV_DEG, freq_hz, **weather),
+                               atmosphere.gas_attenuation_db(KA_ELEV_DEG, freq_hz, **weather),
+                               rtol=0, atol=1e-12)
+
+
+def test_atmospheric_switches_to_p676_at_6_ghz():
+    """Below 6 GHz the S-band constant exactly (0.035 dB / sin, held at 5 deg), from 6 GHz
+    P.676-12 (0.040 dB at zenith at 6 GHz; 0.24 dB at 20 GHz, P.676 Figure 6 reading in
+    tests/test_atmosphere.py); elementwise for mixed carriers."""
+    below = atmospheric_loss_db(KA_ELEV_DEG, 5.999e9)
+    np.testing.assert_array_equal(
+        below, 0.035 / np.sin(np.radians(np.clip(KA_ELEV_DEG, 5.0, 90.0))))
+    assert atmospheric_loss_db(90.0, 6e9) == pytest.approx(
+        float(np.sum(atmosphere.gas_zenith_attenuation_db(6e9))), abs=1e-12)
+    assert atmospheric_loss_db(90.0, 6e9) == pytest.approx(0.040, abs=0.001)
+    mixed = atmospheric_loss_db(30.0, np.array([2e9, 20e9]))
+    assert mixed[0] == atmospheric_loss_db(30.0, 2e9)
+    assert mixed[1] == pytest.approx(float(atmosphere.gas_attenuation_db(30.0, 20e9)), abs=1e-12)
+    # below the horizon (never a link in a run) the horizon value, finite
+    assert atmospheric_loss_db(-3.0, 20e9) == atmospheric_loss_db(0.0, 20e9)
+    assert np.isfinite(atmospheric_loss_db(0.0, 20e9))
+
+
+@pytest.mark.parametrize("freq_hz", [6e9, 20e9, 30e9, 55e9])
+def test_scintillation_from_6_ghz_is_p618_tropospheric(freq_hz):
+    """From 6 GHz: ITU-R P.618-13 §2.4.1 with N_wet of the surface weather (P.453-14)."""
+    np.testing.assert_allclose(
+        scintillation_loss_db(freq_hz, KA_ELEV_DEG),
+        atmosphere.tropo_scintillation_db(KA_ELEV_DEG, freq_hz, 0.0), rtol=0, atol=1e-12)
+    terminal = {"antenna_diameter_m": 0.6, "antenna_efficiency": 0.65, "percent_time": 0.1,
+                "temperature_k": 300.0, "water_vapour_density_g_m3": 20.0}
+    nwet = atmosphere.wet_refractivity(20.0, 300.0)
+    np.testing.assert_allclose(
+        scintillation_loss_db(freq_hz, KA_ELEV_DEG, **terminal),
+        atmosphere.tropo_scintillation_db(KA_ELEV_DEG, freq_hz, 0.6, 0.65, 0.1, nwet),
+        rtol=0, atol=1e-12)
+
+
+def test_scintillation_switches_to_tropospheric_at_6_ghz():
+    """TR 38.811 §6.6.6: ionospheric below 6 GHz, tropospheric from 6 GHz (0.33 dB at
+    30 deg and 20 GHz for a handset, 1 %: P.618-13 steps 3-9 by hand, sigma_ref =
+    3.6e-3 + 1e-4 x 47.5, L = 2000 / (sqrt(0.25 + 2.35e-4) + 0.5) m, g(0) ~ 1, a(1 %) = 3)."""
+    assert scintillation_loss_db(5.999e9, 30.0) == pytest.approx(
+        1.1 * (5.999 / 4.0) ** -1.5 / np.sqrt(2.0), abs=1e-12)
+    sigma_ref = 3.6e-3 + 1e-4 * float(atmosphere.wet_refractivity())
+    g0 = np.sqrt(3.86 * np.sin(11.0 / 6.0 * np.pi / 2.0))
+    by_hand = 3.0 * sigma_ref * 20.0 ** (7.0 / 12.0) * g0 / 0.5 ** 1.2
+    assert scintillation_loss_db(20e9, 30.0) == pytest.approx(by_hand, abs=1e-3)
+    assert scintillation_loss_db(20e9, 30.0) == pytest.approx(0.33, abs=0.005)
+    mixed = scintillation_loss_db(np.array([2e9, 20e9]), 30.0)
+    np.testing.assert_allclose(mixed, [scintillation_loss_db(2e9), by_hand], rtol=0, atol=1e-3)
 
 
 # ----------------------------------------------------------- link loss
@@ -317,13 +398,40 @@ def test_link_loss_broadcasts_like_elementwise_calls():
     assert loss0.shape == () and los0.shape == ()
 
 
-def test_link_loss_refuses_band_models_outside_s_band():
-    with pytest.raises(InputError, match="0.5-6 GHz"):
-        link_loss_db(30.0, 1075.0, 20e9, Propagation(), 0.5, 0.0)
-    # With every band-dependent term off or fixed, any frequency is fine.
+@pytest.mark.parametrize("term", ["shadow_fading", "clutter_loss"])
+def test_link_loss_refuses_s_band_tables_above_6_ghz(term):
+    """The S-band shadow-fading and clutter tables are not used for a Ka-band carrier; the
+    error names both settings to change."""
+    prop = dataclasses.replace(ALL_OFF, **{term: True})
+    with pytest.raises(InputError, match="0.5-6 GHz.*losses.shadow_fading and "
+                                         "losses.clutter_loss to false"):
+        link_loss_db(30.0, 1075.0, 20e9, prop, 0.5, 0.0)
+    # With the table terms off or fixed, any frequency is fine (LOS draws are band-free).
     prop = dataclasses.replace(ALL_OFF, clutter_loss=20.0, atmospheric=0.5)
     loss, _ = link_loss_db(30.0, 1075.0, 20e9, prop, 0.9, 0.0)
     assert loss == pytest.approx(fspl_db(1075.0, 20e9) + 20.5, abs=1e-9)
+
+
+def test_ka_band_link_loss_is_the_sum_of_its_terms():
+    """At 20 GHz with the models on (tables off): FSPL + P.676-12 gas + P.618-13
+    scintillation + margins, with the Propagation's weather and terminal antenna."""
+    prop = Propagation(shadow_fading=False, clutter_loss=False, shadow_margin_db=1.0,
+                       additional_loss_db=0.5, surface_pressure_hpa=1000.0,
+                       surface_temperature_k=293.15, water_vapour_density_g_m3=12.0,
+                       scintillation_percent_time=0.5, terminal_antenna_diameter_m=0.6,
+                       terminal_antenna_efficiency=0.6)
+    elev = np.array([3.0, 12.0, 30.0, 75.0])
+    rng_km = slant_range_km(elev, 600.0)
+    loss, los = link_loss_db(elev, rng_km, 20e9, prop, np.array([0.1, 0.99, 0.5, 0.2]), 1.0)
+    gas = atmosphere.gas_attenuation_db(elev, 20e9, 1000.0, 293.15, 12.0)
+    scint = atmosphere.tropo_scintillation_db(elev, 20e9, 0.6, 0.6, 0.5,
+                                              atmosphere.wet_refractivity(12.0, 293.15))
+    np.testing.assert_allclose(loss, fspl_db(rng_km, 20e9) + gas + scint + 1.5, rtol=0,
+                               atol=1e-9)
+    assert los.tolist() == [True, False, True, True]  # LOS still drawn (Table 6.6.1-1)
+    # a wetter, warmer atmosphere absorbs more at 20 GHz (near the 22 GHz water line)
+    wetter = dataclasses.replace(prop, water_vapour_density_g_m3=20.0)
+    assert np.all(link_loss_db(elev, rng_km, 20e9, wetter, 0.5, 1.0)[0] > loss)
 
 
 nonneg_setting = st.one_of(st.booleans(), st.floats(0.0, 50.0))
@@ -472,3 +580,28 @@ def test_stationary_link_turns_los_at_most_once_as_the_satellite_rises():
     _, los = link_loss_db(elev, 1000.0, S_BAND_HZ, prop, d.u_los, d.z_shadow)
     assert np.all(np.diff(los.astype(int), axis=0) >= 0)
     assert los[0].mean() < 0.5 < los[-1].mean()  # p_los 0.246 at the bottom, 0.992 at the top
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    elev=st.floats(-1.0, 90.0),
+    freq_hz=st.floats(6.0e9, 55.0e9),
+    diameter_m=st.floats(0.0, 5.0),
+    percent=st.floats(0.001, 50.0),
+    rho=st.floats(0.0, 30.0),
+    atmospheric=nonneg_setting,
+    scintillation=nonneg_setting,
+)
+def test_above_6_ghz_model_terms_are_finite_losses(elev, freq_hz, diameter_m, percent, rho,
+                                                    atmospheric, scintillation):
+    """From 6 to 55 GHz, at any elevation down to (and below) the horizon, the gas and
+    scintillation models are finite losses >= 0: switching either off never raises PL."""
+    prop = Propagation(shadow_fading=False, clutter_loss=False, atmospheric=atmospheric,
+                       scintillation=scintillation, terminal_antenna_diameter_m=diameter_m,
+                       scintillation_percent_time=percent, water_vapour_density_g_m3=rho)
+    base, _ = link_loss_db(elev, 1000.0, freq_hz, prop, 0.5, 0.0)
+    assert np.isfinite(base)
+    for name in ("atmospheric", "scintillation"):
+        off, _ = link_loss_db(elev, 1000.0, freq_hz, dataclasses.replace(prop, **{name: False}),
+                              0.5, 0.0)
+        assert off <= base + 1e-9, name

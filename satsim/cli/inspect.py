@@ -257,9 +257,11 @@ def _require(option: str, value, ok: bool, rule: str) -> None:
 @click.option("--shadow-margin-db", type=float, default=None,
               help="Shadowing margin, dB  [default: 0; TR 38.821 uses 3].")
 @click.option("--atmospheric-loss-db", type=float, default=None,
-              help="Fixed atmospheric loss, dB  [default: model, 0.035 dB / sin(elevation)].")
+              help="Fixed atmospheric loss, dB  [default: model, 0.035 dB / sin(elevation) below "
+                   "6 GHz (TR 38.811), ITU-R P.676-12 from 6 GHz].")
 @click.option("--scintillation-loss-db", type=float, default=None,
-              help="Fixed scintillation loss, dB  [default: model, 2.2 dB at 2 GHz].")
+              help="Fixed scintillation loss, dB  [default: model, ionospheric below 6 GHz (2.2 dB "
+                   "at 2 GHz, TR 38.811), ITU-R P.618-13 tropospheric from 6 GHz].")
 @click.option("--polarization-loss-db", type=float, default=None,
               help="Handset polarization loss, dB  [default: 0].")
 @click.option("--additional-loss-db", type=float, default=None,

@@ -308,9 +308,11 @@ def _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect
         out.delay_s[t, h] = geo.range_km[ks] / _C_KM_S
         out.resid_doppler_hz[t, h] = resid
         out.diff_delay_s[t, h] = ddel
-        rate = resid_doppler_rate_fixed(geo.sat_pos_km[s, t], geo.sat_vel_km_s[s, t],
-                                        geo.handset_pos_km[h], cells.centre_km[c],
-                                        radio.dl_freq_hz)
+        rate = 0.0  # below rules.doppler_rate_bound_hz_s: cannot exceed the tolerance
+        if rules.max_doppler_rate_hz_s < rules.doppler_rate_bound_hz_s:
+            rate = resid_doppler_rate_fixed(geo.sat_pos_km[s, t], geo.sat_vel_km_s[s, t],
+                                            geo.handset_pos_km[h], cells.centre_km[c],
+                                            radio.dl_freq_hz)
         # a phone camps on its cell's beam: no beam-edge test (gain 1 passes it)
         out.status[t, h] = link_status(1.0, sinr, resid, ddel, rate, rules)
 

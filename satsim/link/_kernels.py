@@ -22,6 +22,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
+from ._atmosphere_kernels import gas_slant_loss_db, tropo_scintillation_db
 
 #: Status codes per (time step, handset); see ``timeline.LINK_STATUS``.
 SERVED = 0
@@ -506,10 +507,12 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     g = p / (beams.eirp_lin[b] * attenuation(geometry.loss_db[k]))
     sinr = 10.0 * math.log10(sinr_lin(p, totals[beams.color[b]], radio.dl_noise_lin))
     resid, ddel = beam_offsets(geometry, frames, beams, radio, t, h, k, b)
-    s = geometry.sat[k]
-    rate = resid_doppler_rate_moving(frames[s, t], geometry.sat_pos_km[s, t],
-                                     geometry.sat_vel_km_s[s, t], geometry.handset_pos_km[h],
-                                     beams.u[b], beams.v[b], beams.w[b], radio.dl_freq_hz)
+    rate = 0.0  # below rules.doppler_rate_bound_hz_s: cannot exceed the tolerance
+    if rules.max_doppler_rate_hz_s < rules.doppler_rate_bound_hz_s:
+        s = geometry.sat[k]
+        rate = resid_doppler_rate_moving(frames[s, t], geometry.sat_pos_km[s, t],
+                                         geometry.sat_vel_km_s[s, t], geometry.handset_pos_km[h],
+                                         beams.u[b], beams.v[b], beams.w[b], radio.dl_freq_hz)
     out.sat[t, h] = geometry.sat[k]
     out.beam[t, h] = b
     out.snr_db[t, h] = 10.0 * math.log10(p) - radio.dl_noise_db
@@ -661,9 +664,12 @@ def _interp10(elev, column):
 def link_loss_db(elev_deg, range_km, u_los, z_shadow, model):
     """Total path loss of one link, dB: ``model.common_db + 20 log10(range_km)``
     plus shadow fading (``sigma(elevation, LOS state) * z_shadow``, or a fixed
-    margin), clutter loss when NLOS (``u_los >= p_los(elevation)``) and
-    atmospheric loss (zenith loss / sin(elevation), or fixed). Tables on the
-    10-90 degree grid (:func:`_interp10`)."""
+    margin), clutter loss when NLOS (``u_los >= p_los(elevation)``),
+    atmospheric loss (zenith loss / sin(elevation); from 6 GHz, ITU-R P.676-12's
+    slant path, ``model.gas_from_p676``; or fixed) and, from 6 GHz, the
+    tropospheric scintillation fade depth of ITU-R P.618-13 at the link's
+    elevation (``model.tropo_scintillation``; below 6 GHz scintillation is in
+    ``common_db``). Tables on the 10-90 degree grid (:func:`_interp10`)."""
     los = True
     if model.draw_los:
         los = u_los < _interp10(elev_deg, model.p_los)
@@ -676,10 +682,18 @@ def link_loss_db(elev_deg, range_km, u_los, z_shadow, model):
     if not los:
         loss += _interp10(elev_deg, model.clutter_loss_db) if model.clutter_from_table else model.clutter_fixed_db
     if model.atmospheric_from_model:
-        ea = min(max(elev_deg, model.atmospheric_min_elevation_deg), 90.0)
-        loss += model.atmospheric_zenith_db / math.sin(math.radians(ea))
+        if model.gas_from_p676:
+            loss += gas_slant_loss_db(elev_deg, model.gas_zenith_oxygen_db,
+                                      model.gas_zenith_water_db, model.gas_h_oxygen_km,
+                                      model.gas_h_water_km)
+        else:
+            ea = min(max(elev_deg, model.atmospheric_min_elevation_deg), 90.0)
+            loss += model.atmospheric_zenith_db / math.sin(math.radians(ea))
     else:
         loss += model.atmospheric_fixed_db
+    if model.tropo_scintillation:
+        loss += tropo_scintillation_db(elev_deg, model.scint_freq_ghz, model.scint_nwet,
+                                       model.scint_effective_diameter_m, model.scint_time_factor)
     return loss
 
 

@@ -13,12 +13,19 @@ at the given elevation.
 
 How :class:`~satsim.link.config.Propagation` terms enter
 ---------------------------------------------------------
-* ``atmospheric``: a number is that loss in dB; ``True`` is the cosecant law
-  of TR 38.811 eq. 6.6-8 with the S-band zenith attenuation of about
-  0.035 dB (ITU-R P.676 at 2 GHz, TR 38.811 §6.6.4), i.e. 0.07 dB at 30°.
-* ``scintillation``: a number is that loss in dB; ``True`` is the
-  ionospheric model of TR 38.811 §6.6.6.1.4 for 20-60° latitude,
-  1.1 (f / 4 GHz)^-1.5 / sqrt(2) dB (2.2 dB at 2 GHz), elevation-independent.
+* ``atmospheric``: a number is that loss in dB; ``True`` is, below 6 GHz,
+  the cosecant law of TR 38.811 eq. 6.6-8 with the S-band zenith attenuation
+  of about 0.035 dB (ITU-R P.676 at 2 GHz, TR 38.811 §6.6.4), i.e. 0.07 dB
+  at 30°; from 6 GHz, ITU-R P.676-12 for the surface weather of
+  ``propagation`` (:func:`satsim.link.losses.atmospheric_loss_db`; 0.49 dB at
+  30° and 20 GHz at the ITU-R P.835-6 reference atmosphere).
+* ``scintillation``: a number is that loss in dB; ``True`` is, below 6 GHz,
+  the ionospheric model of TR 38.811 §6.6.6.1.4 for 20-60° latitude,
+  1.1 (f / 4 GHz)^-1.5 / sqrt(2) dB (2.2 dB at 2 GHz), elevation-independent;
+  from 6 GHz, the tropospheric fade depth of ITU-R P.618-13 §2.4.1
+  (TR 38.811 §6.6.6.2) for the terminal antenna, time percentage and weather
+  of ``propagation`` (:func:`satsim.link.losses.scintillation_loss_db`;
+  0.33 dB at 30° and 20 GHz for a handset, 1 % of the time).
 * ``shadow_margin_db``, ``additional_loss_db``: fixed margins, as TR 38.821
   budgets them (3 dB shadow margin for LEO at S-band).
 * ``shadow_fading``, ``clutter_loss`` (and ``los_probability``) are
@@ -31,9 +38,10 @@ polarization row; ``indoor_loss_db`` is added to the additional-loss row;
 ``body_loss_db`` is charged to the handset's own row (it lowers the uplink
 EIRP and the downlink G/T).
 
-The models (``True``) need a carrier below 6 GHz, the range of both the
-ionospheric scintillation model and the S-band zenith value; give fixed
-values in dB above it.
+Each direction's terms are evaluated at its own carrier (a Ka-band budget:
+20 GHz down, 30 GHz up). The atmospheric model holds up to 350 GHz and the
+scintillation model up to 55 GHz (``satsim.link.losses``); give fixed values
+in dB above.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from dataclasses import dataclass
 
 from ..constants import BOLTZMANN_DBW_K_HZ, fspl_db
 from ..errors import InputError
+from . import losses
 from .config import Carrier, HandsetRadio, Propagation, SatellitePayload
 from .losses import slant_range_km
 
@@ -52,8 +61,9 @@ ZENITH_ATMOSPHERIC_LOSS_S_BAND_DB = 0.035
 #: Ionospheric scintillation amplitude at 4 GHz, 20-60° latitude, dB
 #: (TR 38.811 §6.6.6.1.4, from ITU-R P.531).
 SCINTILLATION_A_4GHZ_DB = 1.1
-#: Highest carrier for which the ``True`` (model) loss terms are defined, Hz.
-MODEL_MAX_FREQ_HZ = 6.0e9
+#: Highest carrier for which each ``True`` (model) loss term is defined, Hz.
+MODEL_MAX_FREQ_HZ = {"atmospheric": losses.ATMOSPHERIC_FREQ_RANGE_HZ[1],
+                     "scintillation": losses.SCINTILLATION_FREQ_RANGE_HZ[1]}
 
 DIRECTIONS = ("downlink", "uplink")
 #: The loss rows of a :class:`LinkBudget`, in TR 38.821 Table 6.1.3.3-1's order.
@@ -61,12 +71,24 @@ _LOSS_ROWS = ("fspl_db", "atmospheric_loss_db", "shadow_margin_db", "scintillati
              "polarization_loss_db", "additional_loss_db")
 
 
-def _atmospheric_model_db(elevation_deg: float) -> float:
-    return ZENITH_ATMOSPHERIC_LOSS_S_BAND_DB / math.sin(math.radians(elevation_deg))
+def _atmospheric_model_db(elevation_deg: float, freq_hz: float,
+                          propagation: Propagation) -> float:
+    """Below 6 GHz the S-band zenith value over sin(elevation); from 6 GHz
+    ITU-R P.676-12 (``losses.atmospheric_loss_db``) for the propagation's weather."""
+    if freq_hz < losses.SUB6_MAX_FREQ_HZ:
+        return ZENITH_ATMOSPHERIC_LOSS_S_BAND_DB / math.sin(math.radians(elevation_deg))
+    return float(losses.atmospheric_loss_db(elevation_deg, freq_hz,
+                                            **losses.atmospheric_conditions(propagation)))
 
 
-def _scintillation_model_db(freq_hz: float) -> float:
-    return SCINTILLATION_A_4GHZ_DB * (freq_hz / 4e9) ** -1.5 / math.sqrt(2.0)
+def _scintillation_model_db(freq_hz: float, elevation_deg: float,
+                            propagation: Propagation) -> float:
+    """Below 6 GHz ionospheric (TR 38.811 §6.6.6.1.4); from 6 GHz tropospheric,
+    ITU-R P.618-13 (``losses.scintillation_loss_db``)."""
+    if freq_hz < losses.SUB6_MAX_FREQ_HZ:
+        return SCINTILLATION_A_4GHZ_DB * (freq_hz / 4e9) ** -1.5 / math.sqrt(2.0)
+    return float(losses.scintillation_loss_db(freq_hz, elevation_deg,
+                                              **losses.scintillation_conditions(propagation)))
 
 
 def _total_loss_db(rows) -> float:
@@ -165,15 +187,15 @@ def _direction_terms(direction: str, carrier: Carrier, payload: SatellitePayload
 
 
 def _check_models_hold(propagation: Propagation, direction: str, freq_hz: float) -> None:
-    """The atmospheric and scintillation models (``True``) need a carrier below
-    :data:`MODEL_MAX_FREQ_HZ`."""
-    uses_model = propagation.atmospheric is True or propagation.scintillation is True
-    if uses_model and freq_hz >= MODEL_MAX_FREQ_HZ:
-        raise InputError(
-            f"the atmospheric and scintillation models of the link budget hold below 6 GHz, "
-            f"but the {direction} carrier is {freq_hz / 1e9:g} GHz: give fixed values in dB "
-            f"(propagation.atmospheric / propagation.scintillation)"
-        )
+    """The atmospheric and scintillation models (``True``) need a carrier up to
+    :data:`MODEL_MAX_FREQ_HZ` (350 and 55 GHz)."""
+    for term, max_hz in MODEL_MAX_FREQ_HZ.items():
+        if getattr(propagation, term) is True and freq_hz > max_hz:
+            raise InputError(
+                f"the {term} model of the link budget holds up to {max_hz / 1e9:g} GHz, but "
+                f"the {direction} carrier is {freq_hz / 1e9:g} GHz: give a fixed value in dB "
+                f"(propagation.{term}, losses.{term} in a scenario)"
+            )
 
 
 def _loss_rows(propagation: Propagation, elevation_deg: float, slant_km: float,
@@ -183,10 +205,12 @@ def _loss_rows(propagation: Propagation, elevation_deg: float, slant_km: float,
     return dict(
         fspl_db=fspl_db(slant_km, freq_hz),
         atmospheric_loss_db=_model_term(
-            propagation.atmospheric, lambda: _atmospheric_model_db(elevation_deg)),
+            propagation.atmospheric,
+            lambda: _atmospheric_model_db(elevation_deg, freq_hz, propagation)),
         shadow_margin_db=float(propagation.shadow_margin_db),
         scintillation_loss_db=_model_term(
-            propagation.scintillation, lambda: _scintillation_model_db(freq_hz)),
+            propagation.scintillation,
+            lambda: _scintillation_model_db(freq_hz, elevation_deg, propagation)),
         polarization_loss_db=float(propagation.polarization_loss_db),
         additional_loss_db=float(propagation.additional_loss_db + propagation.indoor_loss_db),
     )
@@ -245,7 +269,7 @@ def link_budget(
     ------
     InputError
         For a value out of range, or a model (``True``) loss term with a
-        carrier of 6 GHz or more.
+        carrier above its range (atmospheric 350 GHz, scintillation 55 GHz).
     """
     elevation_deg, altitude_km, bandwidth_hz = _checked_arguments(
         direction, elevation_deg, altitude_km, bandwidth_hz, carrier)

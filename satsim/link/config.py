@@ -222,16 +222,26 @@ LossTerm = bool | Annotated[float, Field(ge=0)]
 class Losses:
     """Propagation and handset loss terms (TR 38.811 v15.4.0 §6.6): true = model,
     false = off, a number = a fixed loss in dB. The handset terms apply to both
-    directions."""
+    directions. The surface weather and the terminal's antenna enter the models
+    from 6 GHz only (gaseous absorption, ITU-R P.676-12; tropospheric
+    scintillation, ITU-R P.618-13); the S-band shadow-fading and clutter tables
+    (Tables 6.6.2-1/2/3) hold up to 6 GHz: above, set shadow_fading and
+    clutter_loss to false or to a fixed loss in dB."""
 
     los_probability: bool = Field(True, description="Draw LOS / NLOS per link (Table "
                                                     "6.6.1-1); false: always LOS.")
     shadow_fading: LossTerm = Field(True, description="Shadow fading: model / off / dB.")
     clutter_loss: LossTerm = Field(True, description="Clutter loss of NLOS links: model / off "
                                                      "/ dB.")
-    atmospheric: LossTerm = Field(True, description="Atmospheric absorption: model / off / dB.")
-    scintillation: LossTerm = Field(True, description="Ionospheric scintillation: model / off "
-                                                      "/ dB.")
+    atmospheric: LossTerm = Field(
+        True, description="Gaseous absorption: model / off / dB. Model: below 6 GHz 0.035 dB "
+                          "at zenith / sin(elevation) (TR 38.811 §6.6.4); from 6 to 350 GHz "
+                          "ITU-R P.676-12 Annex 2 with the surface weather below.")
+    scintillation: LossTerm = Field(
+        True, description="Scintillation: model / off / dB. Model: below 6 GHz ionospheric, "
+                          "1.1 (f / 4 GHz)^-1.5 / sqrt 2 dB (TR 38.811 §6.6.6.1.4); from 6 to "
+                          "55 GHz tropospheric, the fade depth of ITU-R P.618-13 §2.4.1 "
+                          "(TR 38.811 §6.6.6.2), per link by elevation.")
     shadow_margin_db: float = Field(0.0, ge=0, description="Fixed shadowing margin, dB "
                                                            "(TR 38.821 uses 3).")
     additional_loss_db: float = Field(0.0, ge=0, description="Other fixed losses, dB.")
@@ -239,6 +249,36 @@ class Losses:
     polarization_loss_db: float = Field(0.0, ge=0, description="Handset polarization loss, dB.")
     indoor_loss_db: float = Field(0.0, ge=0, description="Building entry loss, dB (0: outdoor "
                                                          "handsets).")
+    surface_pressure_hpa: float = Field(
+        1013.25, gt=0, le=1100,
+        description="Dry-air surface pressure at the handsets, hPa, for gaseous absorption from "
+                    "6 GHz (ITU-R P.676-12 Annex 1 and 2). 1013.25: the mean annual global "
+                    "reference atmosphere at sea level (ITU-R P.835-6 §1).")
+    surface_temperature_k: float = Field(
+        288.15, ge=180, le=340,
+        description="Surface air temperature at the handsets, K (not Celsius), for gaseous "
+                    "absorption and the wet refractivity of tropospheric scintillation from "
+                    "6 GHz (ITU-R P.676-12, P.453-14 §1). 288.15: ITU-R P.835-6 §1 reference.")
+    water_vapour_density_g_m3: float = Field(
+        7.5, ge=0, le=50,
+        description="Surface water-vapour density at the handsets, g/m^3, for gaseous "
+                    "absorption and the wet refractivity N_wet of tropospheric scintillation "
+                    "from 6 GHz (ITU-R P.676-12, P.453-14 §1; N_wet 47.5 at the defaults). "
+                    "7.5: ITU-R P.835-6 §1 mean annual global reference.")
+    scintillation_percent_time: float = Field(
+        1.0, ge=0.001, le=50,
+        description="Tropospheric scintillation from 6 GHz is the fade depth exceeded for "
+                    "this percentage of an average year, % (ITU-R P.618-13 §2.4.1): a margin "
+                    "that holds the rest of the time. 1: assumption.")
+    terminal_antenna_diameter_m: float = Field(
+        0.0, ge=0, le=50,
+        description="Diameter of the terminal's antenna, m, whose aperture averages "
+                    "tropospheric scintillation from 6 GHz (ITU-R P.618-13 §2.4.1); 0: a "
+                    "handset, no averaging (e.g. 0.6 for a 60 cm VSAT dish).")
+    terminal_antenna_efficiency: float = Field(
+        0.5, gt=0, le=1,
+        description="Aperture efficiency of that antenna (ITU-R P.618-13 §2.4.1 step 5: 0.5, "
+                    "a conservative estimate when unknown).")
 
     @property
     def handset_loss_db(self) -> float:

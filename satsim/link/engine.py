@@ -26,13 +26,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..constants import BOLTZMANN_DBW_K_HZ
+from ..constants import BOLTZMANN_DBW_K_HZ, SPEED_OF_LIGHT_KM_S
 from ..orbits.constellation import Constellation
 from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
 from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, iter_ephemeris
 from ..orbits.timegrid import TimeGrid
-from . import _kernels, losses
+from . import _kernels, atmosphere, losses
 from .antenna import PATTERN_FLOOR_LIN, pattern_table, payload_aperture_radius_m, scan_loss_db
 from .beams import BeamLayout
 from .cell_engine import CellState, prepare_cells, serve_cells_chunk
@@ -147,6 +147,10 @@ class ServingRules(NamedTuple):
     ul_over_dl: float = 1.0
     #: The phone's tolerance of a changing residual Doppler, Hz/s.
     max_doppler_rate_hz_s: float = math.inf
+    #: No residual Doppler rate of the run can exceed this, Hz/s
+    #: (:func:`doppler_rate_bound_hz_s`): at or below the phone's tolerance the
+    #: kernels skip computing the rate (inf: always compute).
+    doppler_rate_bound_hz_s: float = math.inf
 
 
 class ServingState(NamedTuple):
@@ -193,8 +197,10 @@ class LinkOutputs(NamedTuple):
 class LossModel(NamedTuple):
     """Per run: the path-loss model of :func:`satsim.link._kernels.link_losses`
     (TR 38.811 §6.6, as ``losses.link_loss_db``): the channel draws, the
-    environment's tables on the 10, 20, ..., 90 degree elevation grid, and
-    which terms are modelled or fixed."""
+    environment's tables on the 10, 20, ..., 90 degree elevation grid, which
+    terms are modelled or fixed, and for carriers from 6 GHz the per-carrier
+    terms of gaseous absorption (ITU-R P.676-12) and tropospheric
+    scintillation (ITU-R P.618-13), both per link by elevation."""
 
     #: (nh, nsat) uniform draws: a link is LOS while ``u_los < p_los(elevation)``.
     u_los: np.ndarray
@@ -222,8 +228,27 @@ class LossModel(NamedTuple):
     atmospheric_zenith_db: float
     atmospheric_min_elevation_deg: float
     #: Every term the same for all links: free-space constant
-    #: ``32.45 + 20 log10(f / GHz) + 60`` (range in km), scintillation, margins, dB.
+    #: ``32.45 + 20 log10(f / GHz) + 60`` (range in km), scintillation below
+    #: 6 GHz (ionospheric: no elevation), margins, dB.
     common_db: float
+    #: From 6 GHz, the modelled atmospheric loss is P.676-12's slant path
+    #: (``_atmosphere_kernels.gas_slant_loss_db``) instead of ``atmospheric_zenith_db``
+    #: over sin(elevation), with these zenith attenuations (dB) and equivalent
+    #: heights (km) of oxygen and water vapour (``atmosphere.GasPathTerms``).
+    gas_from_p676: bool = False
+    gas_zenith_oxygen_db: float = 0.0
+    gas_zenith_water_db: float = 0.0
+    gas_h_oxygen_km: float = 1.0
+    gas_h_water_km: float = 1.0
+    #: From 6 GHz, the modelled scintillation is P.618-13's tropospheric fade
+    #: depth per link (``_atmosphere_kernels.tropo_scintillation_db``) with the
+    #: carrier (GHz), N_wet, the effective antenna diameter sqrt(efficiency) x
+    #: diameter (m) and the time factor a(p).
+    tropo_scintillation: bool = False
+    scint_freq_ghz: float = 0.0
+    scint_nwet: float = 0.0
+    scint_effective_diameter_m: float = 0.0
+    scint_time_factor: float = 0.0
 
 
 def _lin_from_db(x_db):
@@ -246,6 +271,29 @@ class Prepared:
     pattern: BeamPattern
     radio: RadioTerms
     rules: ServingRules
+
+
+#: Bounds of the residual Doppler rate (:func:`doppler_rate_bound_hz_s`): the
+#: fastest a satellite moves in ITRS, km/s (a circular orbit at 150 km, 7.8, plus
+#: the Earth's rotation at the equator, 0.47, with margin), and its largest
+#: acceleration there, km/s^2 (gravity 0.0095 plus the rotating-frame terms).
+_V_MAX_KM_S = 8.5
+_A_MAX_KM_S2 = 0.012
+
+
+def doppler_rate_bound_hz_s(dl_freq_hz: float, altitude_km: float | None) -> float:
+    """An upper bound of any residual Doppler rate of the run, Hz/s (inf when
+    the altitude is unknown).
+
+    A ground point's range acceleration is ``(|v|² + rho.a - rdot²) / rho <=
+    v²/rho + |a|``; the residual is the handset's minus the compensated
+    point's (a cell centre: the same bound; a moving beam's centre: ``|b.a +
+    W.(b x v)| <= |a| + v²/r``), so ``|rate| <= f/c (2 v²/h + 3 |a|)`` with the
+    range at least the altitude ``h`` (taken at 90 % for eccentric orbits)."""
+    if altitude_km is None or not altitude_km > 0:
+        return math.inf
+    h = 0.9 * altitude_km
+    return dl_freq_hz / SPEED_OF_LIGHT_KM_S * (2.0 * _V_MAX_KM_S ** 2 / h + 3.0 * _A_MAX_KM_S2)
 
 
 def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None) -> Prepared:
@@ -306,6 +354,7 @@ def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None)
             max_ul_doppler_hz=float(config.max_uplink_residual_doppler_hz),
             ul_over_dl=float(c.ul_center_hz / c.dl_center_hz),
             max_doppler_rate_hz_s=float(config.max_doppler_rate_hz_s),
+            doppler_rate_bound_hz_s=doppler_rate_bound_hz_s(c.dl_center_hz, altitude_km),
         ),
     )
 
@@ -362,18 +411,45 @@ def _handover_events(times, prev_sat, prev_beam, prev_served, sat, beam, served)
     )
 
 
+def _above_6ghz_terms(p: Propagation, freq_hz: float) -> dict:
+    """The :class:`LossModel` fields of the above-6 GHz models for a carrier of
+    ``freq_hz`` (none below 6 GHz, where the sub-6 GHz models hold)."""
+    terms = {}
+    if freq_hz < losses.SUB6_MAX_FREQ_HZ:
+        return terms
+    if p.atmospheric is True:
+        gas = atmosphere.gas_path_terms(freq_hz, p.surface_pressure_hpa, p.surface_temperature_k,
+                                        p.water_vapour_density_g_m3)
+        terms.update(gas_from_p676=True, gas_zenith_oxygen_db=gas.zenith_oxygen_db,
+                     gas_zenith_water_db=gas.zenith_water_db, gas_h_oxygen_km=gas.h_oxygen_km,
+                     gas_h_water_km=gas.h_water_km)
+    if p.scintillation is True:
+        terms.update(
+            tropo_scintillation=True, scint_freq_ghz=freq_hz / 1e9,
+            scint_nwet=float(atmosphere.wet_refractivity(p.water_vapour_density_g_m3,
+                                                         p.surface_temperature_k)),
+            scint_effective_diameter_m=math.sqrt(p.terminal_antenna_efficiency)
+            * p.terminal_antenna_diameter_m,
+            scint_time_factor=float(atmosphere.scintillation_time_factor(
+                p.scintillation_percent_time)))
+    return terms
+
+
 def link_losses_db(links, n_handsets: int, propagation: Propagation, freq_hz: float,
                    draws) -> np.ndarray:
     """Path loss of every link in dB (TR 38.811), by the numba twin of
     :func:`satsim.link.losses.link_loss_db` (tested equal to it)."""
     p = propagation
-    if p.shadow_fading is True or p.clutter_loss is True or p.atmospheric is True:
-        losses.atmospheric_loss_db(45.0, freq_hz)  # refuses frequencies outside the tables' band
+    losses.check_carrier(p, freq_hz)
     tab = losses.channel_table(p.environment)
     if not np.array_equal(tab.elevation_deg, np.arange(10.0, 91.0, 10.0)):
         raise AssertionError("the loss kernel assumes tables on the 10, 20, ..., 90 degree grid")
-    scint = (float(losses.scintillation_loss_db(freq_hz)) if p.scintillation is True
-             else losses._fixed_db(p.scintillation))
+    if p.scintillation is not True:
+        scint = losses._fixed_db(p.scintillation)
+    elif freq_hz < losses.SUB6_MAX_FREQ_HZ:
+        scint = float(losses.scintillation_loss_db(freq_hz))  # ionospheric: every link alike
+    else:
+        scint = 0.0  # tropospheric: per link, by elevation, in the kernel
     const_db = (32.45 + 20.0 * math.log10(freq_hz / 1e9) + 60.0 + scint
                 + p.shadow_margin_db + p.additional_loss_db)
     model = LossModel(
@@ -390,6 +466,7 @@ def link_losses_db(links, n_handsets: int, propagation: Propagation, freq_hz: fl
         atmospheric_zenith_db=losses.ATMOSPHERIC_ZENITH_LOSS_DB,
         atmospheric_min_elevation_deg=losses.ATMOSPHERIC_MIN_ELEVATION_DEG,
         common_db=const_db,
+        **_above_6ghz_terms(p, freq_hz),
     )
     out = np.empty(links.range_km.size)
     _kernels.link_losses(links.offsets, n_handsets, links.sat, links.elevation_deg, links.range_km,

@@ -42,17 +42,36 @@ TR 38.811 §6.6 gives shadow-fading correlation distances of 37 m (LOS) and
 50 m (NLOS; 120 m rural NLOS); these describe a *moving* handset, which satsim
 does not model yet, so the draws are per handset and fixed over time.
 
+Bands
+-----
+Below 6 GHz (S-band, TR 38.821's handheld cases) the atmospheric and
+scintillation terms are the sub-6 GHz models of TR 38.811: a constant zenith
+gas attenuation of 0.035 dB over sin(elevation) (§6.6.4) and ionospheric
+scintillation (§6.6.6.1.4). From 6 GHz (Ka-band, TR 38.821's VSAT cases)
+they are the models of ``satsim.link.atmosphere``: gaseous absorption of
+ITU-R P.676-12 (§6.6.4, 6-350 GHz) for the scenario's surface weather, and
+tropospheric scintillation of ITU-R P.618-13 §2.4.1 (§6.6.6.2, 6-55 GHz),
+which depends on the elevation and on the terminal's antenna. The switch is at
+6 GHz, where TR 38.811 changes from the ionospheric to the tropospheric
+scintillation model; below it the results are those of the sub-6 GHz models
+exactly (P.676-12 would give 0.034 dB at 2 GHz instead of 0.035).
+
 Limits
 ------
-Only the S-band columns of the tables are transcribed, and the
-atmospheric and scintillation models are sub-6 GHz models: frequencies
-outside ``FREQ_RANGE_HZ`` (0.5-6 GHz) raise :class:`~satsim.errors.InputError`
-from the functions that depend on the band.
+Only the S-band columns of the shadow-fading and clutter tables are
+transcribed (TR 38.811 also prints Ka-band columns; they are not in the
+project's reference): those tables refuse carriers outside ``FREQ_RANGE_HZ``
+(0.5-6 GHz) with an :class:`~satsim.errors.InputError` that says to set
+``losses.shadow_fading`` and ``losses.clutter_loss`` to false or to a fixed
+loss in dB. The LOS probability (Table 6.6.1-1) does not depend on the band.
+The atmospheric models accept ``ATMOSPHERIC_FREQ_RANGE_HZ`` (0.5-350 GHz) and
+the scintillation models ``SCINTILLATION_FREQ_RANGE_HZ`` (0.5-55 GHz).
 
 Sources: 3GPP TR 38.811 v15.4.0 §6.6; table values as implemented in ns-3-dev
 (``src/propagation/model/channel-condition-model.cc`` and
 ``three-gpp-propagation-loss-model.cc``), transcribed in the project's
-``NTN_REFERENCE.md`` §2.
+``NTN_REFERENCE.md`` §2; above 6 GHz ITU-R P.676-12 and P.618-13 (editions in
+``satsim.link.atmosphere``).
 """
 
 from __future__ import annotations
@@ -64,31 +83,47 @@ import numpy as np
 from .. import constants
 from ..errors import InputError
 from ..streams import stream, stream_key
+from . import atmosphere
 from .config import ENVIRONMENTS, Propagation
 
 __all__ = [
+    "ATMOSPHERIC_FREQ_RANGE_HZ",
     "ATMOSPHERIC_MIN_ELEVATION_DEG",
     "ATMOSPHERIC_ZENITH_LOSS_DB",
     "ELEVATION_GRID_DEG",
     "FREQ_RANGE_HZ",
+    "SCINTILLATION_FREQ_RANGE_HZ",
     "SHADOWING_STREAM",
+    "SUB6_MAX_FREQ_HZ",
     "ChannelDraws",
     "ChannelTable",
+    "atmospheric_conditions",
     "atmospheric_loss_db",
     "channel_draws",
     "channel_table",
+    "check_carrier",
     "clutter_loss_db",
     "fspl_db",
     "link_loss_db",
     "los_probability",
+    "scintillation_conditions",
     "scintillation_loss_db",
     "shadow_fading_sigma_db",
     "slant_range_km",
 ]
 
-#: Frequencies accepted by the band-dependent models (S-band tables,
-#: sub-6 GHz atmospheric and ionospheric models), Hz.
+#: Frequencies accepted by the S-band shadow-fading and clutter tables, Hz.
 FREQ_RANGE_HZ = (0.5e9, 6.0e9)
+#: Carriers from this frequency on use the above-6 GHz atmospheric models
+#: (ITU-R P.676-12 gas, ITU-R P.618-13 tropospheric scintillation), Hz;
+#: below it, the sub-6 GHz models of TR 38.811 (TR 38.811 §6.6.6).
+SUB6_MAX_FREQ_HZ = 6.0e9
+#: Frequencies accepted by :func:`atmospheric_loss_db`, Hz: the sub-6 GHz
+#: constant from 0.5 GHz, P.676-12 Annex 2 up to 350 GHz.
+ATMOSPHERIC_FREQ_RANGE_HZ = (0.5e9, atmosphere.GAS_FREQ_RANGE_HZ[1])
+#: Frequencies accepted by :func:`scintillation_loss_db`, Hz: ionospheric
+#: from 0.5 GHz, P.618-13 tropospheric up to 55 GHz.
+SCINTILLATION_FREQ_RANGE_HZ = (0.5e9, atmosphere.SCINTILLATION_FREQ_RANGE_HZ[1])
 #: Zenith gaseous attenuation, dB (ITU-R P.676 via TR 38.811 §6.6.4: about
 #: 0.035 dB at 2 GHz).
 ATMOSPHERIC_ZENITH_LOSS_DB = 0.035
@@ -226,17 +261,27 @@ def _interp(elevation_deg, column: np.ndarray) -> np.ndarray:
     return np.interp(np.asarray(elevation_deg, dtype=np.float64), ELEVATION_GRID_DEG, column)
 
 
-def _check_freq(freq_hz, what: str) -> np.ndarray:
+def _check_freq(freq_hz, what: str, freq_range=FREQ_RANGE_HZ, models: str = "TR 38.811 "
+                "S-band tables", settings: str = "losses.shadow_fading and losses.clutter_loss",
+                ) -> np.ndarray:
     f = np.asarray(freq_hz, dtype=np.float64)
-    lo, hi = FREQ_RANGE_HZ
+    lo, hi = freq_range
     if not np.all((f >= lo) & (f <= hi)):
         bad = f[~((f >= lo) & (f <= hi))].ravel()[0]
         raise InputError(
-            f"{what} is modelled for {lo / 1e9:g}-{hi / 1e9:g} GHz only (TR 38.811 S-band, "
-            f"sub-6 GHz models), got freq_hz={bad!r}; set that propagation term to false "
-            "or to a fixed loss in dB for other bands"
+            f"{what}: modelled for {lo / 1e9:g}-{hi / 1e9:g} GHz only ({models}), got a "
+            f"carrier of {float(bad) / 1e9:g} GHz; set {settings} to false or to a fixed loss in dB for this carrier"
         )
     return f
+
+
+#: (range, models, setting) of the atmospheric and scintillation terms, for _check_freq.
+_ATMOSPHERIC_BAND = (ATMOSPHERIC_FREQ_RANGE_HZ,
+                     "TR 38.811 §6.6.4: a constant below 6 GHz, ITU-R P.676-12 from 6 GHz",
+                     "losses.atmospheric")
+_SCINTILLATION_BAND = (SCINTILLATION_FREQ_RANGE_HZ,
+                       "TR 38.811 §6.6.6: ionospheric below 6 GHz, ITU-R P.618-13 from 6 GHz",
+                       "losses.scintillation")
 
 
 def fspl_db(range_km, freq_hz) -> np.ndarray:
@@ -339,51 +384,152 @@ def clutter_loss_db(elevation_deg, environment: str) -> np.ndarray:
     return _interp(elevation_deg, channel_table(environment).clutter_loss_db)
 
 
-def atmospheric_loss_db(elevation_deg, freq_hz) -> np.ndarray:
+def atmospheric_loss_db(elevation_deg, freq_hz,
+                        pressure_hpa=atmosphere.REFERENCE_PRESSURE_HPA,
+                        temperature_k=atmosphere.REFERENCE_TEMPERATURE_K,
+                        water_vapour_density_g_m3=atmosphere.REFERENCE_WATER_VAPOUR_DENSITY_G_M3,
+                        ) -> np.ndarray:
     """Gaseous absorption, dB (TR 38.811 §6.6.4, which refers to ITU-R P.676).
 
-    A simple model: zenith attenuation ``ATMOSPHERIC_ZENITH_LOSS_DB``
-    (0.035 dB, the P.676 value at 2 GHz) scaled by ``1 / sin(elevation)``.
-    It gives 0.07 dB at 30 deg, which TR 38.821 Table 6.1.3.3-1 prints as
-    0.1 dB for case SC9.
+    Below 6 GHz (:data:`SUB6_MAX_FREQ_HZ`), a simple model: zenith
+    attenuation ``ATMOSPHERIC_ZENITH_LOSS_DB`` (0.035 dB, the P.676 value at
+    2 GHz) scaled by ``1 / sin(elevation)``. It gives 0.07 dB at 30 deg, which
+    TR 38.821 Table 6.1.3.3-1 prints as 0.1 dB for case SC9. P.676 zenith
+    attenuation is flat across S-band (about 0.030 dB at 1 GHz to 0.042 dB at
+    6 GHz in ns-3's reading of P.676 Figure 6; P.676-12 itself gives 0.034 dB
+    at 2 GHz), so the constant is good to about 0.01 dB at zenith over 1-6 GHz.
+    Between 0.5 and 1 GHz it is unchecked against P.676; oxygen absorption
+    falls there, so it errs, if at all, on the high side by less than itself.
+    The 1/sin law (flat atmosphere) holds for elevation >= 10 deg; below, the
+    elevation used is held at ``ATMOSPHERIC_MIN_ELEVATION_DEG`` (5 deg,
+    0.40 dB) so the loss stays finite down to the horizon. The weather
+    arguments do not enter.
 
-    Limits: P.676 zenith attenuation is flat across S-band (about 0.030 dB
-    at 1 GHz to 0.042 dB at 6 GHz in ns-3's reading of P.676 Figure 6), so the
-    constant is good to about 0.01 dB at zenith over 1-6 GHz. Between 0.5 and
-    1 GHz it is unchecked against P.676; oxygen absorption falls there, so it
-    errs, if at all, on the high side by less than itself. The 1/sin law (flat
-    atmosphere) holds for elevation >= 10 deg; below, the elevation used is
-    held at ``ATMOSPHERIC_MIN_ELEVATION_DEG`` (5 deg, 0.40 dB) so the loss stays
-    finite down to the horizon. Frequencies outside ``FREQ_RANGE_HZ``
-    (0.5-6 GHz) raise :class:`InputError` rather than extrapolate.
+    From 6 GHz, ITU-R P.676-12 Annex 2 for the given surface weather
+    (:func:`satsim.link.atmosphere.gas_attenuation_db`: oxygen and water
+    vapour, cosecant law from 5 deg, curved-Earth path below; elevations below
+    0 deg are taken at 0 deg). At the ITU-R P.835-6 reference atmosphere
+    (the defaults): 0.24 dB at zenith and 0.49 dB at 30 deg at 20 GHz.
+
+    Frequencies outside ``ATMOSPHERIC_FREQ_RANGE_HZ`` (0.5-350 GHz) raise
+    :class:`InputError` rather than extrapolate.
 
     Parameters
     ----------
     elevation_deg : array_like
         Elevation angle, deg.
     freq_hz : array_like
-        Carrier frequency, Hz, in 0.5-6 GHz. Broadcasts with ``elevation_deg``.
+        Carrier frequency, Hz, in 0.5-350 GHz. Broadcasts with ``elevation_deg``.
+    pressure_hpa, temperature_k, water_vapour_density_g_m3 : array_like
+        Surface dry-air pressure (hPa), temperature (K) and water-vapour
+        density (g/m^3) at the handset, used from 6 GHz; default the ITU-R
+        P.835-6 §1 mean annual global reference atmosphere at sea level.
     """
-    f = _check_freq(freq_hz, "atmospheric_loss_db")
-    elev = np.clip(np.asarray(elevation_deg, dtype=np.float64), ATMOSPHERIC_MIN_ELEVATION_DEG, 90.0)
-    return ATMOSPHERIC_ZENITH_LOSS_DB / np.sin(np.radians(elev)) + np.zeros_like(f)
+    f = _check_freq(freq_hz, "atmospheric_loss_db", *_ATMOSPHERIC_BAND)
+    elev_in = np.asarray(elevation_deg, dtype=np.float64)
+    elev = np.clip(elev_in, ATMOSPHERIC_MIN_ELEVATION_DEG, 90.0)
+    sub6 = ATMOSPHERIC_ZENITH_LOSS_DB / np.sin(np.radians(elev)) + np.zeros_like(f)
+    high = f >= SUB6_MAX_FREQ_HZ
+    if not np.any(high):
+        return sub6
+    e, f, p, t, rho = np.broadcast_arrays(np.clip(elev_in, 0.0, 90.0), f, pressure_hpa,
+                                          temperature_k, water_vapour_density_g_m3)
+    high = np.broadcast_to(high, f.shape)
+    out = np.broadcast_to(sub6, f.shape).astype(np.float64, copy=True)
+    out[high] = atmosphere.gas_attenuation_db(e[high], f[high], p[high], t[high], rho[high])
+    return out
 
 
-def scintillation_loss_db(freq_hz) -> np.ndarray:
-    """Ionospheric scintillation loss, dB (TR 38.811 §6.6.6.1.4).
+def scintillation_loss_db(freq_hz, elevation_deg=None, *,
+                          antenna_diameter_m=0.0,
+                          antenna_efficiency=atmosphere.DEFAULT_ANTENNA_EFFICIENCY,
+                          percent_time=1.0,
+                          temperature_k=atmosphere.REFERENCE_TEMPERATURE_K,
+                          water_vapour_density_g_m3=atmosphere.REFERENCE_WATER_VAPOUR_DENSITY_G_M3,
+                          ) -> np.ndarray:
+    """Scintillation loss, dB (TR 38.811 §6.6.6).
 
-    Peak-to-peak fluctuation at 20-60 deg latitude
+    Below 6 GHz (:data:`SUB6_MAX_FREQ_HZ`), ionospheric scintillation
+    (§6.6.6.1.4): peak-to-peak fluctuation at 20-60 deg latitude
     ``A = 1.1 (f / 4 GHz)^-1.5`` dB, loss ``A / sqrt(2)``: 2.2 dB at 2 GHz
-    (TR 38.821 Table 6.1.3.3-1). Independent of elevation.
+    (TR 38.821 Table 6.1.3.3-1). Independent of elevation; the keyword
+    arguments do not enter.
+
+    From 6 GHz, tropospheric scintillation (§6.6.6.2): the fade depth
+    exceeded for ``percent_time`` % of an average year, ITU-R P.618-13 §2.4.1
+    (:func:`satsim.link.atmosphere.tropo_scintillation_db`), with the wet
+    refractivity N_wet of the given surface weather (ITU-R P.453-14 §1) and
+    the aperture averaging of the terminal's antenna; elevations below 5 deg
+    are held at 5 deg. At the defaults (handset, 1 %, N_wet 47.5): 0.33 dB at
+    30 deg and 20 GHz. Ionospheric scintillation is not added above 6 GHz
+    (it falls as f^-1.5: 0.09 dB at 20 GHz), as TR 38.811 does.
 
     Parameters
     ----------
     freq_hz : array_like
-        Carrier frequency, Hz, in 0.5-6 GHz (TR 38.811 applies the ionospheric
-        model below 6 GHz; tropospheric scintillation above is not modelled).
+        Carrier frequency, Hz, in ``SCINTILLATION_FREQ_RANGE_HZ`` (0.5-55 GHz,
+        the end of P.618's scope).
+    elevation_deg : array_like, optional
+        Elevation angle, deg; needed when any frequency is 6 GHz or more.
+    antenna_diameter_m, antenna_efficiency : array_like
+        The terminal antenna's diameter (m; 0 for a handset) and aperture
+        efficiency (0.5 when unknown, P.618-13).
+    percent_time : array_like
+        Time percentage, %, in [0.001, 50].
+    temperature_k, water_vapour_density_g_m3 : array_like
+        Surface temperature (K) and water-vapour density (g/m^3), for N_wet;
+        default the ITU-R P.835-6 reference atmosphere (N_wet 47.5).
+        All array arguments broadcast together.
     """
-    f = _check_freq(freq_hz, "scintillation_loss_db")
-    return 1.1 * (f / 4.0e9) ** -1.5 / np.sqrt(2.0)
+    f = _check_freq(freq_hz, "scintillation_loss_db", *_SCINTILLATION_BAND)
+    iono = 1.1 * (f / 4.0e9) ** -1.5 / np.sqrt(2.0)
+    high = f >= SUB6_MAX_FREQ_HZ
+    if not np.any(high):
+        return iono
+    if elevation_deg is None:
+        raise InputError("scintillation_loss_db: tropospheric scintillation from 6 GHz (ITU-R "
+                         "P.618-13) depends on the elevation; pass elevation_deg")
+    nwet = atmosphere.wet_refractivity(water_vapour_density_g_m3, temperature_k)
+    e, f, d, eta, pt, nw = np.broadcast_arrays(
+        np.clip(np.asarray(elevation_deg, dtype=np.float64), 0.0, 90.0), f,
+        antenna_diameter_m, antenna_efficiency, percent_time, nwet)
+    high = np.broadcast_to(high, f.shape)
+    out = np.broadcast_to(iono, f.shape).astype(np.float64, copy=True)
+    out[high] = atmosphere.tropo_scintillation_db(e[high], f[high], d[high], eta[high],
+                                                  pt[high], nw[high])
+    return out
+
+
+def check_carrier(propagation: Propagation, freq_hz) -> None:
+    """Raise :class:`InputError` if a modelled (``True``) term of
+    ``propagation`` does not hold at ``freq_hz``: shadow fading and clutter
+    loss outside ``FREQ_RANGE_HZ`` (S-band tables), the atmospheric term
+    outside ``ATMOSPHERIC_FREQ_RANGE_HZ``, scintillation outside
+    ``SCINTILLATION_FREQ_RANGE_HZ``. The message names the setting to change."""
+    if propagation.shadow_fading is True or propagation.clutter_loss is True:
+        _check_freq(freq_hz, "shadow fading and clutter loss")
+    if propagation.atmospheric is True:
+        _check_freq(freq_hz, "atmospheric loss", *_ATMOSPHERIC_BAND)
+    if propagation.scintillation is True:
+        _check_freq(freq_hz, "scintillation loss", *_SCINTILLATION_BAND)
+
+
+def atmospheric_conditions(propagation: Propagation) -> dict:
+    """The surface weather of ``propagation`` as keyword arguments of
+    :func:`atmospheric_loss_db`."""
+    return {"pressure_hpa": propagation.surface_pressure_hpa,
+            "temperature_k": propagation.surface_temperature_k,
+            "water_vapour_density_g_m3": propagation.water_vapour_density_g_m3}
+
+
+def scintillation_conditions(propagation: Propagation) -> dict:
+    """The terminal, time percentage and weather of ``propagation`` as keyword
+    arguments of :func:`scintillation_loss_db`."""
+    return {"antenna_diameter_m": propagation.terminal_antenna_diameter_m,
+            "antenna_efficiency": propagation.terminal_antenna_efficiency,
+            "percent_time": propagation.scintillation_percent_time,
+            "temperature_k": propagation.surface_temperature_k,
+            "water_vapour_density_g_m3": propagation.water_vapour_density_g_m3}
 
 
 @dataclass(frozen=True, eq=False)
@@ -465,10 +611,14 @@ def link_loss_db(
         Slant range, km.
     freq_hz : array_like
         Carrier frequency, Hz; must lie in ``FREQ_RANGE_HZ`` (0.5-6 GHz) when
-        any of shadow fading, clutter, atmospheric or scintillation is
-        modelled (``True``), since those models are S-band / sub-6 GHz.
+        shadow fading or clutter is modelled (``True``: S-band tables), in
+        ``ATMOSPHERIC_FREQ_RANGE_HZ`` (0.5-350 GHz) when the atmospheric
+        term is and in ``SCINTILLATION_FREQ_RANGE_HZ`` (0.5-55 GHz) when
+        scintillation is. From 6 GHz the atmospheric and scintillation models
+        are those of ITU-R P.676-12 and P.618-13 (module docstring), with the
+        weather and terminal antenna of ``propagation``.
     propagation : Propagation
-        Environment and term settings.
+        Environment, term settings, surface weather and terminal antenna.
     u_los, z_shadow : array_like
         The link's draws (see :class:`ChannelDraws`). All array arguments
         broadcast together.
@@ -485,8 +635,7 @@ def link_loss_db(
     z = np.asarray(z_shadow, dtype=np.float64)
     shape = np.broadcast_shapes(elev.shape, np.shape(range_km), np.shape(freq_hz), u.shape, z.shape)
     env = propagation.environment
-    if propagation.shadow_fading is True or propagation.clutter_loss is True:
-        _check_freq(freq_hz, "the S-band shadow-fading and clutter tables")
+    check_carrier(propagation, freq_hz)
 
     if propagation.los_probability:
         los = u < los_probability(elev, env)
@@ -503,11 +652,11 @@ def link_loss_db(
     else:
         cl_nlos_db = _fixed_db(propagation.clutter_loss)
     if propagation.atmospheric is True:
-        atm_db = atmospheric_loss_db(elev, freq_hz)
+        atm_db = atmospheric_loss_db(elev, freq_hz, **atmospheric_conditions(propagation))
     else:
         atm_db = _fixed_db(propagation.atmospheric)
     if propagation.scintillation is True:
-        scint_db = scintillation_loss_db(freq_hz)
+        scint_db = scintillation_loss_db(freq_hz, elev, **scintillation_conditions(propagation))
     else:
         scint_db = _fixed_db(propagation.scintillation)
 
