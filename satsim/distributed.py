@@ -103,7 +103,8 @@ class BlockActor:
         self.block = BlockLink(inputs.constellation, inputs.handsets, block, inputs.times,
                                inputs.link)
         self.ephemeris = iter_ephemeris(inputs.constellation, inputs.times,
-                                        scenario.run.chunk_steps, max_epoch_age_days=None)
+                                        scenario.run.chunk_steps, max_epoch_age_days=None,
+                                        knot_step_s=scenario.run.knot_step_s or None)
 
     def next_chunk(self) -> LinkChunk | None:
         """The block's next chunk, or None after the last."""
@@ -134,8 +135,8 @@ def merge_blocks(parts: list[LinkChunk], blocks: list[slice]) -> LinkChunk:
 def iter_link_chunks_blocked(constellation, handsets, times, config: LinkConfig | None = None,
                              *, chunk_steps: int = 360, block_handsets: int | None = None,
                              processes: int = 1,
-                             max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS
-                             ) -> Iterator[LinkChunk]:
+                             max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS,
+                             knot_step_s: float | None = None) -> Iterator[LinkChunk]:
     """The link timeline of a run chunk by chunk, computed in handset blocks in
     this process; same arguments and chunks as :func:`satsim.link.iter_link_chunks`.
 
@@ -145,18 +146,21 @@ def iter_link_chunks_blocked(constellation, handsets, times, config: LinkConfig 
         Handsets per block (None: all in one block, the unblocked path).
     max_epoch_age_days : float or None
         As :func:`satsim.orbits.propagation.iter_ephemeris` (checked once).
+    knot_step_s : float or None
+        As :func:`satsim.orbits.propagation.iter_ephemeris`.
     """
     config = config or LinkConfig()
     blocks = handset_blocks(len(handsets), block_handsets)
     if len(blocks) == 1:
         yield from iter_link_chunks(constellation, handsets, times, config,
-                                    chunk_steps=chunk_steps, processes=processes)
+                                    chunk_steps=chunk_steps, processes=processes,
+                                    knot_step_s=knot_step_s)
         return
     if max_epoch_age_days is not None:
         check_epoch_age(constellation, times, max_epoch_age_days)
     links = [BlockLink(constellation, handsets, b, times, config) for b in blocks]
     for _, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes,
-                                 max_epoch_age_days=None):
+                                 max_epoch_age_days=None, knot_step_s=knot_step_s):
         parts = [link.serve(eph) for link in links]
         merged = merge_blocks(parts, blocks)
         del parts  # hold nothing of this chunk but what the caller holds

@@ -109,7 +109,8 @@ def _link_stage(inputs, link_chunks, report: Progress,
                                   chunk_steps=inputs.scenario.run.chunk_steps,
                                   processes=inputs.scenario.run.processes, timings=parts,
                                   max_epoch_age_days=(
-                                      inputs.scenario.constellation.max_epoch_age_days))
+                                      inputs.scenario.constellation.max_epoch_age_days),
+                                  knot_step_s=inputs.scenario.run.knot_step_s or None)
     else:
         chunks = link_chunks(inputs)
 

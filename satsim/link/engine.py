@@ -539,11 +539,13 @@ def iter_link_chunks(
     processes: int = 1,
     timings: dict | None = None,
     max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS,
+    knot_step_s: float | None = None,
 ) -> Iterator[LinkChunk]:
     """The link timeline of a run, one chunk of ``chunk_steps`` time steps at a time.
 
     ``max_epoch_age_days``: warn when the run reaches further than this from an
-    element set's epoch (:func:`satsim.orbits.propagation.iter_ephemeris`).
+    element set's epoch; ``knot_step_s``: SGP4 knots with Hermite between them
+    (both :func:`satsim.orbits.propagation.iter_ephemeris`).
 
     Handover state carries across chunks, so the concatenated chunks equal
     an unchunked run exactly. ``timings``, if given, accumulates wall seconds
@@ -555,7 +557,8 @@ def iter_link_chunks(
     state = HandoverState(len(handsets))
     cells = prepare_cells_for(config, handsets, constellation, times)
     ephemerides = iter(iter_ephemeris(constellation, times, chunk_steps, processes=processes,
-                                      max_epoch_age_days=max_epoch_age_days))
+                                      max_epoch_age_days=max_epoch_age_days,
+                                      knot_step_s=knot_step_s))
     while True:
         t0 = time.perf_counter()
         item = next(ephemerides, None)

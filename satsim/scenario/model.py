@@ -42,7 +42,7 @@ from ..link.config import (
     Losses,
     SatellitePayload,
 )
-from ..scheduler.config import BeamAccess, DataConfig, SmsConfig, VoiceConfig
+from ..scheduler.config import AppCallConfig, BeamAccess, DataConfig, SmsConfig, VoiceConfig
 
 #: Model editions recorded in every run's metadata.
 MODEL_EDITIONS = {
@@ -212,12 +212,20 @@ class DataSpec(DataConfig):
     enabled: bool = Field(False, description="Simulate data sessions.")
 
 
+@settings("services.app_call")
+class AppCallSpec(AppCallConfig):
+    """Calls from an app over data (model and sources: satsim.scheduler.app_call)."""
+
+    enabled: bool = Field(False, description="Simulate app calls over data.")
+
+
 class ServicesSpec(Section):
     """The services the scheduler runs over the link timeline."""
 
     sms: SmsSpec = Field(default_factory=SmsSpec)
     voice: VoiceSpec = Field(default_factory=VoiceSpec)
     data: DataSpec = Field(default_factory=DataSpec)
+    app_call: AppCallSpec = Field(default_factory=AppCallSpec)
 
 
 class RunSpec(Section):
@@ -228,6 +236,13 @@ class RunSpec(Section):
                                                     "(bounds memory).")
     sample_handsets: int = Field(4, ge=0, le=64, description="Handsets whose full timeline is "
                                                              "kept for plots.")
+    knot_step_s: float = Field(
+        0.0, ge=0, le=40,
+        description="Propagation knots, s: SGP4 every knot_step_s seconds from the epoch and "
+                    "cubic Hermite between (satsim.orbits.interpolation); 0: exact SGP4 at every "
+                    "step; ignored when step_s >= knot_step_s. 30 s moves positions by at most "
+                    "0.022 m and velocities by 0.17 mm/s (measured on Starlink DTC elements, "
+                    "tests/test_interpolation.py) and is 10-17x faster than SGP4 at 1 s steps.")
 
 
 # -- the scenario ---------------------------------------------------------
