@@ -53,7 +53,8 @@ from .orbits.propagation import (
 #: LinkChunk fields of shape (ntime, nh), joined along the handset axis.
 PER_HANDSET = ("serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db", "cqi",
                "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
-               "differential_delay_s", "status", "n_visible")
+               "differential_delay_s", "status", "n_visible", "elevation_rate_deg_s",
+               "service_edge_s")
 
 
 def handset_blocks(n_handsets: int, block_handsets: int | None) -> list[slice]:

@@ -20,6 +20,7 @@ from ._kernels import (
     NO_BEAM,
     NO_SATELLITE,
     body_frame,
+    elevation_rate_deg_s,
     link_status,
     pattern_gain_lin,
     resid_doppler_rate_fixed,
@@ -315,6 +316,9 @@ def _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect
                                             radio.dl_freq_hz)
         # a phone camps on its cell's beam: no beam-edge test (gain 1 passes it)
         out.status[t, h] = link_status(1.0, sinr, resid, ddel, rate, rules)
+        out.elev_rate_deg_s[t, h] = elevation_rate_deg_s(geo.sat_pos_km[s, t],
+                                                         geo.sat_vel_km_s[s, t],
+                                                         geo.handset_pos_km[h])
 
 
 @njit(parallel=True)

@@ -479,6 +479,25 @@ def link_status(gain_lin, sinr_db, resid_doppler_hz, diff_delay_s, doppler_rate_
 
 
 @njit
+def elevation_rate_deg_s(r, v, p):
+    """Rate of change of a satellite's elevation seen from the ground point ``p``
+    (ITRS, km; satellite at ``r`` with velocity ``v``, km/s), deg/s: with
+    ``rho = r - p`` and the geocentric up ``n``, ``sin e = n.rho_hat`` and
+    ``d(sin e)/dt = n.(v - rho_hat (rho_hat.v)) / |rho|`` (the geodetic up
+    differs by under 0.2 deg: a rate error under 0.4 %)."""
+    pn = math.sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2])
+    n0, n1, n2 = p[0] / pn, p[1] / pn, p[2] / pn
+    d0, d1, d2 = r[0] - p[0], r[1] - p[1], r[2] - p[2]
+    rng = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    d0, d1, d2 = d0 / rng, d1 / rng, d2 / rng
+    rv = d0 * v[0] + d1 * v[1] + d2 * v[2]
+    dsin = (n0 * (v[0] - d0 * rv) + n1 * (v[1] - d1 * rv) + n2 * (v[2] - d2 * rv)) / rng
+    sin_e = n0 * d0 + n1 * d1 + n2 * d2
+    cos_e = math.sqrt(max(1.0 - sin_e * sin_e, 1e-12))
+    return math.degrees(dsin / cos_e)
+
+
+@njit
 def write_no_link(out, t, h, status=NO_SATELLITE):
     """Nothing serves handset ``h`` at step ``t``: -1 indices, NaN values and
     ``status`` (NO_SATELLITE unless said: the Earth-fixed cells also report
@@ -493,6 +512,7 @@ def write_no_link(out, t, h, status=NO_SATELLITE):
     out.resid_doppler_hz[t, h] = np.nan
     out.diff_delay_s[t, h] = np.nan
     out.status[t, h] = status
+    out.elev_rate_deg_s[t, h] = np.nan
 
 
 @njit
@@ -507,13 +527,13 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     g = p / (beams.eirp_lin[b] * attenuation(geometry.loss_db[k]))
     sinr = 10.0 * math.log10(sinr_lin(p, totals[beams.color[b]], radio.dl_noise_lin))
     resid, ddel = beam_offsets(geometry, frames, beams, radio, t, h, k, b)
+    s = geometry.sat[k]
     rate = 0.0  # below rules.doppler_rate_bound_hz_s: cannot exceed the tolerance
     if rules.max_doppler_rate_hz_s < rules.doppler_rate_bound_hz_s:
-        s = geometry.sat[k]
         rate = resid_doppler_rate_moving(frames[s, t], geometry.sat_pos_km[s, t],
                                          geometry.sat_vel_km_s[s, t], geometry.handset_pos_km[h],
                                          beams.u[b], beams.v[b], beams.w[b], radio.dl_freq_hz)
-    out.sat[t, h] = geometry.sat[k]
+    out.sat[t, h] = s
     out.beam[t, h] = b
     out.snr_db[t, h] = 10.0 * math.log10(p) - radio.dl_noise_db
     out.sinr_db[t, h] = sinr
@@ -523,6 +543,9 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     out.resid_doppler_hz[t, h] = resid
     out.diff_delay_s[t, h] = ddel
     out.status[t, h] = link_status(g, sinr, resid, ddel, rate, rules)
+    out.elev_rate_deg_s[t, h] = elevation_rate_deg_s(geometry.sat_pos_km[s, t],
+                                                     geometry.sat_vel_km_s[s, t],
+                                                     geometry.handset_pos_km[h])
 
 
 @njit

@@ -39,7 +39,7 @@ from .cell_engine import CellState, prepare_cells, serve_cells_chunk
 from .config import LinkConfig, Propagation
 from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB
 from .losses import channel_draws
-from .timeline import SERVED, LinkChunk
+from .timeline import SERVED, LinkChunk, service_edges_s
 
 
 class LinkGeometry(NamedTuple):
@@ -184,6 +184,8 @@ class LinkOutputs(NamedTuple):
     resid_doppler_hz: np.ndarray
     diff_delay_s: np.ndarray
     status: np.ndarray
+    #: Rate of change of the serving (or reported) satellite's elevation, deg/s.
+    elev_rate_deg_s: np.ndarray
 
     @classmethod
     def empty(cls, nt: int, nh: int, index_dtype=np.int32, value_dtype=np.float32) -> LinkOutputs:
@@ -191,7 +193,7 @@ class LinkOutputs(NamedTuple):
         ``value_dtype`` (float32 by default: compact chunks)."""
         return cls(*(np.empty((nt, nh), dtype=index_dtype) for _ in range(2)),
                    *(np.empty((nt, nh), dtype=value_dtype) for _ in range(7)),
-                   np.empty((nt, nh), dtype=np.uint8))
+                   np.empty((nt, nh), dtype=np.uint8), np.empty((nt, nh), dtype=value_dtype))
 
 
 class LossModel(NamedTuple):
@@ -369,6 +371,9 @@ class HandoverState:
         self.cand_beam = np.full(n_handsets, -1, dtype=np.int64)
         self.timer = np.zeros(n_handsets, dtype=np.int64)
         self.served = np.zeros(n_handsets, dtype=bool)
+        #: The previous chunk's last sample (time, then the (1, nh) rows
+        #: :func:`~satsim.link.timeline.service_edges_s` reads), None before the first.
+        self.last_sample: tuple | None = None
 
     @property
     def serving(self) -> ServingState:
@@ -502,6 +507,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     _kernels.cqi_and_efficiency(out.sinr_db, status, CQI_MIN_SINR_DB, CQI_EFFICIENCY, cqi, eff)
     served = status == SERVED
     state.served = served[-1].copy()
+    edges = _service_edges(ephemeris.times.offsets_s, out, p.rules, state)
     # satellites above the serving mask per (t, h): a prefix sum over the CSR links
     above = np.concatenate([[0], np.cumsum(links.elevation_deg >= p.rules.min_elevation_deg)])
     n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
@@ -515,9 +521,32 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
         delay_s=out.delay_s, residual_doppler_hz=out.resid_doppler_hz,
         differential_delay_s=out.diff_delay_s,
         status=status, n_visible=n_visible.reshape(nt, nh),
+        elevation_rate_deg_s=out.elev_rate_deg_s, service_edge_s=edges,
         handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
                                    served),
     )
+
+
+def _service_edges(times_s, out: LinkOutputs, rules: ServingRules,
+                   state: HandoverState) -> np.ndarray:
+    """``LinkChunk.service_edge_s`` of a chunk: the previous chunk's last sample
+    (kept in ``state``) and this chunk's, through
+    :func:`~satsim.link.timeline.service_edges_s`; NaN on the run's first sample."""
+    rows = (out.status, out.sinr_db, out.resid_doppler_hz, out.diff_delay_s, out.elevation_deg,
+            out.elev_rate_deg_s)
+    if state.last_sample is None:
+        t = np.concatenate([[times_s[0]], times_s])
+        prev = tuple(r[:1] for r in rows)
+        prev = (np.full_like(prev[0], 255),) + prev[1:]  # no sample before the first
+    else:
+        t = np.concatenate([[state.last_sample[0]], times_s])
+        prev = state.last_sample[1]
+    full = [np.concatenate([p_, r]) for p_, r in zip(prev, rows)]
+    state.last_sample = (float(times_s[-1]), tuple(r[-1:].copy() for r in rows))
+    edges = service_edges_s(t, *full, rules)
+    if prev[0][0].size and np.all(prev[0] == 255):
+        edges[0] = np.nan
+    return edges
 
 
 def prepare_cells_for(config: LinkConfig, handsets: Handsets, constellation,

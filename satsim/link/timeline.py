@@ -21,6 +21,11 @@ field                       dtype    meaning
 ``status``                  uint8    :data:`LINK_STATUS` code; 0 = served
 ``n_visible``               int16    satellites at or above the serving elevation
                                      mask (served or not)
+``elevation_rate_deg_s``    float32  rate of change of that elevation, deg/s
+``service_edge_s``          float32  where service began or ended between the
+                                     previous sample and this one: seconds before
+                                     this sample (:func:`service_edges_s`); NaN
+                                     where service did not change
 ==========================  =======  ==============================================
 
 plus ``handovers``: one row per change of a served handset's (satellite,
@@ -92,6 +97,8 @@ class LinkChunk:
     status: np.ndarray
     handovers: pd.DataFrame
     n_visible: np.ndarray | None = None
+    elevation_rate_deg_s: np.ndarray | None = None
+    service_edge_s: np.ndarray | None = None
 
     @property
     def rate_per_rb_bps(self) -> np.ndarray:
@@ -117,3 +124,63 @@ class LinkChunk:
                              "beam": rows[:, 2].astype(np.int32),
                              "handsets": counts.astype(np.int32)})
 
+
+
+def service_edges_s(times_s, status, sinr_db, resid_doppler_hz, diff_delay_s, elevation_deg,
+                    elevation_rate_deg_s, rules) -> np.ndarray:
+    """When service began or ended between consecutive samples, timed within the step.
+
+    Inputs are the samples ``0 .. n`` of a stretch of the timeline (``times_s``,
+    (n + 1,); the other arrays (n + 1, nh), as in :class:`LinkChunk`); returns
+    (n, nh) float32: for sample ``k + 1``, how many seconds before it service
+    changed since sample ``k`` (served to not, or back), NaN where it did not.
+
+    The change is placed where the quantity that decided it crosses its limit,
+    interpolated linearly between the two samples (the unserved sample's status
+    names the quantity; its values are those of the beam it was reported
+    against): LOW_SINR the SINR against ``rules.min_sinr_db``; DOPPLER,
+    UPLINK_DOPPLER and DELAY the residual Doppler (downlink, or uplink at
+    ``2 rules.ul_over_dl`` times it) or the differential delay against their
+    tolerances; NO_SATELLITE the served sample's elevation, extrapolated with
+    its rate to ``rules.min_elevation_deg`` (the satellite sets or rises).
+    Anything else (NO_BEAM, DOPPLER_RATE, values missing, a crossing outside
+    the step) falls back to the midpoint, the rule of
+    :func:`satsim.orbits.coverage.sample_bounds_s`.
+    """
+    t = np.asarray(times_s, dtype=np.float64)
+    st = np.asarray(status)
+    served = st == SERVED
+    a, b = slice(0, -1), slice(1, None)
+    change = served[a] != served[b]
+    dt = np.diff(t)[:, None]
+    frac = np.full(change.shape, 0.5)            # where in the step, from sample k
+    unserved_st = np.where(served[a], st[b], st[a])
+    sinr = np.asarray(sinr_db, dtype=np.float64)
+    resid = np.abs(np.asarray(resid_doppler_hz, dtype=np.float64))
+    ddel = np.abs(np.asarray(diff_delay_s, dtype=np.float64))
+    margins = {
+        LOW_SINR: sinr - rules.min_sinr_db,
+        DOPPLER: rules.max_doppler_hz - resid,
+        UPLINK_DOPPLER: rules.max_ul_doppler_hz - 2.0 * rules.ul_over_dl * resid,
+        DELAY: rules.max_delay_s - ddel,
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for code, m in margins.items():
+            sel = change & (unserved_st == code)
+            if sel.any():
+                m0, m1 = m[a], m[b]
+                f = m0 / (m0 - m1)
+                ok = sel & np.isfinite(f) & (f >= 0.0) & (f <= 1.0)
+                frac = np.where(ok, f, frac)
+        sel = change & (unserved_st == NO_SATELLITE)
+        if sel.any():
+            e = np.asarray(elevation_deg, dtype=np.float64)
+            r = np.asarray(elevation_rate_deg_s, dtype=np.float64)
+            # service ends: the satellite of sample k sets; begins: that of k + 1 rises
+            f_end = (e[a] - rules.min_elevation_deg) / (-r[a]) / dt
+            f_begin = 1.0 - (e[b] - rules.min_elevation_deg) / r[b] / dt
+            f = np.where(served[a], f_end, f_begin)
+            ok = sel & np.isfinite(f) & (f >= 0.0) & (f <= 1.0)
+            frac = np.where(ok, f, frac)
+    before = np.where(change, (1.0 - frac) * dt, np.nan)
+    return before.astype(np.float32)

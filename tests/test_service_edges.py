@@ -1,0 +1,87 @@
+"""Service edges timed within the step (``satsim.link.timeline.service_edges_s``):
+where the quantity that decided a change of service crosses its limit,
+interpolated between the two samples; the midpoint when nothing says better."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import satsim
+from satsim.link.engine import ServingRules
+from satsim.link.timeline import (
+    DOPPLER,
+    LOW_SINR,
+    NO_BEAM,
+    NO_SATELLITE,
+    SERVED,
+    UPLINK_DOPPLER,
+    service_edges_s,
+)
+from satsim.scenario.build import build
+from satsim.link.engine import iter_link_chunks
+
+RULES = ServingRules(min_elevation_deg=25.0, beam_edge_lin=0.5, max_doppler_hz=5000.0,
+                     max_delay_s=1e-3, min_sinr_db=-7.0, use_sinr_metric=True,
+                     hysteresis_lin=1.0, ttt_steps=1, max_ul_doppler_hz=7500.0, ul_over_dl=1.0)
+
+
+def _edge(status, sinr=(0.0, 0.0), resid=(0.0, 0.0), elev=(40.0, 40.0), rate=(0.0, 0.0),
+          times=(0.0, 10.0)):
+    col = lambda v: np.asarray(v, dtype=np.float64)[:, None]  # noqa: E731
+    return float(service_edges_s(np.asarray(times), np.asarray(status, np.uint8)[:, None],
+                                 col(sinr), col(resid), col([0.0, 0.0]), col(elev), col(rate),
+                                 RULES)[0, 0])
+
+
+def test_sinr_crossing_is_interpolated():
+    # margins +4 dB then -2 dB: crossing 4/6 of the way, 3.333 s before the second sample
+    assert _edge([SERVED, LOW_SINR], sinr=(-3.0, -9.0)) == pytest.approx(10 / 3, abs=1e-5)
+    # and back: -2 then +4 -> crossing 1/3 of the way, 6.667 s before
+    assert _edge([LOW_SINR, SERVED], sinr=(-9.0, -3.0)) == pytest.approx(20 / 3, abs=1e-5)
+
+
+def test_doppler_crossings_use_the_tolerance_that_failed():
+    assert _edge([SERVED, DOPPLER], resid=(4000.0, -6000.0)) == pytest.approx(5.0, abs=1e-5)
+    # uplink: 2 x 1.0 x resid against 7,500 Hz: margins 1,500 and -500 -> 3/4 of the way
+    assert _edge([SERVED, UPLINK_DOPPLER], resid=(3000.0, 4000.0)) == pytest.approx(2.5,
+                                                                                 abs=1e-5)
+
+
+def test_a_setting_or_rising_satellite_is_extrapolated_to_the_mask():
+    # 26 deg falling at 0.2 deg/s reaches 25 deg after 5 s
+    assert _edge([SERVED, NO_SATELLITE], elev=(26.0, math.nan),
+                 rate=(-0.2, math.nan)) == pytest.approx(5.0, abs=1e-5)
+    # 25.4 deg rising at 0.1 deg/s was at 25 deg 4 s before the sample
+    assert _edge([NO_SATELLITE, SERVED], elev=(math.nan, 25.4),
+                 rate=(math.nan, 0.1)) == pytest.approx(4.0, abs=1e-5)
+
+
+def test_midpoint_when_nothing_says_better():
+    assert _edge([SERVED, NO_BEAM]) == 5.0
+    assert _edge([SERVED, LOW_SINR], sinr=(-3.0, -3.0)) == 5.0          # no crossing in the step
+    assert _edge([SERVED, NO_SATELLITE], elev=(26.0, math.nan),
+                 rate=(0.1, math.nan)) == 5.0                             # rising: not a set
+    assert math.isnan(_edge([SERVED, SERVED]))
+    assert math.isnan(_edge([LOW_SINR, NO_SATELLITE]))
+
+
+SHORT = {"duration_s": 1200, "step_s": 10, "handsets.spacing_km": 300.0,
+         "services.sms.enabled": False}
+
+
+def test_edges_do_not_depend_on_the_chunking():
+    inp = build(satsim.load_scenario(None, overrides=SHORT))
+
+    def edges(chunk_steps):
+        return np.concatenate([c.service_edge_s for c in iter_link_chunks(
+            inp.constellation, inp.handsets, inp.times, inp.link, chunk_steps=chunk_steps)])
+
+    a, b = edges(7), edges(200)
+    assert np.isfinite(a).sum() > 10
+    assert np.array_equal(a, b, equal_nan=True)
+    assert np.all(np.isnan(a[0]))                      # nothing before the first sample
+    fin = a[np.isfinite(a)]
+    assert np.all((fin >= 0) & (fin <= 10.0))
