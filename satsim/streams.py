@@ -46,6 +46,8 @@ STREAMS = {
     # scheduler: voice
     "voice/attempts": "call attempt times; sub-stream per handset",
     "voice/holding": "call holding times (exponential); sub-stream per handset",
+    "app_call/attempts": "app call attempt times; sub-stream per handset",
+    "app_call/holding": "app call holding times (exponential); sub-stream per handset",
     # scheduler: data
     "data/sessions": "data session arrival times; sub-stream per handset",
     "data/sizes": "data session sizes; sub-stream per handset",

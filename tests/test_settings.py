@@ -23,6 +23,7 @@ from satsim.link.config import (
     SatellitePayload,
 )
 from satsim.scheduler.config import (
+    AppCallConfig,
     BeamAccess,
     BeamConfig,
     DataConfig,
@@ -37,6 +38,7 @@ SECTIONS = {
     schema.SmsSpec: ((SmsConfig,), {"enabled": "off: SmsConfig with no traffic"}),
     schema.VoiceSpec: ((VoiceConfig,), {"enabled": "off: SchedulerConfig.voice is None"}),
     schema.DataSpec: ((DataConfig,), {"enabled": "off: SchedulerConfig.data is None"}),
+    schema.AppCallSpec: ((AppCallConfig,), {"enabled": "off: SchedulerConfig.app_call is None"}),
     schema.BeamsSpec: ((BeamSettings, BeamAccess), {}),
 }
 

@@ -176,6 +176,14 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
         t.add_row("voice", f"{voice['offered']:,} calls: blocked {_pct(voice.get('block_ratio'))}"
                            f" of offered, dropped {_pct(voice.get('drop_ratio'))} of admitted "
                            f"(not blocked), {voice['completed']:,} completed")
+    app = summary.get("app_call")
+    if app:
+        d = app.get("delay_s") or {}
+        p95 = "n/a" if d.get("p95") is None else f"{1000 * d['p95']:.0f} ms"
+        t.add_row("app calls", f"{app['offered']:,} calls: blocked {_pct(app.get('block_ratio'))}"
+                               f", dropped {_pct(app.get('drop_ratio'))} of admitted, degraded "
+                               f"{_pct(app.get('degraded_fraction'))} of call time; "
+                               f"mouth-to-ear p95 {p95}")
     data = summary.get("data")
     if data:
         tp = data.get("throughput_kbps") or {}

@@ -34,8 +34,8 @@ from ..errors import InputError
 from .destination import Destination
 
 #: Tables a run may write, in report order.
-TABLES = ("handsets", "timeseries", "gaps", "samples", "handovers", "sms", "calls", "sessions",
-          "beams")
+TABLES = ("handsets", "timeseries", "gaps", "samples", "handovers", "sms", "calls", "app_calls",
+          "sessions", "beams")
 
 #: Packages whose versions go into metadata.json.
 PACKAGES = ("satsim", "numpy", "scipy", "sgp4", "skyfield", "numba", "simpy", "pandas",

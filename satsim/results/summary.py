@@ -273,7 +273,7 @@ def summarize(inputs, stats: LinkStats, sched=None) -> tuple[dict, dict[str, pd.
         "run": _run_section(inputs),
         "coverage": stats.coverage_summary(tables["gaps"], tables["handovers"]),
         "link": stats.link_summary(),
-        "sms": None, "voice": None, "data": None,
+        "sms": None, "voice": None, "data": None, "app_call": None,
     }
     if sched is not None:
         _add_services(summary, tables, sched, inputs.services)
@@ -336,11 +336,14 @@ def _add_services(summary: dict, tables: dict, sched, services) -> None:
         tables["sms"] = sched.events
     summary["voice"] = s["voice"]
     summary["data"] = s["data"]
+    summary["app_call"] = s.get("app_call")
     summary["beams"] = s["beams"]
     if sched.calls is not None:
         tables["calls"] = sched.calls
     if sched.sessions is not None:
         tables["sessions"] = sched.sessions
+    if getattr(sched, "app_calls", None) is not None:
+        tables["app_calls"] = sched.app_calls
     tables["beams"] = sched.beams
 
 

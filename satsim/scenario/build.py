@@ -20,6 +20,7 @@ from ..orbits.sources import load_constellation
 from ..orbits.timegrid import TimeGrid
 from ..orbits.walker import walker_constellation
 from ..scheduler.config import (
+    AppCallConfig,
     BeamAccess,
     BeamConfig,
     DataConfig,
@@ -155,7 +156,9 @@ def build_scheduler(sc: Scenario, carrier: Carrier) -> SchedulerConfig:
            else SmsConfig(mo_per_hour=0.0, mt_per_hour=0.0))
     voice = runtime_part(sv.voice, VoiceConfig) if sv.voice.enabled else None
     data = runtime_part(sv.data, DataConfig) if sv.data.enabled else None
-    return _section("services", SchedulerConfig, beams=beams, sms=sms, voice=voice, data=data)
+    app_call = runtime_part(sv.app_call, AppCallConfig) if sv.app_call.enabled else None
+    return _section("services", SchedulerConfig, beams=beams, sms=sms, voice=voice, data=data,
+                    app_call=app_call)
 
 
 def build(sc: Scenario) -> RunInputs:
@@ -167,7 +170,7 @@ def build(sc: Scenario) -> RunInputs:
     times = _section("duration_s", TimeGrid.from_duration, sc.epoch, sc.duration_s, sc.step_s)
     link = build_link(sc)
     scheduler = build_scheduler(sc, link.carrier)
-    services = tuple(name for name in ("sms", "voice", "data")
+    services = tuple(name for name in ("sms", "voice", "data", "app_call")
                      if getattr(sc.services, name).enabled)
     return RunInputs(scenario=sc, times=times, constellation=build_constellation(sc),
                      handsets=build_handsets(sc), link=link, scheduler=scheduler,

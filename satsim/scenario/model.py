@@ -42,7 +42,7 @@ from ..link.config import (
     Losses,
     SatellitePayload,
 )
-from ..scheduler.config import BeamAccess, DataConfig, SmsConfig, VoiceConfig
+from ..scheduler.config import AppCallConfig, BeamAccess, DataConfig, SmsConfig, VoiceConfig
 
 #: Model editions recorded in every run's metadata.
 MODEL_EDITIONS = {
@@ -55,6 +55,8 @@ MODEL_EDITIONS = {
     "paging": "3GPP TS 36.304 §7.1, TS 36.331",
     "voice": "AMR-WB 12.65 kbit/s over LTE RBs; T310 radio-link failure, T311 RRC "
              "re-establishment (TS 36.331)",
+    "app_call": "Opus over RTP/UDP/IP (RFC 6716, RFC 7587) on the beam's data share; "
+                "mouth-to-ear delay against ITU-T G.114",
 }
 
 class Section(BaseModel):
@@ -212,12 +214,20 @@ class DataSpec(DataConfig):
     enabled: bool = Field(False, description="Simulate data sessions.")
 
 
+@settings("services.app_call")
+class AppCallSpec(AppCallConfig):
+    """Calls from an app over data (model and sources: satsim.scheduler.app_call)."""
+
+    enabled: bool = Field(False, description="Simulate app calls over data.")
+
+
 class ServicesSpec(Section):
     """The services the scheduler runs over the link timeline."""
 
     sms: SmsSpec = Field(default_factory=SmsSpec)
     voice: VoiceSpec = Field(default_factory=VoiceSpec)
     data: DataSpec = Field(default_factory=DataSpec)
+    app_call: AppCallSpec = Field(default_factory=AppCallSpec)
 
 
 class RunSpec(Section):

@@ -20,12 +20,16 @@ gives the answer::
     result.calls           # one row per call attempt
     result.sessions        # one row per data session
     result.summary()["voice"], result.summary()["data"]
+    # app calls over data (audio or video, on the beams' data share):
+    # SchedulerConfig(app_call=AppCallConfig()) -> result.app_calls, summary()["app_call"]
 
 Modules: ``coverage_view`` (look-ups into the timeline), ``resources``
 (per-beam resource blocks, RACH and paging limits, the voice calls' GBR pool,
 service-time models), ``sms`` (the MO and MT processes), ``voice`` (calls:
 admission, handovers, fades against T310), ``data`` (sessions: sizes, gaps,
-aborts), ``sharing`` (processor sharing of a beam among data sessions),
+aborts), ``app_call`` (calls from an app over data: a real-time flow on the
+data share, degraded time, mouth-to-ear delay), ``sharing`` (processor
+sharing of a beam among data sessions and app calls),
 ``arrivals`` (Poisson traffic, daily profile, the source process that
 releases it), ``config`` (the settings), ``model`` (``simulate``, results). Design notes:
 
@@ -49,14 +53,21 @@ releases it), ``config`` (the settings), ``model`` (``simulate``, results). Desi
   ``resources``), so switching voice or data on leaves SMS results unchanged.
 """
 
+from .config import (
+    AppCallConfig,
+    BeamConfig,
+    DataConfig,
+    SchedulerConfig,
+    SmsConfig,
+    VoiceConfig,
+)
 from .coverage_view import CoverageView, Serving
-from .config import BeamConfig, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
 from .model import SchedulerResult, simulate
 from .resources import BeamResources, GbrPool, RateLimiter, RbPool, next_paging_occasion
 from .sharing import ElasticShare
 
 __all__ = [
-    "BeamConfig", "BeamResources", "CoverageView", "DataConfig", "ElasticShare", "GbrPool",
+    "AppCallConfig", "BeamConfig", "BeamResources", "CoverageView", "DataConfig", "ElasticShare", "GbrPool",
     "RateLimiter", "RbPool", "SchedulerConfig", "SchedulerResult", "Serving", "SmsConfig",
     "VoiceConfig", "next_paging_occasion", "simulate",
 ]

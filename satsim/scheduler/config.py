@@ -5,7 +5,7 @@ Each setting is declared once, here (default, unit in the name, range and
 description); the scenario schema's ``services`` and ``beams`` sections are these
 classes (``satsim._settings``). Defaults and their sources: SMS and beam access in
 :mod:`satsim.scheduler.model`, voice in :mod:`satsim.scheduler.voice`, data in
-:mod:`satsim.scheduler.data`.
+:mod:`satsim.scheduler.data`, app calls in :mod:`satsim.scheduler.app_call`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ MT_RETRY_SCHEDULES = ("fixed", "backoff", "alert")
 HOLDING_DISTRIBUTIONS = ("exponential", "fixed")
 #: Data session size distributions.
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "choice")
+#: Media of an app call.
+APP_CALL_MEDIA = ("audio", "video")
 
 _U_MIN, _U_MAX = 1e-300, 1.0 - 1e-16
 
@@ -316,18 +318,108 @@ class DataConfig:
         return np.minimum(lo / (1.0 - u * (1.0 - tail)) ** (1.0 / alpha), hi)
 
 
+@settings("app_call")
+class AppCallConfig:
+    """Calls placed from an app over data (model, defaults and sources:
+    :mod:`satsim.scheduler.app_call`)."""
+
+    calls_per_hour: float = Field(0.5, ge=0, description="App call attempts per handset per "
+                                                         "hour (Poisson; assumption: as voice).")
+    daily_profile: tuple[float, ...] | None = Field(None, description=_PROFILE)
+    mean_holding_s: float = Field(120.0, gt=0, description="Mean call duration, s "
+                                                           "(assumption: as voice).")
+    holding: Literal[HOLDING_DISTRIBUTIONS] = Field("exponential",
+                                                     description="Holding-time distribution.")
+    media: Literal[APP_CALL_MEDIA] = Field("audio", description="Audio calls, or video calls "
+                                                                "(audio plus video_rate_bps).")
+    codec_rate_bps: float = Field(28000.0, gt=0, description="Audio codec rate, bit/s (Opus; "
+                                                             "RFC 7587 §3.1.1 recommends "
+                                                             "28-40 kbit/s for fullband "
+                                                             "speech: its lower end).")
+    frame_s: float = Field(0.02, gt=0, description="Audio frame (packet) interval, s (20 ms: "
+                                                   "the usual Opus VoIP frame, RFC 6716 frames "
+                                                   "2.5-60 ms; RFC 7587 ptime default).")
+    overhead_bytes_per_frame: int = Field(54, ge=0, description="Header bytes per audio packet: "
+                                                                "IPv4 20 + UDP 8 + RTP 12 "
+                                                                "(RFC 791 / 768 / 3550), SRTP "
+                                                                "auth tag 10 (RFC 3711 "
+                                                                "HMAC-SHA1-80), PDCP / RLC / "
+                                                                "MAC ~4 (estimate); no ROHC on "
+                                                                "a default data bearer "
+                                                                "(assumption).")
+    video_rate_bps: float = Field(250000.0, ge=0, description="Video stream rate of a video "
+                                                              "call, bit/s, headers included "
+                                                              "(assumption: low-rate mobile "
+                                                              "video, 150-300 kbit/s).")
+    handover_interruption_s: float = Field(0.05, ge=0, description="Media gap per handover, s "
+                                                                   "(TS 36.133 §5.1.2.1, as "
+                                                                   "voice).")
+    t310_s: float = Field(1.0, ge=0, description="Outage longer than this is a radio-link "
+                                                 "failure, s (T310, TS 36.331 §5.3.11.3; "
+                                                 "default ms1000, §9.2.5).")
+    t311_s: float = Field(10.0, ge=0, description="After a radio-link failure the call goes on "
+                                                  "if a link appears within this, else it is "
+                                                  "dropped, s (T311, TS 36.331 §5.3.7; 10 s: "
+                                                  "assumption, the srsRAN / OpenAirInterface "
+                                                  "eNB default; 0: no re-establishment).")
+    feeder_delay_s: float | None = Field(None, ge=0, description="One-way satellite - gateway "
+                                                                 "delay, s (null: equal to the "
+                                                                 "service link's, a gateway "
+                                                                 "seen at a similar range; "
+                                                                 "assumption).")
+    ground_delay_s: float = Field(0.03, ge=0, description="Gateway to the far party's phone, "
+                                                          "one way, s (assumption: ~1,000 km "
+                                                          "of fibre at ITU-T G.114's 5 us/km "
+                                                          "plus a terrestrial mobile access "
+                                                          "and core).")
+    codec_delay_s: float = Field(0.0265, ge=0, description="Codec delay, s (Opus: the 20 ms "
+                                                           "frame plus the encoder's 6.5 ms "
+                                                           "look-ahead, libopus "
+                                                           "OPUS_GET_LOOKAHEAD at 48 kHz).")
+    jitter_buffer_s: float = Field(0.05, ge=0, description="Receiver jitter-buffer delay, s "
+                                                           "(assumption: 40-60 ms, typical "
+                                                           "adaptive VoIP playout).")
+
+    def __post_init__(self):
+        _profile("app_call", self)
+
+    @property
+    def bearer_rate_bps(self) -> float:
+        """Audio codec rate plus per-packet headers, bit/s."""
+        return self.codec_rate_bps + 8.0 * self.overhead_bytes_per_frame / self.frame_s
+
+    @property
+    def demand_bps(self) -> float:
+        """The rate a call needs: the audio bearer, plus the video stream of a video
+        call, bit/s."""
+        video = self.video_rate_bps if self.media == "video" else 0.0
+        return self.bearer_rate_bps + video
+
+    @property
+    def frame_bits(self) -> float:
+        """Bits of one audio packet, headers included."""
+        return self.bearer_rate_bps * self.frame_s
+
+    @property
+    def fixed_delay_s(self) -> float:
+        """Delay terms that do not depend on the link: ground + codec + jitter buffer, s."""
+        return self.ground_delay_s + self.codec_delay_s + self.jitter_buffer_s
+
+
 @settings("scheduler")
 class SchedulerConfig:
     """Everything the scheduler needs besides the coverage view and the seed.
 
-    ``voice`` and ``data`` are off (None) unless given; SMS is always on
-    (``SmsConfig(mo_per_hour=0, mt_per_hour=0)`` sends none).
+    ``voice``, ``data`` and ``app_call`` are off (None) unless given; SMS is
+    always on (``SmsConfig(mo_per_hour=0, mt_per_hour=0)`` sends none).
     """
 
     beams: BeamConfig = Field(default_factory=BeamConfig, description="Beam access resources.")
     sms: SmsConfig = Field(default_factory=SmsConfig, description="SMS traffic.")
     voice: VoiceConfig | None = Field(None, description="Voice calls (None: off).")
     data: DataConfig | None = Field(None, description="Data sessions (None: off).")
+    app_call: AppCallConfig | None = Field(None, description="Calls from an app over data "
+                                                             "(None: off).")
 
     def __post_init__(self):
         n_rb = self.beams.n_rb

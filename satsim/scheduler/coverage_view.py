@@ -33,7 +33,10 @@ the 14 bytes per (step, handset) of the dense timeline arrays. Gaps cost
 nothing.
 
 The SINR of a run is the mean SINR of its samples: the samples share one CQI,
-so they lie within one CQI step (about 2 dB; CQI 15 is open-ended).
+so they lie within one CQI step (about 2 dB; CQI 15 is open-ended). So is its
+one-way propagation delay handset - satellite (``delay_s``, from the link
+timeline's ``delay_s``; 4 more bytes per run), when the timeline gives it; a
+view built without delays has ``delay_s = None``.
 """
 
 from __future__ import annotations
@@ -87,10 +90,15 @@ class CoverageView:
     sat, beam : numpy.ndarray of int32, (nrun,)
     cqi : numpy.ndarray of int8, (nrun,)
     sinr_db : numpy.ndarray of float32, (nrun,)
+    delay_s : numpy.ndarray of float32, (nrun,), or None
+        Mean one-way propagation delay handset - serving satellite over the
+        run's samples, seconds (None: not known, e.g. a synthetic view
+        built without it).
     """
 
     def __init__(self, n_handsets, handset, start, end, sat, beam, cqi, sinr_db,
-                 *, start_s: float, end_s: float, epoch: datetime | None = None):
+                 *, start_s: float, end_s: float, epoch: datetime | None = None,
+                 delay_s=None):
         """A view from runs (arrays of one length), sorted by (handset, start), not
         overlapping, within ``[start_s, end_s]``; the constructors above build them."""
         handset = np.asarray(handset, dtype=np.int64)
@@ -100,6 +108,8 @@ class CoverageView:
         if not (handset.size == end.size == n == np.size(sat) == np.size(beam) == np.size(cqi)
                 == np.size(sinr_db)):
             raise InputError("CoverageView: run arrays must all have the same length")
+        if delay_s is not None and np.size(delay_s) != n:
+            raise InputError("CoverageView: delay_s must have one value per run")
         if not end_s > start_s:
             raise InputError(f"CoverageView: end_s ({end_s}) must be after start_s ({start_s})")
         if n:
@@ -130,6 +140,8 @@ class CoverageView:
         self.beam = np.ascontiguousarray(beam, dtype=np.int32)
         self.cqi = np.ascontiguousarray(cqi)
         self.sinr_db = np.ascontiguousarray(sinr_db, dtype=np.float32)
+        self.delay_s = (None if delay_s is None
+                        else np.ascontiguousarray(delay_s, dtype=np.float32))
         # runs that touch (same handset, next starts where this one ends)
         touch = np.zeros(n, dtype=bool)
         if n > 1:
@@ -144,7 +156,7 @@ class CoverageView:
     # ---------------------------------------------------------------- constructors
     @classmethod
     def from_arrays(cls, times_s, served, serving_sat, serving_beam, sinr_db=None, cqi=None,
-                    *, epoch: datetime | None = None) -> CoverageView:
+                    *, epoch: datetime | None = None, delay_s=None) -> CoverageView:
         """A view from per-sample arrays shaped like the link timeline.
 
         Parameters
@@ -161,16 +173,19 @@ class CoverageView:
             Give ``sinr_db`` or ``cqi`` (or both).
         epoch : datetime, optional
             The scenario epoch, kept for hour-of-day traffic profiles.
+        delay_s : array_like of float, (ntime, nh), optional
+            One-way propagation delay handset - serving satellite, s; the
+            view's per-run ``delay_s`` is its mean (None if not given).
         """
         return cls._from_sample_chunks(
-            [(times_s, served, serving_sat, serving_beam, sinr_db, cqi)], epoch)
+            [(times_s, served, serving_sat, serving_beam, sinr_db, cqi, delay_s)], epoch)
 
     @classmethod
     def from_link_chunk(cls, chunk) -> CoverageView:
         """A view of one :class:`satsim.link.LinkChunk` (status 0 = served).
 
-        Serving satellite, beam, CQI and downlink SINR come from the chunk,
-        the epoch from its time grid.
+        Serving satellite, beam, CQI, downlink SINR and propagation delay come
+        from the chunk, the epoch from its time grid.
         """
         return cls.from_link_chunks([chunk])
 
@@ -189,20 +204,24 @@ class CoverageView:
             for ch in chunks:
                 epoch.append(ch.times.epoch)
                 yield (ch.times.offsets_s, ch.served, ch.serving_sat, ch.serving_beam,
-                       ch.dl_sinr_db, ch.cqi)
+                       ch.dl_sinr_db, ch.cqi, getattr(ch, "delay_s", None))
 
         return cls._from_sample_chunks(samples(), epoch)
 
     @classmethod
     def _from_sample_chunks(cls, items, epoch) -> CoverageView:
-        """Runs of consecutive chunks of samples ``(times, served, sat, beam, sinr, cqi)``.
+        """Runs of consecutive chunks of samples ``(times, served, sat, beam, sinr, cqi,
+        delay)``.
 
         Each chunk's interval bounds need the neighbouring chunks' times
-        (midpoints), so a chunk is processed once the next one is seen.
+        (midpoints), so a chunk is processed once the next one is seen. The
+        view has per-run delays only if every chunk gives them.
         """
         parts, pending, t_before, nh, t_first = [], None, None, None, None
+        has_delay = True
         for item in items:
             item = _checked_samples(*item, nh=nh)
+            has_delay = has_delay and item[6] is not None
             times = item[0]
             if pending is None:
                 nh, t_first = item[1].shape[1], times[0]
@@ -223,40 +242,46 @@ class CoverageView:
             # one column at a time, dropping the pieces as they are joined, so
             # a long run's runs are held about once, not three times
             cols = []
-            for k in range(8):
+            for k in range(10):
                 cols.append(np.concatenate([p[k] for p in parts]))
                 for p in parts:
                     p[k] = None
             del parts
             runs = _merge_runs(cols)
         else:  # no handsets
-            runs = [np.empty(0)] * 7
+            runs = [np.empty(0)] * 8
         if isinstance(epoch, list):
             epoch = epoch[0] if epoch else None
-        return cls(nh, *runs, start_s=float(t_first), end_s=float(t_last), epoch=epoch)
+        return cls(nh, *runs[:7], start_s=float(t_first), end_s=float(t_last), epoch=epoch,
+                   delay_s=runs[7] if has_delay else None)
 
     @classmethod
     def always_covered(cls, n_handsets: int, duration_s: float, *, start_s: float = 0.0,
                        n_beams: int = 1, sat: int = 0, sinr_db: float = 10.0,
-                       epoch: datetime | None = None) -> CoverageView:
+                       epoch: datetime | None = None,
+                       delay_s: float | None = None) -> CoverageView:
         """Every handset served all the time by satellite ``sat``, beam ``h % n_beams``.
 
-        The CQI follows from ``sinr_db`` (10 dB: CQI 9).
+        The CQI follows from ``sinr_db`` (10 dB: CQI 9); ``delay_s`` is the
+        one-way propagation delay of every run (None: unknown).
         """
         return cls.periodic(n_handsets, duration_s, 0.0, duration_s, start_s=start_s,
-                            n_beams=n_beams, sat=sat, sinr_db=sinr_db, epoch=epoch)
+                            n_beams=n_beams, sat=sat, sinr_db=sinr_db, epoch=epoch,
+                            delay_s=delay_s)
 
     @classmethod
     def periodic(cls, n_handsets: int, on_s: float, off_s: float, duration_s: float, *,
                  phase_s=0.0, start_s: float = 0.0, n_beams: int = 1, sat: int = 0,
-                 sinr_db: float = 10.0, epoch: datetime | None = None) -> CoverageView:
+                 sinr_db: float = 10.0, epoch: datetime | None = None,
+                 delay_s: float | None = None) -> CoverageView:
         """Deterministic on / off coverage: windows of ``on_s`` every ``on_s + off_s``.
 
         Handset ``h`` is served on ``[start_s + phase_h + k (on_s + off_s),
         ... + on_s)`` for every integer ``k``, clipped to the view's span
         ``[start_s, start_s + duration_s)``, by satellite ``sat``, beam
-        ``h % n_beams``, at ``sinr_db`` (its CQI). The edges are exact (no
-        sampling). ``phase_s`` is a scalar or one value per handset.
+        ``h % n_beams``, at ``sinr_db`` (its CQI), with a one-way propagation
+        delay ``delay_s`` (None: unknown). The edges are exact (no sampling).
+        ``phase_s`` is a scalar or one value per handset.
         """
         _check_count("n_handsets", n_handsets, minimum=1)
         _check_count("n_beams", n_beams, minimum=1)
@@ -266,6 +291,9 @@ class CoverageView:
                     and ok):
                 raise InputError(f"CoverageView.periodic: {name} must be a finite number "
                                  f"{'>= 0' if name == 'off_s' else '> 0'}, got {v!r}")
+        if delay_s is not None and not (math.isfinite(delay_s) and delay_s >= 0):
+            raise InputError(f"CoverageView.periodic: delay_s must be a finite number >= 0 "
+                             f"(one-way propagation delay, s) or None, got {delay_s!r}")
         cqi = int(cqi_from_sinr_db(sinr_db))
         if cqi < 1:
             raise InputError(f"CoverageView: sinr_db {sinr_db} dB is below CQI 1 (-6.934 dB): "
@@ -287,7 +315,8 @@ class CoverageView:
         return cls(n_handsets, hh, s[valid], e[valid], np.full(n, sat, dtype=np.int32),
                    (hh % n_beams).astype(np.int32), np.full(n, cqi, dtype=np.int8),
                    np.full(n, sinr_db, dtype=np.float32),
-                   start_s=float(start_s), end_s=float(start_s + duration_s), epoch=epoch)
+                   start_s=float(start_s), end_s=float(start_s + duration_s), epoch=epoch,
+                   delay_s=None if delay_s is None else np.full(n, delay_s, dtype=np.float32))
 
     # ---------------------------------------------------------------- scalar look-ups
     def run_at(self, h: int, t: float) -> int:
@@ -377,9 +406,9 @@ class CoverageView:
     @property
     def nbytes(self) -> int:
         """Memory held by the arrays, bytes."""
-        return sum(a.nbytes for a in (self.offsets, self.start, self.end, self.cover_end,
-                                      self.serve_end, self.sat, self.beam, self.cqi,
-                                      self.sinr_db))
+        arrays = (self.offsets, self.start, self.end, self.cover_end, self.serve_end,
+                  self.sat, self.beam, self.cqi, self.sinr_db, self.delay_s)
+        return sum(a.nbytes for a in arrays if a is not None)
 
     def __repr__(self) -> str:
         return (f"CoverageView({self.n_handsets} handsets, {self.n_runs} runs, "
@@ -401,7 +430,7 @@ def _block_end(end: np.ndarray, link: np.ndarray) -> np.ndarray:
     return end[last[block]]
 
 
-def _checked_samples(times_s, served, sat, beam, sinr, cqi, nh=None):
+def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, nh=None):
     """One chunk of samples as arrays, shapes checked; ``nh``: handsets of earlier chunks."""
     times = np.ascontiguousarray(times_s, dtype=np.float64)
     if times.ndim != 1 or times.size < 1 or not np.all(np.diff(times) > 0):
@@ -416,18 +445,20 @@ def _checked_samples(times_s, served, sat, beam, sinr, cqi, nh=None):
                          f"{served.shape[1]}")
     if sinr is None and cqi is None:
         raise InputError("CoverageView: give sinr_db or cqi (or both)")
-    arrays = {"serving_sat": sat, "serving_beam": beam, "sinr_db": sinr, "cqi": cqi}
+    arrays = {"serving_sat": sat, "serving_beam": beam, "sinr_db": sinr, "cqi": cqi,
+              "delay_s": delay}
     for name, a in arrays.items():
         if a is not None and np.shape(a) != served.shape:
             raise InputError(f"CoverageView: {name} must have the shape of served "
                              f"{served.shape}, got {np.shape(a)}")
     return (times, served, np.asarray(sat), np.asarray(beam),
-            None if sinr is None else np.asarray(sinr), None if cqi is None else np.asarray(cqi))
+            None if sinr is None else np.asarray(sinr), None if cqi is None else np.asarray(cqi),
+            None if delay is None else np.asarray(delay))
 
 
 def _runs_of_chunk(samples, t_before, t_after):
     """Runs of one chunk; ``t_before`` / ``t_after``: neighbouring chunks' sample times or None."""
-    times, served, sat, beam, sinr, cqi = samples
+    times, served, sat, beam, sinr, cqi, delay = samples
     nh = served.shape[1]
     # bounds of the sample intervals (midpoint rule), cut at the run's start and end
     bounds = sample_bounds_s(times, t_before, t_after)
@@ -436,15 +467,17 @@ def _runs_of_chunk(samples, t_before, t_after):
         sl = np.s_[:, h0:min(nh, h0 + _BLOCK_HANDSETS)]
         parts.append(_runs_of_block(h0, bounds, served[sl], sat[sl], beam[sl],
                                     None if sinr is None else sinr[sl],
-                                    None if cqi is None else cqi[sl]))
+                                    None if cqi is None else cqi[sl],
+                                    None if delay is None else delay[sl]))
     return parts
 
 
-def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi):
+def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None):
     """Served runs of a block of handset columns, in (handset, start) order.
 
-    Returns handset, start, end, sat, beam, cqi, mean SINR, and the number of
-    samples with a finite SINR (to join runs across chunks).
+    Returns handset, start, end, sat, beam, cqi, mean SINR, the number of
+    samples with a finite SINR (to join runs across chunks), and the same two
+    for the delay (NaN and 0 without one).
     """
     nt, nb = served.shape
     if cqi is None:
@@ -465,33 +498,43 @@ def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi):
         nxt[:-1][hh[1:] != hh[:-1]] = nt
     keep = served[ii, hh]
     hh, ii, nxt = hh[keep], ii[keep], nxt[keep]
-    if sinr is None:
-        mean = np.full(hh.size, np.nan, dtype=np.float32)
-        count = np.zeros(hh.size, dtype=np.int64)
-    else:
-        ok = served & np.isfinite(sinr)
-        csum = np.zeros((nt + 1, nb))
-        np.cumsum(np.where(ok, sinr, 0.0), axis=0, out=csum[1:])
-        ccount = np.zeros((nt + 1, nb), dtype=np.int64)
-        np.cumsum(ok, axis=0, out=ccount[1:])
-        count = ccount[nxt, hh] - ccount[ii, hh]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = ((csum[nxt, hh] - csum[ii, hh]) / count).astype(np.float32)
+    mean, count = _run_means(sinr, served, hh, ii, nxt)
+    delay_mean, delay_count = _run_means(delay, served, hh, ii, nxt)
     return (hh + h0, bounds[ii], bounds[nxt], sat[ii, hh], beam[ii, hh], cqi[ii, hh], mean,
-            count)
+            count, delay_mean, delay_count)
+
+
+def _run_means(x, served, hh, ii, nxt):
+    """Mean of ``x`` (ntime, nb) over each run's finite served samples (float32; NaN
+    where none) and their count; all NaN and 0 when ``x`` is None."""
+    if x is None:
+        return np.full(hh.size, np.nan, dtype=np.float32), np.zeros(hh.size, dtype=np.int64)
+    nt, nb = served.shape
+    ok = served & np.isfinite(x)
+    csum = np.zeros((nt + 1, nb))
+    np.cumsum(np.where(ok, x, 0.0), axis=0, out=csum[1:])
+    ccount = np.zeros((nt + 1, nb), dtype=np.int64)
+    np.cumsum(ok, axis=0, out=ccount[1:])
+    count = ccount[nxt, hh] - ccount[ii, hh]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = ((csum[nxt, hh] - csum[ii, hh]) / count).astype(np.float32)
+    return mean, count
 
 
 def _merge_runs(cols: list):
     """Sort runs by (handset, start) and join neighbours that touch with the same
-    (sat, beam, CQI): runs split only by a chunk border. SINR: count-weighted mean.
+    (sat, beam, CQI): runs split only by a chunk border. SINR and delay:
+    count-weighted means.
 
-    ``cols`` (handset, start, end, sat, beam, cqi, sinr, count) is reordered in
-    place, one array at a time, so each old array is freed as it is replaced."""
+    ``cols`` (handset, start, end, sat, beam, cqi, sinr, count, delay,
+    delay_count) is reordered in place, one array at a time, so each old array
+    is freed as it is replaced. Returns handset, start, end, sat, beam, cqi,
+    sinr, delay."""
     order = np.lexsort((cols[1], cols[0]))
     for i in range(len(cols)):
         cols[i] = cols[i][order]
     del order
-    handset, start, end, sat, beam, cqi, sinr, count = cols
+    handset, start, end, sat, beam, cqi, sinr, count, delay, delay_count = cols
     cols.clear()
     n = start.size
     join = np.zeros(n, dtype=bool)  # run j continues run j - 1
@@ -499,18 +542,15 @@ def _merge_runs(cols: list):
         join[1:] = ((handset[1:] == handset[:-1]) & (start[1:] == end[:-1])
                     & (sat[1:] == sat[:-1]) & (beam[1:] == beam[:-1]) & (cqi[1:] == cqi[:-1]))
     if not join.any():
-        return handset, start, end, sat, beam, cqi, sinr
+        return handset, start, end, sat, beam, cqi, sinr, delay
     first = np.flatnonzero(~join)
     group = np.cumsum(~join) - 1
     del join
     last = np.append(first[1:] - 1, n - 1)
-    weighted = np.where(count > 0, sinr.astype(np.float64) * count, 0.0)
-    del sinr
-    total = np.bincount(group, weights=count.astype(np.float64))
-    del count
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (np.bincount(group, weights=weighted) / total).astype(np.float32)
-    del weighted, total, group
+    mean = _group_mean(sinr, count, group)
+    del sinr, count
+    delay = _group_mean(delay, delay_count, group)
+    del delay_count, group
     # gather one column at a time, freeing each sorted column after
     handset = handset[first]
     start = start[first]
@@ -518,7 +558,15 @@ def _merge_runs(cols: list):
     sat = sat[first]
     beam = beam[first]
     cqi = cqi[first]
-    return handset, start, end, sat, beam, cqi, mean
+    return handset, start, end, sat, beam, cqi, mean, delay
+
+
+def _group_mean(x, count, group):
+    """Count-weighted mean of ``x`` per group (float32; NaN for a group with no count)."""
+    weighted = np.where(count > 0, x.astype(np.float64) * count, 0.0)
+    total = np.bincount(group, weights=count.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.bincount(group, weights=weighted) / total).astype(np.float32)
 
 
 def _check_count(name: str, value, minimum: int = 0) -> None:

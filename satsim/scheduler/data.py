@@ -134,6 +134,8 @@ class DataContext:
                 continue
             share.sync(end_s)
             for key, flow in share.flows.items():
+                if flow.demand_bps < math.inf:  # an app call's flow, not a session
+                    continue
                 self.remaining_bits[key] = max(flow.remaining_bits, 0.0)
                 self.active_s[key] += end_s - self.t_join[key]
 

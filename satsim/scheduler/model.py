@@ -43,9 +43,10 @@ SMS defaults and their sources (all overridable):
 * ``access_delay_s = 0.1``: random access and RRC set-up, about four round
   trips of TR 38.821's 25.77 ms LEO-600 transparent worst case (assumption).
 
-Voice (:class:`~satsim.scheduler.voice.VoiceConfig`) and data
-(:class:`~satsim.scheduler.data.DataConfig`) document their models, defaults
-and sources in their own modules.
+Voice (:class:`~satsim.scheduler.voice.VoiceConfig`), data
+(:class:`~satsim.scheduler.data.DataConfig`) and app calls
+(:class:`~satsim.scheduler.config.AppCallConfig`) document their models,
+defaults and sources in their own modules.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ import simpy
 
 from ..errors import InputError
 from ..streams import check_seed
+from .app_call import (
+    G114_GOOD_S,
+    G114_LIMIT_S,
+    AppCallContext,
+    app_call,
+    app_call_attempts,
+    app_calls_table,
+)
+from .app_call import OUTCOMES as APP_CALL_OUTCOMES
 from .arrivals import handset_arrivals, release, seconds_since_midnight
 from .config import SchedulerConfig
 from .coverage_view import CoverageView
@@ -120,6 +130,20 @@ class SchedulerResult:
         sessions; NaN otherwise), ``throughput_incl_pauses_kbps`` (size /
         (completion - arrival)), ``sat`` / ``beam`` (first serving beam, -1:
         none), ``last_sat`` / ``last_beam``.
+    app_calls : pandas.DataFrame or None
+        One row per app call attempt, in attempt order (None when app calls
+        are off; model: :mod:`satsim.scheduler.app_call`): ``id``,
+        ``handset``, ``t_arrival_s``, ``holding_s``, ``t_end_s``,
+        ``duration_s``, ``outcome`` ("completed", "blocked", "dropped",
+        "in_progress"), ``reason`` ("no_coverage", "low_rate", "outage", ""),
+        ``demand_bps``, ``satisfied_s`` / ``degraded_s`` (time with / without
+        the call's rate since admission, to the end, drop or end of run),
+        ``degraded_fraction`` (NaN if blocked), ``propagation_s`` and
+        ``scheduling_s`` (means over the satisfied time), ``delay_s``
+        (mouth-to-ear: those two plus ground, codec and jitter buffer; NaN
+        without satisfied time), ``handovers``, ``interruption_s``,
+        ``outages``, ``outage_s``, ``reestablishments``, ``sat`` / ``beam``,
+        ``last_sat`` / ``last_beam``.
     """
 
     events: pd.DataFrame
@@ -130,6 +154,7 @@ class SchedulerResult:
     config: SchedulerConfig
     calls: pd.DataFrame | None = None
     sessions: pd.DataFrame | None = None
+    app_calls: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """JSON-ready summary (same seed: byte-identical ``json.dumps(s, sort_keys=True)``).
@@ -161,6 +186,14 @@ class SchedulerResult:
         ``throughput_incl_pauses_kbps``, the same over arrival to completion
         (coverage gaps included): what the user waits for.
 
+        ``app_call`` (None when off): ``offered``, ``blocked``, ``dropped``,
+        ``completed``, ``in_progress``, ``block_ratio``, ``drop_ratio`` (as
+        voice), ``degraded_fraction`` (time without the call's rate over the
+        time admitted calls were up, all calls together), ``delay_s`` {``p50``,
+        ``p95``} of the per-call mouth-to-ear delay and ``delay_within``
+        {``150ms``, ``400ms``}: the share of admitted calls whose delay is
+        within ITU-T G.114's thresholds (calls without a delay count as not).
+
         ``beams`` summarises utilisation: SMS transfers (``ul_`` / ``dl_``),
         and, with the services on, ``voice_`` and ``data_`` utilisation and
         ``dl_utilisation_all`` (all services), mean and max over the beams.
@@ -186,8 +219,9 @@ class SchedulerResult:
             beams[f"{d}_utilisation_max"] = _json_float(u.max()) if u.size else None
         beams["rach_grants"] = int(b["rach_grants"].sum())
         beams["pages"] = int(b["pages"].sum())
+        data_on = self.sessions is not None or self.app_calls is not None
         extra = ([("voice", "voice_utilisation")] if self.calls is not None else []) + \
-            ([("data", "data_utilisation")] if self.sessions is not None else [])
+            ([("data", "data_utilisation")] if data_on else [])
         if extra:
             extra.append(("all", "dl_utilisation_all"))
         for _, col in extra:
@@ -200,6 +234,7 @@ class SchedulerResult:
             "sms": sms,
             "voice": None if self.calls is None else _voice_stats(self.calls),
             "data": None if self.sessions is None else _data_stats(self.sessions),
+            "app_call": None if self.app_calls is None else _app_call_stats(self.app_calls),
             "beams": beams,
         }
 
@@ -251,6 +286,32 @@ def _voice_stats(calls: pd.DataFrame) -> dict:
         "drop_ratio": _ratio(count["dropped"], n - count["blocked"]),
         "reestablishments": int(calls["reestablishments"].sum()),
         "calls_reestablished": int((calls["reestablishments"] > 0).sum()),
+    }
+
+
+def _app_call_stats(calls: pd.DataFrame) -> dict:
+    outcome = calls["outcome"].to_numpy()
+    n = int(outcome.size)
+    count = {name: int((outcome == name).sum()) for name in APP_CALL_OUTCOMES}
+    admitted = outcome != "blocked"
+    satisfied = calls["satisfied_s"].to_numpy(dtype=np.float64)[admitted]
+    degraded = calls["degraded_s"].to_numpy(dtype=np.float64)[admitted]
+    delay = calls["delay_s"].to_numpy(dtype=np.float64)[admitted]
+    known = delay[np.isfinite(delay)]
+    up = float(satisfied.sum() + degraded.sum())
+    return {
+        "offered": n,
+        "blocked": count["blocked"],
+        "dropped": count["dropped"],
+        "completed": count["completed"],
+        "in_progress": count["in_progress"],
+        "block_ratio": _ratio(count["blocked"], n),
+        "drop_ratio": _ratio(count["dropped"], n - count["blocked"]),
+        "degraded_fraction": float(degraded.sum()) / up if up > 0 else None,
+        "delay_s": {f"p{q}": _json_float(np.percentile(known, q)) if known.size else None
+                    for q in (50, 95)},
+        "delay_within": {f"{round(1000 * d)}ms": _ratio(int((known <= d).sum()), delay.size)
+                         for d in (G114_GOOD_S, G114_LIMIT_S)},
     }
 
 
@@ -429,6 +490,8 @@ _SERVICES = (
              _calls_table),
     _Service("data", "sessions", "size_bytes", data_sessions, DataContext, data_session,
              _sessions_table),
+    _Service("app_call", "app_calls", "holding_s", app_call_attempts, AppCallContext, app_call,
+             app_calls_table),
 )
 
 
@@ -491,7 +554,7 @@ def _start_services(env: simpy.Environment, view: CoverageView, beams: Beams,
     """Start the optional services that are on: each one's arrivals (drawn, or the
     user's table from ``given``), its context and its source process in ``env``.
 
-    Returns the contexts by service name (``"voice"``, ``"data"``).
+    Returns the contexts by service name (``"voice"``, ``"data"``, ``"app_call"``).
     """
     contexts = {}
     for service in _SERVICES:
@@ -542,7 +605,7 @@ def _service_tables(contexts: dict, config: SchedulerConfig) -> dict:
 
 
 def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: int = 0, *,
-             arrivals=None, calls=None, sessions=None) -> SchedulerResult:
+             arrivals=None, calls=None, sessions=None, app_calls=None) -> SchedulerResult:
     """Run the scheduler over ``view`` and return its events and summary.
 
     Parameters
@@ -562,12 +625,15 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     sessions : mapping or DataFrame, optional
         Explicit data sessions instead of the Poisson ones (needs
         ``config.data``): columns ``handset``, ``t_arrival_s``, ``size_bytes``.
+    app_calls : mapping or DataFrame, optional
+        Explicit app call attempts instead of the Poisson ones (needs
+        ``config.app_call``): columns ``handset``, ``t_arrival_s``, ``holding_s``.
 
     Returns
     -------
     SchedulerResult
     """
-    given = {"calls": calls, "sessions": sessions}
+    given = {"calls": calls, "sessions": sessions, "app_calls": app_calls}
     config, seed = _checked_arguments(view, config, seed, given)
     day0_s = seconds_since_midnight(view.epoch)
     direction, handset, t_arrival = _sms_arrivals(view, config.sms, seed, day0_s, arrivals)
@@ -580,11 +646,12 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     contexts = _start_services(env, view, beams, config, seed, day0_s, given)
 
     env.run(until=view.end_s)
-    if "data" in contexts:
-        contexts["data"].finalize(view.end_s)  # the sessions still in a beam's share
+    for name in ("data", "app_call"):  # the sessions and calls still in a beam's share
+        if name in contexts:
+            contexts[name].finalize(view.end_s)
 
     tables = _service_tables(contexts, config)
     return SchedulerResult(
         events=_events_table(sms_ctx, view, direction, handset, t_arrival),
         beams=beams.table(), start_s=view.start_s, end_s=view.end_s, seed=seed, config=config,
-        calls=tables["calls"], sessions=tables["sessions"])
+        calls=tables["calls"], sessions=tables["sessions"], app_calls=tables["app_calls"])

@@ -33,6 +33,24 @@ flow ``i``'s CQI (:func:`satsim.link.cqi.rate_bps_per_rb`):
 
 Flows of one handset are independent (two sessions are two flows, like two
 TCP connections). Times are seconds (``env.now``), sizes bits, rates bit/s.
+
+Real-time flows
+---------------
+A flow may carry a rate demand (``demand_bps``: an app call's media stream,
+:mod:`satsim.scheduler.app_call`): it never needs more than
+``demand_bps / r_i`` RBs, and what it leaves goes to the others. The
+allocation is then max-min fair in RBs ("water filling", Bertsekas and
+Gallager, *Data Networks*, 2nd ed., §6.5.2): a flow whose RB need is below
+the common level ``L`` gets its need, the others get ``L``, with ``L`` set
+so that the RBs add up to ``capacity_rb``; with no demand anywhere ``L =
+capacity_rb / n``, the rule above. A rate-limited flow is *satisfied* while
+it gets its demand, else *degraded*; the share integrates, per flow, the
+time in each state and, over the satisfied time, the transmission time of
+one of its frames (``frame_bits``) at the RBs it could use at once: ``L``
+if some flow takes the level, else every RB the other flows do not use.
+That is the scheduling delay of :mod:`~satsim.scheduler.app_call`. RBs in
+use (``busy_rb_s``) are ``capacity_rb`` while any flow takes the level, else
+the sum of the needs (the beam is then not saturated).
 """
 
 from __future__ import annotations
@@ -53,14 +71,26 @@ _MAX_RATE_BPS_PER_RB = float(RATE_BPS_PER_RB[MAX_CQI])
 
 
 class _Flow:
-    __slots__ = ("remaining_bits", "rate_per_rb_bps", "leave_s", "event", "rate_bps")
+    """One flow in a share. A rate-limited flow (``demand_bps`` finite) also carries
+    ``satisfied_s`` / ``degraded_s`` (time with / without its demand) and
+    ``frame_delay_s_s`` (the integral of its frame transmission time over the
+    satisfied time, s x s), all since it joined."""
 
-    def __init__(self, bits: float, rate_per_rb_bps: float, leave_s: float, event):
+    __slots__ = ("remaining_bits", "rate_per_rb_bps", "leave_s", "event", "rate_bps",
+                 "demand_bps", "frame_bits", "frame_delay_s", "satisfied_s", "degraded_s",
+                 "frame_delay_s_s")
+
+    def __init__(self, bits: float, rate_per_rb_bps: float, leave_s: float, event,
+                 demand_bps: float = math.inf, frame_bits: float = 0.0):
         self.remaining_bits = bits
         self.rate_per_rb_bps = rate_per_rb_bps
         self.leave_s = leave_s
         self.event = event
         self.rate_bps = 0.0
+        self.demand_bps = demand_bps
+        self.frame_bits = frame_bits
+        self.frame_delay_s = math.inf  # of the current allocation; inf while degraded
+        self.satisfied_s = self.degraded_s = self.frame_delay_s_s = 0.0
 
 
 class ElasticShare:
@@ -87,7 +117,7 @@ class ElasticShare:
     """
 
     __slots__ = ("env", "capacity_rb", "pf", "horizon_s", "flows", "peak_flows", "_t_last",
-                 "_version", "_busy_rb_s", "_bits")
+                 "_version", "_busy_rb_s", "_bits", "_used_rb", "_limited")
 
     def __init__(self, env, capacity_rb: float, sharing: str = "round_robin",
                  horizon_s: float = math.inf):
@@ -103,11 +133,18 @@ class ElasticShare:
         self._version = 0
         self._busy_rb_s = 0.0
         self._bits = 0.0
+        self._used_rb = 0.0  # RBs in use under the current allocation
+        self._limited = 0  # rate-limited flows in the share
 
     # ------------------------------------------------------------ the services' calls
-    def join(self, key: int, bits: float, rate_per_rb_bps: float, leave_s: float):
+    def join(self, key, bits: float, rate_per_rb_bps: float, leave_s: float, *,
+             demand_bps: float = math.inf, frame_bits: float = 0.0):
         """Start transferring ``bits`` now, at one RB's rate ``rate_per_rb_bps``, until
         ``leave_s`` at the latest (the end of the handset's run on this beam).
+
+        A real-time flow gives its ``demand_bps`` (and ``bits = inf``) and the
+        bits of one frame, ``frame_bits``, for its scheduling delay (module
+        docstring); its :class:`_Flow` is ``flows[key]`` until the event.
 
         Returns a SimPy event whose value is ``(DONE, 0.0)`` when the bits are
         through, or ``(MOVED, bits_left)`` at ``leave_s``.
@@ -115,7 +152,10 @@ class ElasticShare:
         now = self.env.now
         self._advance(now)
         event = self.env.event()
-        self.flows[key] = _Flow(float(bits), float(rate_per_rb_bps), float(leave_s), event)
+        self.flows[key] = _Flow(float(bits), float(rate_per_rb_bps), float(leave_s), event,
+                                float(demand_bps), float(frame_bits))
+        if demand_bps < math.inf:
+            self._limited += 1
         if len(self.flows) > self.peak_flows:
             self.peak_flows = len(self.flows)
         self._plan(now)
@@ -132,9 +172,21 @@ class ElasticShare:
         """Bring every flow's bits left up to ``t`` (e.g. the end of the run)."""
         self._advance(t)
 
-    def rate_bps(self, key: int) -> float:
+    def rate_bps(self, key) -> float:
         """Current rate of an active flow, bit/s."""
         return self.flows[key].rate_bps
+
+    def offered_rate_bps(self, rate_per_rb_bps: float, demand_bps: float) -> float:
+        """The rate a new flow of that per-RB rate and demand would get if it joined
+        now (the others' allocation recomputed with it), bit/s."""
+        n = len(self.flows) + 1
+        gain = harmonic_number(n) if self.pf else 1.0
+        r_new = self._per_rb(rate_per_rb_bps, gain)
+        needs = [f.demand_bps / self._per_rb(f.rate_per_rb_bps, gain)
+                 for f in self.flows.values()]
+        needs.append(demand_bps / r_new if r_new > 0.0 else math.inf)
+        level, _ = _water_level(self.capacity_rb, needs)
+        return min(needs[-1], level) * r_new
 
     # ------------------------------------------------------------ accounting
     def _until_horizon(self, t: float) -> float:
@@ -144,7 +196,7 @@ class ElasticShare:
     def busy_rb_s(self, t: float) -> float:
         """RB-seconds in use by data up to ``min(t, horizon_s)``: all of ``capacity_rb``
         whenever at least one flow is active (the scheduler is work-conserving)."""
-        extra = self.capacity_rb * self._until_horizon(t) if self.flows else 0.0
+        extra = self._used_rb * self._until_horizon(t) if self.flows else 0.0
         return self._busy_rb_s + extra
 
     def bits_sent(self, t: float) -> float:
@@ -162,9 +214,17 @@ class ElasticShare:
                 d = f.rate_bps * dt
                 f.remaining_bits -= d
                 sent += d
+            if self._limited:
+                for f in self.flows.values():
+                    if f.demand_bps < math.inf:
+                        if f.frame_delay_s < math.inf:
+                            f.satisfied_s += dt
+                            f.frame_delay_s_s += f.frame_delay_s * dt
+                        else:
+                            f.degraded_s += dt
             busy = self._until_horizon(t)
             if busy > 0.0:
-                self._busy_rb_s += self.capacity_rb * busy
+                self._busy_rb_s += self._used_rb * busy
                 self._bits += sent * (busy / dt)
         if t > self._t_last:
             self._t_last = t
@@ -175,15 +235,19 @@ class ElasticShare:
         flows = self.flows
         n = len(flows)
         if n == 0:
+            self._used_rb = 0.0
             return
-        share = self.capacity_rb / n
         gain = harmonic_number(n) if self.pf else 1.0
+        if self._limited:
+            self._plan_limited(gain)
+        else:
+            share = self.capacity_rb / n
+            self._used_rb = self.capacity_rb
+            for f in flows.values():
+                f.rate_bps = share * self._per_rb(f.rate_per_rb_bps, gain)
         nxt = math.inf
         for f in flows.values():
-            r = f.rate_per_rb_bps
-            if self.pf:
-                r = min(r * gain, _MAX_RATE_BPS_PER_RB)
-            rate = f.rate_bps = share * r
+            rate = f.rate_bps
             finish = now + f.remaining_bits / rate if rate > 0.0 else math.inf
             if finish < nxt:
                 nxt = finish
@@ -192,6 +256,28 @@ class ElasticShare:
         if nxt < math.inf:
             timer = self.env.timeout(nxt - now if nxt > now else 0.0)
             timer.callbacks.append(partial(self._fire, self._version))
+
+    def _per_rb(self, rate_per_rb_bps: float, gain: float) -> float:
+        """A flow's rate per RB under the policy (the proportional-fair gain, capped)."""
+        return min(rate_per_rb_bps * gain, _MAX_RATE_BPS_PER_RB) if self.pf else rate_per_rb_bps
+
+    def _plan_limited(self, gain: float) -> None:
+        """Max-min fair RBs with rate-limited flows (module docstring): rates, RBs in
+        use and each rate-limited flow's frame transmission time."""
+        flows = list(self.flows.values())
+        per_rb = [self._per_rb(f.rate_per_rb_bps, gain) for f in flows]
+        needs = [f.demand_bps / r if r > 0.0 else math.inf for f, r in zip(flows, per_rb)]
+        level, used = _water_level(self.capacity_rb, needs)
+        self._used_rb = used
+        for f, r, need in zip(flows, per_rb, needs):
+            rb = need if need <= level else level
+            f.rate_bps = rb * r
+            if f.demand_bps < math.inf:
+                if need <= level and r > 0.0:  # satisfied: a frame may use the level,
+                    burst = level if level < math.inf else self.capacity_rb - used + need
+                    f.frame_delay_s = f.frame_bits / (burst * r)  # or every idle RB
+                else:
+                    f.frame_delay_s = math.inf
 
     def _fire(self, version: int, _event) -> None:
         if version != self._version:  # the membership changed since: a newer timer rules
@@ -205,8 +291,24 @@ class ElasticShare:
             elif f.leave_s <= now + _FINISH_TOLERANCE_S:
                 out.append((key, MOVED, f.remaining_bits))
         for key, status, left in out:
-            self.flows.pop(key).event.succeed((status, left))
+            f = self.flows.pop(key)
+            if f.demand_bps < math.inf:
+                self._limited -= 1
+            f.event.succeed((status, left))
         self._plan(now)
+
+
+def _water_level(capacity_rb: float, needs: list[float]) -> tuple[float, float]:
+    """Max-min fair split of ``capacity_rb`` among flows needing ``needs`` RBs (inf:
+    elastic): the level ``L`` (each flow gets ``min(need, L)``; inf when every need
+    fits) and the RBs in use."""
+    remaining, k = capacity_rb, len(needs)
+    for need in sorted(needs):
+        if need * k > remaining:  # this flow and all larger ones take the level
+            return remaining / k, capacity_rb
+        remaining -= need
+        k -= 1
+    return math.inf, capacity_rb - remaining
 
 
 def harmonic_number(n: int) -> float:

@@ -130,6 +130,30 @@ NO_REASON, NO_COVERAGE, LOW_SINR, BEAM_FULL, OUTAGE, HANDOVER_BLOCKED, REESTABLI
     range(7)
 REASONS = ("", "no_coverage", "low_sinr", "beam_full", "outage", "handover_blocked",
            "reestablishment_blocked")
+#: How an outage ends for a call (:func:`radio_link_outcome`).
+SURVIVED, REESTABLISHED, LOST, HUNG_UP = range(4)
+
+
+def radio_link_outcome(t_leave: float, t_back: float, t_end: float, t310_s: float,
+                       t311_s: float) -> tuple[int, float]:
+    """How an outage ends for a call, by the T310 / T311 rules of the module docstring.
+
+    The outage starts at ``t_leave``; a usable link is back at ``t_back``
+    (``inf``: never); the user would hang up at ``t_end``. Returns ``(kind, t)``:
+    ``(SURVIVED, t_back)``, back within T310 (no radio-link failure);
+    ``(REESTABLISHED, t_back)``, a radio-link failure at ``t_leave + t310_s``,
+    then RRC re-establishment within T311; ``(LOST, t_leave + t310_s + t311_s)``,
+    T311 expired, the call is dropped; ``(HUNG_UP, t_end)``, the user hung up
+    first (in the fade or the T311 search). Boundaries are inclusive (module
+    docstring). Shared by voice and app calls (:mod:`satsim.scheduler.app_call`).
+    """
+    t_rlf = t_leave + t310_s  # T310 expires: radio-link failure
+    t_drop = t_rlf + t311_s  # T311 expires: RRC_IDLE, the call is lost
+    if t_back > t_drop:  # no usable link in time, unless the call ends first
+        return (HUNG_UP, t_end) if t_end <= t_drop else (LOST, t_drop)
+    if t_end <= t_back:
+        return HUNG_UP, t_end
+    return (REESTABLISHED if t_back > t_rlf else SURVIVED), t_back
 
 
 def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float):
@@ -200,11 +224,17 @@ class VoiceContext:
 
 def _voice_runs(view: CoverageView, voice: VoiceConfig):
     """Per-run arrays ``ok``, ``stretch_last``, ``next_ok`` (see :class:`VoiceContext`)."""
-    n = view.n_runs
     cqi = view.cqi.astype(np.int64)
     sinr = view.sinr_db.astype(np.float64)
     sinr = np.where(np.isnan(sinr), CQI_MIN_SINR_DB[cqi], sinr)  # CQI only: its lower bound
     ok = (cqi >= voice.min_cqi) & (sinr >= voice.threshold_sinr_db)
+    return (ok, *usable_runs(view, ok))
+
+
+def usable_runs(view: CoverageView, ok: np.ndarray):
+    """``stretch_last`` and ``next_ok`` per run of ``view`` for the usable runs ``ok``
+    (see :class:`VoiceContext`; shared with :mod:`satsim.scheduler.app_call`)."""
+    n = view.n_runs
     run_h = np.repeat(np.arange(view.n_handsets), np.diff(view.offsets))
     link = np.zeros(n, dtype=bool)  # run j continues into j + 1 for voice
     if n > 1:
@@ -221,7 +251,7 @@ def _voice_runs(view: CoverageView, voice: VoiceConfig):
     same = first_ok < n
     same[same] = run_h[first_ok[same]] == run_h[same]
     next_ok = np.where(same, first_ok, -1)
-    return ok, stretch_last, next_ok
+    return stretch_last, next_ok
 
 
 def voice_call(env, ctx: VoiceContext, i: int):
@@ -261,23 +291,16 @@ def voice_call(env, ctx: VoiceContext, i: int):
         else:  # an outage starts at t_leave: when is voice possible again?
             m = int(ctx.next_ok[nxt]) if nxt < hi else -1
             t_next = float(view.start[m]) if m >= 0 else math.inf
-            t_rlf = t_leave + ctx.t310_s  # T310 expires: radio-link failure
-            t_drop = t_rlf + ctx.t311_s  # T311 expires: RRC_IDLE, the call is lost
-            if t_next > t_drop:  # no usable link in time, unless the call ends first
-                t_stop = min(t_end, t_drop)
+            kind, t_stop = radio_link_outcome(t_leave, t_next, t_end, ctx.t310_s, ctx.t311_s)
+            if kind == HUNG_UP or kind == LOST:
                 yield at(env, t_stop)
                 beam.end_call(env.now, n_rb)
-                if t_end <= t_stop:
+                if kind == HUNG_UP:
                     ctx.finish(i, t_end, COMPLETED)
                 else:
                     ctx.finish(i, t_stop, DROPPED, OUTAGE)
                 return
-            if t_end <= t_next:  # hangs up during a fade or the T311 search
-                yield at(env, t_end)
-                beam.end_call(env.now, n_rb)
-                ctx.finish(i, t_end, COMPLETED)
-                return
-            faded, reestablished = True, t_next > t_rlf
+            faded, reestablished = True, kind == REESTABLISHED
         yield at(env, t_next)
         if faded:
             ctx.outages[i] += 1

@@ -56,7 +56,7 @@ METRICS = (
 )
 
 #: Top-level sections of a run's summary that hold metrics.
-SUMMARY_SECTIONS = ("run", "coverage", "link", "sms", "voice", "data", "beams")
+SUMMARY_SECTIONS = ("run", "coverage", "link", "sms", "voice", "data", "app_call", "beams")
 
 
 class SweepFile(BaseModel):
