@@ -43,7 +43,7 @@ from .errors import InputError
 from .link.config import LinkConfig
 from .link.engine import HandoverState, iter_link_chunks, prepare, prepare_cells_for, serve_chunk
 from .link.losses import ChannelDraws, channel_draws
-from .link.timeline import LinkChunk
+from .link.timeline import PER_HANDSET_FIELDS, LinkChunk
 from .orbits.propagation import (
     DEFAULT_MAX_EPOCH_AGE_DAYS,
     check_epoch_age,
@@ -51,10 +51,7 @@ from .orbits.propagation import (
 )
 
 #: LinkChunk fields of shape (ntime, nh), joined along the handset axis.
-PER_HANDSET = ("serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db", "cqi",
-               "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
-               "differential_delay_s", "status", "n_visible", "elevation_rate_deg_s",
-               "service_edge_s")
+PER_HANDSET = PER_HANDSET_FIELDS
 
 
 def handset_blocks(n_handsets: int, block_handsets: int | None) -> list[slice]:

@@ -85,3 +85,25 @@ def test_edges_do_not_depend_on_the_chunking():
     assert np.all(np.isnan(a[0]))                      # nothing before the first sample
     fin = a[np.isfinite(a)]
     assert np.all((fin >= 0) & (fin <= 10.0))
+
+
+EARTH_FIXED = {"beams.mode": "earth_fixed", "satellite.antenna": "rectangular",
+               "satellite.beamwidth_3db_deg": None, "satellite.aperture_radius_m": None,
+               "satellite.eirp_density_dbw_mhz": 51.0, "satellite.max_gain_dbi": 35.4}
+
+
+@pytest.mark.slow
+def test_a_10_s_run_agrees_with_a_1_s_run():
+    """Issue 13's agreement between step sizes, on Earth-fixed cells (1 h, handsets
+    on a 200 km grid): availability within 0.5 percentage points and SMS latency
+    p50 within 2 s. (Gap p50 and call drops are not asserted: the 1 s run also sees
+    coverage holes of 1-8 s between two satellites, which no 10 s sample can see;
+    see the issue note.)"""
+    base = {**EARTH_FIXED, "duration_s": 3600, "handsets.spacing_km": 200.0}
+    runs = {step: satsim.run(satsim.load_scenario(None, overrides={**base, "step_s": step}),
+                             seed=0).summary for step in (1, 10)}
+    fine, coarse = runs[1], runs[10]
+    assert abs(fine["coverage"]["availability"] - coarse["coverage"]["availability"]) < 0.005
+    assert abs(fine["sms"]["latency_s"]["p50"] - coarse["sms"]["latency_s"]["p50"]) < 2.0
+    # the edges are timed: gaps are no longer whole steps at 10 s
+    assert coarse["coverage"]["gap_s"]["p50"] % 10 != 0

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..constants import IUGG_MEAN_RADIUS_KM
 from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
 from . import _cell_kernels as ck
@@ -158,6 +159,11 @@ class CellState:
     #: Re-evaluation interval in steps, and the run's step index of the next chunk.
     reeval_steps: int
     next_step: int = 0
+    #: How much lower than its cell centre a satellite can look from a phone in
+    #: the cell, deg: the phones' links are found down to the mask less this, so
+    #: the satellite serving a cell (chosen at its centre) is never missing from
+    #: a phone's links (:func:`link_mask_margin_deg`).
+    link_mask_margin_deg: float = 0.0
 
     def for_block(self, block: slice) -> CellState:
         """The same cells and assignment for a block of the handsets: every block
@@ -167,16 +173,25 @@ class CellState:
                                    sat=self.sat.copy())
 
 
+def link_mask_margin_deg(radius_km: float, altitude_km: float) -> float:
+    """Largest elevation difference between a cell's centre and a point of the
+    cell seen from one satellite, deg: a ground offset ``r`` turns the line of
+    sight by at most ``r / range`` (range >= altitude) and the local vertical by
+    ``r / R_earth``, so ``degrees(r / h + r / R)``."""
+    return math.degrees(radius_km / altitude_km + radius_km / IUGG_MEAN_RADIUS_KM)
+
+
 def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float,
                   step_s: float) -> CellState:
     """The occupied cells of ``handsets`` and the assignment state of a run."""
     grid = cell_grid(handsets, cell_radius_km(config, altitude_km), config.beams.cell_fill_km)
     users = grid.handsets_per_cell()
     order = np.lexsort((np.arange(grid.ncell), -users)).astype(np.int64)
-    reeval = max(1, int(round(config.beams.reassign_interval_s / step_s))) if step_s > 0 else 1
+    reeval = max(1, round(config.beams.reassign_interval_s / step_s)) if step_s > 0 else 1
     return CellState(grid=grid, handset_cell=grid.handset_cell, order=order,
                      color=grid.colors(config.carrier.reuse),
-                     sat=np.full(grid.ncell, -1, dtype=np.int64), reeval_steps=reeval)
+                     sat=np.full(grid.ncell, -1, dtype=np.int64), reeval_steps=reeval,
+                     link_mask_margin_deg=link_mask_margin_deg(grid.radius_km, altitude_km))
 
 
 def rect_args(half_kl_x_rad: float, half_kl_y_rad: float, taper: int,
@@ -204,7 +219,7 @@ def _pattern_args(config: LinkConfig):
 
 def active_beams(cell_sat: np.ndarray, nsat: int):
     """CSR over (step, satellite) of the assigned cells: ``(offsets, cell)``."""
-    nt, ncell = cell_sat.shape
+    nt = cell_sat.shape[0]
     tt, cc = np.nonzero(cell_sat >= 0)
     key = tt * nsat + cell_sat[tt, cc]
     order = np.argsort(key, kind="stable")

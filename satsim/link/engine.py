@@ -33,13 +33,18 @@ from ..orbits.handsets import Handsets
 from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, iter_ephemeris
 from ..orbits.timegrid import TimeGrid
 from . import _kernels, atmosphere, losses
-from .antenna import PATTERN_FLOOR_LIN, pattern_table, payload_aperture_radius_m, scan_loss_db
+from .antenna import (
+    PATTERN_FLOOR_LIN,
+    pattern_table,
+    payload_aperture_radius_m,
+    scan_loss_db,
+)
 from .beams import BeamLayout
 from .cell_engine import CellState, prepare_cells, serve_cells_chunk
 from .config import LinkConfig, Propagation
 from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB
 from .losses import channel_draws
-from .timeline import SERVED, LinkChunk, service_edges_s
+from .timeline import PER_HANDSET_FIELDS, SERVED, LinkChunk, service_edges_s
 
 
 class LinkGeometry(NamedTuple):
@@ -488,7 +493,10 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     ``timings``, if given, accumulates wall seconds under "geometry" and "link"."""
     c = config.carrier
     t0 = time.perf_counter()
-    links = visible_links(ephemeris, handsets, config.interference_mask_deg, c.dl_center_hz)
+    # with Earth-fixed cells the satellite serving a cell is chosen at its centre: find
+    # the phones' links a little lower, so it is among them (and interferes if not serving)
+    mask = config.interference_mask_deg - (cells.link_mask_margin_deg if cells else 0.0)
+    links = visible_links(ephemeris, handsets, max(mask, 0.0), c.dl_center_hz)
     t1 = time.perf_counter()
     loss = link_losses_db(links, len(handsets), config.propagation, c.dl_center_hz, draws)
     nt, nh = len(ephemeris.times), len(handsets)
@@ -603,9 +611,7 @@ def serve_links(constellation, handsets, times, config=None, *, chunk_steps=360,
     """The whole link timeline in memory (chunks concatenated); for short runs."""
     chunks = list(iter_link_chunks(constellation, handsets, times, config,
                                    chunk_steps=chunk_steps, processes=processes))
-    cat = {name: np.concatenate([getattr(ch, name) for ch in chunks]) for name in (
-        "serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db", "cqi",
-        "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
-        "differential_delay_s", "status", "n_visible")}
+    cat = {name: np.concatenate([getattr(ch, name) for ch in chunks])
+           for name in PER_HANDSET_FIELDS}
     return LinkChunk(times=times, handovers=pd.concat([ch.handovers for ch in chunks],
                                                       ignore_index=True), **cat)

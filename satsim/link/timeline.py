@@ -78,6 +78,14 @@ STATUS_NAMES = {SERVED: "served", NO_SATELLITE: "no_satellite", NO_BEAM: "no_bea
                 UPLINK_DOPPLER: "uplink_doppler", DOPPLER_RATE: "doppler_rate"}
 
 
+#: The (ntime, nh) arrays of a :class:`LinkChunk`, in field order: what joins
+#: chunks in time or handset blocks side by side.
+PER_HANDSET_FIELDS = ("serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db",
+                      "cqi", "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
+                      "differential_delay_s", "status", "n_visible", "elevation_rate_deg_s",
+                      "service_edge_s")
+
+
 @dataclass(frozen=True, eq=False)
 class LinkChunk:
     """The link timeline for one chunk of time steps (see the module docstring)."""

@@ -47,16 +47,20 @@ class GapTracker:
 
     Gaps are kept as sample indices, ``[start, end)``: the first unserved
     sample and the first served one after it (``n`` for a gap still open at
-    the end of the run); :meth:`table` turns them into seconds.
+    the end of the run), with the link timeline's ``service_edge_s`` at each
+    (seconds before that sample where service changed; NaN: the midpoint);
+    :meth:`table` turns them into seconds.
     """
 
     def __init__(self, n_handsets: int):
         self.prev_served = None
         self.open_start = np.full(n_handsets, -1, dtype=np.int64)
+        self.open_edge = np.full(n_handsets, np.nan)
         self.found = []
 
-    def add(self, served: np.ndarray, k0: int) -> None:
-        """Fold in the ``served`` samples ``(nt, nh)`` of steps ``k0 .. k0 + nt - 1``."""
+    def add(self, served: np.ndarray, k0: int, edge_s: np.ndarray | None = None) -> None:
+        """Fold in the ``served`` samples ``(nt, nh)`` of steps ``k0 .. k0 + nt - 1``
+        (and their ``LinkChunk.service_edge_s``, if known)."""
         if self.prev_served is None:
             self.prev_served = served[0].copy()
             self.open_start[~served[0]] = 0
@@ -64,38 +68,53 @@ class GapTracker:
         t_idx, h_idx = np.nonzero(d)
         kind = d[t_idx, h_idx]  # -1: gap starts here, +1: gap ended (first served step)
         order = np.lexsort((t_idx, h_idx))
-        t_idx, h_idx, kind = t_idx[order] + k0, h_idx[order], kind[order]
+        t_idx, h_idx, kind = t_idx[order], h_idx[order], kind[order]
+        edge = (np.full(t_idx.size, np.nan) if edge_s is None
+                else np.asarray(edge_s[t_idx, h_idx], dtype=np.float64))
+        t_idx = t_idx + k0
         ends = np.flatnonzero(kind == 1)
         prev_is_start = np.zeros(ends.size, dtype=bool)
         ok = ends > 0
         prev_is_start[ok] = (h_idx[ends[ok] - 1] == h_idx[ends[ok]]) & (kind[ends[ok] - 1] == -1)
         start = np.where(prev_is_start, t_idx[np.maximum(ends - 1, 0)],
                          self.open_start[h_idx[ends]])
+        start_edge = np.where(prev_is_start, edge[np.maximum(ends - 1, 0)],
+                              self.open_edge[h_idx[ends]])
         if ends.size:
             assert np.all(start >= 0)
-            self.found.append((h_idx[ends], start, t_idx[ends]))
+            self.found.append((h_idx[ends], start, t_idx[ends], start_edge, edge[ends]))
         # handsets whose last event is a start have a gap open at the chunk's end
         if h_idx.size:
             last = np.r_[h_idx[1:] != h_idx[:-1], True]
-            lh, lk, lt = h_idx[last], kind[last], t_idx[last]
+            lh, lk, lt, le = h_idx[last], kind[last], t_idx[last], edge[last]
             self.open_start[lh] = np.where(lk == -1, lt, -1)
+            self.open_edge[lh] = np.where(lk == -1, le, np.nan)
         self.prev_served = served[-1].copy()
 
-    def table(self, bounds_s: np.ndarray) -> pd.DataFrame:
+    def table(self, bounds_s: np.ndarray, times_s: np.ndarray | None = None) -> pd.DataFrame:
         """The gaps table (handset, start_s, end_s, duration_s, censored), by handset
-        then start, once every chunk is in; ``bounds_s``: the run's sample bounds."""
+        then start, once every chunk is in; ``bounds_s``: the run's sample bounds
+        (midpoints), ``times_s``: its sample times (with them, an edge with a
+        known ``service_edge_s`` is placed there instead of at the midpoint)."""
         n = bounds_s.size - 1
         found = list(self.found)
         still = np.flatnonzero(self.open_start >= 0)
         if still.size:
-            found.append((still, self.open_start[still], np.full(still.size, n)))
+            found.append((still, self.open_start[still], np.full(still.size, n),
+                          self.open_edge[still], np.full(still.size, np.nan)))
         if found:
             h, s, e = (np.concatenate([g[k] for g in found]) for k in range(3))
+            es, ee = (np.concatenate([g[k] for g in found]) for k in (3, 4))
         else:
             h = s = e = np.empty(0, dtype=np.int64)
+            es = ee = np.empty(0)
         order = np.lexsort((s, h))
-        h, s, e = h[order], s[order], e[order]
+        h, s, e, es, ee = h[order], s[order], e[order], es[order], ee[order]
         start_s, end_s = bounds_s[s], bounds_s[e]
+        if times_s is not None:
+            t = np.append(np.asarray(times_s, dtype=np.float64), np.nan)
+            start_s = np.where(np.isfinite(es), t[s] - es, start_s)
+            end_s = np.where(np.isfinite(ee) & (e < n), t[np.minimum(e, n)] - ee, end_s)
         return pd.DataFrame({"handset": h.astype(np.int64), "start_s": start_s, "end_s": end_s,
                              "duration_s": end_s - start_s,
                              "censored": (s == 0) | (e == n)})
@@ -140,18 +159,32 @@ class LinkStats:
         self._add_samples(ch)
         if len(ch.handovers):
             self.handovers.append(ch.handovers)
-        self.gaps.add(ch.served, k0)
+        self.gaps.add(ch.served, k0, getattr(ch, "service_edge_s", None))
         self.steps_done += nt
 
     def _add_per_handset(self, ch, w: np.ndarray) -> None:
         served, nvis = ch.served, ch.n_visible
-        self.served_s += (served * w).sum(axis=0)
+        self.served_s += (served * w).sum(axis=0) + self._edge_correction_s(ch)
         self.visible_s += ((nvis > 0) * w).sum(axis=0)
         self.visible_sum_s += (nvis * w).sum(axis=0)
         self.sinr_sum += np.where(served, ch.dl_sinr_db, 0.0).astype(np.float64).sum(axis=0)
         self.sinr_n += served.sum(axis=0)
         self.status_count += np.bincount(ch.status.ravel(), minlength=self.status_count.size)
         self.sinr_hist += np.histogram(ch.dl_sinr_db[served], bins=SINR_EDGES_DB)[0]
+
+    def _edge_correction_s(self, ch) -> np.ndarray:
+        """Served time the chunk's service edges move from the midpoint rule, per
+        handset, s: an edge ``e`` seconds before sample ``k`` instead of at the
+        midpoint ``b_k`` adds ``e - (t_k - b_k)`` where service begins at ``k``,
+        and takes it away where it ends."""
+        edge = getattr(ch, "service_edge_s", None)
+        if edge is None:
+            return 0.0
+        k0, nt = self.steps_done, ch.served.shape[0]
+        half = (self.times.offsets_s[k0:k0 + nt] - self.bounds_s[k0:k0 + nt])[:, None]
+        known = np.isfinite(edge)
+        delta = np.where(ch.served, edge - half, half - edge)
+        return np.where(known, delta, 0.0).sum(axis=0)
 
     def _add_series(self, ch) -> None:
         served, nvis = ch.served, ch.n_visible
@@ -191,7 +224,7 @@ class LinkStats:
         """The run's timeline tables: gaps, handsets, timeseries, samples (if any
         handset is sampled), handovers; ``handsets``: the run's
         :class:`satsim.orbits.Handsets`."""
-        tables = {"gaps": self.gaps.table(self.bounds_s)}
+        tables = {"gaps": self.gaps.table(self.bounds_s, self.times.offsets_s)}
         tables["handsets"] = self._handset_table(handsets, tables["gaps"])
         tables["timeseries"] = (pd.concat(self.series, ignore_index=True) if self.series
                                 else pd.DataFrame())
@@ -227,7 +260,7 @@ class LinkStats:
             "availability_p5": float(np.percentile(self.served_s / span, 5)) if nh else None,
             "visible": float(self.visible_s.sum() / (span * nh)) if nh else None,
             "mean_visible": float(self.visible_sum_s.sum() / (span * nh)) if nh else None,
-            "gaps": int(len(gaps)),
+            "gaps": len(gaps),
             "censored_gaps": int(gaps["censored"].sum()),
             "gap_s": _percentiles(gaps["duration_s"].to_numpy()),
             "handovers_per_handset_hour": (float(len(handovers) / (nh * span / 3600.0))

@@ -204,18 +204,20 @@ class CoverageView:
             for ch in chunks:
                 epoch.append(ch.times.epoch)
                 yield (ch.times.offsets_s, ch.served, ch.serving_sat, ch.serving_beam,
-                       ch.dl_sinr_db, ch.cqi, getattr(ch, "delay_s", None))
+                       ch.dl_sinr_db, ch.cqi, getattr(ch, "delay_s", None),
+                       getattr(ch, "service_edge_s", None))
 
         return cls._from_sample_chunks(samples(), epoch)
 
     @classmethod
     def _from_sample_chunks(cls, items, epoch) -> CoverageView:
         """Runs of consecutive chunks of samples ``(times, served, sat, beam, sinr, cqi,
-        delay)``.
+        delay[, edge])``.
 
         Each chunk's interval bounds need the neighbouring chunks' times
-        (midpoints), so a chunk is processed once the next one is seen. The
-        view has per-run delays only if every chunk gives them.
+        (midpoints) and the next chunk's first service edge, so a chunk is
+        processed once the next one is seen. The view has per-run delays only
+        if every chunk gives them.
         """
         parts, pending, t_before, nh, t_first = [], None, None, None, None
         has_delay = True
@@ -228,7 +230,8 @@ class CoverageView:
             else:
                 if not times[0] > pending[0][-1]:
                     raise InputError("CoverageView: chunks must follow each other in time")
-                parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, times[0]))
+                parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, times[0],
+                                                             _first_row(item[7])))
                 t_before = pending[0][-1]
             pending = item
         if pending is None:
@@ -237,7 +240,7 @@ class CoverageView:
         if not t_last > t_first:
             raise InputError("CoverageView: need at least 2 sample times (the view spans "
                              "from the first to the last)")
-        parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, None))
+        parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, None, None))
         if parts:
             # one column at a time, dropping the pieces as they are joined, so
             # a long run's runs are held about once, not three times
@@ -430,7 +433,12 @@ def _block_end(end: np.ndarray, link: np.ndarray) -> np.ndarray:
     return end[last[block]]
 
 
-def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, nh=None):
+def _first_row(edge):
+    """The first row of a chunk's ``service_edge_s`` (None if it has none)."""
+    return None if edge is None else np.asarray(edge)[0]
+
+
+def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, edge=None, nh=None):
     """One chunk of samples as arrays, shapes checked; ``nh``: handsets of earlier chunks."""
     times = np.ascontiguousarray(times_s, dtype=np.float64)
     if times.ndim != 1 or times.size < 1 or not np.all(np.diff(times) > 0):
@@ -446,26 +454,38 @@ def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, nh=None)
     if sinr is None and cqi is None:
         raise InputError("CoverageView: give sinr_db or cqi (or both)")
     arrays = {"serving_sat": sat, "serving_beam": beam, "sinr_db": sinr, "cqi": cqi,
-              "delay_s": delay}
+              "delay_s": delay, "service_edge_s": edge}
     for name, a in arrays.items():
         if a is not None and np.shape(a) != served.shape:
             raise InputError(f"CoverageView: {name} must have the shape of served "
                              f"{served.shape}, got {np.shape(a)}")
     return (times, served, np.asarray(sat), np.asarray(beam),
             None if sinr is None else np.asarray(sinr), None if cqi is None else np.asarray(cqi),
-            None if delay is None else np.asarray(delay))
+            None if delay is None else np.asarray(delay),
+            None if edge is None else np.asarray(edge, dtype=np.float64))
 
 
-def _runs_of_chunk(samples, t_before, t_after):
-    """Runs of one chunk; ``t_before`` / ``t_after``: neighbouring chunks' sample times or None."""
-    times, served, sat, beam, sinr, cqi, delay = samples
+def _runs_of_chunk(samples, t_before, t_after, edge_after):
+    """Runs of one chunk; ``t_before`` / ``t_after``: neighbouring chunks' sample times or
+    None; ``edge_after``: the next chunk's first ``service_edge_s`` row, or None.
+
+    A run's start and end are the midpoints between samples, except where
+    service began or ended and the link timeline timed it
+    (``LinkChunk.service_edge_s``: that many seconds before the sample)."""
+    times, served, sat, beam, sinr, cqi, delay, edge = samples
     nh = served.shape[1]
     # bounds of the sample intervals (midpoint rule), cut at the run's start and end
     bounds = sample_bounds_s(times, t_before, t_after)
     parts = []
     for h0 in range(0, nh, _BLOCK_HANDSETS):
         sl = np.s_[:, h0:min(nh, h0 + _BLOCK_HANDSETS)]
-        parts.append(_runs_of_block(h0, bounds, served[sl], sat[sl], beam[sl],
+        b = bounds[:, None]
+        if edge is not None:  # per (sample, handset) bounds: the timed edges where known
+            tt = np.append(times, np.nan if t_after is None else t_after)[:, None]
+            e = np.vstack([edge[sl], np.full((1, sl[1].stop - h0), np.nan)
+                           if edge_after is None else edge_after[None, sl[1]]])
+            b = np.where(np.isfinite(e), tt - e, b)
+        parts.append(_runs_of_block(h0, b, served[sl], sat[sl], beam[sl],
                                     None if sinr is None else sinr[sl],
                                     None if cqi is None else cqi[sl],
                                     None if delay is None else delay[sl]))
@@ -473,7 +493,8 @@ def _runs_of_chunk(samples, t_before, t_after):
 
 
 def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None):
-    """Served runs of a block of handset columns, in (handset, start) order.
+    """Served runs of a block of handset columns, in (handset, start) order;
+    ``bounds``: (nt + 1, nb) sample-interval bounds (or (nt + 1, 1), the same for all).
 
     Returns handset, start, end, sat, beam, cqi, mean SINR, the number of
     samples with a finite SINR (to join runs across chunks), and the same two
@@ -500,7 +521,8 @@ def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None):
     hh, ii, nxt = hh[keep], ii[keep], nxt[keep]
     mean, count = _run_means(sinr, served, hh, ii, nxt)
     delay_mean, delay_count = _run_means(delay, served, hh, ii, nxt)
-    return (hh + h0, bounds[ii], bounds[nxt], sat[ii, hh], beam[ii, hh], cqi[ii, hh], mean,
+    col = np.minimum(hh, bounds.shape[1] - 1)
+    return (hh + h0, bounds[ii, col], bounds[nxt, col], sat[ii, hh], beam[ii, hh], cqi[ii, hh], mean,
             count, delay_mean, delay_count)
 
 
