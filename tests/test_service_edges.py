@@ -107,3 +107,16 @@ def test_a_10_s_run_agrees_with_a_1_s_run():
     assert abs(fine["sms"]["latency_s"]["p50"] - coarse["sms"]["latency_s"]["p50"]) < 2.0
     # the edges are timed: gaps are no longer whole steps at 10 s
     assert coarse["coverage"]["gap_s"]["p50"] % 10 != 0
+
+
+def test_margins_of_different_beams_are_not_interpolated():
+    """A served sample in one beam and an unserved one reported against another:
+    their margins are of different links, so the midpoint stands."""
+    col = lambda v: np.asarray(v, dtype=np.float64)[:, None]  # noqa: E731
+    args = (np.asarray([0.0, 10.0]), np.asarray([SERVED, DOPPLER], np.uint8)[:, None],
+            col([0.0, 0.0]), col([4500.0, 6000.0]), col([0.0, 0.0]), col([40.0, 40.0]),
+            col([0.0, 0.0]), RULES)
+    same = service_edges_s(*args, sat=np.array([[1], [1]]), beam=np.array([[3], [3]]))
+    other = service_edges_s(*args, sat=np.array([[1], [1]]), beam=np.array([[3], [4]]))
+    # margins +500 Hz and -1,000 Hz: a third of the way, 6.667 s before the second sample
+    assert same[0, 0] == pytest.approx(20 / 3, abs=1e-5) and other[0, 0] == 5.0

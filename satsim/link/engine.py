@@ -541,7 +541,7 @@ def _service_edges(times_s, out: LinkOutputs, rules: ServingRules,
     (kept in ``state``) and this chunk's, through
     :func:`~satsim.link.timeline.service_edges_s`; NaN on the run's first sample."""
     rows = (out.status, out.sinr_db, out.resid_doppler_hz, out.diff_delay_s, out.elevation_deg,
-            out.elev_rate_deg_s)
+            out.elev_rate_deg_s, out.sat, out.beam)
     if state.last_sample is None:
         t = np.concatenate([[times_s[0]], times_s])
         prev = tuple(r[:1] for r in rows)
@@ -551,7 +551,7 @@ def _service_edges(times_s, out: LinkOutputs, rules: ServingRules,
         prev = state.last_sample[1]
     full = [np.concatenate([p_, r]) for p_, r in zip(prev, rows)]
     state.last_sample = (float(times_s[-1]), tuple(r[-1:].copy() for r in rows))
-    edges = service_edges_s(t, *full, rules)
+    edges = service_edges_s(t, *full[:6], rules, sat=full[6], beam=full[7])
     if prev[0][0].size and np.all(prev[0] == 255):
         edges[0] = np.nan
     return edges

@@ -135,7 +135,7 @@ class LinkChunk:
 
 
 def service_edges_s(times_s, status, sinr_db, resid_doppler_hz, diff_delay_s, elevation_deg,
-                    elevation_rate_deg_s, rules) -> np.ndarray:
+                    elevation_rate_deg_s, rules, sat=None, beam=None) -> np.ndarray:
     """When service began or ended between consecutive samples, timed within the step.
 
     Inputs are the samples ``0 .. n`` of a stretch of the timeline (``times_s``,
@@ -144,15 +144,15 @@ def service_edges_s(times_s, status, sinr_db, resid_doppler_hz, diff_delay_s, el
     changed since sample ``k`` (served to not, or back), NaN where it did not.
 
     The change is placed where the quantity that decided it crosses its limit,
-    interpolated linearly between the two samples (the unserved sample's status
-    names the quantity; its values are those of the beam it was reported
-    against): LOW_SINR the SINR against ``rules.min_sinr_db``; DOPPLER,
+    interpolated linearly between the two samples when both were reported
+    against the same satellite and beam (``sat``, ``beam``; the unserved
+    sample's status names the quantity): LOW_SINR the SINR against ``rules.min_sinr_db``; DOPPLER,
     UPLINK_DOPPLER and DELAY the residual Doppler (downlink, or uplink at
     ``2 rules.ul_over_dl`` times it) or the differential delay against their
     tolerances; NO_SATELLITE the served sample's elevation, extrapolated with
     its rate to ``rules.min_elevation_deg`` (the satellite sets or rises).
-    Anything else (NO_BEAM, DOPPLER_RATE, values missing, a crossing outside
-    the step) falls back to the midpoint, the rule of
+    Anything else (NO_BEAM, DOPPLER_RATE, another beam, values missing, a
+    crossing outside the step) falls back to the midpoint, the rule of
     :func:`satsim.orbits.coverage.sample_bounds_s`.
     """
     t = np.asarray(times_s, dtype=np.float64)
@@ -172,9 +172,13 @@ def service_edges_s(times_s, status, sinr_db, resid_doppler_hz, diff_delay_s, el
         UPLINK_DOPPLER: rules.max_ul_doppler_hz - 2.0 * rules.ul_over_dl * resid,
         DELAY: rules.max_delay_s - ddel,
     }
+    same = np.ones(change.shape, dtype=bool)
+    if sat is not None and beam is not None:
+        same = (np.asarray(sat)[a] == np.asarray(sat)[b]) & (np.asarray(beam)[a]
+                                                             == np.asarray(beam)[b])
     with np.errstate(invalid="ignore", divide="ignore"):
         for code, m in margins.items():
-            sel = change & (unserved_st == code)
+            sel = change & same & (unserved_st == code)
             if sel.any():
                 m0, m1 = m[a], m[b]
                 f = m0 / (m0 - m1)
