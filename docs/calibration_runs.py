@@ -1,6 +1,6 @@
 """The runs of docs/calibration.md: the default and the Earth-fixed option, 2 h over CONUS.
 
-Usage: python docs/calibration_runs.py OUT.json  (about 4 minutes on a 2-core machine)
+Usage: python docs/calibration_runs.py OUT.json  (about 6 minutes on a 2-core machine)
 """
 import json, sys, time
 import numpy as np
@@ -11,12 +11,15 @@ BASE = {"duration_s": 7200, "step_s": 10}
 EF = {"beams.mode": "earth_fixed", "satellite.antenna": "rectangular",
       "satellite.beamwidth_3db_deg": None, "satellite.aperture_radius_m": None,
       "satellite.eirp_density_dbw_mhz": 51.0, "satellite.max_gain_dbi": 35.4}
+LIT = {"handsets.spacing_km": 150.0, "beams.cell_fill_km": 106.0}
 CASES = {
-    "default (moving Set-2 beams, 750 Hz)": {},
-    "default, phone DL tolerance 5 kHz": {"link.max_residual_doppler_hz": 5000},
-    "earth-fixed 2.7x2.3 m, 58 dBW/beam, activity 0.1": EF,
-    "earth-fixed, activity 1 (all beams loaded)": {**EF, "beams.activity": 1.0},
-    "earth-fixed, 1 kW payload shared": {**EF, "satellite.total_power_dbw": 30.0},
+    "default (moving Set-2 beams; phone DL 5 kHz, satellite UL 7.5 kHz)": {},
+    "moving beams, 750 Hz test envelope (the old default)": {"link.max_residual_doppler_hz": 750},
+    "earth-fixed 2.7x2.3 m, 58 dBW/beam, occupied cells, activity 0.1": EF,
+    "earth-fixed, occupied cells, activity 1": {**EF, "beams.activity": 1.0},
+    "earth-fixed, occupied cells, 1 kW payload shared": {**EF, "satellite.total_power_dbw": 30.0},
+    "earth-fixed, every cell lit (150 km grid), activity 0.1": {**EF, **LIT},
+    "earth-fixed, every cell lit (150 km grid), activity 1": {**EF, **LIT, "beams.activity": 1.0},
 }
 out = {}
 for name, ov in CASES.items():
