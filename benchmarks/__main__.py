@@ -1,12 +1,15 @@
 """``python -m benchmarks [SECTION|all] [--quick] [--out FILE.json]``.
 
-Sections: propagation, geometry, link, scheduler, scaling, jit, e2e. Runs
-the chosen benchmarks, prints a table of the figures (goals, ratio limits
-and correctness checks included) and a summary table, and writes everything
-to JSON: by default ``benchmarks/results/<name>[-quick]-<date>.json``
-(git-ignored). Exits with status 1 if a correctness check failed or a ratio
-fell past its limit (:mod:`benchmarks.limits`); a missed speed goal, and
-any absolute time, is reported, never an error.
+Sections: propagation, geometry, link, scheduler, scaling, jit, e2e (``all``
+runs these), and north_star (on its own only: minutes even ``--quick``;
+``--full`` runs the whole target day, ``--handsets`` / ``--slice-h`` size its
+slice). Runs the chosen benchmarks, prints a table of the figures (goals,
+ratio limits and correctness checks included) and a summary table, and
+writes everything to JSON: by default
+``benchmarks/results/<name>[-quick]-<date>.json`` (git-ignored). Exits with
+status 1 if a correctness check failed or a ratio fell past its limit
+(:mod:`benchmarks.limits`); a missed speed goal, and any absolute time, is
+reported, never an error.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from rich.table import Table
 from benchmarks import RESULTS_DIR, Section, limits, machine_info
 
 BENCHMARKS = ("propagation", "geometry", "link", "scheduler", "scaling", "jit", "e2e")
+#: Sections run only when named: too long for ``all`` (and CI's ``all --quick``).
+ON_THEIR_OWN = ("north_star",)
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -118,7 +123,8 @@ def main(argv=None) -> int:
         description="Speed and memory benchmarks of satsim, as ratios to reference "
                     "implementations."
     )
-    parser.add_argument("which", nargs="?", default="all", choices=BENCHMARKS + ("all",))
+    parser.add_argument("which", nargs="?", default="all",
+                        choices=BENCHMARKS + ON_THEIR_OWN + ("all",))
     parser.add_argument("--quick", action="store_true",
                         help="smaller sizes, same code paths (about 2 minutes for all, "
                              "2.5 under load; what CI runs)")
@@ -128,7 +134,27 @@ def main(argv=None) -> int:
                         help="timed repeats per case, best kept (defaults full / quick: "
                              "propagation 5 / 3, link kernel comparison 3 / 2, scheduler 3 / 3, "
                              "scaling runs 2 / 1, e2e rounds 1 / 3; jit: not used)")
+    north = parser.add_argument_group(
+        "north_star", "the target of issue 14 (100,000 handsets x 86,400 steps of 1 s); "
+                      "default: a 10 min slice at 100,000 handsets, extrapolated, and a 1 h / "
+                      "4 h memory pair at 2,958 handsets (~8 min here)")
+    north.add_argument("--full", action="store_true",
+                       help="run the whole target day instead of a slice (hours here)")
+    north.add_argument("--handsets", type=int, default=None,
+                       help="handsets of the slice (CONUS grid; default 100,000)")
+    north.add_argument("--slice-h", type=float, default=None,
+                       help="length of the slice, hours (default 1/6)")
+    north.add_argument("--no-pair", action="store_true",
+                       help="skip the 1 h / 4 h memory pair")
     args = parser.parse_args(argv)
+    if args.which != "north_star" and (args.full or args.handsets or args.slice_h
+                                       or args.no_pair):
+        parser.error("--full, --handsets, --slice-h and --no-pair are options of the "
+                     "north_star section: python -m benchmarks north_star ...")
+    if args.handsets is not None and args.handsets < 1:
+        parser.error(f"--handsets must be at least 1, got {args.handsets}")
+    if args.slice_h is not None and not args.slice_h > 0:
+        parser.error(f"--slice-h must be positive, got {args.slice_h}")
 
     console = Console(stderr=True)
     log = console.log
@@ -149,7 +175,11 @@ def main(argv=None) -> int:
     for name in names:
         module = __import__(f"benchmarks.bench_{name}", fromlist=["run"])
         t0 = time.perf_counter()
-        sec = module.run(quick=args.quick, repeats=args.repeats, log=log)
+        extra = {}
+        if name == "north_star":
+            extra = {"full": args.full, "handsets": args.handsets, "slice_h": args.slice_h,
+                     "pair": not args.no_pair}
+        sec = module.run(quick=args.quick, repeats=args.repeats, log=log, **extra)
         sec.wall_s = time.perf_counter() - t0
         limits.apply(sec)
         log(f"{name}: finished in {sec.wall_s:.1f} s"

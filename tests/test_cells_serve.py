@@ -85,7 +85,7 @@ def _ground(x_km):
 
 def test_at_the_cell_centre_doppler_delay_vanish_and_sinr_is_snr():
     out, rng = _setup([0.0], [0], [_ground(0.0)])
-    sat, cell, snr, sinr, ul, elev, delay, resid, ddel, status, _ = out
+    sat, cell, snr, sinr, ul, elev, delay, resid, ddel, status = out
     assert sat[0, 0] == 0 and cell[0, 0] == 0 and status[0, 0] == SERVED
     assert resid[0, 0] == pytest.approx(0.0, abs=1e-9)
     assert ddel[0, 0] == pytest.approx(0.0, abs=1e-15)

@@ -168,3 +168,44 @@ def test_rate_bound_holds_over_whole_passes():
             b /= np.linalg.norm(b)
             worst = max(worst, abs(_kernels.resid_doppler_rate_moving(ax, r, v, h, *b, F_DL_HZ)))
     assert 500.0 < worst < bound
+
+
+def test_elevation_rate_equals_the_finite_difference_of_the_elevation():
+    """``engine.elevation_rate_deg_s`` (used to time a satellite setting or rising
+    between samples) against d(elevation)/dt on the two-body orbit, geocentric up."""
+    from satsim.link.engine import elevation_rate_deg_s
+
+    h = _ground(20.0, 10.0)
+
+    def elev(t):
+        r, _ = _orbit_itrs(t)
+        d = r - h
+        return math.degrees(math.asin(float(d @ h) / np.linalg.norm(d) / np.linalg.norm(h)))
+
+    checked = 0
+    for t in np.arange(0.0, 5400.0, 30.0):
+        if elev(t) < 10.0:
+            continue
+        r, v = _orbit_itrs(t)
+        want = (elev(t + 0.01) - elev(t - 0.01)) / 0.02
+        assert float(elevation_rate_deg_s(r, v, h)) == pytest.approx(want, abs=2e-4)
+        checked += 1
+    assert checked >= 3
+
+
+@pytest.mark.parametrize("mode", ["moving", "earth_fixed"])
+def test_a_phone_that_cannot_follow_the_doppler_rate_is_not_served(mode):
+    """Below the run's rate bound, served links whose residual Doppler changes
+    faster than link.max_doppler_rate_hz_s become status doppler_rate; at the
+    default (31,250 Hz/s, above any LEO residual rate) none do."""
+    import satsim
+
+    base = {"duration_s": 600, "step_s": 10, "handsets.spacing_km": 300.0,
+            "services.sms.enabled": False, "beams.mode": mode}
+    default = satsim.run(satsim.load_scenario(None, overrides=base), seed=0).summary["link"]
+    tight = satsim.run(satsim.load_scenario(None, overrides={
+        **base, "link.max_doppler_rate_hz_s": 20.0}), seed=0).summary["link"]
+    assert default["status_fraction"]["doppler_rate"] == 0.0
+    assert tight["status_fraction"]["doppler_rate"] > 0.05
+    assert (tight["status_fraction"]["served"] + tight["status_fraction"]["doppler_rate"]
+            == pytest.approx(default["status_fraction"]["served"], abs=1e-12))

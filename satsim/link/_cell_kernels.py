@@ -17,10 +17,11 @@ from .._jit import njit
 from ._aperture_kernels import rect_pattern_lin, rect_steered_gain_lin
 from ._kernels import (
     _C_KM_S,
+    DOPPLER_RATE,
     NO_BEAM,
     NO_SATELLITE,
+    SERVED,
     body_frame,
-    elevation_rate_deg_s,
     link_status,
     pattern_gain_lin,
     resid_doppler_rate_fixed,
@@ -309,16 +310,27 @@ def _serve_handset(h, geo, axes, cells, beams, radio, rules, pattern, circ, rect
         out.delay_s[t, h] = geo.range_km[ks] / _C_KM_S
         out.resid_doppler_hz[t, h] = resid
         out.diff_delay_s[t, h] = ddel
-        rate = 0.0  # below rules.doppler_rate_bound_hz_s: cannot exceed the tolerance
-        if rules.max_doppler_rate_hz_s < rules.doppler_rate_bound_hz_s:
-            rate = resid_doppler_rate_fixed(geo.sat_pos_km[s, t], geo.sat_vel_km_s[s, t],
-                                            geo.handset_pos_km[h], cells.centre_km[c],
-                                            radio.dl_freq_hz)
         # a phone camps on its cell's beam: no beam-edge test (gain 1 passes it)
-        out.status[t, h] = link_status(1.0, sinr, resid, ddel, rate, rules)
-        out.elev_rate_deg_s[t, h] = elevation_rate_deg_s(geo.sat_pos_km[s, t],
-                                                         geo.sat_vel_km_s[s, t],
-                                                         geo.handset_pos_km[h])
+        out.status[t, h] = link_status(1.0, sinr, resid, ddel, rules)
+
+
+@njit
+def doppler_rate_check_cells(status, sat, sat_pos_km, sat_vel_km_s, handset_pos_km,
+                             handset_cell, centre_km, dl_freq_hz, max_rate_hz_s):
+    """Served phones (status SERVED) whose residual Doppler after the cell
+    centre's pre-compensation changes faster than ``max_rate_hz_s``
+    (``_kernels.resid_doppler_rate_fixed``) become DOPPLER_RATE, in place."""
+    nt, nh = status.shape
+    for t in range(nt):
+        for h in range(nh):
+            if status[t, h] != SERVED:
+                continue
+            s = sat[t, h]
+            rate = resid_doppler_rate_fixed(sat_pos_km[s, t], sat_vel_km_s[s, t],
+                                            handset_pos_km[h], centre_km[handset_cell[h]],
+                                            dl_freq_hz)
+            if not abs(rate) <= max_rate_hz_s:
+                status[t, h] = DOPPLER_RATE
 
 
 @njit(parallel=True)

@@ -258,6 +258,27 @@ def within_tolerances(resid_doppler_hz, diff_delay_s, rules):
 
 
 @njit
+def doppler_rate_check(status, sat, beam, sat_pos_km, sat_vel_km_s, frames, handset_pos_km,
+                       beam_u, beam_v, beam_w, dl_freq_hz, max_rate_hz_s):
+    """Served links (status SERVED) of moving beams whose residual Doppler
+    changes faster than ``max_rate_hz_s`` (:func:`resid_doppler_rate_moving`)
+    become DOPPLER_RATE, in place; (nt, nh) arrays. Run after the serving
+    kernel, only when the rate can exceed the tolerance (kept out of the
+    kernel: its code there cost 16 % of the kernel's speed at 37 beams)."""
+    nt, nh = status.shape
+    for t in range(nt):
+        for h in range(nh):
+            if status[t, h] != SERVED:
+                continue
+            s, b = sat[t, h], beam[t, h]
+            rate = resid_doppler_rate_moving(frames[s, t], sat_pos_km[s, t], sat_vel_km_s[s, t],
+                                             handset_pos_km[h], beam_u[b], beam_v[b], beam_w[b],
+                                             dl_freq_hz)
+            if not abs(rate) <= max_rate_hz_s:
+                status[t, h] = DOPPLER_RATE
+
+
+@njit
 def uplink_resid_doppler_hz(resid_doppler_hz, rules):
     """Uplink residual Doppler at the satellite's receiver, Hz, from the
     downlink residual ``d`` the phone sees: the phone transmits locked to the
@@ -455,14 +476,13 @@ def decide_handover(best, current, current_metric, candidate, rules):
 
 
 @njit
-def link_status(gain_lin, sinr_db, resid_doppler_hz, diff_delay_s, doppler_rate_hz_s, rules):
+def link_status(gain_lin, sinr_db, resid_doppler_hz, diff_delay_s, rules):
     """Status code of a serving link, the first check it fails: NO_BEAM
     (normalised gain below ``rules.beam_edge_lin``), LOW_SINR (below
     ``rules.min_sinr_db``), DOPPLER (downlink residual beyond the phone's
     ``rules.max_doppler_hz``), UPLINK_DOPPLER (uplink residual beyond the
-    satellite receiver's ``rules.max_ul_doppler_hz``), DOPPLER_RATE (residual
-    Doppler changing faster than ``rules.max_doppler_rate_hz_s``), DELAY;
-    else SERVED."""
+    satellite receiver's ``rules.max_ul_doppler_hz``), DELAY; else SERVED.
+    (DOPPLER_RATE is checked afterwards on served links, :func:`doppler_rate_check`.)"""
     if gain_lin < rules.beam_edge_lin:
         return NO_BEAM
     if sinr_db < rules.min_sinr_db:
@@ -471,30 +491,9 @@ def link_status(gain_lin, sinr_db, resid_doppler_hz, diff_delay_s, doppler_rate_
         return DOPPLER
     if not abs(uplink_resid_doppler_hz(resid_doppler_hz, rules)) <= rules.max_ul_doppler_hz:
         return UPLINK_DOPPLER
-    if not abs(doppler_rate_hz_s) <= rules.max_doppler_rate_hz_s:
-        return DOPPLER_RATE
     if not abs(diff_delay_s) <= rules.max_delay_s:
         return DELAY
     return SERVED
-
-
-@njit
-def elevation_rate_deg_s(r, v, p):
-    """Rate of change of a satellite's elevation seen from the ground point ``p``
-    (ITRS, km; satellite at ``r`` with velocity ``v``, km/s), deg/s: with
-    ``rho = r - p`` and the geocentric up ``n``, ``sin e = n.rho_hat`` and
-    ``d(sin e)/dt = n.(v - rho_hat (rho_hat.v)) / |rho|`` (the geodetic up
-    differs by under 0.2 deg: a rate error under 0.4 %)."""
-    pn = math.sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2])
-    n0, n1, n2 = p[0] / pn, p[1] / pn, p[2] / pn
-    d0, d1, d2 = r[0] - p[0], r[1] - p[1], r[2] - p[2]
-    rng = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-    d0, d1, d2 = d0 / rng, d1 / rng, d2 / rng
-    rv = d0 * v[0] + d1 * v[1] + d2 * v[2]
-    dsin = (n0 * (v[0] - d0 * rv) + n1 * (v[1] - d1 * rv) + n2 * (v[2] - d2 * rv)) / rng
-    sin_e = n0 * d0 + n1 * d1 + n2 * d2
-    cos_e = math.sqrt(max(1.0 - sin_e * sin_e, 1e-12))
-    return math.degrees(dsin / cos_e)
 
 
 @njit
@@ -512,7 +511,6 @@ def write_no_link(out, t, h, status=NO_SATELLITE):
     out.resid_doppler_hz[t, h] = np.nan
     out.diff_delay_s[t, h] = np.nan
     out.status[t, h] = status
-    out.elev_rate_deg_s[t, h] = np.nan
 
 
 @njit
@@ -527,13 +525,7 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     g = p / (beams.eirp_lin[b] * attenuation(geometry.loss_db[k]))
     sinr = 10.0 * math.log10(sinr_lin(p, totals[beams.color[b]], radio.dl_noise_lin))
     resid, ddel = beam_offsets(geometry, frames, beams, radio, t, h, k, b)
-    s = geometry.sat[k]
-    rate = 0.0  # below rules.doppler_rate_bound_hz_s: cannot exceed the tolerance
-    if rules.max_doppler_rate_hz_s < rules.doppler_rate_bound_hz_s:
-        rate = resid_doppler_rate_moving(frames[s, t], geometry.sat_pos_km[s, t],
-                                         geometry.sat_vel_km_s[s, t], geometry.handset_pos_km[h],
-                                         beams.u[b], beams.v[b], beams.w[b], radio.dl_freq_hz)
-    out.sat[t, h] = s
+    out.sat[t, h] = geometry.sat[k]
     out.beam[t, h] = b
     out.snr_db[t, h] = 10.0 * math.log10(p) - radio.dl_noise_db
     out.sinr_db[t, h] = sinr
@@ -542,10 +534,7 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     out.delay_s[t, h] = geometry.range_km[k] / _C_KM_S
     out.resid_doppler_hz[t, h] = resid
     out.diff_delay_s[t, h] = ddel
-    out.status[t, h] = link_status(g, sinr, resid, ddel, rate, rules)
-    out.elev_rate_deg_s[t, h] = elevation_rate_deg_s(geometry.sat_pos_km[s, t],
-                                                     geometry.sat_vel_km_s[s, t],
-                                                     geometry.handset_pos_km[h])
+    out.status[t, h] = link_status(g, sinr, resid, ddel, rules)
 
 
 @njit

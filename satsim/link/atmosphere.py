@@ -399,7 +399,7 @@ def _path_factor(elev_deg, height_km) -> np.ndarray:
     sqrt_ratio = np.sqrt(_k.EFFECTIVE_EARTH_RADIUS_KM / h)
     x = np.tan(t) * sqrt_ratio
     low = sqrt_ratio / (0.661 * x + 0.339 * np.sqrt(x * x + 5.51)) / np.cos(t)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # unused below 5 deg
         cosecant = 1.0 / np.sin(t)
     return np.where(e >= _k.GAS_COSECANT_MIN_ELEVATION_DEG, cosecant, low)
 

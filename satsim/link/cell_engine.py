@@ -228,6 +228,16 @@ def active_beams(cell_sat: np.ndarray, nsat: int):
     return offsets, cc[order].astype(np.int64), counts
 
 
+def check_doppler_rate_cells(ephemeris, handsets: Handsets, state: CellState,
+                             dl_freq_hz: float, max_rate_hz_s: float, outputs) -> None:
+    """Served phones whose residual Doppler (after the cell centre's
+    pre-compensation) changes faster than ``max_rate_hz_s`` become DOPPLER_RATE."""
+    ck.doppler_rate_check_cells(outputs.status, outputs.sat, ephemeris.position_km,
+                                ephemeris.velocity_km_s, handsets.position_km,
+                                state.handset_cell, state.grid.centres.position_km,
+                                float(dl_freq_hz), float(max_rate_hz_s))
+
+
 def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState, radio, rules,
                       outputs) -> None:
     """Fill ``outputs`` (a ``LinkOutputs``) for one chunk in Earth-fixed mode;

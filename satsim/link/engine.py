@@ -40,7 +40,12 @@ from .antenna import (
     scan_loss_db,
 )
 from .beams import BeamLayout
-from .cell_engine import CellState, prepare_cells, serve_cells_chunk
+from .cell_engine import (
+    CellState,
+    check_doppler_rate_cells,
+    prepare_cells,
+    serve_cells_chunk,
+)
 from .config import LinkConfig, Propagation
 from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB
 from .losses import channel_draws
@@ -189,8 +194,6 @@ class LinkOutputs(NamedTuple):
     resid_doppler_hz: np.ndarray
     diff_delay_s: np.ndarray
     status: np.ndarray
-    #: Rate of change of the serving (or reported) satellite's elevation, deg/s.
-    elev_rate_deg_s: np.ndarray
 
     @classmethod
     def empty(cls, nt: int, nh: int, index_dtype=np.int32, value_dtype=np.float32) -> LinkOutputs:
@@ -198,7 +201,7 @@ class LinkOutputs(NamedTuple):
         ``value_dtype`` (float32 by default: compact chunks)."""
         return cls(*(np.empty((nt, nh), dtype=index_dtype) for _ in range(2)),
                    *(np.empty((nt, nh), dtype=value_dtype) for _ in range(7)),
-                   np.empty((nt, nh), dtype=np.uint8), np.empty((nt, nh), dtype=value_dtype))
+                   np.empty((nt, nh), dtype=np.uint8))
 
 
 class LossModel(NamedTuple):
@@ -509,13 +512,14 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
         _kernels.serve(geometry, p.beams, p.pattern, p.radio, p.rules, state.serving, out)
     else:
         serve_cells_chunk(ephemeris, geometry, config, cells, p.radio, p.rules, out)
+    _check_doppler_rate(ephemeris, handsets, p, cells, out)
     sat, beam, status = out.sat, out.beam, out.status
     cqi = np.empty((nt, nh), dtype=np.int8)
     eff = np.empty((nt, nh), dtype=np.float32)
     _kernels.cqi_and_efficiency(out.sinr_db, status, CQI_MIN_SINR_DB, CQI_EFFICIENCY, cqi, eff)
     served = status == SERVED
     state.served = served[-1].copy()
-    edges = _service_edges(ephemeris.times.offsets_s, out, p.rules, state)
+    edges = _service_edges(ephemeris, handsets, out, p.rules, state)
     # satellites above the serving mask per (t, h): a prefix sum over the CSR links
     above = np.concatenate([[0], np.cumsum(links.elevation_deg >= p.rules.min_elevation_deg)])
     n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
@@ -529,19 +533,77 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
         delay_s=out.delay_s, residual_doppler_hz=out.resid_doppler_hz,
         differential_delay_s=out.diff_delay_s,
         status=status, n_visible=n_visible.reshape(nt, nh),
-        elevation_rate_deg_s=out.elev_rate_deg_s, service_edge_s=edges,
+        service_edge_s=edges,
         handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
                                    served),
     )
 
 
-def _service_edges(times_s, out: LinkOutputs, rules: ServingRules,
+def _check_doppler_rate(ephemeris, handsets: Handsets, p: Prepared, cells, out) -> None:
+    """Served links whose residual Doppler changes faster than the phone follows
+    become DOPPLER_RATE; skipped when no rate of the run can exceed the
+    tolerance (``ServingRules.doppler_rate_bound_hz_s``)."""
+    rules = p.rules
+    if not rules.max_doppler_rate_hz_s < rules.doppler_rate_bound_hz_s:
+        return
+    pos, vel = ephemeris.position_km, ephemeris.velocity_km_s
+    if cells is None:
+        _kernels.doppler_rate_check(out.status, out.sat, out.beam, pos, vel,
+                                    _kernels.body_frames(pos, vel), handsets.position_km,
+                                    p.beams.u, p.beams.v, p.beams.w, p.radio.dl_freq_hz,
+                                    rules.max_doppler_rate_hz_s)
+    else:
+        check_doppler_rate_cells(ephemeris, handsets, cells, p.radio.dl_freq_hz,
+                                 rules.max_doppler_rate_hz_s, out)
+
+
+def elevation_rate_deg_s(r, v, p) -> np.ndarray:
+    """Rate of change of a satellite's elevation seen from ground points ``p``
+    (ITRS, km, (..., 3); satellite at ``r`` with velocity ``v``, km and km/s),
+    deg/s: with ``rho = r - p`` and the geocentric up ``n``, ``sin e = n.rho_hat``
+    and ``d(sin e)/dt = n.(v - rho_hat (rho_hat.v)) / |rho|`` (the geodetic up
+    differs by under 0.2 deg: a rate error under 0.4 %)."""
+    n = p / np.linalg.norm(p, axis=-1, keepdims=True)
+    d = r - p
+    rng = np.linalg.norm(d, axis=-1, keepdims=True)
+    d = d / rng
+    rv = (d * v).sum(axis=-1, keepdims=True)
+    dsin = (n * (v - d * rv)).sum(axis=-1) / rng[..., 0]
+    sin_e = (n * d).sum(axis=-1)
+    return np.degrees(dsin / np.sqrt(np.maximum(1.0 - sin_e ** 2, 1e-12)))
+
+
+def _elevation_rates(ephemeris, handsets: Handsets, out: LinkOutputs,
+                     prev_served: np.ndarray) -> np.ndarray:
+    """(nt, nh) elevation rate of the serving satellite, deg/s, where
+    :func:`~satsim.link.timeline.service_edges_s` may need it: served samples
+    next to a change of service, and the chunk's last row; NaN elsewhere."""
+    served = out.status == SERVED
+    before = np.vstack([prev_served[None, :], served[:-1]])
+    after = np.vstack([served[1:], np.ones((1, served.shape[1]), dtype=bool)])
+    need = served & ((before != served) | (after != served))
+    need[-1] |= served[-1]
+    rate = np.full(served.shape, np.nan, dtype=np.float32)
+    tt, hh = np.nonzero(need)
+    if tt.size:
+        ss = out.sat[tt, hh]
+        rate[tt, hh] = elevation_rate_deg_s(ephemeris.position_km[ss, tt],
+                                            ephemeris.velocity_km_s[ss, tt],
+                                            handsets.position_km[hh])
+    return rate
+
+
+def _service_edges(ephemeris, handsets: Handsets, out: LinkOutputs, rules: ServingRules,
                    state: HandoverState) -> np.ndarray:
     """``LinkChunk.service_edge_s`` of a chunk: the previous chunk's last sample
     (kept in ``state``) and this chunk's, through
     :func:`~satsim.link.timeline.service_edges_s`; NaN on the run's first sample."""
+    times_s = ephemeris.times.offsets_s
+    prev_served = (np.zeros(out.status.shape[1], dtype=bool) if state.last_sample is None
+                   else state.last_sample[1][0][0] == SERVED)
+    rates = _elevation_rates(ephemeris, handsets, out, prev_served)
     rows = (out.status, out.sinr_db, out.resid_doppler_hz, out.diff_delay_s, out.elevation_deg,
-            out.elev_rate_deg_s, out.sat, out.beam)
+            rates, out.sat, out.beam)
     if state.last_sample is None:
         t = np.concatenate([[times_s[0]], times_s])
         prev = tuple(r[:1] for r in rows)

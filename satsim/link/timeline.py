@@ -21,7 +21,6 @@ field                       dtype    meaning
 ``status``                  uint8    :data:`LINK_STATUS` code; 0 = served
 ``n_visible``               int16    satellites at or above the serving elevation
                                      mask (served or not)
-``elevation_rate_deg_s``    float32  rate of change of that elevation, deg/s
 ``service_edge_s``          float32  where service began or ended between the
                                      previous sample and this one: seconds before
                                      this sample (:func:`service_edges_s`); NaN
@@ -82,8 +81,7 @@ STATUS_NAMES = {SERVED: "served", NO_SATELLITE: "no_satellite", NO_BEAM: "no_bea
 #: chunks in time or handset blocks side by side.
 PER_HANDSET_FIELDS = ("serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db",
                       "cqi", "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
-                      "differential_delay_s", "status", "n_visible", "elevation_rate_deg_s",
-                      "service_edge_s")
+                      "differential_delay_s", "status", "n_visible", "service_edge_s")
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,7 +103,6 @@ class LinkChunk:
     status: np.ndarray
     handovers: pd.DataFrame
     n_visible: np.ndarray | None = None
-    elevation_rate_deg_s: np.ndarray | None = None
     service_edge_s: np.ndarray | None = None
 
     @property
