@@ -255,6 +255,8 @@ def _usable(power, eirp_lin, att, eligible, boresight, axes, pos, vel, s_idx, t_
     c_km_s = 299792.458
     resid = -radio.dl_freq_hz * (rate[li] - rate_c) / c_km_s
     ddel = (rng[li] - range_c) / c_km_s
-    ok = (np.abs(resid) <= rules.max_doppler_hz) & (np.abs(ddel) <= rules.max_delay_s)  # NaN: no
+    ok = ((np.abs(resid) <= rules.max_doppler_hz)  # NaN: no
+          & (np.abs(2.0 * rules.ul_over_dl * resid) <= rules.max_ul_doppler_hz)
+          & (np.abs(ddel) <= rules.max_delay_s))
     inside[li[~ok], bi[~ok]] = False
     return inside
