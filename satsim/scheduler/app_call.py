@@ -107,11 +107,20 @@ from bisect import bisect_left
 import numpy as np
 
 from ..link.cqi import RATE_BPS_PER_RB
-from .arrivals import at, handset_arrivals, handset_draws
+from .arrivals import at
 from .config import AppCallConfig
 from .coverage_view import CoverageView
 from .resources import Beams
-from .voice import HUNG_UP, LOST, REESTABLISHED, radio_link_outcome, usable_runs
+from .voice import (
+    HUNG_UP,
+    LOST,
+    REESTABLISHED,
+    call_attempts,
+    call_log_columns,
+    call_radio_columns,
+    radio_link_outcome,
+    usable_runs,
+)
 
 #: Outcome codes and names.
 COMPLETED, BLOCKED, DROPPED, IN_PROGRESS = 0, 1, 2, 3
@@ -129,16 +138,9 @@ _RATE_BPS_PER_RB = RATE_BPS_PER_RB.tolist()
 
 def app_call_attempts(seed: int, view: CoverageView, app_call: AppCallConfig,
                       day_offset_s: float):
-    """Poisson app call attempts of every handset: ``(handset int32, t_s, holding_s)``,
-    by handset then time; holding times from the handset's own stream."""
-    handset, t = handset_arrivals(seed, "app_call/attempts", view.n_handsets,
-                                  app_call.calls_per_hour, view.start_s, view.end_s,
-                                  app_call.daily_profile, day_offset_s)
-    if app_call.holding == "fixed":
-        return handset, t, np.full(t.size, float(app_call.mean_holding_s))
-    hold = handset_draws(seed, "app_call/holding", handset, view.n_handsets,
-                         lambda rng, n: rng.exponential(app_call.mean_holding_s, n))
-    return handset, t, hold
+    """Poisson app call attempts of every handset (``voice.call_attempts`` on the
+    ``app_call`` streams)."""
+    return call_attempts(seed, view, app_call, day_offset_s, "app_call")
 
 
 class AppCallContext:
@@ -311,8 +313,6 @@ def app_calls_table(ctx: AppCallContext, interruption_s: float):
     attempt (see its docstring)."""
     import pandas as pd
 
-    t_arrival = np.asarray(ctx.t_arrival, dtype=np.float64)
-    t_end = np.asarray(ctx.t_end, dtype=np.float64)
     outcome = np.asarray(ctx.outcome, dtype=np.int64)
     satisfied = np.asarray(ctx.satisfied_s, dtype=np.float64)
     degraded = np.asarray(ctx.degraded_s, dtype=np.float64)
@@ -322,28 +322,14 @@ def app_calls_table(ctx: AppCallContext, interruption_s: float):
         sched = np.asarray(ctx.sched_s_s, dtype=np.float64) / satisfied
         degraded_fraction = np.where(outcome == BLOCKED, np.nan, degraded / up)
     fixed = ctx.config.fixed_delay_s
-    handovers = np.asarray(ctx.handovers, dtype=np.int32)
     return pd.DataFrame({
-        "id": np.arange(t_arrival.size, dtype=np.int64),
-        "handset": np.asarray(ctx.handset, dtype=np.int64),
-        "t_arrival_s": t_arrival,
-        "holding_s": np.asarray(ctx.holding, dtype=np.float64),
-        "t_end_s": t_end,
-        "duration_s": t_end - t_arrival,
-        "outcome": np.asarray(OUTCOMES, dtype=object)[outcome],
-        "reason": np.asarray(REASONS, dtype=object)[np.asarray(ctx.reason, dtype=np.int64)],
-        "demand_bps": np.full(t_arrival.size, ctx.demand_bps),
+        **call_log_columns(ctx, OUTCOMES, REASONS),
+        "demand_bps": np.full(outcome.size, ctx.demand_bps),
         "satisfied_s": satisfied,
         "degraded_s": degraded,
         "degraded_fraction": degraded_fraction,
         "propagation_s": prop,
         "scheduling_s": sched,
         "delay_s": prop + sched + fixed,
-        "handovers": handovers,
-        "interruption_s": handovers * interruption_s,
-        "outages": np.asarray(ctx.outages, dtype=np.int32),
-        "outage_s": np.asarray(ctx.outage_s, dtype=np.float64),
-        "reestablishments": np.asarray(ctx.reestablishments, dtype=np.int32),
-        **{name: np.asarray(getattr(ctx, name), dtype=np.int32)
-           for name in ("sat", "beam", "last_sat", "last_beam")},
+        **call_radio_columns(ctx, interruption_s),
     })

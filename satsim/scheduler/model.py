@@ -69,17 +69,32 @@ from .app_call import (
     app_call_attempts,
     app_calls_table,
 )
-from .app_call import OUTCOMES as APP_CALL_OUTCOMES
 from .arrivals import handset_arrivals, release, seconds_since_midnight
 from .config import SchedulerConfig
 from .coverage_view import CoverageView
 from .data import OUTCOMES as DATA_OUTCOMES
 from .data import DataContext, data_session, data_sessions
 from .resources import Beams
-from .sms import DELIVERED, DIRECTIONS, EXPIRED, IN_FLIGHT, MO, MT, SmsContext, sms_message
+from .sms import (
+    DELIVERED,
+    DIRECTIONS,
+    EXPIRED,
+    IN_FLIGHT,
+    MO,
+    MT,
+    SmsContext,
+    sms_message,
+)
 from .sms import OUTCOMES as SMS_OUTCOMES
 from .voice import OUTCOMES as VOICE_OUTCOMES
-from .voice import REASONS, VoiceContext, voice_attempts, voice_call
+from .voice import (
+    VoiceContext,
+    call_log_columns,
+    call_radio_columns,
+    serving_columns,
+    voice_attempts,
+    voice_call,
+)
 
 LATENCY_PERCENTILES = (50, 90, 99)
 #: Delays within which the summary gives the share of messages delivered, s (1 min, 5 min, 1 h).
@@ -272,8 +287,9 @@ def _ratio(a: int, b: int) -> float | None:
     return a / b if b else None
 
 
-def _voice_stats(calls: pd.DataFrame) -> dict:
-    outcome = calls["outcome"].to_numpy()
+def _call_counts(outcome: np.ndarray) -> dict:
+    """Offered, blocked, dropped, completed and in-progress calls of a calls table's
+    ``outcome`` column, with the block ratio (of offered) and drop ratio (of admitted)."""
     n = int(outcome.size)
     count = {name: int((outcome == name).sum()) for name in VOICE_OUTCOMES}
     return {
@@ -284,6 +300,12 @@ def _voice_stats(calls: pd.DataFrame) -> dict:
         "in_progress": count["in_progress"],
         "block_ratio": _ratio(count["blocked"], n),
         "drop_ratio": _ratio(count["dropped"], n - count["blocked"]),
+    }
+
+
+def _voice_stats(calls: pd.DataFrame) -> dict:
+    return {
+        **_call_counts(calls["outcome"].to_numpy()),
         "reestablishments": int(calls["reestablishments"].sum()),
         "calls_reestablished": int((calls["reestablishments"] > 0).sum()),
     }
@@ -291,8 +313,6 @@ def _voice_stats(calls: pd.DataFrame) -> dict:
 
 def _app_call_stats(calls: pd.DataFrame) -> dict:
     outcome = calls["outcome"].to_numpy()
-    n = int(outcome.size)
-    count = {name: int((outcome == name).sum()) for name in APP_CALL_OUTCOMES}
     admitted = outcome != "blocked"
     satisfied = calls["satisfied_s"].to_numpy(dtype=np.float64)[admitted]
     degraded = calls["degraded_s"].to_numpy(dtype=np.float64)[admitted]
@@ -300,13 +320,7 @@ def _app_call_stats(calls: pd.DataFrame) -> dict:
     known = delay[np.isfinite(delay)]
     up = float(satisfied.sum() + degraded.sum())
     return {
-        "offered": n,
-        "blocked": count["blocked"],
-        "dropped": count["dropped"],
-        "completed": count["completed"],
-        "in_progress": count["in_progress"],
-        "block_ratio": _ratio(count["blocked"], n),
-        "drop_ratio": _ratio(count["dropped"], n - count["blocked"]),
+        **_call_counts(outcome),
         "degraded_fraction": float(degraded.sum()) / up if up > 0 else None,
         "delay_s": {f"p{q}": _json_float(np.percentile(known, q)) if known.size else None
                     for q in (50, 95)},
@@ -389,34 +403,12 @@ def _by_time(handset, t, q):
     return handset[order], t[order], q[order]
 
 
-def _serving_columns(ctx: VoiceContext | DataContext) -> dict:
-    """The serving-beam columns of a call or session table: ``sat`` / ``beam`` (first
-    serving beam, -1: none) and ``last_sat`` / ``last_beam`` (latest)."""
-    return {name: np.asarray(getattr(ctx, name), dtype=np.int32)
-            for name in ("sat", "beam", "last_sat", "last_beam")}
-
-
 def _calls_table(ctx: VoiceContext, interruption_s: float) -> pd.DataFrame:
     """The ``calls`` table of :class:`SchedulerResult` from the voice context's log."""
-    t_arrival = np.asarray(ctx.t_arrival, dtype=np.float64)
-    t_end = np.asarray(ctx.t_end, dtype=np.float64)
-    handovers = np.asarray(ctx.handovers, dtype=np.int32)
     return pd.DataFrame({
-        "id": np.arange(t_arrival.size, dtype=np.int64),
-        "handset": np.asarray(ctx.handset, dtype=np.int64),
-        "t_arrival_s": t_arrival,
-        "holding_s": np.asarray(ctx.holding, dtype=np.float64),
-        "t_end_s": t_end,
-        "duration_s": t_end - t_arrival,
-        "outcome": _names(ctx.outcome, VOICE_OUTCOMES),
-        "reason": _names(ctx.reason, REASONS),
+        **call_log_columns(ctx),
         "rbs": np.asarray(ctx.rbs, dtype=np.float64),
-        "handovers": handovers,
-        "interruption_s": handovers * interruption_s,
-        "outages": np.asarray(ctx.outages, dtype=np.int32),
-        "outage_s": np.asarray(ctx.outage_s, dtype=np.float64),
-        "reestablishments": np.asarray(ctx.reestablishments, dtype=np.int32),
-        **_serving_columns(ctx),
+        **call_radio_columns(ctx, interruption_s),
     })
 
 
@@ -446,7 +438,7 @@ def _sessions_table(ctx: DataContext, interruption_s: float) -> pd.DataFrame:
         "interruption_s": handovers * interruption_s,
         "throughput_kbps": tput,
         "throughput_incl_pauses_kbps": tput_all,
-        **_serving_columns(ctx),
+        **serving_columns(ctx),
     })
 
 

@@ -156,16 +156,65 @@ def radio_link_outcome(t_leave: float, t_back: float, t_end: float, t310_s: floa
     return (REESTABLISHED if t_back > t_rlf else SURVIVED), t_back
 
 
-def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float):
+def call_attempts(seed: int, view: CoverageView, calls, day_offset_s: float,
+                  service: str = "voice"):
     """Poisson call attempts of every handset: ``(handset int32, t_s, holding_s)``,
-    by handset then time; holding times from the handset's own stream."""
-    handset, t = handset_arrivals(seed, "voice/attempts", view.n_handsets, voice.calls_per_hour,
-                                  view.start_s, view.end_s, voice.daily_profile, day_offset_s)
-    if voice.holding == "fixed":
-        return handset, t, np.full(t.size, float(voice.mean_holding_s))
-    hold = handset_draws(seed, "voice/holding", handset, view.n_handsets,
-                         lambda rng, n: rng.exponential(voice.mean_holding_s, n))
+    by handset then time, from the streams ``<service>/attempts`` and
+    ``<service>/holding`` (holding times from the handset's own stream); ``calls``
+    is a VoiceConfig or an AppCallConfig (rate, daily profile, holding law)."""
+    handset, t = handset_arrivals(seed, f"{service}/attempts", view.n_handsets,
+                                  calls.calls_per_hour, view.start_s, view.end_s,
+                                  calls.daily_profile, day_offset_s)
+    if calls.holding == "fixed":
+        return handset, t, np.full(t.size, float(calls.mean_holding_s))
+    hold = handset_draws(seed, f"{service}/holding", handset, view.n_handsets,
+                         lambda rng, n: rng.exponential(calls.mean_holding_s, n))
     return handset, t, hold
+
+
+def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float):
+    """Poisson voice call attempts of every handset (:func:`call_attempts`)."""
+    return call_attempts(seed, view, voice, day_offset_s, "voice")
+
+
+def call_log_columns(ctx, outcome_names=OUTCOMES, reason_names=REASONS) -> dict:
+    """The first columns of a calls table (voice or app calls) from a context's
+    log: id, handset, arrival, holding, end, duration, outcome and reason names."""
+    t_arrival = np.asarray(ctx.t_arrival, dtype=np.float64)
+    t_end = np.asarray(ctx.t_end, dtype=np.float64)
+    return {
+        "id": np.arange(t_arrival.size, dtype=np.int64),
+        "handset": np.asarray(ctx.handset, dtype=np.int64),
+        "t_arrival_s": t_arrival,
+        "holding_s": np.asarray(ctx.holding, dtype=np.float64),
+        "t_end_s": t_end,
+        "duration_s": t_end - t_arrival,
+        "outcome": np.asarray(outcome_names, dtype=object)[np.asarray(ctx.outcome,
+                                                                      dtype=np.int64)],
+        "reason": np.asarray(reason_names, dtype=object)[np.asarray(ctx.reason,
+                                                                    dtype=np.int64)],
+    }
+
+
+def call_radio_columns(ctx, interruption_s: float) -> dict:
+    """The last columns of a calls table: handovers and their interruption, outages
+    survived, re-establishments, and the first and last serving (satellite, beam)."""
+    handovers = np.asarray(ctx.handovers, dtype=np.int32)
+    return {
+        "handovers": handovers,
+        "interruption_s": handovers * interruption_s,
+        "outages": np.asarray(ctx.outages, dtype=np.int32),
+        "outage_s": np.asarray(ctx.outage_s, dtype=np.float64),
+        "reestablishments": np.asarray(ctx.reestablishments, dtype=np.int32),
+        **serving_columns(ctx),
+    }
+
+
+def serving_columns(ctx) -> dict:
+    """The serving-beam columns of a call or session table: ``sat`` / ``beam`` (first
+    serving beam, -1: none) and ``last_sat`` / ``last_beam`` (latest)."""
+    return {name: np.asarray(getattr(ctx, name), dtype=np.int32)
+            for name in ("sat", "beam", "last_sat", "last_beam")}
 
 
 class VoiceContext:
