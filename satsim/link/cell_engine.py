@@ -121,11 +121,10 @@ class ActiveBeams(NamedTuple):
     cell: np.ndarray
     #: (nb,) EIRP at the beam's peak, W, scan loss included.
     eirp_w: np.ndarray
-    #: (nb,) fraction of the beam's resource elements carrying energy (interference).
-    activity: np.ndarray
     #: (nb,) reuse colour of each beam (its cell's).
     color: np.ndarray
-    #: (nb,) what the beam radiates into other cells at its peak, W: activity x EIRP.
+    #: (nb,) what the beam radiates into other cells at its peak, W: its activity
+    #: (fraction of resource elements carrying energy) x EIRP.
     interf_w: np.ndarray
 
     @classmethod
@@ -134,7 +133,7 @@ class ActiveBeams(NamedTuple):
         and interfering power derived."""
         eirp_w = np.asarray(eirp_w, dtype=np.float64)
         activity = np.asarray(activity, dtype=np.float64)
-        return cls(offsets=offsets, cell=cell, eirp_w=eirp_w, activity=activity,
+        return cls(offsets=offsets, cell=cell, eirp_w=eirp_w,
                    color=np.asarray(cell_color, dtype=np.int64)[cell],
                    interf_w=activity * eirp_w, direction=direction, uv=uv)
     #: (nb, 3) ITRS unit vector from the satellite to the cell centre.

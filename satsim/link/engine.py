@@ -596,26 +596,23 @@ def _elevation_rates(ephemeris, handsets: Handsets, out: LinkOutputs,
 def _service_edges(ephemeris, handsets: Handsets, out: LinkOutputs, rules: ServingRules,
                    state: HandoverState) -> np.ndarray:
     """``LinkChunk.service_edge_s`` of a chunk: the previous chunk's last sample
-    (kept in ``state``) and this chunk's, through
+    (kept in ``state.last_sample`` as ``(time, rows)``) and this chunk's, through
     :func:`~satsim.link.timeline.service_edges_s`; NaN on the run's first sample."""
     times_s = ephemeris.times.offsets_s
-    prev_served = (np.zeros(out.status.shape[1], dtype=bool) if state.last_sample is None
-                   else state.last_sample[1][0][0] == SERVED)
-    rates = _elevation_rates(ephemeris, handsets, out, prev_served)
+    first = state.last_sample is None
+    prev_status = out.status[0] if first else state.last_sample[1][0][0]
+    rates = _elevation_rates(ephemeris, handsets, out, prev_status == SERVED)
     rows = (out.status, out.sinr_db, out.resid_doppler_hz, out.diff_delay_s, out.elevation_deg,
             rates, out.sat, out.beam)
-    if state.last_sample is None:
-        t = np.concatenate([[times_s[0]], times_s])
-        prev = tuple(r[:1] for r in rows)
-        prev = (np.full_like(prev[0], 255),) + prev[1:]  # no sample before the first
+    if first:  # nothing before the run's first sample
+        t, full = times_s, rows
     else:
         t = np.concatenate([[state.last_sample[0]], times_s])
-        prev = state.last_sample[1]
-    full = [np.concatenate([p_, r]) for p_, r in zip(prev, rows)]
+        full = [np.concatenate([p_, r]) for p_, r in zip(state.last_sample[1], rows)]
     state.last_sample = (float(times_s[-1]), tuple(r[-1:].copy() for r in rows))
     edges = service_edges_s(t, *full[:6], rules, sat=full[6], beam=full[7])
-    if prev[0][0].size and np.all(prev[0] == 255):
-        edges[0] = np.nan
+    if first:
+        edges = np.vstack([np.full((1, edges.shape[1]), np.nan, dtype=np.float32), edges])
     return edges
 
 
