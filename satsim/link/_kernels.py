@@ -525,8 +525,18 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     g = p / (beams.eirp_lin[b] * attenuation(geometry.loss_db[k]))
     sinr = 10.0 * math.log10(sinr_lin(p, totals[beams.color[b]], radio.dl_noise_lin))
     resid, ddel = beam_offsets(geometry, frames, beams, radio, t, h, k, b)
+    write_link(out, t, h, geometry, k, b, p, g, sinr, resid, ddel, radio,
+               link_status(g, sinr, resid, ddel, rules))
+
+
+@njit
+def write_link(out, t, h, geometry, k, beam, p, g, sinr, resid, ddel, radio, status):
+    """Handset ``h`` served at step ``t`` over link ``k`` of ``geometry`` by
+    ``beam`` (a lattice beam or, Earth-fixed, a cell) received at ``p`` W with
+    normalised gain ``g``: the record's values (uplink SNR = ``ul_offset_db`` +
+    gain in dB - loss; delay from the range) and ``status``."""
     out.sat[t, h] = geometry.sat[k]
-    out.beam[t, h] = b
+    out.beam[t, h] = beam
     out.snr_db[t, h] = 10.0 * math.log10(p) - radio.dl_noise_db
     out.sinr_db[t, h] = sinr
     out.ul_snr_db[t, h] = radio.ul_offset_db + 10.0 * math.log10(g) - geometry.loss_db[k]
@@ -534,7 +544,7 @@ def write_serving_link(geometry, frames, beams, radio, rules, t, h, k, b, power,
     out.delay_s[t, h] = geometry.range_km[k] / _C_KM_S
     out.resid_doppler_hz[t, h] = resid
     out.diff_delay_s[t, h] = ddel
-    out.status[t, h] = link_status(g, sinr, resid, ddel, rules)
+    out.status[t, h] = status
 
 
 @njit

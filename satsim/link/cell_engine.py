@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..constants import IUGG_MEAN_RADIUS_KM
-from ..orbits.geometry import visible_links
+from ..orbits.geometry import sky_grid
 from ..orbits.handsets import Handsets
 from . import _cell_kernels as ck
 from .antenna import (
@@ -217,14 +217,9 @@ def _pattern_args(config: LinkConfig):
 
 
 def active_beams(cell_sat: np.ndarray, nsat: int):
-    """CSR over (step, satellite) of the assigned cells: ``(offsets, cell)``."""
-    nt = cell_sat.shape[0]
-    tt, cc = np.nonzero(cell_sat >= 0)
-    key = tt * nsat + cell_sat[tt, cc]
-    order = np.argsort(key, kind="stable")
-    counts = np.bincount(key, minlength=nt * nsat)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return offsets, cc[order].astype(np.int64), counts
+    """CSR over (step, satellite) of the assigned cells: ``(offsets, cell, beams
+    per (step, satellite))``."""
+    return ck.active_beams(np.ascontiguousarray(cell_sat), int(nsat))
 
 
 def check_doppler_rate_cells(ephemeris, handsets: Handsets, state: CellState,
@@ -245,16 +240,19 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     Updates ``state``."""
     nsat, nt = ephemeris.shape[0], len(ephemeris.times)
     grid = state.grid
-    centre_links = visible_links(ephemeris, grid.centres, config.min_elevation_deg,
-                                 config.carrier.dl_center_hz)
     cell_sat = np.empty((nt, grid.ncell), dtype=np.int32)
     reason = np.empty((nt, grid.ncell), dtype=np.uint8)
     cap = config.beams.max_beams_per_satellite
-    ck.assign_cells(centre_links.offsets, centre_links.sat, centre_links.elevation_deg,
-                    state.order, nsat, float(config.min_elevation_deg),
-                    int(cap) if cap is not None else grid.ncell,
-                    float(config.beams.reassign_hysteresis_deg), state.reeval_steps,
-                    state.next_step, state.sat, cell_sat, reason)
+    centres = grid.centres
+    sky = sky_grid(ephemeris.position_km, centres, config.min_elevation_deg)
+    east, north, up = centres.enu_basis
+    ck.assign_cells_in_sky(ephemeris.position_km, centres.position_km, sky.h_unit, east, north,
+                           up, sky.point_cells, sky.n, *sky.bin_satellites(ephemeris.position_km),
+                           sky.cos_lam, state.order,
+                           float(config.min_elevation_deg),
+                           int(cap) if cap is not None else grid.ncell,
+                           float(config.beams.reassign_hysteresis_deg), state.reeval_steps,
+                           state.next_step, state.sat, cell_sat, reason)
     state.next_step += nt
     offsets, beam_cell, per_sat = active_beams(cell_sat, nsat)
     axes = ck.body_axes(ephemeris.position_km, ephemeris.velocity_km_s)
@@ -264,11 +262,15 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     cell_pos = grid.centres.position_km
     ck.beam_pointing(offsets, beam_cell, ephemeris.position_km, axes, cell_pos, nsat, beam_dir,
                      beam_uv)
-    scan_cos = np.sqrt(np.clip(1.0 - (beam_uv ** 2).sum(axis=1), 0.0, 1.0))
-    scan_lin = scan_cos ** config.payload.scan_loss_exponent
-    n_active = np.repeat(per_sat, per_sat)
-    eirp_w = 10.0 ** (beam_eirp_dbw(config, n_active, scan_lin) / 10.0)
-    activity = np.full(nb, float(config.beams.activity))
+    # EIRP per (step, satellite) (it depends on the beams sharing the payload),
+    # then per beam times its scan factor
+    eirp_w = np.repeat(10.0 ** (beam_eirp_dbw(config, per_sat, np.ones(per_sat.size)) / 10.0),
+                       per_sat)
+    exponent = config.payload.scan_loss_exponent
+    if exponent != 0.0:
+        scan_cos = np.sqrt(np.clip(1.0 - (beam_uv ** 2).sum(axis=1), 0.0, 1.0))
+        eirp_w *= scan_cos ** exponent
+    activity = float(config.beams.activity)
     pattern, circ, rect = _pattern_args(config)
     ck.serve_cells(geometry, axes,
                    CellServing(state.handset_cell, state.color, cell_pos, cell_sat, reason),

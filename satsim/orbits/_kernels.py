@@ -104,6 +104,22 @@ def _bin_satellites(r, t, cell, n):
     return counts, order, units
 
 
+@njit(parallel=True)
+def bin_satellites_steps(r, cell, n):
+    """:func:`_bin_satellites` at every time index: ``(cell_start (nt, n^3+1),
+    order (nt, nsat), unit vectors (nt, nsat, 3))``."""
+    nsat, ntime = r.shape[0], r.shape[1]
+    starts = np.empty((ntime, n * n * n + 1), dtype=np.int64)
+    orders = np.empty((ntime, nsat), dtype=np.int64)
+    units = np.empty((ntime, nsat, 3))
+    for t in prange(ntime):
+        counts, order, u = _bin_satellites(r, t, cell, n)
+        starts[t] = counts
+        orders[t] = order
+        units[t] = u
+    return starts, orders, units
+
+
 @njit
 def _candidates(group_cell, counts, order, n, out):
     """Satellites in the 27 sky cells around ``group_cell`` (clipped at the

@@ -42,7 +42,7 @@ _MAX_CELLS_PER_AXIS = 20
 
 
 @dataclass(frozen=True)
-class _SkyGrid:
+class SkyGrid:
     cos_lam: float
     cell: float
     n: int
@@ -50,6 +50,18 @@ class _SkyGrid:
     group_cell: np.ndarray
     h_order: np.ndarray
     h_unit: np.ndarray
+
+    def bin_satellites(self, position_km: np.ndarray):
+        """The satellites in sky cells at every step of ``position_km`` ((nsat,
+        nt, 3), NaN invalid): ``(cell_start (nt, n^3 + 1), order (nt, nsat),
+        unit vectors (nt, nsat, 3))``; the valid satellites of sky cell ``b`` at
+        step ``t`` are ``order[t, cell_start[t, b]:cell_start[t, b + 1]]``."""
+        return _kernels.bin_satellites_steps(position_km, self.cell, self.n)
+
+    @property
+    def point_cells(self) -> np.ndarray:
+        """(npoint, 3) int64: the sky cell (index per axis) of every ground point."""
+        return np.minimum(((self.h_unit + 1.0) / self.cell).astype(np.int64), self.n - 1)
 
 
 def max_central_angle_rad(
@@ -64,7 +76,10 @@ def max_central_angle_rad(
     return math.acos(min(1.0, max(-1.0, x))) - eps
 
 
-def _sky_grid(position_km: np.ndarray, handsets: Handsets, min_elevation_deg: float) -> _SkyGrid:
+def sky_grid(position_km: np.ndarray, handsets: Handsets, min_elevation_deg: float) -> SkyGrid:
+    """The sky cells the link scan bins satellites into and the ground points'
+    groups: satellites within ``acos(cos_lam)`` of a point (its elevation mask
+    less the largest vertical deflection) lie in the 27 cells around its own."""
     h_pos = handsets.position_km
     h_norm = np.linalg.norm(h_pos, axis=1)
     h_unit = np.ascontiguousarray(h_pos / h_norm[:, None])
@@ -88,7 +103,7 @@ def _sky_grid(position_km: np.ndarray, handsets: Handsets, min_elevation_deg: fl
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
     group_start = np.r_[starts, len(sorted_ids)].astype(np.int64)
     group_cell = np.ascontiguousarray(idx[h_order[starts]])
-    return _SkyGrid(math.cos(lam), cell, n, group_start, group_cell, h_order, h_unit)
+    return SkyGrid(math.cos(lam), cell, n, group_start, group_cell, h_order, h_unit)
 
 
 def _check_elevation(min_elevation_deg: float) -> float:
@@ -118,7 +133,7 @@ def visible_counts(
 def _scan(ephemeris, handsets, min_elevation_deg, grid=None, offsets=None, out=None):
     """Run :func:`_kernels.scan_links`: count (``offsets`` None) or fill."""
     if grid is None:
-        grid = _sky_grid(ephemeris.position_km, handsets, min_elevation_deg)
+        grid = sky_grid(ephemeris.position_km, handsets, min_elevation_deg)
     east, north, up = handsets.enu_basis
     fill = offsets is not None
     nt, nh = ephemeris.shape[1], len(handsets)
@@ -215,7 +230,7 @@ def visible_links(
     chunks of time (see :func:`satsim.orbits.coverage.iter_links`).
     """
     min_elevation_deg = _check_elevation(min_elevation_deg)
-    grid = _sky_grid(ephemeris.position_km, handsets, min_elevation_deg)
+    grid = sky_grid(ephemeris.position_km, handsets, min_elevation_deg)
     counts = _scan(ephemeris, handsets, min_elevation_deg, grid)
     offsets = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts.ravel(), out=offsets[1:])
