@@ -174,3 +174,36 @@ def test_fill_lights_the_cells_of_the_region_the_handsets_stand_for():
     # and every lattice cell that close is there
     near = hex_of_point(x, y, 10.0)
     assert {tuple(c) for c in near} <= {tuple(c) for c in filled.lattice_ij}
+
+
+@pytest.mark.parametrize("cap, reeval", [(10_000, 2), (3, 1), (5, 3)])
+def test_a_run_finds_the_same_assignment_from_the_sky_as_from_every_link(cap, reeval):
+    """``assign_cells_in_sky`` (what runs use: links found step by step, only
+    those the choice reads) chooses exactly what ``assign_cells`` chooses given
+    every link from every cell centre, with and without a beam cap."""
+    from satsim.link._cell_kernels import assign_cells_in_sky
+    from satsim.orbits import DEFAULT_EPOCH, TimeGrid, propagate, visible_links
+    from satsim.orbits.geometry import sky_grid
+    from satsim.orbits.walker import WalkerShell, walker_constellation
+
+    c = walker_constellation([WalkerShell(240, 12, 1, 53.0, 360.0)], DEFAULT_EPOCH)
+    eph = propagate(c, TimeGrid(DEFAULT_EPOCH, np.arange(0.0, 1800.0, 20.0)))
+    grid = cell_grid(Handsets.grid_in_box(36.0, 42.0, -104.0, -96.0, 150.0), 25.0, fill_km=80.0)
+    centres, nt, ncell, mask = grid.centres, eph.shape[1], grid.ncell, 25.0
+    order = np.arange(ncell, dtype=np.int64)[::-1].copy()
+    links = visible_links(eph, centres, mask)
+    want = np.empty((nt, ncell), dtype=np.int32), np.empty((nt, ncell), dtype=np.uint8)
+    state = np.full(ncell, -1, dtype=np.int64)
+    assign_cells(links.offsets, links.sat.astype(np.int64), links.elevation_deg, order,
+                 eph.shape[0], mask, cap, 5.0, reeval, 0, state, *want)
+    got = np.empty((nt, ncell), dtype=np.int32), np.empty((nt, ncell), dtype=np.uint8)
+    state = np.full(ncell, -1, dtype=np.int64)
+    sky = sky_grid(eph.position_km, centres, mask)
+    east, north, up = centres.enu_basis
+    assign_cells_in_sky(eph.position_km, centres.position_km, sky.h_unit, east, north, up,
+                        sky.point_cells, sky.n, *sky.bin_satellites(eph.position_km),
+                        sky.cos_lam, order, mask, cap, 5.0, reeval, 0, state, *got)
+    served = want[0] >= 0
+    assert served.mean() > 0.02 and len(np.unique(want[0][served])) > 3   # a real case
+    assert (cap > 100) == (want[1] != CELL_NO_BEAM).all()   # the cap binds where set
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
