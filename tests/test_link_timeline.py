@@ -7,6 +7,8 @@ reference in ``tests/link_reference.py`` to 1e-6 dB on the same inputs
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import replace
 
@@ -19,7 +21,26 @@ from satsim.link import _kernels
 from satsim.link.antenna import payload_aperture_radius_m, pattern_table
 from satsim.link.losses import channel_draws, link_loss_db
 from satsim.errors import InputError
-from satsim.link.config import BeamSettings, Carrier, LinkConfig, Propagation, SatellitePayload
+from satsim.link.config import (
+    TR38821_SET2,
+    BeamSettings,
+    Carrier,
+    LinkConfig,
+    Propagation,
+    SatellitePayload,
+)
+
+
+def moving_beams(**kw):
+    """This module tests moving beams (the default is Earth-fixed cells)."""
+    return BeamSettings(**{"mode": "moving", **kw})
+
+
+def set2_link(**kw):
+    """Moving TR 38.821 Set-2 beams unless said otherwise."""
+    kw.setdefault("payload", TR38821_SET2)
+    kw.setdefault("beams", moving_beams())
+    return LinkConfig(**kw)
 from satsim.link.engine import (
     HandoverState,
     LinkGeometry,
@@ -52,8 +73,8 @@ def _handsets_with_edge_cases(eph, n=150, seed=3):
 
 def _config(**kw):
     base = dict(
-        payload=SatellitePayload(scan_loss_exponent=1.0),
-        beams=BeamSettings(rings=2, edge_db=200.0),
+        payload=dataclasses.replace(TR38821_SET2, scan_loss_exponent=1.0),
+        beams=moving_beams(rings=2, edge_db=200.0),
         carrier=Carrier(reuse=3, n_rb=24),
         hysteresis_db=0.0,
         time_to_trigger_s=0.0,
@@ -63,14 +84,14 @@ def _config(**kw):
         max_differential_delay_s=1e12,
     )
     base.update(kw)
-    return LinkConfig(**base)
+    return set2_link(**base)
 
 
 @pytest.mark.parametrize("reuse, tolerances", [
     (1, {}), (3, {}), (4, {}),
     # finite phone tolerances: the phone camps on the best *usable* beam
     (1, dict(max_residual_doppler_hz=300.0)),
-    (3, dict(beams=BeamSettings(rings=2, edge_db=20.0), max_residual_doppler_hz=500.0,
+    (3, dict(beams=moving_beams(rings=2, edge_db=20.0), max_residual_doppler_hz=500.0,
               max_differential_delay_s=1e-3)),
 ])
 def test_kernel_matches_numpy_reference(reuse, tolerances):
@@ -155,7 +176,7 @@ def test_kernel_in_float64_matches_reference_to_1e_6_db():
 
 
 def test_single_beam_single_satellite_has_no_interference():
-    cfg = _config(beams=BeamSettings(rings=0, edge_db=200.0), carrier=Carrier(reuse=1))
+    cfg = _config(beams=moving_beams(rings=0, edge_db=200.0), carrier=Carrier(reuse=1))
     one = walker_constellation([WalkerShell(1, 1, 0, 53.0, 550.0)], DEFAULT_EPOCH)
     eph = propagate(one, TIMES[:1])
     r = eph.position_km[0, 0]
@@ -168,7 +189,7 @@ def test_single_beam_single_satellite_has_no_interference():
 
 
 def test_chunking_does_not_change_results():
-    cfg = LinkConfig(beams=BeamSettings(rings=2), hysteresis_db=3.0, time_to_trigger_s=25.0)
+    cfg = set2_link(beams=moving_beams(rings=2), hysteresis_db=3.0, time_to_trigger_s=25.0)
     times = TimeGrid.from_duration(DEFAULT_EPOCH, 600, 10.0)
     h = Handsets.random_in_box(80, 30, 45, -110, -80, seed=2)
     a = serve_links(SHELL, h, times, cfg, chunk_steps=7)
@@ -186,7 +207,7 @@ def test_hysteresis_and_time_to_trigger_reduce_handovers():
     wide = SatellitePayload(max_gain_dbi=24.0, beamwidth_3db_deg=8.83, eirp_density_dbw_mhz=28.0)
     for hyst, ttt in [(0.0, 0.0), (3.0, 0.0), (3.0, 20.0)]:
         # phone checks relaxed: this tests the handover logic, not Doppler tolerance
-        cfg = LinkConfig(payload=wide, beams=BeamSettings(rings="cover"), hysteresis_db=hyst,
+        cfg = set2_link(payload=wide, beams=moving_beams(rings="cover"), hysteresis_db=hyst,
                          time_to_trigger_s=ttt, max_residual_doppler_hz=1e9,
                          max_differential_delay_s=1.0)
         ch = serve_links(SHELL, h, times, cfg)
@@ -199,7 +220,7 @@ def test_hysteresis_and_time_to_trigger_reduce_handovers():
 
 def test_beam_load_counts_served_handsets():
     h = Handsets.random_in_box(200, 25, 48, -124, -70, seed=5)
-    ch = serve_links(SHELL, h, TIMES, LinkConfig(beams=BeamSettings(rings=3)))
+    ch = serve_links(SHELL, h, TIMES, set2_link(beams=moving_beams(rings=3)))
     load = ch.beam_load()
     assert set(load.columns) == {"time_s", "sat", "beam", "handsets"}
     assert load["beam"].between(0, 36).all() and (load["handsets"] >= 1).all()
@@ -214,11 +235,11 @@ def test_beam_load_counts_served_handsets():
 
 def test_status_codes_and_phone_checks():
     h = Handsets.random_in_box(200, 25, 48, -124, -70, seed=6)
-    loose = serve_links(SHELL, h, TIMES, LinkConfig(beams=BeamSettings(rings=1)))
+    loose = serve_links(SHELL, h, TIMES, set2_link(beams=moving_beams(rings=1)))
     codes = set(np.unique(loose.status).tolist())
     assert codes <= set(LINK_STATUS)
     assert 2 in codes  # with 7 narrow beams many handsets are outside every beam
-    strict = serve_links(SHELL, h, TIMES, LinkConfig(beams=BeamSettings(rings=1, edge_db=200.0),
+    strict = serve_links(SHELL, h, TIMES, set2_link(beams=moving_beams(rings=1, edge_db=200.0),
                                                      max_residual_doppler_hz=0.0))
     has_sat = strict.serving_sat >= 0
     low = strict.dl_sinr_db < -6.934
@@ -239,7 +260,7 @@ def test_status_codes_and_phone_checks():
 
 def test_same_seed_same_result_different_seed_differs():
     h = Handsets.random_in_box(50, 30, 45, -110, -80, seed=7)
-    cfg = LinkConfig(beams=BeamSettings(rings=2), propagation=Propagation(environment="urban"))
+    cfg = set2_link(beams=moving_beams(rings=2), propagation=Propagation(environment="urban"))
     a = serve_links(SHELL, h, TIMES, cfg)
     b = serve_links(SHELL, h, TIMES, cfg)
     c = serve_links(SHELL, h, TIMES, replace(cfg, seed=1))
@@ -257,7 +278,7 @@ def test_turning_a_loss_term_off_never_lowers_snr(term, seed):
     other term with shadow fading fixed at 0 dB so every term is a loss >= 0."""
     h = Handsets.random_in_box(30, 30, 45, -110, -80, seed=seed)
     base = Propagation(environment="dense_urban", shadow_fading=0.0)
-    on = LinkConfig(beams=BeamSettings(rings=1), propagation=base, serving_metric="rsrp", seed=seed)
+    on = set2_link(beams=moving_beams(rings=1), propagation=base, serving_metric="rsrp", seed=seed)
     off = replace(on, propagation=replace(base, **{term: False}))
     a = serve_links(SHELL, h, TIMES[:2], on)
     b = serve_links(SHELL, h, TIMES[:2], off)
@@ -268,7 +289,7 @@ def test_turning_a_loss_term_off_never_lowers_snr(term, seed):
 def test_iter_link_chunks_streams_in_bounded_pieces():
     times = TimeGrid.from_duration(DEFAULT_EPOCH, 600, 10.0)
     h = Handsets.random_in_box(20, 30, 45, -110, -80, seed=8)
-    sizes = [len(ch.times) for ch in iter_link_chunks(SHELL, h, times, LinkConfig(beams=BeamSettings(rings=1)),
+    sizes = [len(ch.times) for ch in iter_link_chunks(SHELL, h, times, set2_link(beams=moving_beams(rings=1)),
                                                       chunk_steps=25)]
     assert sizes == [25, 25, 11]
 
@@ -276,12 +297,12 @@ def test_iter_link_chunks_streams_in_bounded_pieces():
 def test_cover_layout_serves_more_handsets_than_a_small_one():
     h = Handsets.random_in_box(150, 25, 48, -124, -70, seed=9)
     wide = SatellitePayload(max_gain_dbi=24.0, beamwidth_3db_deg=8.83, eirp_density_dbw_mhz=28.0)
-    small = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beams=BeamSettings(rings=1)))
-    cover = serve_links(SHELL, h, TIMES, LinkConfig(payload=wide, beams=BeamSettings(rings="cover")))
-    assert prepare(cover_cfg := LinkConfig(payload=wide), TIMES.step_s,
+    small = serve_links(SHELL, h, TIMES, set2_link(payload=wide, beams=moving_beams(rings=1)))
+    cover = serve_links(SHELL, h, TIMES, set2_link(payload=wide, beams=moving_beams(rings="cover")))
+    assert prepare(cover_cfg := set2_link(payload=wide), TIMES.step_s,
                    float(SHELL.altitude_km.min())).beams.u.size > 19
     assert cover_cfg.beams.rings == "cover"
     in_beam = lambda ch: ((ch.serving_sat >= 0) & (ch.status != 2)).mean()  # noqa: E731
     assert in_beam(cover) > in_beam(small)
     with pytest.raises(InputError, match="beams.rings"):
-        BeamSettings(rings="all")
+        moving_beams(rings="all")

@@ -45,15 +45,21 @@ def test_resolved_yaml_round_trips(tmp_path):
 
 
 def test_default_build_matches_the_orbit_layer_defaults():
-    from satsim.orbits import default_handsets
+    from satsim.link.config import LinkConfig
+    from satsim.orbits.defaults import conus_handsets
+    from satsim.scenario.model import SCENARIO_HANDSET_SPACING_KM
 
     inputs = build(load_scenario(None, overrides={"duration_s": 600}))
     assert len(inputs.constellation) == 648
-    h = default_handsets()
+    h = conus_handsets(SCENARIO_HANDSET_SPACING_KM)
     np.testing.assert_array_equal(inputs.handsets.lat_deg, h.lat_deg)
+    assert len(inputs.handsets) == 362
     assert len(inputs.times) == 61 and inputs.times.step_s == 10.0
-    # TR 38.821 Set-2 payload, PCS G block
-    assert inputs.link.payload.max_gain_dbi == 24.0
+    # the link layer's defaults: Earth-fixed cells, the DTC array, PCS G block
+    assert inputs.link == LinkConfig()
+    assert inputs.link.beams.mode == "earth_fixed"
+    assert inputs.link.payload.antenna == "rectangular"
+    assert inputs.link.payload.eirp_dbw(5e6) == pytest.approx(58.0, abs=0.01)
     assert inputs.link.carrier.dl_center_hz == 1992.5e6
     assert inputs.services == ("sms",)
     assert inputs.scheduler.voice is None and inputs.scheduler.data is None

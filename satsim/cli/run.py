@@ -147,7 +147,9 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
     r = summary.get("run", {})
     cov = summary.get("coverage") or {}
     link = summary.get("link") or {}
-    t.add_row("run", f"{r.get('satellites')} satellites x {r.get('beams_per_satellite')} beams, "
+    beams = (f"{r['cells']:,} Earth-fixed cells of {r['cell_radius_km']:.1f} km" if "cells" in r
+             else f"{r.get('beams_per_satellite')} beams")
+    t.add_row("run", f"{r.get('satellites')} satellites, {beams}, "
                      f"{r.get('handsets')} handsets, {r.get('duration_s', 0) / 3600:g} h at "
                      f"{r.get('step_s'):g} s from {r.get('epoch')}")
     t.add_row("served (availability)", f"{_pct(cov.get('availability'))} of handset-time; "
@@ -219,7 +221,8 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
     """Run a scenario end to end and write a results folder.
 
     With no SCENARIO: the embedded default (648 Starlink-Direct-to-Cell-like
-    satellites, ~3,000 handsets across the contiguous US, one day, SMS).
+    satellites serving Earth-fixed cells over the contiguous US, 362 handsets,
+    one day, SMS).
 
     \b
     Examples:
@@ -358,7 +361,7 @@ def validate_command(scenario, overrides, force):
                 raise located(exc, scenario, overrides) from None
             health = _check_elements(sc, inputs)
     click.echo(f"{scenario}: ok. scenario '{sc.name}', seed {sc.seed}: "
-               f"{len(inputs.constellation)} satellites x {inputs.beams_per_satellite} beams, "
+               f"{len(inputs.constellation)} satellites, {inputs.beams_text}, "
                f"{len(inputs.handsets)} handsets ({inputs.handsets.label}), "
                f"{len(inputs.times)} steps of {sc.step_s:g} s "
                f"({sc.duration_s / 3600:g} h from {sc.epoch.isoformat()}), "

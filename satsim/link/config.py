@@ -10,19 +10,26 @@ description; ``satsim._settings``); the scenario schema's ``carrier``,
   band 25), the spectrum Starlink Direct to Cell uses in the US (FCC order of
   26 Nov 2024); 25 resource blocks of 180 kHz in 5 MHz (3GPP TS 36.101
   Table 5.6-1).
-* Satellite: 3GPP TR 38.821 v16.1.0 Table 6.1.1.1-2, LEO-600 Set-2, S-band:
-  EIRP density 28 dBW/MHz, maximum gain 24 dBi, G/T -4.9 dB/K, 3 dB beamwidth
-  8.8320 deg (a 1 m equivalent aperture at 2 GHz). Set-2 rather than Set-1
-  (4.4127 deg, 499 beams to cover the field of view) because its 139 beams per
-  satellite keep the default day under two minutes on a laptop; Set-1 is
-  ``SatellitePayload(max_gain_dbi=30, beamwidth_3db_deg=4.4127,
-  eirp_density_dbw_mhz=34, gt_db_k=1.1)`` (:data:`TR38821_SET1`).
+* Satellite: Starlink's direct-to-cell payload as far as it is public
+  (``NTN_REFERENCE.md`` §4a): a planar array of about 2.7 m x 2.3 m (35.4 dBi
+  with uniform illumination, an assumption), 58 dBW peak EIRP per 5 MHz beam
+  (FCC SAT-MOD-20230207-00021). The textbook payloads of TR 38.821 v16.1.0
+  Table 6.1.1.1-1 / -2 (LEO-600 Set-1 / Set-2, S-band, circular apertures) are
+  :data:`TR38821_SET1` and :data:`TR38821_SET2`.
+* Beams: Earth-fixed hexagonal cells (the filing: beam centres stationary on the
+  ground, Doppler and timing compensated in and between beams), half the beam's
+  3 dB footprint at nadir in radius, every cell of the handsets' region lit,
+  interfering beams at 10 % activity (an idle LTE cell's reference signals,
+  TS 36.211 §6.10.1). Moving beams (a lattice fixed to the satellite body) are
+  ``BeamSettings(mode="moving")``.
 * Handset: TR 38.821 Table 6.1.1.1-3, handheld: 23 dBm, 0 dBi, noise figure
   7 dB, antenna temperature 290 K (G/T -31.6 dB/K).
 * Propagation: TR 38.811 v15.4.0 §6.6, rural. A loss term is ``True`` (use the
   model), ``False`` (off, 0 dB) or a number (that fixed value in dB).
-* Unmodified-phone tolerances: 750 Hz residual Doppler (TS 36.101 Annex B.3),
-  the largest LTE timing advance for the differential delay (TS 36.213 §4.2.3).
+* Unmodified-phone tolerances: 5 kHz downlink and 7.5 kHz uplink residual Doppler
+  (assumptions, see their descriptions), 31,250 Hz/s Doppler rate (TS 36.101
+  Annex B.3), the largest LTE timing advance for the differential delay
+  (TS 36.213 §4.2.3).
 """
 
 from __future__ import annotations
@@ -77,8 +84,11 @@ LTE_HST_MAX_DOPPLER_RATE_HZ_S = 750.0 * (300.0 / 3.6) / 2.0
 #: differential delay of up to 0.334 ms (about 100 km) is absorbed.
 LTE_MAX_DIFFERENTIAL_DELAY_S = 1282 * 16 / 30.72e6 / 2.0
 
-#: TR 38.821 v16.1.0 Table 6.1.1.1-2, LEO-600 Set-2 (the default payload).
-_SET2 = {"beamwidth_3db_deg": 8.8320, "eirp_density_dbw_mhz": 28.0}
+#: What a payload gets when neither of a pair is given: the beamwidth of TR 38.821 v16.1.0
+#: Table 6.1.1.1-2 LEO-600 Set-2 (for the circular antenna; the rectangular array's
+#: follows from its size), and the EIRP density of SpaceX's direct-to-cell filing
+#: (SAT-MOD-20230207-00021: 58 dBW peak EIRP per 5 MHz beam, 58 - 10 log10 5 = 51.0103 dBW/MHz).
+_PAYLOAD_FALLBACK = {"beamwidth_3db_deg": 8.8320, "eirp_density_dbw_mhz": 51.0103}
 
 
 @settings("carrier")
@@ -130,20 +140,28 @@ class Carrier:
 
 @settings("satellite")
 class SatellitePayload:
-    """Satellite antenna and per-beam transmit / receive figures (default: TR 38.821
-    v16.1.0 Table 6.1.1.1-2 LEO-600 Set-2, S-band)."""
+    """Satellite antenna and per-beam transmit / receive figures. Default: Starlink's
+    direct-to-cell payload as far as it is public (NTN_REFERENCE §4a): a planar array of
+    about 2.7 m x 2.3 m, uniform illumination (an assumption), 58 dBW peak EIRP per
+    5 MHz beam (FCC SAT-MOD-20230207-00021). The circular antenna's figures default to
+    TR 38.821 v16.1.0 Table 6.1.1.1-2 LEO-600 Set-2, S-band (``scenarios/tr38821_set2``)."""
 
-    max_gain_dbi: float = Field(24.0, ge=0, le=70, description="Beam boresight gain, dBi.")
+    max_gain_dbi: float = Field(24.0, ge=0, le=70, description="Beam boresight gain of the "
+                                                              "circular antenna, dBi (Set-2; "
+                                                              "the rectangular array's follows "
+                                                              "from its area and taper).")
     beamwidth_3db_deg: float | None = Field(
-        None, gt=0, lt=90, description="Full 3 dB beamwidth, degrees; the aperture follows "
-                                       "from it (TR 38.811 §6.4.1). Give this or "
-                                       "aperture_radius_m; neither: 8.832 (Set-2).")
+        None, gt=0, lt=90, description="Full 3 dB beamwidth of the circular antenna, degrees; "
+                                       "the aperture follows from it (TR 38.811 §6.4.1). Give "
+                                       "this or aperture_radius_m; neither: 8.832 (Set-2).")
     aperture_radius_m: float | None = Field(
         None, gt=0, description="Equivalent circular aperture radius, m (instead of the "
                                 "beamwidth).")
     eirp_density_dbw_mhz: float | None = Field(
         None, description="EIRP density per beam, dBW/MHz; beam EIRP = density + 10 log10(B / "
-                          "MHz). Give this or tx_power_dbw; neither: 28 (Set-2).")
+                          "MHz). Give this or tx_power_dbw; neither: 51.0103, SpaceX's DTC filing "
+                          "(SAT-MOD-20230207-00021: 58 dBW peak per 5 MHz beam; TR 38.821 "
+                          "Set-2: 28).")
     tx_power_dbw: float | None = Field(None, description="Transmit power per beam, dBW; EIRP = "
                                                          "power + max gain.")
     gt_db_k: float = Field(-4.9, description="Receive G/T (uplink), dB/K.")
@@ -151,7 +169,7 @@ class SatellitePayload:
         0.0, ge=0, description="Phased-array scan loss cos(scan)^n of a beam steered scan off "
                                "the array normal; 0: none.")
     antenna: Literal["circular", "rectangular"] = Field(
-        "circular", description="Beam pattern: circular: TR 38.811 §6.4.1 aperture of the "
+        "rectangular", description="Beam pattern: circular: TR 38.811 §6.4.1 aperture of the "
                                 "beamwidth (or aperture_radius_m); rectangular: a planar array "
                                 "array_x_m x array_y_m (satsim.link.aperture), its gain from its "
                                 "area and taper.")
@@ -161,7 +179,8 @@ class SatellitePayload:
     array_y_m: float = Field(2.3, gt=0, description="Rectangular array side across-track, m.")
     taper: Literal["uniform", "cosine"] = Field(
         "uniform", description="Rectangular array illumination (cosine: lower sidelobes, wider "
-                               "beam, 0.81 efficiency per side).")
+                               "beam, 0.81 efficiency per side). Not public: uniform is an "
+                               "assumption (the highest gain and sidelobes).")
     total_power_dbw: float | None = Field(
         None, description="Transmit power of the whole payload, shared equally by the beams "
                           "active at each step (a beam never exceeds its full EIRP); null: every "
@@ -174,7 +193,7 @@ class SatellitePayload:
                 raise InputError(f"satellite: give one of {a} and {b}, not both (set the "
                                  "other to null)")
             if getattr(self, a) is None and getattr(self, b) is None:
-                object.__setattr__(self, a, _SET2[a])
+                object.__setattr__(self, a, _PAYLOAD_FALLBACK[a])
 
     def eirp_dbw(self, bandwidth_hz: float) -> float:
         """Beam EIRP at boresight over ``bandwidth_hz``, dBW."""
@@ -185,7 +204,11 @@ class SatellitePayload:
 
 #: TR 38.821 v16.1.0 Table 6.1.1.1-1, LEO-600 Set-1, S-band (the textbook case).
 TR38821_SET1 = SatellitePayload(max_gain_dbi=30.0, beamwidth_3db_deg=4.4127,
-                                eirp_density_dbw_mhz=34.0, gt_db_k=1.1)
+                                eirp_density_dbw_mhz=34.0, gt_db_k=1.1, antenna="circular")
+
+#: TR 38.821 v16.1.0 Table 6.1.1.1-2, LEO-600 Set-2, S-band (``scenarios/tr38821_set2.yaml``).
+TR38821_SET2 = SatellitePayload(max_gain_dbi=24.0, beamwidth_3db_deg=8.832,
+                                eirp_density_dbw_mhz=28.0, gt_db_k=-4.9, antenna="circular")
 
 
 @settings("handsets.radio")
@@ -309,7 +332,7 @@ class BeamSettings:
                                                  "beam's peak gain is outside every beam, dB "
                                                  "(moving beams).")
     mode: Literal["moving", "earth_fixed"] = Field(
-        "moving", description="moving: beams fixed to the satellite body (a lattice in sine "
+        "earth_fixed", description="moving: beams fixed to the satellite body (a lattice in sine "
                               "space); earth_fixed: hexagonal cells fixed on the ground, each "
                               "served by one beam steered to its centre (SpaceX's DTC filing "
                               "SAT-MOD-20230207-00021: beam centres stationary on the ground).")
@@ -318,10 +341,13 @@ class BeamSettings:
                                 "footprint at nadir from the lowest satellite; AST SpaceMobile's "
                                 "Block 1 filing uses 24).")
     cell_fill_km: float | None = Field(
-        None, gt=0, description="Light every cell within this distance of a handset, km: the "
-                                "handsets stand for users spread over the region, whose cells' "
-                                "beams interfere though no simulated phone is in them (e.g. the "
-                                "grid spacing / sqrt 2); null: only cells holding handsets.")
+        106.0, gt=0, description="Light every cell within this distance of a handset, km: the "
+                                 "handsets stand for users spread over the region, whose cells' "
+                                 "beams interfere though no simulated phone is in them. 106: the "
+                                 "default 150 km handset grid / sqrt 2, every cell of the region "
+                                 "lit (assumption: subscribers everywhere, and an LTE cell "
+                                 "broadcasts for idle phones to camp whether or not one does); "
+                                 "null: only cells holding handsets.")
     max_beams_per_satellite: int | None = Field(
         None, ge=1, description="Most cells one satellite serves at once (earth_fixed; null: no "
                                 "cap). No public figure: an assumption to sweep.")

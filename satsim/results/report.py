@@ -199,6 +199,8 @@ SUMMARY_ROWS = (
         ("satellites", ("run", "satellites"), format_count),
         ("handsets", ("run", "handsets"), format_count),
         ("beams per satellite", ("run", "beams_per_satellite"), format_count),
+        ("Earth-fixed cells", ("run", "cells"), format_count),
+        ("cell radius (km)", ("run", "cell_radius_km"), format_number),
         ("satsim version", ("satsim_version",), _text),
         ("element sets: age from the run, least / most (days)", ("run", "element_age_days"),
          _percentiles(("min", "max"), format_number)),

@@ -322,7 +322,14 @@ def _run_section(inputs) -> dict:
             "handsets_label": h.label,
             **_element_health(inputs),
             "beams_per_satellite": inputs.beams_per_satellite,
+            **_cells(inputs),
             "services": list(inputs.services)}
+
+
+def _cells(inputs) -> dict:
+    """Earth-fixed runs: how many cells, of what radius (km)."""
+    cells = inputs.cells
+    return {} if cells is None else {"cells": cells[0], "cell_radius_km": round(cells[1], 3)}
 
 
 def _element_health(inputs) -> dict:

@@ -46,9 +46,32 @@ class RunInputs:
     services: tuple[str, ...]
 
     @property
-    def beams_per_satellite(self) -> int:
-        """Beams of every satellite ("cover" layouts depend on the lowest altitude)."""
+    def beams_per_satellite(self) -> int | None:
+        """Beams of every satellite with moving beams ("cover" layouts depend on the
+        lowest altitude); None with Earth-fixed cells (a satellite serves a varying
+        number of cells: :attr:`cells`)."""
+        if self.link.beams.mode == "earth_fixed":
+            return None
         return self.link.beam_layout(float(np.min(self.constellation.altitude_km))).uv.shape[0]
+
+    @property
+    def cells(self) -> tuple[int, float] | None:
+        """Earth-fixed runs: ``(number of cells, cell radius km)``; else None."""
+        if self.link.beams.mode != "earth_fixed":
+            return None
+        from ..link.cell_engine import cell_radius_km
+        from ..link.cells import cell_grid
+
+        radius = cell_radius_km(self.link, float(np.min(self.constellation.altitude_km)))
+        return cell_grid(self.handsets, radius, self.link.beams.cell_fill_km).ncell, radius
+
+    @property
+    def beams_text(self) -> str:
+        """How the satellites' beams are laid out, in words."""
+        if self.cells is None:
+            return f"{self.beams_per_satellite} beams"
+        n, radius = self.cells
+        return f"{n:,} Earth-fixed cells of {radius:.1f} km"
 
 
 def _section(key: str, fn, *args, **kwargs):

@@ -45,6 +45,10 @@ CHUNK_BYTES_PER_SATELLITE_STEP = 56.0
 #: ~70 when it served 39 %.
 OUTPUT_BYTES_PER_HANDSET_STEP = 170.0
 
+#: Earth-fixed cells, per (lit cell, time step) of a chunk: the cell's satellite and
+#: reason, and its beam's cell, EIRP, colour, interfering power, pointing and steering.
+CHUNK_BYTES_PER_CELL_STEP = 80.0
+
 #: Inclined shells crowd near their inclination: satellites in view over the
 #: uniform-sphere figure (the default's CONUS handsets see 1.7 x).
 CONCENTRATION = 2.0
@@ -155,6 +159,25 @@ def visible_per_handset(satellites_altitude_km, min_elevation_deg: float) -> flo
     return CONCENTRATION * total
 
 
+def lit_cells(sc: Scenario, handsets: int, altitude_km: float) -> int:
+    """Cells an Earth-fixed run lights: every cell within ``beams.cell_fill_km`` of a
+    handset (the area each grid handset stands for, or a disc of that radius per
+    handset elsewhere), or one per handset without a fill; 0 with moving beams."""
+    b = sc.beams
+    if b.mode != "earth_fixed":
+        return 0
+    if b.cell_fill_km is None:
+        return handsets
+    from ..link.cell_engine import cell_radius_km
+    from .build import build_link
+
+    radius = cell_radius_km(build_link(sc), altitude_km)
+    per_handset = math.pi * b.cell_fill_km ** 2
+    if sc.handsets.placement in ("conus", "grid"):
+        per_handset = min(per_handset, max(sc.handsets.spacing_km ** 2, 1.0))
+    return max(handsets, round(handsets * per_handset / (1.5 * math.sqrt(3.0) * radius ** 2)))
+
+
 def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
     """The :class:`Estimate` of a scenario.
 
@@ -171,8 +194,10 @@ def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
     nsat, steps, nh = len(alts), steps_of(sc), handset_count(sc)
     vis = visible_per_handset(alts, mask)
     chunk = min(sc.run.chunk_steps, steps)
+    cells = lit_cells(sc, nh, min(alts)) if alts else 0
     chunk_bytes = 2 * chunk * (nh * (CHUNK_BYTES_PER_HANDSET_STEP + vis * CHUNK_BYTES_PER_LINK)
                                + nsat * CHUNK_BYTES_PER_SATELLITE_STEP)
+    chunk_bytes += chunk * cells * CHUNK_BYTES_PER_CELL_STEP
     output_bytes = float(steps) * nh * OUTPUT_BYTES_PER_HANDSET_STEP
     return Estimate(steps=steps, handsets=nh, satellites=nsat, visible_per_handset=vis,
                     chunk_steps=chunk, chunk_bytes=chunk_bytes, output_bytes=output_bytes)
