@@ -19,6 +19,9 @@ CASES = {
     "Earth-fixed, every cell lit, cosine taper": {"satellite.taper": "cosine"},
     "Earth-fixed, every cell lit, 52 km handset grid": {"handsets.spacing_km": 52.0,
                                                         "beams.cell_fill_km": 36.8},
+    "Earth-fixed, the filing's 3 x 1.4 MHz plan at reuse 3 (-2.33 dBW/Hz)": {
+        "carrier.bandwidth_mhz": 4.2, "carrier.n_rb": 18, "carrier.reuse": 3,
+        "satellite.eirp_density_dbw_mhz": 57.67},
     "moving Set-2 beams (the old default)": MOVING,
     "moving Set-2 beams, 750 Hz test envelope": {**MOVING, "link.max_residual_doppler_hz": 750},
 }
