@@ -126,6 +126,27 @@ class Section:
 
 
 # -- timing ----------------------------------------------------------------------
+def moving_set2_link(**kw):
+    """``LinkConfig`` of moving TR 38.821 Set-2 beams (the default before issue 12),
+    the configuration the link, scaling and scheduler sections time and document;
+    the default's Earth-fixed cells are timed by the cells and e2e sections.
+    ``beam_rings`` and the other keywords as in ``LinkConfig`` / ``BeamSettings``."""
+    from satsim.link import LinkConfig
+    from satsim.link.config import TR38821_SET2, BeamSettings
+
+    rings = kw.pop("beam_rings", "cover")
+    kw.setdefault("payload", TR38821_SET2)
+    return LinkConfig(beams=BeamSettings(mode="moving", rings=rings), **kw)
+
+
+def beams_text(r: dict) -> str:
+    """A run's beams in words (from its summary's ``run``): moving beams per
+    satellite, or Earth-fixed cells."""
+    if r.get("cells"):
+        return f"{r['cells']:,} Earth-fixed cells"
+    return f"{r.get('beams_per_satellite')} beams"
+
+
 def timed(fn, *args, **kwargs):
     """``(seconds, result)`` of one call, wall clock (``perf_counter``)."""
     t0 = time.perf_counter()

@@ -1,9 +1,9 @@
 """``python -m benchmarks [SECTION|all] [--quick] [--out FILE.json]``.
 
-Sections: propagation, geometry, link, scheduler, scaling, jit, e2e (``all``
+Sections: propagation, geometry, link, cells, scheduler, scaling, jit, e2e (``all``
 runs these), and north_star (on its own only: minutes even ``--quick``;
 ``--full`` runs the whole target day, ``--handsets`` / ``--slice-h`` size its
-slice). Runs the chosen benchmarks, prints a table of the figures (goals,
+slice) and distributed (on its own: a 2-worker Dask LocalCluster). Runs the chosen benchmarks, prints a table of the figures (goals,
 ratio limits and correctness checks included) and a summary table, and
 writes everything to JSON: by default
 ``benchmarks/results/<name>[-quick]-<date>.json`` (git-ignored). Exits with
@@ -27,9 +27,10 @@ from rich.table import Table
 
 from benchmarks import RESULTS_DIR, Section, limits, machine_info
 
-BENCHMARKS = ("propagation", "geometry", "link", "scheduler", "scaling", "jit", "e2e")
+BENCHMARKS = ("propagation", "geometry", "link", "cells", "scheduler", "scaling", "jit",
+              "e2e")
 #: Sections run only when named: too long for ``all`` (and CI's ``all --quick``).
-ON_THEIR_OWN = ("north_star",)
+ON_THEIR_OWN = ("north_star", "distributed")
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -132,7 +133,8 @@ def main(argv=None) -> int:
                         help="JSON output file (default benchmarks/results/<name>-<date>.json)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed repeats per case, best kept (defaults full / quick: "
-                             "propagation 5 / 3, link kernel comparison 3 / 2, scheduler 3 / 3, "
+                             "propagation 5 / 3, link kernel comparison 3 / 2, cells 5 / 3, "
+                             "scheduler 3 / 3, "
                              "scaling runs 2 / 1, e2e rounds 1 / 3; jit: not used)")
     north = parser.add_argument_group(
         "north_star", "the target of issue 14 (100,000 handsets x 86,400 steps of 1 s); "

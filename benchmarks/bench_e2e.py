@@ -1,10 +1,10 @@
 """End to end: ``satsim.run`` of the default scenario, against its own stages.
 
 ``run(load_scenario())`` is what ``satsim run`` does with no argument: the
-embedded default scenario (648 satellites over 2,958 CONUS handsets, one day
-at 10 s, the "cover" beam layout, SMS at 1 per handset-hour), from orbits to
-the services' summary. ``--quick`` shortens it to 1 hour over the 100 km grid
-(811 handsets) with ``with_overrides``.
+embedded default scenario (648 satellites serving Earth-fixed cells, every
+cell of CONUS lit, 362 handsets on a 150 km grid, one day at 10 s, SMS at 1
+per handset-hour), from orbits to the services' summary. ``--quick`` shortens
+it to 1 hour over the 100 km grid (811 handsets) with ``with_overrides``.
 
 Reference: the same work done as bare stages in the same process, from the
 same built inputs (``satsim.scenario.build.build``): the link stage into the
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import Section, cpu_s, peak_added, timed, worker_main
+from benchmarks import Section, beams_text, cpu_s, peak_added, timed, worker_main
 
 #: --quick: 1 hour over the 100 km CONUS grid (811 handsets).
 QUICK_OVERRIDES = {"duration_s": 3600.0, "handsets.spacing_km": 100.0}
@@ -110,6 +110,7 @@ def job_e2e(spec):
         "steps": len(inputs.times), "step_s": float(inputs.times.step_s),
         "duration_s": float(inputs.times.duration_s), "services": list(inputs.services),
         "beams_per_satellite": summ["run"].get("beams_per_satellite"),
+        "cells": summ["run"].get("cells"),
         "first_call_s": first_s, "second_call_s": second_s, "rounds": rounds,
         "summary": summ, "reference_sms": ref_sms,
     }
@@ -180,7 +181,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
 
     # -- figures --------------------------------------------------------------------
     tag = (f"{r['satellites']} sats x {r['handsets']:,} handsets x {r['steps']:,} steps "
-           f"({r['duration_s'] / 3600:g} h), {r['beams_per_satellite']} beams, services "
+           f"({r['duration_s'] / 3600:g} h), {beams_text(r)}, services "
            f"{', '.join(r['services']) or 'none'}")
     sec.add("run_s", "satsim.run, wall time", best["run_s"], "s", note=tag)
     for k in ("build", "link", "scheduler"):

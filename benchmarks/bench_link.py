@@ -7,7 +7,8 @@ the worker: ``python -m benchmarks.bench_link '{"kind": ...}'`` prints
 * ``compare``: ``satsim.link._kernels.serve`` called directly against the
   vectorised numpy version in :mod:`benchmarks.link_numpy`, on the same
   inputs: satsim's default constellation (648 satellites), ~3,000 CONUS
-  handsets, one chunk of 180 steps at 10 s, for ``LinkConfig()`` (37 beams)
+  handsets, one chunk of 180 steps at 10 s, for moving TR 38.821 Set-2 beams
+  (``benchmarks.moving_set2_link``, 37 beams)
   and a "cover" configuration (8.83 degree beams covering the field of view,
   139 beams). The kernel runs with 1 and with 2 numba threads, zero
   hysteresis and a one-step time-to-trigger (so its serving beam is the best
@@ -80,7 +81,7 @@ RUNS_FULL, RUNS_QUICK = 2, 1
 STAGE_RUNS_FULL = 1
 #: The second kernel configuration (beam_rings="cover" with a wider beam).
 COVER_PAYLOAD = dict(max_gain_dbi=24.0, beamwidth_3db_deg=8.83, eirp_density_dbw_mhz=28.0,
-                     gt_db_k=-4.9)
+                     gt_db_k=-4.9, antenna="circular")
 #: Goals (issue "Link layer", speed section).
 GOAL_VS_NUMPY = 10.0         # numpy time / kernel time on 2 threads >=
 GOAL_RATE_2T = 100e6         # link-beam evaluations per second on 2 threads >=
@@ -104,14 +105,16 @@ HIST_LO_DB, HIST_BINS = -10, 60
 # worker side (fresh interpreter)
 # =============================================================================
 def _config(name: str, beam_rings=3):
-    from satsim.link import LinkConfig, SatellitePayload
-    from satsim.link.config import BeamSettings
+    """Moving TR 38.821 Set-2 beams (``benchmarks.moving_set2_link``): this section
+    times the moving-beam kernel; the default's Earth-fixed cells are ``cells``'."""
+    from satsim.link import SatellitePayload
+
+    from benchmarks import moving_set2_link
 
     if name == "default":
-        return LinkConfig(beams=BeamSettings(rings=beam_rings))
+        return moving_set2_link(beam_rings=beam_rings)
     if name == "cover":
-        return LinkConfig(beams=BeamSettings(rings="cover"),
-                          payload=SatellitePayload(**COVER_PAYLOAD))
+        return moving_set2_link(beam_rings="cover", payload=SatellitePayload(**COVER_PAYLOAD))
     raise ValueError(f"unknown link config {name!r}")
 
 
@@ -577,7 +580,8 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
         "step_s": STEP_S,
         "kernel_compare": {
             "handset_spacing_km": sp_k, "steps": k_steps, "repeats": k_repeats,
-            "configs": {"default": "LinkConfig()", "cover": "LinkConfig(beam_rings='cover', "
+            "configs": {"default": "moving_set2_link(beam_rings=3)",
+                        "cover": "moving_set2_link(beam_rings='cover', "
                         f"payload=SatellitePayload(**{COVER_PAYLOAD}))"},
             "kernel_call": "_kernels.serve directly, hysteresis 0 dB, time-to-trigger 1 step, "
                            "outputs preallocated; numba.set_num_threads(1) and (2)",
@@ -588,7 +592,8 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
         "stage": {"duration_s": stage_s, "half_duration_s": stage_s / 2,
                   "handset_spacing_km": sp, "chunk_steps": CHUNK_STEPS,
                   "runs": runs if quick else STAGE_RUNS_FULL,
-                  "config": "LinkConfig() (37 beams, hysteresis 2 dB, TTT 0.32 s -> 1 step)",
+                  "config": "moving_set2_link(beam_rings=3) (37 beams, hysteresis 2 dB, TTT 0.32 s "
+                            "-> 1 step)",
                   "consumer": "per chunk: status counts, SINR histogram, spectral-efficiency "
                               "sum, handover counts, max beam load; chunk dropped before the next"},
         "growth": {"duration_s": growth_s, "handset_spacing_km": sp, "runs": runs,

@@ -51,7 +51,15 @@ import gc
 import math
 import time
 
-from benchmarks import Section, cpu_s, peak_rss_mib, reset_peak_rss, rss_mib, worker_main
+from benchmarks import (
+    Section,
+    beams_text,
+    cpu_s,
+    peak_rss_mib,
+    reset_peak_rss,
+    rss_mib,
+    worker_main,
+)
 
 #: The target of issue 14.
 TARGET_HANDSETS = 100_000
@@ -294,7 +302,8 @@ def job_slice(spec):
         "satellites": summ["run"]["satellites"], "handsets": summ["run"]["handsets"],
         "steps": summ["run"]["steps"], "duration_s": summ["run"]["duration_s"],
         "chunk_steps": sc.run.chunk_steps, "beams_per_satellite":
-            summ["run"].get("beams_per_satellite"), "services": summ["run"].get("services"),
+            summ["run"].get("beams_per_satellite"), "cells": summ["run"].get("cells"),
+        "services": summ["run"].get("services"),
         "warm_s": warm_s, "wall_s": wall, "cpu_s": cpu,
         "timings_s": dict(results.timings_s), "probe_s": probe.s, "probe_cpu_s": probe.cpu,
         "probe_calls": probe.n, "probe_marks_mib": probe.marks,
@@ -456,7 +465,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
 
     measured = full or (r["handsets"] == HANDSETS_AT_SPACING and r["steps"] >= TARGET_STEPS)
     tag = (f"{r['satellites']} sats x {r['handsets']:,} handsets x {r['steps']:,} steps "
-           f"({r['duration_s'] / 60:g} min at 1 s), {r['beams_per_satellite']} beams, "
+           f"({r['duration_s'] / 60:g} min at 1 s), {beams_text(r)}, "
            f"{', '.join(r['services'] or [])}")
     sec.add("slice_s", "run wall time" if measured else "slice: run wall time", r["wall_s"],
             "s", note=tag + (f"; {_load_note(r)}" if _load_note(r) else ""))

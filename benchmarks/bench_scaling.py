@@ -55,10 +55,11 @@ def _usage():
 
 
 def job_pipeline(spec):
-    from satsim.link import LinkConfig, iter_link_chunks
+    from satsim.link import iter_link_chunks
     from satsim.orbits import DEFAULT_EPOCH, TimeGrid, conus_handsets
     from satsim.scheduler import CoverageView, SchedulerConfig, simulate
 
+    from benchmarks import moving_set2_link
     from benchmarks.bench_geometry import build_constellation
     from benchmarks.bench_scheduler import SMS
 
@@ -66,7 +67,7 @@ def job_pipeline(spec):
     h = conus_handsets(spec["spacing_km"])
     h.position_km, h.enu_basis  # noqa: B018 - cached properties: part of set-up
     times = TimeGrid.from_duration(DEFAULT_EPOCH, spec["duration_s"], STEP_S)
-    link_cfg, sched_cfg = LinkConfig(), SchedulerConfig(sms=SMS)
+    link_cfg, sched_cfg = moving_set2_link(), SchedulerConfig(sms=SMS)
 
     def link_stage(grid):
         stats = {"handset_steps": 0, "served": 0, "chunks": 0}
@@ -163,7 +164,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
         jobs[f"duration_x{k}"] = dict(base, duration_s=k * hours * 3600.0)
     sec.config = {
         "pipeline": "iter_link_chunks(default constellation, conus_handsets, 10 s steps, "
-                    "LinkConfig()) -> CoverageView.from_link_chunks -> simulate(SMS 0.5 MO + "
+                    "moving_set2_link()) -> CoverageView.from_link_chunks -> simulate(SMS 0.5 MO + "
                     "0.5 MT per handset-hour)",
         "base": {"handsets": spacing[1][1], "spacing_km": spacing[1][0], "satellites": 648,
                  "hours": hours},

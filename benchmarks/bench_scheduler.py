@@ -39,7 +39,7 @@ import numpy as np
 from satsim.scheduler import CoverageView, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
 from satsim.scheduler import simulate
 
-from benchmarks import Section, peak_added
+from benchmarks import Section, moving_set2_link, peak_added
 
 GOAL_SMS_PER_S = 50_000.0
 
@@ -95,13 +95,13 @@ def periodic_view(n_handsets: int, duration_s: float) -> CoverageView:
 
 def link_view(duration_s: float, quick: bool) -> tuple[CoverageView, int]:
     """The link layer's timeline of the default constellation over CONUS."""
-    from satsim.link import LinkConfig, iter_link_chunks
+    from satsim.link import iter_link_chunks
     from satsim.orbits import DEFAULT_EPOCH, TimeGrid, conus_handsets, default_constellation
 
     h = conus_handsets(89.0 if quick else 28.3)
     times = TimeGrid.from_duration(DEFAULT_EPOCH, duration_s, 10.0)
     view = CoverageView.from_link_chunks(
-        iter_link_chunks(default_constellation(), h, times, LinkConfig()))
+        iter_link_chunks(default_constellation(), h, times, moving_set2_link()))
     return view, len(h)
 
 
@@ -120,7 +120,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print,
     t0 = time.perf_counter()
     if coverage == "link":
         view, nh = link_view(duration, quick)
-        what = "link layer, default constellation over CONUS, LinkConfig()"
+        what = "link layer, default constellation over CONUS, moving Set-2 beams (cover)"
     else:
         nh = HANDSETS
         view = periodic_view(nh, duration)
