@@ -55,7 +55,7 @@ import satsim
 # %% [markdown]
 # ## The runs
 #
-# **The radio** is the embedded default's cell model: hexagonal cells of 9.7 km radius
+# **The radio** is the embedded default's cell model: hexagonal cells of 9.6 km radius
 # fixed on the ground, each served by one beam of the flown 2.7 m x 2.3 m array at the
 # filing's 58 dBW per 5 MHz, steered to the cell's centre, with Doppler and delay
 # pre-compensated for that centre. Every cell within 106 km of a phone is lit

@@ -48,7 +48,7 @@ SHORT = {"duration_s": 1200, "step_s": 10}
 # ## The runs
 #
 # * **the default**: Earth-fixed cells with the flown array (2.7 m x 2.3 m) at the filing's
-#   58 dBW per beam: cells of half the beam's 3 dB footprint (9.7 km), each served by one
+#   58 dBW per beam: cells of half the beam's 3 dB footprint (9.6 km), each served by one
 #   steered beam, Doppler and delay pre-compensated for the cell centre. Every cell within
 #   106 km of a phone is lit (`beams.cell_fill_km`, the grid spacing / √2): the cells of all
 #   the users the phones stand for. Interfering beams carry only their reference signals

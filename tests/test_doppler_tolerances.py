@@ -198,7 +198,7 @@ def test_a_phone_that_cannot_follow_the_doppler_rate_is_not_served(mode, tight_h
     """Below the run's rate bound, served links whose residual Doppler changes
     faster than link.max_doppler_rate_hz_s become status doppler_rate; at the
     default (31,250 Hz/s, above any LEO residual rate) none do. (Within a
-    9.7 km cell the residual rate stays under ~15 Hz/s: f/c x (v²/R) x d/R.)"""
+    9.6 km cell the residual rate stays under ~15 Hz/s: f/c x (v²/R) x d/R.)"""
     import satsim
 
     base = {"duration_s": 600, "step_s": 10, "handsets.spacing_km": 300.0,

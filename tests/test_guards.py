@@ -4,6 +4,7 @@ line and key with a fix, and nothing written."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -148,3 +149,20 @@ def test_step_that_does_not_divide_the_duration_is_refused_with_valid_values(tmp
             "step_s 25 or 33.3333", "duration_s 90 or 120")
     refused(invoke("run", *FAST, "--set", "step_s=70", "--out", tmp_path / "r"),
             "--set step_s", "must divide")
+
+
+@pytest.mark.parametrize("path", ["default.yaml", "sms_only.yaml", "sparse_store_and_forward.yaml",
+                                  "high_latitude.yaml"])
+def test_lit_cells_estimate_is_close_to_the_cells_a_run_builds(path):
+    """The memory estimate counts the Earth-fixed cells a run lights (grids, city
+    clusters, random boxes) within 30 % of the cell grid the run builds."""
+    from pathlib import Path
+
+    from satsim.scenario.build import build
+    from satsim.scenario.estimate import lit_cells
+
+    sc = load_scenario(Path(__file__).parent.parent / "scenarios" / path)
+    inputs = build(sc)
+    built, _ = inputs.cells
+    alt = float(np.min(inputs.constellation.altitude_km))
+    assert lit_cells(sc, len(inputs.handsets), alt) == pytest.approx(built, rel=0.3)

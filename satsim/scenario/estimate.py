@@ -161,8 +161,10 @@ def visible_per_handset(satellites_altitude_km, min_elevation_deg: float) -> flo
 
 def lit_cells(sc: Scenario, handsets: int, altitude_km: float) -> int:
     """Cells an Earth-fixed run lights: every cell within ``beams.cell_fill_km`` of a
-    handset (the area each grid handset stands for, or a disc of that radius per
-    handset elsewhere), or one per handset without a fill; 0 with moving beams."""
+    handset, or one per handset without a fill; 0 with moving beams. The lit area:
+    grids, the area each handset stands for (at most a disc of the fill radius);
+    cities, a disc of scatter radius + fill around each city; random, at most the box
+    grown by the fill; points, a disc per handset."""
     b = sc.beams
     if b.mode != "earth_fixed":
         return 0
@@ -171,11 +173,20 @@ def lit_cells(sc: Scenario, handsets: int, altitude_km: float) -> int:
     from ..link.cell_engine import cell_radius_km
     from .build import build_link
 
+    fill, h = b.cell_fill_km, sc.handsets
+    area_km2 = handsets * math.pi * fill ** 2
+    if h.placement in ("conus", "grid"):
+        area_km2 = handsets * min(math.pi * fill ** 2, max(h.spacing_km ** 2, 1.0))
+    elif h.placement == "cities":
+        area_km2 = min(area_km2, len(h.cities) * math.pi * (h.radius_km + fill) ** 2)
+    elif h.placement == "random":
+        box = h.box
+        height = math.radians(box.lat_max_deg - box.lat_min_deg) * IUGG_MEAN_RADIUS_KM
+        width = (math.radians(box.lon_max_deg - box.lon_min_deg) * IUGG_MEAN_RADIUS_KM
+                 * math.cos(math.radians(0.5 * (box.lat_min_deg + box.lat_max_deg))))
+        area_km2 = min(area_km2, (height + 2 * fill) * (width + 2 * fill))
     radius = cell_radius_km(build_link(sc), altitude_km)
-    per_handset = math.pi * b.cell_fill_km ** 2
-    if sc.handsets.placement in ("conus", "grid"):
-        per_handset = min(per_handset, max(sc.handsets.spacing_km ** 2, 1.0))
-    return max(handsets, round(handsets * per_handset / (1.5 * math.sqrt(3.0) * radius ** 2)))
+    return max(handsets, round(area_km2 / (1.5 * math.sqrt(3.0) * radius ** 2)))
 
 
 def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
