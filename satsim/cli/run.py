@@ -161,10 +161,12 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
     if st:
         t.add_row("not served because", ", ".join(
             f"{k.replace('_', ' ')} {_pct(v)}" for k, v in st.items() if k != "served" and v))
-    sinr = link.get("dl_sinr_db") or {}
-    if sinr.get("p50") is not None:
-        t.add_row("DL SINR served", f"p10 {sinr['p10']:.1f} dB, p50 {sinr['p50']:.1f} dB, "
-                                    f"p90 {sinr['p90']:.1f} dB")
+    for key, label in (("dl_sinr_db", "DL SINR served"), ("dl_snr_db", "DL SNR served"),
+                       ("ul_snr_db", "UL SNR served (carrier)")):
+        q = link.get(key) or {}
+        if q.get("p50") is not None:
+            t.add_row(label, f"p10 {q['p10']:.1f} dB, p50 {q['p50']:.1f} dB, "
+                             f"p90 {q['p90']:.1f} dB")
     sms = summary.get("sms")
     if sms:
         lat = sms.get("latency_s") or {}

@@ -219,6 +219,10 @@ SUMMARY_ROWS = (
     ("Link", "link", (
         ("DL SINR when served: 10th / 50th / 90th percentile", ("dl_sinr_db",),
          _percentiles(("p10", "p50", "p90"), format_db)),
+        ("DL SNR when served: 10th / 50th / 90th percentile", ("dl_snr_db",),
+         _percentiles(("p10", "p50", "p90"), format_db)),
+        ("UL SNR when served, whole carrier: 10th / 50th / 90th percentile", ("ul_snr_db",),
+         _percentiles(("p10", "p50", "p90"), format_db)),
     )),
     ("SMS", "sms", (
         ("offered", ("offered",), format_count),
