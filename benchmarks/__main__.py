@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     north = parser.add_argument_group(
         "north_star", "the target of issue 14 (100,000 handsets x 86,400 steps of 1 s); "
                       "default: a 10 min slice at 100,000 handsets, extrapolated, and a 1 h / "
-                      "4 h memory pair at 2,958 handsets (~8 min here)")
+                      "4 h memory pair at 362 handsets (the default's grid)")
     north.add_argument("--full", action="store_true",
                        help="run the whole target day instead of a slice (hours here)")
     north.add_argument("--handsets", type=int, default=None,

@@ -11,8 +11,8 @@ a day at 1 s steps for 100,000 CONUS handsets, in under 10 minutes on a
   the measured nanoseconds per handset-step of each stage (propagation, which
   does not depend on the handsets, from nanoseconds per satellite-step);
 * **memory pair**: the same scenario for 1 h and 4 h over a smaller handset
-  count (the default scenario's 52 km grid, 2,958 handsets: a 4 h slice at
-  100,000 handsets would take over an hour here); their peak memories (the
+  count (the default scenario's 150 km grid, 362 handsets: a 4 h slice at
+  100,000 handsets would take many hours here); their peak memories (the
   issue's check: within 10 %) and their cost per handset-step (growth with
   the duration);
 * ``--full``: the whole day at 100,000 handsets, measured instead of
@@ -21,8 +21,9 @@ a day at 1 s steps for 100,000 CONUS handsets, in under 10 minutes on a
   fit on a 24 GiB machine until the outputs are streamed).
 
 The scenario: ``Scenario()`` (the embedded default: 648 satellites in two
-Walker shells fitted to the Starlink DTC snapshot, 139 moving beams of TR
-38.821 Set-2, SMS at 0.5 MO + 0.5 MT per handset-hour) with ``step_s`` 1,
+Walker shells fitted to the Starlink DTC snapshot, Earth-fixed cells with
+every cell of CONUS lit, SMS at 0.5 MO + 0.5 MT per handset-hour; until
+2026-12-04 139 moving beams of TR 38.821 Set-2) with ``step_s`` 1,
 voice (0.5 calls per handset-hour, 120 s), data (1 session per
 handset-hour) and app calls (0.5 per handset-hour, when this satsim has
 them) switched on, and the CONUS grid spacing that gives the handset count
@@ -73,8 +74,8 @@ MEMORY_GOAL_RATIO = 1.10
 #: CONUS grid spacing of 99,868 handsets (``conus_handsets(8.95)``); other
 #: counts scale it by sqrt(99,868 / count) (equal-area grid).
 SPACING_100K_KM, HANDSETS_AT_SPACING = 8.95, 99_868
-#: The default scenario's grid (2,958 handsets): the memory pair's handsets.
-PAIR_SPACING_KM = 52.0
+#: The default scenario's grid (362 handsets): the memory pair's handsets.
+PAIR_SPACING_KM = 150.0
 
 #: Sizes: (slice handsets spacing km, slice s), (pair spacing km, short s, long s).
 DEFAULT_SLICE = (SPACING_100K_KM, 600.0)
