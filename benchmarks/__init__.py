@@ -139,14 +139,6 @@ def moving_set2_link(**kw):
     return LinkConfig(beams=BeamSettings(mode="moving", rings=rings), **kw)
 
 
-def beams_text(r: dict) -> str:
-    """A run's beams in words (from its summary's ``run``): moving beams per
-    satellite, or Earth-fixed cells."""
-    if r.get("cells"):
-        return f"{r['cells']:,} Earth-fixed cells"
-    return f"{r.get('beams_per_satellite')} beams"
-
-
 def timed(fn, *args, **kwargs):
     """``(seconds, result)`` of one call, wall clock (``perf_counter``)."""
     t0 = time.perf_counter()
@@ -154,8 +146,10 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - t0, out
 
 
-def interleaved_best(cases: dict, repeats: int, log=None) -> dict[str, list[float]]:
-    """Time each case ``repeats`` times, round-robin, discarding results.
+def interleaved_best(cases: dict, repeats: int, log=None, keep=None) -> dict[str, list[float]]:
+    """Time each case ``repeats`` times, round-robin, discarding results
+    unless ``keep(name, result)`` is given (it is called after every timing,
+    e.g. to copy the result of a kernel that overwrites its outputs).
 
     Round-robin (A B C, A B C, ...) instead of (A A A, B B B, ...) so slow
     drifts of a shared machine hit every case alike; the ratios then use the
@@ -166,6 +160,8 @@ def interleaved_best(cases: dict, repeats: int, log=None) -> dict[str, list[floa
         for name, fn in cases.items():
             gc.collect()
             dt, out = timed(fn)
+            if keep is not None:
+                keep(name, out)
             del out
             samples[name].append(dt)
         if log:

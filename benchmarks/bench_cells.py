@@ -40,13 +40,12 @@ satellites``). See ``benchmarks/README.md``.
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 
 import numpy as np
 
-from benchmarks import Section, best, timed, worker_main
+from benchmarks import Section, best, interleaved_best, timed, worker_main
 
 STEP_S = 10.0
 #: Steps of the captured chunk (the default scenario's ``run.chunk_steps`` is 120).
@@ -185,16 +184,12 @@ def job_compare(spec):
     ref_args = (geo, cells, beams, radio, hx, hy, float(PATTERN_FLOOR_LIN))
     cases = {f"kernel_{n}t": kernel(n) for n in threads}
     cases["numpy"] = lambda: numpy_serve_cells(*ref_args, steps=np_steps)
-    samples = {k: [] for k in cases}
     results = {}
-    for _ in range(spec["repeats"]):
-        for name, fn in cases.items():
-            gc.collect()
-            dt, res = timed(fn)
-            samples[name].append(dt)
-            results[name] = (res if name == "numpy"
-                             else [np.array(a, copy=True) for a in res[:5]])
-            del res
+
+    def keep(name, res):  # the kernel overwrites its outputs: keep a copy
+        results[name] = res if name == "numpy" else [np.array(a, copy=True) for a in res[:5]]
+
+    samples = interleaved_best(cases, spec["repeats"], keep=keep)
     numba.set_num_threads(max_threads)
 
     # -- checks ----------------------------------------------------------------------

@@ -59,7 +59,7 @@ def job_distributed(spec: dict) -> dict:
             out["cluster_s"].append(time.perf_counter() - t)
             out["same_summary"] &= spread.summary == serial.summary
     s = serial.summary["run"]
-    out.update(handsets=s["handsets"], steps=s["steps"], cells=s.get("cells"),
+    out.update(handsets=s["handsets"], steps=s["steps"], beams=s.get("beams"),
                serial_timings_s=dict(serial.timings_s), cluster_timings_s=dict(spread.timings_s))
     return out
 
@@ -87,8 +87,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     sec.raw = r
     sec.check("the cluster run's summary equals the serial run's", r["same_summary"])
     serial, cluster = min(r["serial_s"]), min(r["cluster_s"])
-    tag = (f"{r['handsets']} handsets x {r['steps']} steps"
-           + (f", {r['cells']:,} Earth-fixed cells" if r.get("cells") else ""))
+    tag = f"{r['handsets']} handsets x {r['steps']} steps, {r['beams']}"
     sec.add("serial_s", "satsim.run, serial (numba 2 threads)", serial, "s", note=tag)
     sec.add("cluster_s", "satsim.run, link stage on 2 Dask workers", cluster, "s",
             note=f"cluster start-up {r['cluster_start_s']:.1f} s, not included")

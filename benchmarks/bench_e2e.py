@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import Section, beams_text, cpu_s, peak_added, timed, worker_main
+from benchmarks import Section, cpu_s, peak_added, timed, worker_main
 
 #: --quick: 1 hour over the 100 km CONUS grid (811 handsets).
 QUICK_OVERRIDES = {"duration_s": 3600.0, "handsets.spacing_km": 100.0}
@@ -109,8 +109,7 @@ def job_e2e(spec):
         "satellites": len(inputs.constellation), "handsets": len(inputs.handsets),
         "steps": len(inputs.times), "step_s": float(inputs.times.step_s),
         "duration_s": float(inputs.times.duration_s), "services": list(inputs.services),
-        "beams_per_satellite": summ["run"].get("beams_per_satellite"),
-        "cells": summ["run"].get("cells"),
+        "beams": summ["run"].get("beams"),
         "first_call_s": first_s, "second_call_s": second_s, "rounds": rounds,
         "summary": summ, "reference_sms": ref_sms,
     }
@@ -181,7 +180,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
 
     # -- figures --------------------------------------------------------------------
     tag = (f"{r['satellites']} sats x {r['handsets']:,} handsets x {r['steps']:,} steps "
-           f"({r['duration_s'] / 3600:g} h), {beams_text(r)}, services "
+           f"({r['duration_s'] / 3600:g} h), {r['beams']}, services "
            f"{', '.join(r['services']) or 'none'}")
     sec.add("run_s", "satsim.run, wall time", best["run_s"], "s", note=tag)
     for k in ("build", "link", "scheduler"):

@@ -51,6 +51,7 @@ from benchmarks import (
     REPO_ROOT,
     Section,
     best,
+    interleaved_best,
     peak_rss_mib,
     reset_peak_rss,
     rss_mib,
@@ -243,18 +244,15 @@ def job_compare(spec):
     cases = {f"kernel_{n}t": k_threads(n) for n in threads}
     cases["numpy_interp"] = lambda: numpy_serve(eph, h, links, loss, prep, lookup="interp")
     cases["numpy_index"] = lambda: numpy_serve(eph, h, links, loss, prep, lookup="index")
-    samples = {k: [] for k in cases}
     results = {}
-    for _ in range(spec["repeats"]):
-        for name, fn in cases.items():
-            gc.collect()
-            dt, out = timed(fn)
-            samples[name].append(dt)
-            if name.startswith("numpy"):
-                results[name] = out
-            else:  # the kernel overwrites its outputs: keep a copy of each thread count's
-                results[name] = ([a.copy() for a in out[0]], [a.copy() for a in out[1]])
-            del out
+
+    def keep(name, out):
+        if name.startswith("numpy"):
+            results[name] = out
+        else:  # the kernel overwrites its outputs: keep a copy of each thread count's
+            results[name] = ([a.copy() for a in out[0]], [a.copy() for a in out[1]])
+
+    samples = interleaved_best(cases, spec["repeats"], keep=keep)
     numba.set_num_threads(max_threads)
 
     k_i, k_f = results[f"kernel_{threads[-1]}t"]

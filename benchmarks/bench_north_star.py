@@ -54,7 +54,6 @@ import time
 
 from benchmarks import (
     Section,
-    beams_text,
     cpu_s,
     peak_rss_mib,
     reset_peak_rss,
@@ -302,8 +301,7 @@ def job_slice(spec):
                                "handsets.spacing_km": spec["spacing_km"], **services_on()},
         "satellites": summ["run"]["satellites"], "handsets": summ["run"]["handsets"],
         "steps": summ["run"]["steps"], "duration_s": summ["run"]["duration_s"],
-        "chunk_steps": sc.run.chunk_steps, "beams_per_satellite":
-            summ["run"].get("beams_per_satellite"), "cells": summ["run"].get("cells"),
+        "chunk_steps": sc.run.chunk_steps, "beams": summ["run"].get("beams"),
         "services": summ["run"].get("services"),
         "warm_s": warm_s, "wall_s": wall, "cpu_s": cpu,
         "timings_s": dict(results.timings_s), "probe_s": probe.s, "probe_cpu_s": probe.cpu,
@@ -466,7 +464,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
 
     measured = full or (r["handsets"] == HANDSETS_AT_SPACING and r["steps"] >= TARGET_STEPS)
     tag = (f"{r['satellites']} sats x {r['handsets']:,} handsets x {r['steps']:,} steps "
-           f"({r['duration_s'] / 60:g} min at 1 s), {beams_text(r)}, "
+           f"({r['duration_s'] / 60:g} min at 1 s), {r['beams']}, "
            f"{', '.join(r['services'] or [])}")
     sec.add("slice_s", "run wall time" if measured else "slice: run wall time", r["wall_s"],
             "s", note=tag + (f"; {_load_note(r)}" if _load_note(r) else ""))

@@ -147,9 +147,7 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
     r = summary.get("run", {})
     cov = summary.get("coverage") or {}
     link = summary.get("link") or {}
-    beams = (f"{r['cells']:,} Earth-fixed cells of {r['cell_radius_km']:.1f} km" if "cells" in r
-             else f"{r.get('beams_per_satellite')} beams")
-    t.add_row("run", f"{r.get('satellites')} satellites, {beams}, "
+    t.add_row("run", f"{r.get('satellites')} satellites, {r.get('beams')}, "
                      f"{r.get('handsets')} handsets, {r.get('duration_s', 0) / 3600:g} h at "
                      f"{r.get('step_s'):g} s from {r.get('epoch')}")
     t.add_row("served (availability)", f"{_pct(cov.get('availability'))} of handset-time; "

@@ -103,6 +103,8 @@ def assign_step(offsets, link_sat, link_elev_deg, order, min_elev_deg, max_beams
             out_reason[c] = CELL_NO_BEAM if seen else CELL_NO_SATELLITE
     for c in range(ncell):
         state_sat[c] = out_sat[c]
+
+
 @njit
 def assign_cells(offsets, link_sat, link_elev_deg, order, nsat, min_elev_deg, max_beams,
                  hysteresis_deg, reeval_steps, step0, state_sat, out_sat, out_reason):
@@ -190,17 +192,17 @@ def _sky_scan(sat_pos, t, c, pos, unit, up, sky_idx, n, counts, sorder, units, c
 
 @njit(parallel=True)
 def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky_start,
-                        sky_order, sky_units, cos_lam, order, min_elev_deg, max_beams, hysteresis_deg,
-                        reeval_steps, step0, state_sat, out_sat, out_reason):
+                        sky_order, sky_units, cos_lam, order, min_elev_deg, max_beams,
+                        hysteresis_deg, reeval_steps, step0, state_sat, out_sat, out_reason):
     """:func:`assign_cells` for a run, finding the links from the cell centres
     (``pos``, ``unit``, geodetic ``east`` / ``north`` / ``up``, each (ncell, 3);
     ``sky_idx`` (ncell, 3) their sky cells in ``satsim.orbits.geometry``'s grid
     of ``sky_n`` cells per axis, the satellites binned into it at every step
     (``sky_start``, ``sky_order``, ``sky_units``: ``SkyGrid.bin_satellites``),
-    ``cos_lam`` its cone) step by
-    step, and only those the choice reads: every link of a cell whose satellite
-    has set (or that has none) or that leaves it at a re-evaluation (another is
-    more than the hysteresis higher); else its current satellite's link alone.
+    ``cos_lam`` its cone) step by step, and only those the choice reads: every
+    link of a cell whose satellite has set (or that has none) or that leaves it
+    at a re-evaluation (another is more than the hysteresis higher); else its
+    current satellite's link alone.
     The same choice as :func:`assign_cells` given every link, at a fraction of
     the work."""
     nsat, nt = sat_pos.shape[0], sat_pos.shape[1]

@@ -332,6 +332,7 @@ def _run_section(inputs) -> dict:
             **_element_health(inputs),
             "beams_per_satellite": inputs.beams_per_satellite,
             **_cells(inputs),
+            "beams": inputs.beams_text,
             "services": list(inputs.services)}
 
 

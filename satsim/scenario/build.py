@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -54,9 +55,10 @@ class RunInputs:
             return None
         return self.link.beam_layout(float(np.min(self.constellation.altitude_km))).uv.shape[0]
 
-    @property
+    @cached_property
     def cells(self) -> tuple[int, float] | None:
-        """Earth-fixed runs: ``(number of cells, cell radius km)``; else None."""
+        """Earth-fixed runs: ``(number of cells, cell radius km)``; else None
+        (the cell grid is built once, on first use)."""
         if self.link.beams.mode != "earth_fixed":
             return None
         from ..link.cell_engine import cell_radius_km
@@ -67,7 +69,8 @@ class RunInputs:
 
     @property
     def beams_text(self) -> str:
-        """How the satellites' beams are laid out, in words."""
+        """How the satellites' beams are laid out, in words (the summary's
+        ``run.beams``, which the CLI and the benchmarks print)."""
         if self.cells is None:
             return f"{self.beams_per_satellite} beams"
         n, radius = self.cells

@@ -10,9 +10,12 @@ A run holds, at once (``satsim.run``'s chunked link stage, design notes):
 * what grows with the run: runs of the serving timeline, gaps and handovers,
   about :data:`OUTPUT_BYTES_PER_HANDSET_STEP` per (time step, handset).
 
-The per-item sizes were measured on the embedded default (648 satellites, 2,958
-handsets, 10 s steps: 0.45 GB for half an hour, 0.56 GB for two hours; the whole
-day 4.73 GB peak since its phones are served 94 % of the time) and are rounded up; the figure is an estimate to catch
+The per-item sizes were measured on the embedded default of 2026-12-03 (648
+satellites, 2,958 handsets, moving beams, 10 s steps: 0.45 GB for half an hour,
+0.56 GB for two hours; the whole day 4.73 GB peak since its phones were served
+94 % of the time), the Earth-fixed cells' on the default of 2026-12-04 (362
+handsets, 35,515 lit cells: 768 MB peak for the day), and are rounded up; the
+figure is an estimate to catch
 runs that cannot fit (a typo in ``step_s`` or ``spacing_km``), not an exact
 bound. Satellites in view are estimated from each shell's coverage cap with a
 factor :data:`CONCENTRATION` for inclined shells crowding near their inclination.
