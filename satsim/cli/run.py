@@ -11,7 +11,6 @@ partial behind (see :mod:`satsim.results.destination`).
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 import traceback
@@ -36,44 +35,7 @@ from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS
 from ..results.destination import INCOMPLETE, Destination, is_satsim_folder
 from ..scenario.loader import ScenarioError, located
 from ._common import SET_HELP, fail_input, input_errors, readable_warnings
-
-
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled like Ctrl-C (a KeyboardInterrupt) but with
-    its own exit code, 128 + the signal number."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class _StopOnSignals:
-    """While active (main thread only): SIGTERM and SIGHUP raise :class:`Stopped`."""
-
-    NAMES = ("SIGTERM", "SIGHUP")
-
-    def __enter__(self):
-        import threading
-
-        self.old = {}
-        if threading.current_thread() is threading.main_thread():
-            for name in self.NAMES:
-                if hasattr(signal, name):
-                    sig = getattr(signal, name)
-                    self.old[sig] = signal.signal(sig, self._raise)
-        return self
-
-    @staticmethod
-    def _raise(signum, frame):
-        # a second signal while cleaning up is ignored; the first one wins
-        for name in _StopOnSignals.NAMES:
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
-        raise Stopped(signum)
-
-    def __exit__(self, *exc):
-        for sig, handler in self.old.items():
-            signal.signal(sig, handler)
+from .interrupts import SafeStop, Stopped
 
 
 class _StageProgress:
@@ -248,7 +210,7 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         dest.check()
     out_path = dest.path
     t0 = time.perf_counter()
-    with _StopOnSignals():
+    with SafeStop():
         try:
             with input_errors():
                 dest.claim()  # exit 2 if another run holds it; held until the end

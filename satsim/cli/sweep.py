@@ -14,6 +14,7 @@ import traceback
 import click
 
 from ..errors import InputError
+from .interrupts import SafeStop, Stopped
 
 
 @click.command("sweep")
@@ -46,15 +47,17 @@ def sweep_command(sweep_file, out, scheduler, workers, quiet):
     from ..sweeps.engine import sweep
 
     try:
-        table = sweep(sweep_file, out, scheduler=scheduler, workers=workers,
-                      progress=not quiet)
+        with SafeStop():
+            table = sweep(sweep_file, out, scheduler=scheduler, workers=workers,
+                          progress=not quiet)
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: finished points are kept in {out}/points; rerun the same "
+    except KeyboardInterrupt as exc:
+        what = f"stopped by {exc}" if isinstance(exc, Stopped) else "interrupted"
+        click.echo(f"{what}: finished points are kept in {out}/points; rerun the same "
                    "command to continue", err=True)
-        sys.exit(130)
+        sys.exit(128 + exc.signum if isinstance(exc, Stopped) else 130)
     except Exception as exc:  # noqa: BLE001  (an internal error: exit 1 with the traceback)
         traceback.print_exc()
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
