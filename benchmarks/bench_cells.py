@@ -154,7 +154,12 @@ def job_compare(spec):
     nsat, nt = geo.sat_pos_km.shape[:2]
     nh = geo.handset_pos_km.shape[0]
     out = LinkOutputs.empty(nt, nh, index_dtype=np.int64, value_dtype=np.float64)
-    kargs = (geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
+    # the downlink against the numpy reference: the uplink interference sum is
+    # switched off here (timed on its own below: the cost it adds to the kernel)
+    kargs = (geo, axes, cells, beams, radio._replace(ul_interf_coeff=0.0), rules, pattern,
+             circ, rect, out)
+    ul_out = LinkOutputs.empty(nt, nh, index_dtype=np.int64, value_dtype=np.float64)
+    ul_kargs = (geo, axes, cells, beams, radio, rules, pattern, circ, rect, ul_out)
     pl, f_hz = inputs.link.payload, inputs.link.carrier.dl_center_hz
     lam_m = SPEED_OF_LIGHT_M_S / f_hz
     hx, hy = math.pi * pl.array_x_m / lam_m, math.pi * pl.array_y_m / lam_m
@@ -183,6 +188,14 @@ def job_compare(spec):
     # the pattern's arguments as the scenario defines them (pi L / lambda), not the kernel's
     ref_args = (geo, cells, beams, radio, hx, hy, float(PATTERN_FLOOR_LIN))
     cases = {f"kernel_{n}t": kernel(n) for n in threads}
+    if radio.ul_interf_coeff > 0.0:
+        ck.serve_cells(*ul_kargs)                 # compile the uplink variant first
+
+        def with_uplink():
+            numba.set_num_threads(threads[-1])
+            ck.serve_cells(*ul_kargs)
+            return ul_out
+        cases["kernel_with_uplink"] = with_uplink
     cases["numpy"] = lambda: numpy_serve_cells(*ref_args, steps=np_steps)
     results = {}
 
@@ -384,6 +397,9 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> Section:
     sec.add("kernel_ns_per_eval_1t", "ns per beam evaluation, 1 thread", k1 / ev * 1e9, "ns",
             note=f"{k1 / ev * 1e9 * 2.6:.1f} cycles at 2.6 GHz")
     sec.add("kernel_speedup_2t", "kernel 2 threads vs 1", k1 / k2, "x")
+    if "kernel_with_uplink" in sm:
+        sec.add("uplink_cost", "kernel with the uplink SINR (other cells' phones) over "
+                "without, same threads", sm["kernel_with_uplink"] / k2, "x")
     sec.add("numpy_s", f"numpy reference, {len(r['numpy_steps'])} steps", sm["numpy"], "s",
             note=f"{ev_np:,} beam evaluations ({r['numpy_pair_evaluations']:,} same-colour "
                  f"pairs): {sm['numpy'] / ev_np * 1e9:.1f} ns each; whole chunk scaled per "

@@ -214,6 +214,7 @@ def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_
         v0 = np.einsum("ij,ij->i", axes[bsat, 1], bdir)
         eirp_w = np.asarray(beams.eirp_w[bidx])
         interf_w = np.asarray(beams.interf_w[bidx])
+        scan_lin = np.asarray(beams.scan_lin[bidx])
         cell_beam = np.full(ncell, -1, dtype=np.int64)
         cell_beam[bcell] = np.arange(bcell.size)
         bs = cell_beam[handset_cell]                     # step-local serving beam
@@ -274,7 +275,10 @@ def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_
         out["cell"][row, hs] = handset_cell[hs]
         out["snr_db"][row, hs] = 10.0 * np.log10(p) - radio.dl_noise_db
         out["sinr_db"][row, hs] = 10.0 * np.log10(p / (noise_lin + interf[hs]))
-        out["ul_snr_db"][row, hs] = radio.ul_offset_db + 10.0 * np.log10(g) - loss_db[k_s]
+        # the uplink: the same array receives, with its scan factor (no uplink
+        # interference in this reference: it checks the downlink kernel)
+        out["ul_snr_db"][row, hs] = (radio.ul_offset_db + 10.0 * np.log10(g * scan_lin[b_s])
+                                     - loss_db[k_s])
         out["beam_visits"][row] = np.bincount(lh, weights=sat_count[lsat],
                                               minlength=nh).astype(np.int64) * has
         if bound is not None:

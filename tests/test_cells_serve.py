@@ -24,11 +24,13 @@ R_KM, H_KM, V_KM_S = 6371.0, 360.0, 7.6
 F_HZ = 1992.5e6
 C_KM_S = 299792.458
 NOISE_DB = -130.0
+UL_OFFSET_DB = -140.0
 
 
 def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(1.0,),
            beam_cells=None, colors=None, cell_sat=None, reason=None, loss_db=150.0,
-           max_doppler_hz=1e9, min_sinr_db=-10.0, pattern=ck.PATTERN_RECT):
+           max_doppler_hz=1e9, min_sinr_db=-10.0, pattern=ck.PATTERN_RECT, ul_coeff=0.0,
+           scan_lin=None, beam_sats=None):
     """Run serve_cells for one step; handsets at along-track offsets (km) on the
     equator, the satellite above the origin."""
     a = np.asarray(offsets_km, dtype=np.float64) / R_KM
@@ -52,6 +54,9 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
     beam_cells = list(range(ncell)) if beam_cells is None else beam_cells
     beam_offsets = np.array([0, len(beam_cells)], dtype=np.int64) if n_sats == 1 else \
         np.array([0] + [len(beam_cells)] * n_sats, dtype=np.int64)
+    if beam_sats is not None:   # the satellite of each beam (ascending)
+        beam_offsets = np.concatenate([[0], np.cumsum(np.bincount(beam_sats,
+                                                                  minlength=n_sats))])
     beam_cell = np.asarray(beam_cells, dtype=np.int64)
     nb = beam_cell.size
     beam_dir = np.empty((nb, 3))
@@ -65,8 +70,10 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
                                                                                  np.int32),
         np.zeros((1, ncell), dtype=np.uint8) if reason is None else np.asarray(reason, np.uint8))
     beams = ActiveBeams.of(beam_offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
-                           cells.color)
-    radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), -140.0, F_HZ)
+                           cells.color,
+                           ck.beam_inv_range2(beam_offsets, beam_cell, sat_pos, cell_pos, n_sats),
+                           scan_lin)
+    radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), UL_OFFSET_DB, F_HZ, ul_coeff)
     rules = ServingRules(0.0, 0.0, max_doppler_hz, 1e9, min_sinr_db, True, 1.0, 1)
     lam = C_KM_S * 1e3 / F_HZ
     rect = rect_args(math.pi * 2.7 / lam, math.pi * 2.3 / lam, 0, 1e-8)
@@ -85,7 +92,7 @@ def _ground(x_km):
 
 def test_at_the_cell_centre_doppler_delay_vanish_and_sinr_is_snr():
     out, rng = _setup([0.0], [0], [_ground(0.0)])
-    sat, cell, snr, sinr, ul, elev, delay, resid, ddel, status = out
+    sat, cell, snr, sinr, ul, elev, delay, resid, ddel, status, ul_sinr = out
     assert sat[0, 0] == 0 and cell[0, 0] == 0 and status[0, 0] == SERVED
     assert resid[0, 0] == pytest.approx(0.0, abs=1e-9)
     assert ddel[0, 0] == pytest.approx(0.0, abs=1e-15)
@@ -93,6 +100,9 @@ def test_at_the_cell_centre_doppler_delay_vanish_and_sinr_is_snr():
     assert snr[0, 0] == pytest.approx(20.0 - 150.0 - NOISE_DB, abs=1e-9)
     assert sinr[0, 0] == pytest.approx(snr[0, 0], abs=1e-9)
     assert delay[0, 0] == pytest.approx(H_KM / C_KM_S, rel=1e-12)
+    # uplink: the offset + 0 dB gain - loss, and no other cell: SINR = SNR
+    assert ul[0, 0] == pytest.approx(UL_OFFSET_DB - 150.0, abs=1e-9)
+    assert ul_sinr[0, 0] == pytest.approx(ul[0, 0], abs=1e-9)
 
 
 @pytest.mark.parametrize("x_km", [1.0, 5.0, 10.0, 20.0])
@@ -170,3 +180,96 @@ def test_interference_pattern_table_is_within_its_stated_error_of_the_closed_for
     got = np.array([ck._field_sq(table, 1.0 / ck.FIELD_SQ_STEP_RAD, xi) for xi in x])
     want = np.array([rect_pattern_lin(xi, 0.0, 1.0, 1.0, taper) for xi in x])
     assert np.max(np.abs(got - want)) <= ck.FIELD_SQ_STEP_RAD ** 2 / 8 * (2 / 3)
+
+
+def _rect_gain_toward(target_km, steer_km):
+    """Normalised gain (dB) of the rectangular beam steered at ground point
+    ``steer_km`` toward ground point ``target_km`` (along-track offsets, km),
+    from ``satsim.link.aperture.rect_gain_dbi``, and the range to the target, km."""
+    from satsim.link.aperture import rect_gain_dbi
+    sat = np.array([R_KM + H_KM, 0.0, 0.0])
+
+    def unit(x):
+        d = np.array(_ground(x)) - sat
+        return d / np.linalg.norm(d), np.linalg.norm(d)
+    (to_t, r_t), (to_s, _) = unit(target_km), unit(steer_km)
+    ax_x, ax_z = np.array([0.0, 1.0, 0.0]), np.array([-1.0, 0.0, 0.0])
+    ax_y = np.cross(ax_z, ax_x)
+    g = rect_gain_dbi(to_t @ ax_x, to_t @ ax_y, 2.7, 2.3, F_HZ, steer_u=to_s @ ax_x,
+                      steer_v=to_s @ ax_y) - rect_gain_dbi(0.0, 0.0, 2.7, 2.3, F_HZ)
+    return g, r_t
+
+
+@pytest.mark.parametrize("x_interferer_km", [25.0, 60.0])
+def test_uplink_sinr_counts_the_other_cells_phone_through_the_serving_beam(x_interferer_km):
+    """The phone of the other co-channel cell, at its centre, reaches the
+    satellite through the serving (receive) beam's pattern: I/N = coefficient x
+    g / r², so SINR = SNR - 10 log10(1 + I/N)."""
+    cells = [_ground(0.0), _ground(x_interferer_km)]
+    coeff = 30.0 * H_KM ** 2          # I/N ~ 30 x g x (H / r)²: of order 1 here
+    out, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 1.0),
+                    ul_coeff=coeff)
+    g_db, r_km = _rect_gain_toward(x_interferer_km, 0.0)
+    i_over_n = coeff * 10 ** (g_db / 10) / r_km ** 2
+    ul_snr = out[4][0, 0]
+    assert ul_snr == pytest.approx(UL_OFFSET_DB - 150.0, abs=1e-9)
+    assert 0.005 < i_over_n < 20
+    # the kernel reads |F|² from its table (within 1.34e-6 of the peak): 1e-3 dB here
+    assert out[10][0, 0] == pytest.approx(ul_snr - 10 * math.log10(1 + i_over_n), abs=1e-3)
+
+
+def test_no_uplink_interference_without_activity_or_from_other_colours():
+    cells = [_ground(0.0), _ground(25.0)]
+    idle, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), ul_coeff=0.0)
+    assert idle[10][0, 0] == pytest.approx(idle[4][0, 0], abs=1e-12)
+    other, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), colors=[0, 1], ul_coeff=1e30)
+    assert other[10][0, 0] == pytest.approx(other[4][0, 0], abs=1e-12)
+
+
+def test_a_cell_below_the_satellites_horizon_does_not_interfere_on_the_uplink():
+    # another satellite's beam (however odd) for a cell 5,000 km away: the serving
+    # satellite at 360 km is below that cell's horizon (about 2,100 km away)
+    cells = [_ground(0.0), _ground(5000.0)]
+    out, _ = _setup([0.0], [0], cells, n_sats=2, eirp_w=(100.0, 100.0), ul_coeff=1e30,
+                    beam_sats=[0, 1])
+    assert out[10][0, 0] == pytest.approx(out[4][0, 0], abs=1e-12)
+
+
+@pytest.mark.parametrize("x_interferer_km", [25.0, 140.0])
+def test_the_serving_satellites_own_cells_count_as_any_others(x_interferer_km):
+    """The kernel reads the serving satellite's own cells from their beams'
+    steering and range, the other satellites' cells from their centres: with a
+    second satellite at the same place serving the interfering cell, the
+    uplink SINR is the same."""
+    cells = [_ground(0.0), _ground(x_interferer_km)]
+    args = dict(eirp_w=(100.0, 100.0), activity=(1.0, 1.0), ul_coeff=30.0 * H_KM ** 2,
+                n_sats=2)
+    own, _ = _setup([0.0], [0], cells, beam_sats=[0, 0], **args)
+    other, _ = _setup([0.0], [0], cells, beam_sats=[0, 1], **args)
+    assert own[10][0, 0] < own[4][0, 0] - 1e-4
+    assert own[10][0, 0] == pytest.approx(other[10][0, 0], abs=1e-9)
+
+
+def test_the_receive_beams_scan_loss_lowers_the_uplink_as_the_downlink():
+    flat, _ = _setup([0.0], [0], [_ground(0.0)])
+    scanned, _ = _setup([0.0], [0], [_ground(0.0)], scan_lin=[0.5])
+    assert flat[4][0, 0] - scanned[4][0, 0] == pytest.approx(10 * math.log10(2), abs=1e-9)
+
+
+def test_the_uplink_coefficient_is_one_phone_at_free_space_loss():
+    """``RadioTerms.ul_interf_coeff`` / r² is the uplink I/N of one phone at range
+    r at the beam's peak: the uplink offset minus the free-space loss (TR 38.811
+    §6.6.2, ``losses.fspl_db``) at the downlink frequency, times the activity."""
+    import satsim
+    from satsim.link.engine import prepare
+    from satsim.link.losses import fspl_db
+    from satsim.scenario.build import build
+    inp = build(satsim.load_scenario(None, overrides={"beams.uplink_activity": 0.25}))
+    radio = prepare(inp.link, 10.0, 360.0).radio
+    r_km = 700.0
+    want_db = (10 * math.log10(0.25) + radio.ul_offset_db
+               - float(fspl_db(r_km, inp.link.carrier.dl_center_hz)))
+    assert 10 * math.log10(radio.ul_interf_coeff / r_km ** 2) == pytest.approx(want_db,
+                                                                              abs=1e-6)
+    moving = build(satsim.load_scenario(None, overrides={"beams.mode": "moving"}))
+    assert prepare(moving.link, 10.0, 600.0).radio.ul_interf_coeff == 0.0

@@ -106,8 +106,10 @@ def test_link_summary_percentiles_are_those_of_the_served_samples():
     inp = build(sc)
     chunks = list(iter_link_chunks(inp.constellation, inp.handsets, inp.times, inp.link))
     served = np.concatenate([c.served.ravel() for c in chunks])
-    for key in ("dl_sinr_db", "dl_snr_db", "ul_snr_db"):
+    for key in ("dl_sinr_db", "dl_snr_db", "ul_snr_db", "ul_sinr_db"):
         values = np.concatenate([getattr(c, key).ravel() for c in chunks])[served]
         for q in (10, 50, 90):
             assert link[key][f"p{q}"] == pytest.approx(np.percentile(values, q), abs=0.05), key
     assert all(link["dl_snr_db"][p] >= link["dl_sinr_db"][p] for p in ("p10", "p50", "p90"))
+    # the default's uplink has other cells' phones in it: SINR below SNR
+    assert all(link["ul_snr_db"][p] > link["ul_sinr_db"][p] for p in ("p10", "p50", "p90"))

@@ -122,7 +122,8 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
         t.add_row("not served because", ", ".join(
             f"{k.replace('_', ' ')} {_pct(v)}" for k, v in st.items() if k != "served" and v))
     for key, label in (("dl_sinr_db", "DL SINR served"), ("dl_snr_db", "DL SNR served"),
-                       ("ul_snr_db", "UL SNR served (carrier)")):
+                       ("ul_snr_db", "UL SNR served (carrier)"),
+                       ("ul_sinr_db", "UL SINR served (carrier)")):
         q = link.get(key) or {}
         if q.get("p50") is not None:
             t.add_row(label, f"p10 {q['p10']:.1f} dB, p50 {q['p50']:.1f} dB, "

@@ -326,6 +326,23 @@ def beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, nsat, out_di
                 out_uv[b, 1] = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
 
 
+@njit(parallel=True)
+def beam_inv_range2(beam_offsets, beam_cell, sat_pos, cell_pos, nsat):
+    """``1 / r²`` (km⁻²) of every active beam, ``r`` the range from its
+    satellite to its cell centre; ``beam_offsets`` is the CSR over (t, satellite)."""
+    nt = (beam_offsets.size - 1) // nsat
+    out = np.empty(beam_cell.size)
+    for t in prange(nt):
+        for s in range(nsat):
+            for b in range(beam_offsets[t * nsat + s], beam_offsets[t * nsat + s + 1]):
+                c = beam_cell[b]
+                d0 = cell_pos[c, 0] - sat_pos[s, t, 0]
+                d1 = cell_pos[c, 1] - sat_pos[s, t, 1]
+                d2 = cell_pos[c, 2] - sat_pos[s, t, 2]
+                out[b] = 1.0 / (d0 * d0 + d1 * d1 + d2 * d2)
+    return out
+
+
 @njit
 def steered_gain_lin(pattern, d0, d1, d2, ax, bdir, buv, circ, rect):
     """Normalised gain (peak 1, scan loss excluded) toward the unit direction
@@ -426,6 +443,148 @@ def _interference_w(geo, axes, beams, t, h, k0, k1, bs, color, pattern, circ, re
 
 
 @njit
+def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, pattern, circ,
+                             rect, pairs):
+    """Uplink co-channel interference into the receive beam ``bs`` of satellite
+    ``s`` (the handset's serving beam), before the run's uplink coefficient
+    (``RadioTerms.ul_interf_coeff``) and the beam's scan factor: the sum over
+    every other active beam of colour ``color`` of every satellite in the
+    handset's links ``k0:k1`` of ``g / r²``, where one phone at that beam's
+    cell centre transmits, ``g`` is the normalised gain of beam ``bs`` toward
+    it and ``r`` (km) its range to ``s``; cells that do not see ``s`` above
+    their horizon are skipped. The interfering phones are the downlink's
+    interferers mirrored: the cells whose beams interfere on the handset's
+    downlink hold the phones that interfere on its uplink.
+
+    ``pairs`` (:func:`uplink_pairs`, rectangular pattern only; else empty) holds
+    the other satellites' cells already turned into this satellite's frame,
+    shared by every phone it serves; without it they are turned here."""
+    nsat = geo.sat_pos_km.shape[0]
+    sp = geo.sat_pos_km[s, t]
+    ax = axes[s, t]
+    u0, v0 = beams.uv[bs, 0], beams.uv[bs, 1]
+    floor_lin = rect[3]
+    total = 0.0
+    for k in range(k0, k1):
+        slot = t * nsat + geo.sat[k]
+        if geo.sat[k] == s and pattern == PATTERN_RECT:
+            # the serving satellite's own cells: each beam's steering is its cell's
+            # direction in this very frame, and its range is stored
+            for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
+                if b == bs or beams.color[b] != color:
+                    continue
+                g = (_field_sq(rect[4], rect[5], rect[0] * (beams.uv[b, 0] - u0))
+                     * _field_sq(rect[4], rect[5], rect[1] * (beams.uv[b, 1] - v0)))
+                total += max(g, floor_lin) * beams.inv_range2_km[b]
+            continue
+        pair_of, pair_start, pu, pv, pinv = pairs
+        if pair_of.size > 0:
+            base = pair_start[pair_of[s * nsat + geo.sat[k]]] - beams.offsets[slot]
+            for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
+                if b == bs or beams.color[b] != color:
+                    continue
+                j = base + b
+                if pinv[j] < 0.0:        # behind the array
+                    total -= floor_lin * pinv[j]
+                    continue
+                g = (_field_sq(rect[4], rect[5], rect[0] * (pu[j] - u0))
+                     * _field_sq(rect[4], rect[5], rect[1] * (pv[j] - v0)))
+                total += max(g, floor_lin) * pinv[j]
+            continue
+        for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
+            if b == bs or beams.color[b] != color:
+                continue
+            cp = cells.centre_km[beams.cell[b]]
+            # the cell sees the satellite above its horizon: (sat - centre) . centre > 0
+            if sp[0] * cp[0] + sp[1] * cp[1] + sp[2] * cp[2] <= (
+                    cp[0] * cp[0] + cp[1] * cp[1] + cp[2] * cp[2]):
+                continue
+            d0, d1, d2 = cp[0] - sp[0], cp[1] - sp[1], cp[2] - sp[2]
+            r2 = d0 * d0 + d1 * d1 + d2 * d2
+            inv_r = 1.0 / math.sqrt(r2)
+            if pattern == PATTERN_RECT:
+                w = (d0 * ax[6] + d1 * ax[7] + d2 * ax[8]) * inv_r
+                if w <= 0.0:
+                    g = floor_lin
+                else:
+                    u = (d0 * ax[0] + d1 * ax[1] + d2 * ax[2]) * inv_r
+                    v = (d0 * ax[3] + d1 * ax[4] + d2 * ax[5]) * inv_r
+                    g = (_field_sq(rect[4], rect[5], rect[0] * (u - u0))
+                         * _field_sq(rect[4], rect[5], rect[1] * (v - v0)))
+                    if g < floor_lin:
+                        g = floor_lin
+            else:
+                bd = beams.direction[bs]
+                cos_t = (d0 * bd[0] + d1 * bd[1] + d2 * bd[2]) * inv_r
+                g = pattern_gain_lin(cos_t, circ[1], circ[0], circ[2])
+            total += g / r2
+    return total
+
+
+@njit
+def _turn_cells(t, s, s2, geo, axes, cells, beams, at, pu, pv, pinv):
+    """The cells of satellite ``s2``'s beams at step ``t`` in satellite ``s``'s
+    sine space, from ``at``: ``pu``, ``pv``, and ``pinv`` = 1 / r² (km⁻²; 0 when
+    the cell does not see ``s`` above its horizon, negative when it lies behind
+    ``s``'s array)."""
+    nsat = geo.sat_pos_km.shape[0]
+    sp = geo.sat_pos_km[s, t]
+    ax = axes[s, t]
+    slot = t * nsat + s2
+    j = at
+    for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
+        cp = cells.centre_km[beams.cell[b]]
+        pu[j], pv[j], pinv[j] = 0.0, 0.0, 0.0
+        if sp[0] * cp[0] + sp[1] * cp[1] + sp[2] * cp[2] > (
+                cp[0] * cp[0] + cp[1] * cp[1] + cp[2] * cp[2]):
+            d0, d1, d2 = cp[0] - sp[0], cp[1] - sp[1], cp[2] - sp[2]
+            r2 = d0 * d0 + d1 * d1 + d2 * d2
+            inv_r = 1.0 / math.sqrt(r2)
+            if (d0 * ax[6] + d1 * ax[7] + d2 * ax[8]) * inv_r <= 0.0:
+                pinv[j] = -1.0 / r2
+            else:
+                pu[j] = (d0 * ax[0] + d1 * ax[1] + d2 * ax[2]) * inv_r
+                pv[j] = (d0 * ax[3] + d1 * ax[4] + d2 * ax[5]) * inv_r
+                pinv[j] = 1.0 / r2
+        j += 1
+
+
+@njit(parallel=True)
+def uplink_pairs(t, geo, axes, cells, beams, pair_of):
+    """The (serving satellite, other satellite in a served phone's links) pairs
+    of step ``t`` and, for each, the other satellite's cells in the serving
+    one's frame (:func:`_turn_cells`), computed once for all the phones the
+    serving satellite has. ``pair_of`` (nsat², -1) maps ``s * nsat + s2`` to
+    the pair and is filled here; the caller resets the entries it names.
+    Returns ``(pair_start, pu, pv, pinv, pair_key)``."""
+    nsat = geo.sat_pos_km.shape[0]
+    nh = cells.handset_cell.size
+    keys = np.empty(geo.offsets[(t + 1) * nh] - geo.offsets[t * nh], dtype=np.int64)
+    n = 0
+    for h in range(nh):
+        s = cells.sat[t, cells.handset_cell[h]]
+        if s < 0:
+            continue
+        for k in range(geo.offsets[t * nh + h], geo.offsets[t * nh + h + 1]):
+            s2 = geo.sat[k]
+            if s2 != s and pair_of[s * nsat + s2] < 0:
+                pair_of[s * nsat + s2] = n
+                keys[n] = s * nsat + s2
+                n += 1
+    start = np.zeros(n + 1, dtype=np.int64)
+    for p in range(n):
+        slot = t * nsat + keys[p] % nsat
+        start[p + 1] = start[p] + beams.offsets[slot + 1] - beams.offsets[slot]
+    pu = np.empty(start[n])
+    pv = np.empty(start[n])
+    pinv = np.empty(start[n])
+    for p in prange(n):
+        _turn_cells(t, keys[p] // nsat, keys[p] % nsat, geo, axes, cells, beams, start[p],
+                    pu, pv, pinv)
+    return start, pu, pv, pinv, keys[:n]
+
+
+@njit
 def _centre_offsets(sat_pos, sat_vel, centre, link_rate_km_s, link_range_km, dl_freq_hz):
     """Residual Doppler (Hz) and differential delay (s) of a link after the
     satellite pre-compensates for the cell centre: the link's Doppler and delay
@@ -438,7 +597,8 @@ def _centre_offsets(sat_pos, sat_vel, centre, link_rate_km_s, link_range_km, dl_
 
 
 @njit
-def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, rect, out):
+def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, rect, pairs,
+                   out):
     """:func:`serve_cells` for one handset at one step (a separate function:
     numba's parallel loops do not write through named-tuple fields)."""
     nh = geo.handset_pos_km.shape[0]
@@ -470,6 +630,17 @@ def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, r
     # a phone camps on its cell's beam: no beam-edge test (gain 1 passes it)
     write_link(out, t, h, geo, ks, c, p, g, sinr, resid, ddel, radio,
                link_status(1.0, sinr, resid, ddel, rules))
+    # uplink: the same array receives, so its scan factor applies as on the downlink;
+    # other cells' phones interfere through the serving beam's pattern
+    scan = beams.scan_lin[bs]
+    ul_snr = radio.ul_offset_db + 10.0 * math.log10(g * scan) - geo.loss_db[ks]
+    out.ul_snr_db[t, h] = ul_snr
+    i_over_n = 0.0
+    if radio.ul_interf_coeff > 0.0:
+        i_over_n = radio.ul_interf_coeff * scan * _uplink_interference_rel(
+            geo, axes, cells, beams, t, k0, k1, s, bs, cells.color[c], pattern, circ, rect,
+            pairs)
+    out.ul_sinr_db[t, h] = ul_snr - 10.0 * math.log10(1.0 + i_over_n)
 
 
 @njit
@@ -511,14 +682,30 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
     the satellite's receiver twice that on the uplink); the status is
     ``_kernels.link_status`` without the beam-edge test.
     Interference: every other active beam of the same colour of every satellite
-    in the handset's link list, scaled by that beam's activity.
+    in the handset's link list, scaled by that beam's activity. Uplink (with
+    ``radio.ul_interf_coeff`` > 0): the phones of the same cells, one at each
+    centre, through the serving satellite's receive beam
+    (:func:`_uplink_interference_rel`); the other satellites' cells are turned
+    into each serving satellite's frame once per step (:func:`uplink_pairs`).
 
     Steps run one after the other, the handsets of a step in parallel: a step's
     beams (~35,000 over the contiguous US with every cell lit, 2 MB) then stay
     in cache while every handset reads them.
     """
     nt, nh = out.sat.shape
+    nsat = geo.sat_pos_km.shape[0]
+    use_pairs = radio.ul_interf_coeff > 0.0 and pattern == PATTERN_RECT
+    pair_of = np.full(nsat * nsat if use_pairs else 0, -1, dtype=np.int64)
+    none_i, none_f = np.zeros(1, dtype=np.int64), np.zeros(0)
     for t in range(nt):
+        if use_pairs:
+            start, pu, pv, pinv, keys = uplink_pairs(t, geo, axes, cells, beams, pair_of)
+            pairs = (pair_of, start, pu, pv, pinv)
+        else:
+            keys = none_i[:0]
+            pairs = (pair_of, none_i, none_f, none_f, none_f)
         for h in prange(nh):
             _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, rect,
-                           out)
+                           pairs, out)
+        for p in range(keys.size):
+            pair_of[keys[p]] = -1

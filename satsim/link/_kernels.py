@@ -506,6 +506,7 @@ def write_no_link(out, t, h, status=NO_SATELLITE):
     out.snr_db[t, h] = np.nan
     out.sinr_db[t, h] = np.nan
     out.ul_snr_db[t, h] = np.nan
+    out.ul_sinr_db[t, h] = np.nan
     out.elevation_deg[t, h] = np.nan
     out.delay_s[t, h] = np.nan
     out.resid_doppler_hz[t, h] = np.nan
@@ -534,12 +535,15 @@ def write_link(out, t, h, geometry, k, beam, p, g, sinr, resid, ddel, radio, sta
     """Handset ``h`` served at step ``t`` over link ``k`` of ``geometry`` by
     ``beam`` (a lattice beam or, Earth-fixed, a cell) received at ``p`` W with
     normalised gain ``g``: the record's values (uplink SNR = ``ul_offset_db`` +
-    gain in dB - loss; delay from the range) and ``status``."""
+    gain in dB - loss, and the uplink SINR equal to it: the lattice beams model
+    no uplink interference, the Earth-fixed kernel overwrites both; delay from
+    the range) and ``status``."""
     out.sat[t, h] = geometry.sat[k]
     out.beam[t, h] = beam
     out.snr_db[t, h] = 10.0 * math.log10(p) - radio.dl_noise_db
     out.sinr_db[t, h] = sinr
     out.ul_snr_db[t, h] = radio.ul_offset_db + 10.0 * math.log10(g) - geometry.loss_db[k]
+    out.ul_sinr_db[t, h] = out.ul_snr_db[t, h]
     out.elevation_deg[t, h] = geometry.elevation_deg[k]
     out.delay_s[t, h] = geometry.range_km[k] / _C_KM_S
     out.resid_doppler_hz[t, h] = resid

@@ -128,18 +128,27 @@ class ActiveBeams(NamedTuple):
     interf_w: np.ndarray
 
     @classmethod
-    def of(cls, offsets, cell, eirp_w, activity, direction, uv, cell_color) -> ActiveBeams:
+    def of(cls, offsets, cell, eirp_w, activity, direction, uv, cell_color, inv_range2_km,
+           scan_lin=None) -> ActiveBeams:
         """The record, with each beam's colour (its cell's, from ``cell_color``)
-        and interfering power derived."""
+        and interfering power derived; ``scan_lin`` defaults to 1 (no scan loss)."""
         eirp_w = np.asarray(eirp_w, dtype=np.float64)
         activity = np.asarray(activity, dtype=np.float64)
+        scan = np.ones(eirp_w.size) if scan_lin is None else np.asarray(scan_lin, np.float64)
         return cls(offsets=offsets, cell=cell, eirp_w=eirp_w,
                    color=np.asarray(cell_color, dtype=np.int64)[cell],
-                   interf_w=activity * eirp_w, direction=direction, uv=uv)
+                   interf_w=activity * eirp_w, direction=direction, uv=uv,
+                   scan_lin=np.broadcast_to(scan, eirp_w.shape).copy(),
+                   inv_range2_km=np.asarray(inv_range2_km, dtype=np.float64))
     #: (nb, 3) ITRS unit vector from the satellite to the cell centre.
     direction: np.ndarray
     #: (nb, 2) sine-space steering (u0, v0) in the satellite body frame.
     uv: np.ndarray
+    #: (nb,) the array's scan factor at the beam's steering (cos^n, ≤ 1): in its
+    #: EIRP already, and in its receive gain on the uplink.
+    scan_lin: np.ndarray
+    #: (nb,) 1 / (range from the beam's satellite to its cell centre)², km⁻².
+    inv_range2_km: np.ndarray
 
 
 @dataclass(eq=False)
@@ -267,13 +276,17 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     eirp_w = np.repeat(10.0 ** (beam_eirp_dbw(config, per_sat, np.ones(per_sat.size)) / 10.0),
                        per_sat)
     exponent = config.payload.scan_loss_exponent
+    scan_lin = np.ones(nb)
     if exponent != 0.0:
         scan_cos = np.sqrt(np.clip(1.0 - (beam_uv ** 2).sum(axis=1), 0.0, 1.0))
-        eirp_w *= scan_cos ** exponent
+        scan_lin = scan_cos ** exponent
+        eirp_w *= scan_lin
     activity = float(config.beams.activity)
     pattern, circ, rect = _pattern_args(config)
     ck.serve_cells(geometry, axes,
                    CellServing(state.handset_cell, state.color, cell_pos, cell_sat, reason),
                    ActiveBeams.of(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
-                                  state.color),
+                                  state.color,
+                                  ck.beam_inv_range2(offsets, beam_cell, ephemeris.position_km,
+                                                     cell_pos, nsat), scan_lin),
                    radio, rules, pattern, circ, rect, outputs)

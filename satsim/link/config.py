@@ -364,6 +364,14 @@ class BeamSettings:
                     "resource elements per resource-block pair with 2 antenna ports (TS 36.211 "
                     "§6.10.1), as in a lightly loaded SMS network (measured RSRQ 3 dB better "
                     "than terrestrial, arXiv 2506.00283); 1: every beam fully loaded.")
+    uplink_activity: float = Field(
+        0.1, ge=0, le=1,
+        description="Fraction of an interfering cell's uplink resources in use by its phones "
+                    "(earth_fixed): the uplink SINR counts one phone at the centre of every "
+                    "other co-channel cell whose beam interferes on the downlink, at the "
+                    "handset's EIRP (a phone to a satellite is power-limited: full power), times "
+                    "this. 0.1: assumption (no public figure; the downlink's lightly loaded "
+                    "figure); 0: no uplink interference.")
 
 
 @settings("link")

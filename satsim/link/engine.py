@@ -128,6 +128,12 @@ class RadioTerms(NamedTuple):
     ul_offset_db: float
     #: Downlink carrier frequency, Hz (residual Doppler).
     dl_freq_hz: float
+    #: Uplink interference over noise at the satellite from one phone, per unit
+    #: of the receive beam's normalised gain toward it, over its range in km
+    #: squared: ``uplink_activity x 10^((ul_offset_db - FSPL(1 km)) / 10)`` with the
+    #: links' free-space loss at the downlink frequency (the Earth-fixed kernel;
+    #: 0: no uplink interference).
+    ul_interf_coeff: float = 0.0
 
 
 class ServingRules(NamedTuple):
@@ -194,6 +200,7 @@ class LinkOutputs(NamedTuple):
     resid_doppler_hz: np.ndarray
     diff_delay_s: np.ndarray
     status: np.ndarray
+    ul_sinr_db: np.ndarray
 
     @classmethod
     def empty(cls, nt: int, nh: int, index_dtype=np.int32, value_dtype=np.float32) -> LinkOutputs:
@@ -201,7 +208,7 @@ class LinkOutputs(NamedTuple):
         ``value_dtype`` (float32 by default: compact chunks)."""
         return cls(*(np.empty((nt, nh), dtype=index_dtype) for _ in range(2)),
                    *(np.empty((nt, nh), dtype=value_dtype) for _ in range(7)),
-                   np.empty((nt, nh), dtype=np.uint8))
+                   np.empty((nt, nh), dtype=np.uint8), np.empty((nt, nh), dtype=value_dtype))
 
 
 class LossModel(NamedTuple):
@@ -306,6 +313,18 @@ def doppler_rate_bound_hz_s(dl_freq_hz: float, altitude_km: float | None) -> flo
     return dl_freq_hz / SPEED_OF_LIGHT_KM_S * (2.0 * _V_MAX_KM_S ** 2 / h + 3.0 * _A_MAX_KM_S2)
 
 
+def uplink_interference_coeff(config: LinkConfig, ul_offset_db: float) -> float:
+    """``RadioTerms.ul_interf_coeff``: with Earth-fixed cells, each co-channel
+    cell's phone (at the handset's EIRP, free-space loss to the satellite at
+    the downlink frequency, scaled to the uplink's by ``ul_offset_db``) times
+    ``beams.uplink_activity``; 0 for moving beams (no uplink interference)."""
+    if config.beams.mode != "earth_fixed":
+        return 0.0
+    # the links' own free-space formula (TR 38.811 §6.6.2) at 1 km: then / r² at r km
+    fspl_1km_db = float(losses.fspl_db(1.0, config.carrier.dl_center_hz))
+    return float(config.beams.uplink_activity) * 10.0 ** ((ul_offset_db - fspl_1km_db) / 10.0)
+
+
 def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None) -> Prepared:
     """Derive the kernel's per-run records (beams, pattern, radio terms,
     serving rules) from ``config``; ``step_s`` sets the time-to-trigger in steps."""
@@ -351,6 +370,7 @@ def prepare(config: LinkConfig, step_s: float, altitude_km: float | None = None)
             dl_noise_lin=_lin_from_db(dl_noise_db),
             ul_offset_db=ul_offset_db,
             dl_freq_hz=float(c.dl_center_hz),
+            ul_interf_coeff=uplink_interference_coeff(config, ul_offset_db),
         ),
         rules=ServingRules(
             min_elevation_deg=float(config.min_elevation_deg),
@@ -529,7 +549,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     return LinkChunk(
         times=ephemeris.times,
         serving_sat=sat, serving_beam=beam, dl_snr_db=out.snr_db, dl_sinr_db=out.sinr_db,
-        ul_snr_db=out.ul_snr_db, cqi=cqi, spectral_eff=eff, elevation_deg=out.elevation_deg,
+        ul_snr_db=out.ul_snr_db, ul_sinr_db=out.ul_sinr_db, cqi=cqi, spectral_eff=eff, elevation_deg=out.elevation_deg,
         delay_s=out.delay_s, residual_doppler_hz=out.resid_doppler_hz,
         differential_delay_s=out.diff_delay_s,
         status=status, n_visible=n_visible.reshape(nt, nh),

@@ -10,7 +10,11 @@ field                       dtype    meaning
 ``serving_beam``            int32    beam index of that satellite, -1 none
 ``dl_snr_db``               float32  downlink SNR of the serving beam, dB
 ``dl_sinr_db``              float32  downlink SINR (co-channel beams interfere), dB
-``ul_snr_db``               float32  uplink SNR at the serving beam, dB
+``ul_snr_db``               float32  uplink SNR at the serving beam, dB (the
+                                     phone's EIRP over the whole carrier)
+``ul_sinr_db``              float32  uplink SINR: Earth-fixed cells add the
+                                     phones of other co-channel cells at the
+                                     satellite; moving beams: equal to the SNR
 ``cqi``                     int8     TS 36.213 CQI from the SINR (0: out of range)
 ``spectral_eff``            float32  bits per resource element of that CQI
 ``elevation_deg``           float32  elevation of the serving satellite
@@ -81,7 +85,8 @@ STATUS_NAMES = {SERVED: "served", NO_SATELLITE: "no_satellite", NO_BEAM: "no_bea
 #: chunks in time or handset blocks side by side.
 PER_HANDSET_FIELDS = ("serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db",
                       "cqi", "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
-                      "differential_delay_s", "status", "n_visible", "service_edge_s")
+                      "differential_delay_s", "status", "n_visible", "service_edge_s",
+                      "ul_sinr_db")
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +109,7 @@ class LinkChunk:
     handovers: pd.DataFrame
     n_visible: np.ndarray | None = None
     service_edge_s: np.ndarray | None = None
+    ul_sinr_db: np.ndarray | None = None
 
     @property
     def rate_per_rb_bps(self) -> np.ndarray:

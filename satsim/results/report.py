@@ -223,6 +223,8 @@ SUMMARY_ROWS = (
          _percentiles(("p10", "p50", "p90"), format_db)),
         ("UL SNR when served, whole carrier: 10th / 50th / 90th percentile", ("ul_snr_db",),
          _percentiles(("p10", "p50", "p90"), format_db)),
+        ("UL SINR when served, whole carrier (other cells' phones interfering): 10th / 50th / "
+         "90th percentile", ("ul_sinr_db",), _percentiles(("p10", "p50", "p90"), format_db)),
     )),
     ("SMS", "sms", (
         ("offered", ("offered",), format_count),

@@ -146,6 +146,7 @@ class LinkStats:
         self.sinr_hist = np.zeros(SINR_EDGES_DB.size - 1, dtype=np.int64)
         self.snr_hist = np.zeros(SINR_EDGES_DB.size - 1, dtype=np.int64)
         self.ul_snr_hist = np.zeros(SINR_EDGES_DB.size - 1, dtype=np.int64)
+        self.ul_sinr_hist = np.zeros(SINR_EDGES_DB.size - 1, dtype=np.int64)
         self.series = []
         self.samples = []
         self.handovers = []
@@ -175,6 +176,8 @@ class LinkStats:
         self.sinr_hist += np.histogram(ch.dl_sinr_db[served], bins=SINR_EDGES_DB)[0]
         self.snr_hist += np.histogram(ch.dl_snr_db[served], bins=SINR_EDGES_DB)[0]
         self.ul_snr_hist += np.histogram(ch.ul_snr_db[served], bins=SINR_EDGES_DB)[0]
+        ul_sinr = ch.ul_sinr_db if getattr(ch, "ul_sinr_db", None) is not None else ch.ul_snr_db
+        self.ul_sinr_hist += np.histogram(ul_sinr[served], bins=SINR_EDGES_DB)[0]
 
     def _edge_correction_s(self, ch) -> np.ndarray:
         """Served time the chunk's service edges move from the midpoint rule, per
@@ -275,9 +278,10 @@ class LinkStats:
 
     def link_summary(self) -> dict:
         """``summary["link"]``: share of samples per link status; percentiles over the
-        served samples of the downlink SINR and SNR and of the uplink SNR (the phone's
-        EIRP over the whole carrier into the satellite's G/T; no uplink interference
-        yet), dB, to 0.05 dB."""
+        served samples of the downlink SINR and SNR and of the uplink SNR and SINR
+        (the phone's EIRP over the whole carrier into the satellite's G/T; the SINR
+        adds other cells' phones with Earth-fixed cells, equals the SNR with moving
+        beams), dB, to 0.05 dB."""
         n = self.status_count.sum()
         return {
             "status_fraction": {STATUS_NAMES[k]: float(self.status_count[k] / n) if n else None
@@ -285,6 +289,8 @@ class LinkStats:
             "dl_sinr_db": {f"p{q}": _hist_percentile(self.sinr_hist, q) for q in (10, 50, 90)},
             "dl_snr_db": {f"p{q}": _hist_percentile(self.snr_hist, q) for q in (10, 50, 90)},
             "ul_snr_db": {f"p{q}": _hist_percentile(self.ul_snr_hist, q) for q in (10, 50, 90)},
+            "ul_sinr_db": {f"p{q}": _hist_percentile(self.ul_sinr_hist, q)
+                           for q in (10, 50, 90)},
         }
 
 
