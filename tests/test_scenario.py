@@ -32,6 +32,11 @@ def test_shipped_default_file_is_the_embedded_default():
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_scenario_validates(path):
+    import yaml
+    f = ((yaml.safe_load(path.read_text()) or {}).get("constellation") or {}).get("file")
+    if f and not (path.parent / f).is_file():
+        pytest.skip(f"{path.name} reads {f}, the real TLE snapshots outside the repository, "
+                    "absent here (a clone without ../shared)")
     sc = load_scenario(path)
     assert sc.name == path.stem
 
