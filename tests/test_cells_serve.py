@@ -61,7 +61,9 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
     nb = beam_cell.size
     beam_dir = np.empty((nb, 3))
     beam_uv = np.empty((nb, 2))
-    ck.beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, n_sats, beam_dir, beam_uv)
+    beam_inv_r2 = np.empty(nb)
+    ck.beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, n_sats, beam_dir, beam_uv,
+                     beam_inv_r2)
     cells = CellServing(
         np.asarray(cell_of, dtype=np.int64),
         np.zeros(ncell, dtype=np.int64) if colors is None else np.asarray(colors, np.int64),
@@ -70,9 +72,7 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
                                                                                  np.int32),
         np.zeros((1, ncell), dtype=np.uint8) if reason is None else np.asarray(reason, np.uint8))
     beams = ActiveBeams.of(beam_offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
-                           cells.color,
-                           ck.beam_inv_range2(beam_offsets, beam_cell, sat_pos, cell_pos, n_sats),
-                           scan_lin)
+                           cells.color, beam_inv_r2, scan_lin)
     radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), UL_OFFSET_DB, F_HZ, ul_coeff)
     rules = ServingRules(0.0, 0.0, max_doppler_hz, 1e9, min_sinr_db, True, 1.0, 1)
     lam = C_KM_S * 1e3 / F_HZ

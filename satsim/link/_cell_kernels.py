@@ -310,37 +310,23 @@ def active_beams(cell_sat, nsat):
 
 
 @njit(parallel=True)
-def beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, nsat, out_dir, out_uv):
+def beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, nsat, out_dir, out_uv,
+                  out_inv_r2):
     """Where every active beam points: the ITRS unit vector from its satellite to
-    its cell centre (``out_dir``, (nbeam, 3)) and its sine-space steering
-    ``(u0, v0)`` in the satellite body frame (``out_uv``, (nbeam, 2)).
+    its cell centre (``out_dir``, (nbeam, 3)), its sine-space steering
+    ``(u0, v0)`` in the satellite body frame (``out_uv``, (nbeam, 2)) and
+    1 / range² to that centre (``out_inv_r2``, (nbeam,), km⁻²).
     ``beam_offsets`` is the CSR over (t, satellite) of the active beams."""
     nt = (beam_offsets.size - 1) // nsat
     for t in prange(nt):
         for s in range(nsat):
             ax = axes[s, t]
             for b in range(beam_offsets[t * nsat + s], beam_offsets[t * nsat + s + 1]):
-                d0, d1, d2, _ = _unit_from(sat_pos[s, t], cell_pos[beam_cell[b]])
+                d0, d1, d2, rng = _unit_from(sat_pos[s, t], cell_pos[beam_cell[b]])
                 out_dir[b, 0], out_dir[b, 1], out_dir[b, 2] = d0, d1, d2
+                out_inv_r2[b] = 1.0 / (rng * rng)
                 out_uv[b, 0] = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
                 out_uv[b, 1] = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
-
-
-@njit(parallel=True)
-def beam_inv_range2(beam_offsets, beam_cell, sat_pos, cell_pos, nsat):
-    """``1 / r²`` (km⁻²) of every active beam, ``r`` the range from its
-    satellite to its cell centre; ``beam_offsets`` is the CSR over (t, satellite)."""
-    nt = (beam_offsets.size - 1) // nsat
-    out = np.empty(beam_cell.size)
-    for t in prange(nt):
-        for s in range(nsat):
-            for b in range(beam_offsets[t * nsat + s], beam_offsets[t * nsat + s + 1]):
-                c = beam_cell[b]
-                d0 = cell_pos[c, 0] - sat_pos[s, t, 0]
-                d1 = cell_pos[c, 1] - sat_pos[s, t, 1]
-                d2 = cell_pos[c, 2] - sat_pos[s, t, 2]
-                out[b] = 1.0 / (d0 * d0 + d1 * d1 + d2 * d2)
-    return out
 
 
 @njit
@@ -442,6 +428,14 @@ def _interference_w(geo, axes, beams, t, h, k0, k1, bs, color, pattern, circ, re
     return total
 
 
+@njit(inline="always")
+def _sees(sp, cp):
+    """Ground point ``cp`` sees the satellite at ``sp`` above its (geocentric)
+    horizon: ``(sp - cp) . cp > 0``."""
+    return sp[0] * cp[0] + sp[1] * cp[1] + sp[2] * cp[2] > (
+        cp[0] * cp[0] + cp[1] * cp[1] + cp[2] * cp[2])
+
+
 @njit
 def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, pattern, circ,
                              rect, pairs):
@@ -456,18 +450,33 @@ def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, p
     interferers mirrored: the cells whose beams interfere on the handset's
     downlink hold the phones that interfere on its uplink.
 
-    ``pairs`` (:func:`uplink_pairs`, rectangular pattern only; else empty) holds
-    the other satellites' cells already turned into this satellite's frame,
-    shared by every phone it serves; without it they are turned here."""
+    Rectangular pattern: the satellite's own cells are read from their beams'
+    steering and range, the other satellites' from ``pairs``
+    (:func:`uplink_pairs`: their cells already turned into this satellite's
+    frame, shared by every phone it serves). Circular pattern (``pairs``
+    empty): every cell is turned here."""
     nsat = geo.sat_pos_km.shape[0]
     sp = geo.sat_pos_km[s, t]
-    ax = axes[s, t]
     u0, v0 = beams.uv[bs, 0], beams.uv[bs, 1]
     floor_lin = rect[3]
+    pair_key, pair_start, pu, pv, pinv = pairs
     total = 0.0
     for k in range(k0, k1):
         slot = t * nsat + geo.sat[k]
-        if geo.sat[k] == s and pattern == PATTERN_RECT:
+        if pattern != PATTERN_RECT:
+            bd = beams.direction[bs]
+            for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
+                if b == bs or beams.color[b] != color:
+                    continue
+                cp = cells.centre_km[beams.cell[b]]
+                if not _sees(sp, cp):
+                    continue
+                d0, d1, d2, rng = _unit_from(sp, cp)
+                g = pattern_gain_lin(d0 * bd[0] + d1 * bd[1] + d2 * bd[2], circ[1], circ[0],
+                                     circ[2])
+                total += g / (rng * rng)
+            continue
+        if geo.sat[k] == s:
             # the serving satellite's own cells: each beam's steering is its cell's
             # direction in this very frame, and its range is stored
             for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
@@ -477,47 +486,18 @@ def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, p
                      * _field_sq(rect[4], rect[5], rect[1] * (beams.uv[b, 1] - v0)))
                 total += max(g, floor_lin) * beams.inv_range2_km[b]
             continue
-        pair_of, pair_start, pu, pv, pinv = pairs
-        if pair_of.size > 0:
-            base = pair_start[pair_of[s * nsat + geo.sat[k]]] - beams.offsets[slot]
-            for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
-                if b == bs or beams.color[b] != color:
-                    continue
-                j = base + b
-                if pinv[j] < 0.0:        # behind the array
-                    total -= floor_lin * pinv[j]
-                    continue
-                g = (_field_sq(rect[4], rect[5], rect[0] * (pu[j] - u0))
-                     * _field_sq(rect[4], rect[5], rect[1] * (pv[j] - v0)))
-                total += max(g, floor_lin) * pinv[j]
-            continue
+        pair = np.searchsorted(pair_key, s * nsat + geo.sat[k])
+        base = pair_start[pair] - beams.offsets[slot]
         for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
             if b == bs or beams.color[b] != color:
                 continue
-            cp = cells.centre_km[beams.cell[b]]
-            # the cell sees the satellite above its horizon: (sat - centre) . centre > 0
-            if sp[0] * cp[0] + sp[1] * cp[1] + sp[2] * cp[2] <= (
-                    cp[0] * cp[0] + cp[1] * cp[1] + cp[2] * cp[2]):
+            j = base + b
+            if pinv[j] < 0.0:        # behind the array
+                total -= floor_lin * pinv[j]
                 continue
-            d0, d1, d2 = cp[0] - sp[0], cp[1] - sp[1], cp[2] - sp[2]
-            r2 = d0 * d0 + d1 * d1 + d2 * d2
-            inv_r = 1.0 / math.sqrt(r2)
-            if pattern == PATTERN_RECT:
-                w = (d0 * ax[6] + d1 * ax[7] + d2 * ax[8]) * inv_r
-                if w <= 0.0:
-                    g = floor_lin
-                else:
-                    u = (d0 * ax[0] + d1 * ax[1] + d2 * ax[2]) * inv_r
-                    v = (d0 * ax[3] + d1 * ax[4] + d2 * ax[5]) * inv_r
-                    g = (_field_sq(rect[4], rect[5], rect[0] * (u - u0))
-                         * _field_sq(rect[4], rect[5], rect[1] * (v - v0)))
-                    if g < floor_lin:
-                        g = floor_lin
-            else:
-                bd = beams.direction[bs]
-                cos_t = (d0 * bd[0] + d1 * bd[1] + d2 * bd[2]) * inv_r
-                g = pattern_gain_lin(cos_t, circ[1], circ[0], circ[2])
-            total += g / r2
+            g = (_field_sq(rect[4], rect[5], rect[0] * (pu[j] - u0))
+                 * _field_sq(rect[4], rect[5], rect[1] * (pv[j] - v0)))
+            total += max(g, floor_lin) * pinv[j]
     return total
 
 
@@ -535,42 +515,39 @@ def _turn_cells(t, s, s2, geo, axes, cells, beams, at, pu, pv, pinv):
     for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
         cp = cells.centre_km[beams.cell[b]]
         pu[j], pv[j], pinv[j] = 0.0, 0.0, 0.0
-        if sp[0] * cp[0] + sp[1] * cp[1] + sp[2] * cp[2] > (
-                cp[0] * cp[0] + cp[1] * cp[1] + cp[2] * cp[2]):
-            d0, d1, d2 = cp[0] - sp[0], cp[1] - sp[1], cp[2] - sp[2]
-            r2 = d0 * d0 + d1 * d1 + d2 * d2
-            inv_r = 1.0 / math.sqrt(r2)
-            if (d0 * ax[6] + d1 * ax[7] + d2 * ax[8]) * inv_r <= 0.0:
-                pinv[j] = -1.0 / r2
+        if _sees(sp, cp):
+            d0, d1, d2, rng = _unit_from(sp, cp)
+            if d0 * ax[6] + d1 * ax[7] + d2 * ax[8] <= 0.0:
+                pinv[j] = -1.0 / (rng * rng)
             else:
-                pu[j] = (d0 * ax[0] + d1 * ax[1] + d2 * ax[2]) * inv_r
-                pv[j] = (d0 * ax[3] + d1 * ax[4] + d2 * ax[5]) * inv_r
-                pinv[j] = 1.0 / r2
+                pu[j] = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
+                pv[j] = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
+                pinv[j] = 1.0 / (rng * rng)
         j += 1
 
 
 @njit(parallel=True)
-def uplink_pairs(t, geo, axes, cells, beams, pair_of):
-    """The (serving satellite, other satellite in a served phone's links) pairs
-    of step ``t`` and, for each, the other satellite's cells in the serving
-    one's frame (:func:`_turn_cells`), computed once for all the phones the
-    serving satellite has. ``pair_of`` (nsat², -1) maps ``s * nsat + s2`` to
-    the pair and is filled here; the caller resets the entries it names.
-    Returns ``(pair_start, pu, pv, pinv, pair_key)``."""
+def uplink_pairs(t, geo, axes, cells, beams):
+    """The (serving satellite ``s``, other satellite ``s2`` in a served phone's
+    links) pairs of step ``t`` and, for each, ``s2``'s cells in ``s``'s frame
+    (:func:`_turn_cells`), computed once for all the phones ``s`` serves.
+    Returns ``(pair_key, pair_start, pu, pv, pinv)``: the keys ``s * nsat +
+    s2`` ascending (a phone finds its pair by binary search: no nsat² table),
+    and the CSR of the turned cells."""
     nsat = geo.sat_pos_km.shape[0]
     nh = cells.handset_cell.size
-    keys = np.empty(geo.offsets[(t + 1) * nh] - geo.offsets[t * nh], dtype=np.int64)
-    n = 0
+    every = np.empty(geo.offsets[(t + 1) * nh] - geo.offsets[t * nh], dtype=np.int64)
+    m = 0
     for h in range(nh):
         s = cells.sat[t, cells.handset_cell[h]]
         if s < 0:
             continue
         for k in range(geo.offsets[t * nh + h], geo.offsets[t * nh + h + 1]):
-            s2 = geo.sat[k]
-            if s2 != s and pair_of[s * nsat + s2] < 0:
-                pair_of[s * nsat + s2] = n
-                keys[n] = s * nsat + s2
-                n += 1
+            if geo.sat[k] != s:
+                every[m] = s * nsat + geo.sat[k]
+                m += 1
+    keys = np.unique(every[:m])
+    n = keys.size
     start = np.zeros(n + 1, dtype=np.int64)
     for p in range(n):
         slot = t * nsat + keys[p] % nsat
@@ -581,7 +558,7 @@ def uplink_pairs(t, geo, axes, cells, beams, pair_of):
     for p in prange(n):
         _turn_cells(t, keys[p] // nsat, keys[p] % nsat, geo, axes, cells, beams, start[p],
                     pu, pv, pinv)
-    return start, pu, pv, pinv, keys[:n]
+    return keys, start, pu, pv, pinv
 
 
 @njit
@@ -693,19 +670,13 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
     in cache while every handset reads them.
     """
     nt, nh = out.sat.shape
-    nsat = geo.sat_pos_km.shape[0]
     use_pairs = radio.ul_interf_coeff > 0.0 and pattern == PATTERN_RECT
-    pair_of = np.full(nsat * nsat if use_pairs else 0, -1, dtype=np.int64)
     none_i, none_f = np.zeros(1, dtype=np.int64), np.zeros(0)
     for t in range(nt):
         if use_pairs:
-            start, pu, pv, pinv, keys = uplink_pairs(t, geo, axes, cells, beams, pair_of)
-            pairs = (pair_of, start, pu, pv, pinv)
+            pairs = uplink_pairs(t, geo, axes, cells, beams)
         else:
-            keys = none_i[:0]
-            pairs = (pair_of, none_i, none_f, none_f, none_f)
+            pairs = (none_i[:0], none_i, none_f, none_f, none_f)
         for h in prange(nh):
             _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, rect,
                            pairs, out)
-        for p in range(keys.size):
-            pair_of[keys[p]] = -1

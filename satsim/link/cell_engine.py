@@ -268,9 +268,10 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     nb = beam_cell.size
     beam_dir = np.empty((nb, 3))
     beam_uv = np.empty((nb, 2))
+    beam_inv_r2 = np.empty(nb)
     cell_pos = grid.centres.position_km
     ck.beam_pointing(offsets, beam_cell, ephemeris.position_km, axes, cell_pos, nsat, beam_dir,
-                     beam_uv)
+                     beam_uv, beam_inv_r2)
     # EIRP per (step, satellite) (it depends on the beams sharing the payload),
     # then per beam times its scan factor
     eirp_w = np.repeat(10.0 ** (beam_eirp_dbw(config, per_sat, np.ones(per_sat.size)) / 10.0),
@@ -286,7 +287,5 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     ck.serve_cells(geometry, axes,
                    CellServing(state.handset_cell, state.color, cell_pos, cell_sat, reason),
                    ActiveBeams.of(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
-                                  state.color,
-                                  ck.beam_inv_range2(offsets, beam_cell, ephemeris.position_km,
-                                                     cell_pos, nsat), scan_lin),
+                                  state.color, beam_inv_r2, scan_lin),
                    radio, rules, pattern, circ, rect, outputs)

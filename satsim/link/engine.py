@@ -549,7 +549,8 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     return LinkChunk(
         times=ephemeris.times,
         serving_sat=sat, serving_beam=beam, dl_snr_db=out.snr_db, dl_sinr_db=out.sinr_db,
-        ul_snr_db=out.ul_snr_db, ul_sinr_db=out.ul_sinr_db, cqi=cqi, spectral_eff=eff, elevation_deg=out.elevation_deg,
+        ul_snr_db=out.ul_snr_db, ul_sinr_db=out.ul_sinr_db, cqi=cqi, spectral_eff=eff,
+        elevation_deg=out.elevation_deg,
         delay_s=out.delay_s, residual_doppler_hz=out.resid_doppler_hz,
         differential_delay_s=out.diff_delay_s,
         status=status, n_visible=n_visible.reshape(nt, nh),
