@@ -14,14 +14,15 @@ from its code:
    active beam of that (step, satellite) whose cell is the handset's cell;
 3. each active beam's sine-space steering ``(u0, v0)``: the body-frame x and y
    components of the unit vector from its satellite to its cell's centre
-   (recomputed here from ``cells.centre_km``, not read from ``beams.uv``);
+   (recomputed here from ``cells.centre_km``, not read from ``beams.u`` / ``beams.v``);
 4. the normalised gain toward a handset at body-frame direction cosines
    ``(u, v, w)``: ``max(sinc²(X) sinc²(Y), floor)`` with ``X = π Lx / λ
    (u - u0)``, ``Y = π Ly / λ (v - v0)`` and ``sinc(x) = sin x / x`` (the
    uniformly illuminated rectangular aperture, Balanis, *Antenna Theory*, 4th
    ed., Wiley 2016, §12.5 and Table 12.1; ``satsim.link.aperture``), the
    floor where ``w <= 0`` (behind the array); evaluated in closed form with
-   ``np.sinc``, not from a table;
+   ``np.sinc`` (the kernel evaluates the same sinc² by range reduction and a
+   polynomial, ``_aperture_kernels.sinc_sq_parts``);
 5. received power ``p = EIRP_bs g 10^(-loss/10)`` (``beams.eirp_w``: peak
    EIRP, scan loss included); SNR ``10 log10 p - N_dB``;
 6. interference: every active beam of the handset's cell colour other than
@@ -52,58 +53,23 @@ from benchmarks.link_numpy import body_axes  # the same frame as the link refere
 #: block is 8 bytes per pair (8 MiB at 2**20).
 BLOCK_PAIRS = 2**20
 
-#: The kernel's |F|² table (``_cell_kernels.field_sq_table``, grid
-#: ``FIELD_SQ_STEP_RAD`` = 0.004 rad, linear interpolation) is within
-#: step² / 8 x max|f''| = 0.004² / 8 x 2/3 = 1.33e-6 of the closed-form sinc²
-#: (peak 1) at every argument: the error bound of linear interpolation, with
-#: f'' of sinc² largest in magnitude, 2/3, at 0.
-FIELD_SQ_TABLE_ERR = 0.004**2 / 8.0 * (2.0 / 3.0)
-
-
-def table_error_bound(x: np.ndarray, step_rad: float) -> np.ndarray:
-    """Bound on ``|linear interpolation of sinc² on a grid of step_rad - sinc²|``
-    at ``x`` (rad): ``step² / 8 x max|f''|`` over the grid interval holding x.
-
-    ``f = sin²x / x²`` has ``f'' = 2 cos 2x / x² - 4 sin 2x / x³ + 6 sin²x / x⁴``,
-    so ``|f''| <= 2/a² + 4/a³ + 6/a⁴`` for ``|x| >= a``, and ``|f''| <= 2/3``
-    everywhere; the interval holding x starts at ``a >= |x| - step``. Far from
-    the main lobe this is much smaller than the global 1.33e-6, which is what
-    makes the SINR bound of :func:`numpy_serve_cells` tight enough to test.
-    """
-    a = np.maximum(np.abs(x) - step_rad, 1.0)
-    env = 2.0 / a**2 + 4.0 / a**3 + 6.0 / a**4
-    return step_rad**2 / 8.0 * np.minimum(2.0 / 3.0, env)
-
-
 def _sinc_sq(x: np.ndarray) -> np.ndarray:
     """``(sin x / x)²`` (x in rad; ``np.sinc`` is the normalised sin(πx)/(πx))."""
     s = np.sinc(x / math.pi)
     return s * s
 
 
-def rect_gain_lin(du, dv, w, half_kl_x_rad: float, half_kl_y_rad: float, floor_lin: float,
-                  table_step_rad: float | None = None):
+def rect_gain_lin(du, dv, w, half_kl_x_rad: float, half_kl_y_rad: float, floor_lin: float):
     """Normalised gain ``max(sinc²(X) sinc²(Y), floor)`` of the uniform
     rectangular aperture at direction-cosine offsets ``(du, dv)`` from the beam
     steering (``X = half_kl_x_rad du``, ``Y = half_kl_y_rad dv``), the floor
-    where ``w <= 0``.
-
-    With ``table_step_rad``, returns ``(gain, bound)``: ``bound`` limits how far
-    the same gain computed from tables of sinc² on that grid (``Tx Ty`` with
-    ``|Tx - Fx| <= ex``, :func:`table_error_bound`) can be from it:
-    ``|Tx Ty - Fx Fy| <= ex Fy + ey Fx + ex ey`` (the floor does not widen it;
-    0 behind the array, where both are the floor)."""
+    where ``w <= 0``."""
     x = half_kl_x_rad * du
     y = half_kl_y_rad * dv
     fx = _sinc_sq(x)
     fy = _sinc_sq(y)
     front = w > 0.0
-    g = np.where(front, np.maximum(fx * fy, floor_lin), floor_lin)
-    if table_step_rad is None:
-        return g
-    ex = table_error_bound(x, table_step_rad)
-    ey = table_error_bound(y, table_step_rad)
-    return g, np.where(front, ex * fy + ey * fx + ex * ey, 0.0)
+    return np.where(front, np.maximum(fx * fy, floor_lin), floor_lin)
 
 
 def _csr_rows(offsets: np.ndarray, first: int, n: int) -> np.ndarray:
@@ -121,8 +87,7 @@ def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_rad: float,
-                      floor_lin: float, steps=None, block_pairs: int = BLOCK_PAIRS,
-                      table_step_rad: float | None = None) -> dict:
+                      floor_lin: float, steps=None, block_pairs: int = BLOCK_PAIRS) -> dict:
     """Serving satellite and cell, SNR, SINR and uplink SNR of every handset at
     ``steps`` of a chunk, as ``_cell_kernels.serve_cells`` defines them.
 
@@ -150,12 +115,6 @@ def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_
         Steps of the chunk to compute (default all).
     block_pairs : int
         Bound on the (link, beam) pairs evaluated at once.
-    table_step_rad : float, optional
-        If given, also returns ``sinr_bound_db``: the largest SINR change, dB,
-        when every interferer's ``|F|²`` factors are read instead by linear
-        interpolation from tables on this grid (the kernel's
-        ``FIELD_SQ_STEP_RAD``): each gain's bound (:func:`rect_gain_lin`)
-        times its weight, summed per handset.
 
     Returns
     -------
@@ -164,8 +123,7 @@ def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_
         the cell's satellite is not among the handset's links), ``snr_db``,
         ``sinr_db``, ``ul_snr_db`` (NaN there), ``beam_visits`` (per row and
         handset: the active beams of its link satellites, 0 where unserved),
-        ``pair_evaluations`` (same-colour beams evaluated, all rows), and
-        ``sinr_bound_db`` if ``table_step_rad`` is given.
+        ``pair_evaluations`` (same-colour beams evaluated, all rows).
     """
     nsat, nt = geo.sat_pos_km.shape[:2]
     nh = geo.handset_pos_km.shape[0]
@@ -186,8 +144,6 @@ def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_
            "snr_db": np.full((ns, nh), np.nan), "sinr_db": np.full((ns, nh), np.nan),
            "ul_snr_db": np.full((ns, nh), np.nan),
            "beam_visits": np.zeros((ns, nh), dtype=np.int64), "pair_evaluations": 0}
-    if table_step_rad is not None:
-        out["sinr_bound_db"] = np.full((ns, nh), np.nan)
     hpos = np.asarray(geo.handset_pos_km)
     for row, t in enumerate(steps):
         spos = geo.sat_pos_km[:, t]
@@ -248,7 +204,6 @@ def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_
         key_l = lsat[served_link] * ncolor + hcolor[lh[served_link]]
         n_pairs = group_count[key_l]
         interf = np.zeros(nh)
-        bound = np.zeros(nh) if table_step_rad is not None else None
         ends = np.cumsum(n_pairs)
         i = 0
         while i < served_link.size:
@@ -263,11 +218,8 @@ def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_
             keep = b != bs[h]                              # every beam but the serving one
             k, b, h = k[keep], b[keep], h[keep]
             gi = rect_gain_lin(lu[k] - u0[b], lv[k] - v0[b], lw[k], half_kl_x_rad,
-                               half_kl_y_rad, floor_lin, table_step_rad)
+                               half_kl_y_rad, floor_lin)
             wgt = interf_w[b] * att[k]
-            if bound is not None:
-                gi, dg = gi
-                bound += np.bincount(h, weights=wgt * dg, minlength=nh)
             interf += np.bincount(h, weights=wgt * gi, minlength=nh)
             out["pair_evaluations"] += int(k.size)
             i = j
@@ -281,9 +233,4 @@ def numpy_serve_cells(geo, cells, beams, radio, half_kl_x_rad: float, half_kl_y_
                                      - loss_db[k_s])
         out["beam_visits"][row] = np.bincount(lh, weights=sat_count[lsat],
                                               minlength=nh).astype(np.int64) * has
-        if bound is not None:
-            # SINR moves by at most this when I moves by bound (I >= bound, log10 concave)
-            den = noise_lin + interf[hs]
-            out["sinr_bound_db"][row, hs] = 10.0 * np.log10(den / np.maximum(
-                den - bound[hs], noise_lin))
     return out

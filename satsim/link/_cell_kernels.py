@@ -14,7 +14,12 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
-from ._aperture_kernels import rect_pattern_lin, rect_steered_gain_lin
+from ._aperture_kernels import (
+    TAPER_COSINE,
+    cosine_taper_field_sq_parts,
+    rect_steered_gain_lin,
+    sinc_sq_parts,
+)
 from ._kernels import (
     _C_KM_S,
     DOPPLER_RATE,
@@ -161,32 +166,53 @@ def _elevation_deg(sat_pos, t, s, pos, east, north, up, c):
 
 
 @njit
-def _sky_scan(sat_pos, t, c, pos, unit, up, sky_idx, n, counts, sorder, units, cos_lam,
-              sin_min_el, sats, at):
+def _sky_candidates(keys, n, counts, sorder):
+    """The satellites binned (``SkyGrid.bin_satellites``: ``counts``,
+    ``sorder``) into the 27 sky cells around each of the sky cells ``keys``
+    (``(ix * n + iy) * n + iz``), as a CSR: ``(start (nkey + 1,), sats)``.
+    Every cell centre in one sky cell shares its list."""
+    start = np.zeros(keys.size + 1, dtype=np.int64)
+    for pass_ in range(2):
+        if pass_ == 1:
+            for g in range(keys.size):
+                start[g + 1] += start[g]
+            sats = np.empty(start[keys.size], dtype=np.int64)
+        for g in range(keys.size):
+            gx, gy, gz = keys[g] // (n * n), (keys[g] // n) % n, keys[g] % n
+            m = start[g]
+            for ix in range(max(gx - 1, 0), min(gx + 2, n)):
+                for iy in range(max(gy - 1, 0), min(gy + 2, n)):
+                    for iz in range(max(gz - 1, 0), min(gz + 2, n)):
+                        b = (ix * n + iy) * n + iz
+                        if pass_ == 0:
+                            start[g + 1] += counts[b + 1] - counts[b]
+                        else:
+                            for j in range(counts[b], counts[b + 1]):
+                                sats[m] = sorder[j]
+                                m += 1
+    return start, sats
+
+
+@njit
+def _sky_scan(sat_pos, t, c, pos, unit, up, cand, units, cos_lam, sin_min_el, sats, at):
     """The satellites above the mask (``du >= sin(mask) x range``, as the link
-    scan finds them) from ground point ``c`` at step ``t``, among those binned
-    into the 27 sky cells around its own (``SkyGrid.bin_satellites``); written to
-    ``sats`` from ``at`` unless it is empty. Returns how many and the highest
-    one (-1 if none), by ``du / range``."""
-    gx, gy, gz = sky_idx[c, 0], sky_idx[c, 1], sky_idx[c, 2]
+    scan finds them) from ground point ``c`` at step ``t``, among its sky
+    cell's candidates ``cand`` (:func:`_sky_candidates`); written to ``sats``
+    from ``at`` unless it is empty. Returns how many and the highest one (-1 if
+    none), by ``du / range`` (ties to the lower index)."""
     m, best, best_sin = 0, -1, -2.0
-    for ix in range(max(gx - 1, 0), min(gx + 2, n)):
-        for iy in range(max(gy - 1, 0), min(gy + 2, n)):
-            for iz in range(max(gz - 1, 0), min(gz + 2, n)):
-                b = (ix * n + iy) * n + iz
-                for j in range(counts[b], counts[b + 1]):
-                    s = sorder[j]
-                    if (unit[c, 0] * units[s, 0] + unit[c, 1] * units[s, 1]
-                            + unit[c, 2] * units[s, 2]) < cos_lam:
-                        continue
-                    du, rng = _up_offset(sat_pos, t, s, pos, up, c)
-                    if du < sin_min_el * rng:
-                        continue
-                    if sats.size > 0:
-                        sats[at + m] = s
-                    m += 1
-                    if du / rng > best_sin or (du / rng == best_sin and s < best):
-                        best, best_sin = s, du / rng
+    for s in cand:
+        if (unit[c, 0] * units[s, 0] + unit[c, 1] * units[s, 1]
+                + unit[c, 2] * units[s, 2]) < cos_lam:
+            continue
+        du, rng = _up_offset(sat_pos, t, s, pos, up, c)
+        if du < sin_min_el * rng:
+            continue
+        if sats.size > 0:
+            sats[at + m] = s
+        m += 1
+        if du / rng > best_sin or (du / rng == best_sin and s < best):
+            best, best_sin = s, du / rng
     return m, best
 
 
@@ -208,6 +234,10 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
     nsat, nt = sat_pos.shape[0], sat_pos.shape[1]
     ncell = pos.shape[0]
     sin_min_el = math.sin(math.radians(min_elev_deg))
+    # the sky cells holding cell centres, and each centre's
+    key = (sky_idx[:, 0] * sky_n + sky_idx[:, 1]) * sky_n + sky_idx[:, 2]
+    keys = np.unique(key)
+    group = np.searchsorted(keys, key)
     load = np.zeros(nsat, dtype=np.int64)
     e_cur = np.empty(ncell)
     full = np.zeros(ncell, dtype=np.bool_)
@@ -216,20 +246,25 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
     for t in range(nt):
         reeval = reeval_steps <= 1 or (step0 + t) % reeval_steps == 0
         counts, sorder, units = sky_start[t], sky_order[t], sky_units[t]
+        cand_start, cand = _sky_candidates(keys, sky_n, counts, sorder)
         for c in prange(ncell):
             cur = state_sat[c]
-            e = -np.inf
+            need = True
             if cur >= 0 and sat_pos[cur, t, 0] == sat_pos[cur, t, 0]:
                 du, rng = _up_offset(sat_pos, t, cur, pos, up, c)
-                if du >= sin_min_el * rng:
-                    e = _elevation_deg(sat_pos, t, cur, pos, east, north, up, c)
-            e_cur[c] = e
-            need = e < min_elev_deg
+                need = du < sin_min_el * rng
+            # a cell that keeps its satellite lists that one link alone, and the
+            # choice then reads its elevation only against the mask: the mask
+            # itself stands in for it (no angle computed)
+            e_cur[c] = min_elev_deg
             m = 1
             if need or reeval:
-                m, best = _sky_scan(sat_pos, t, c, pos, unit, up, sky_idx, sky_n, counts,
-                                    sorder, units, cos_lam, sin_min_el, no_sats, 0)
+                g = group[c]
+                m, best = _sky_scan(sat_pos, t, c, pos, unit, up,
+                                    cand[cand_start[g]:cand_start[g + 1]], units, cos_lam,
+                                    sin_min_el, no_sats, 0)
                 if not need and best >= 0 and best != cur:
+                    e = _elevation_deg(sat_pos, t, cur, pos, east, north, up, c)
                     e_best = _elevation_deg(sat_pos, t, best, pos, east, north, up, c)
                     need = e_best > e + hysteresis_deg
                 if not need:
@@ -244,8 +279,10 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
         for c in prange(ncell):
             k = count[c]
             if full[c]:
-                m, _ = _sky_scan(sat_pos, t, c, pos, unit, up, sky_idx, sky_n, counts, sorder,
-                                 units, cos_lam, sin_min_el, sats, k)
+                g = group[c]
+                m, _ = _sky_scan(sat_pos, t, c, pos, unit, up,
+                                 cand[cand_start[g]:cand_start[g + 1]], units, cos_lam,
+                                 sin_min_el, sats, k)
                 for j in range(k, k + m):
                     elevs[j] = _elevation_deg(sat_pos, t, sats[j], pos, east, north, up, c)
             else:
@@ -314,8 +351,9 @@ def beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, nsat, out_di
                   out_inv_r2):
     """Where every active beam points: the ITRS unit vector from its satellite to
     its cell centre (``out_dir``, (nbeam, 3)), its sine-space steering
-    ``(u0, v0)`` in the satellite body frame (``out_uv``, (nbeam, 2)) and
-    1 / range² to that centre (``out_inv_r2``, (nbeam,), km⁻²).
+    ``(u0, v0)`` in the satellite body frame (``out_uv``, (2, nbeam): two
+    contiguous rows, as the interference sums read them) and 1 / range² to that
+    centre (``out_inv_r2``, (nbeam,), km⁻²).
     ``beam_offsets`` is the CSR over (t, satellite) of the active beams."""
     nt = (beam_offsets.size - 1) // nsat
     for t in prange(nt):
@@ -325,64 +363,132 @@ def beam_pointing(beam_offsets, beam_cell, sat_pos, axes, cell_pos, nsat, out_di
                 d0, d1, d2, rng = _unit_from(sat_pos[s, t], cell_pos[beam_cell[b]])
                 out_dir[b, 0], out_dir[b, 1], out_dir[b, 2] = d0, d1, d2
                 out_inv_r2[b] = 1.0 / (rng * rng)
-                out_uv[b, 0] = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
-                out_uv[b, 1] = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
+                out_uv[0, b] = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
+                out_uv[1, b] = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
 
 
 @njit
-def steered_gain_lin(pattern, d0, d1, d2, ax, bdir, buv, circ, rect):
+def color_groups(offsets, color, ncolor):
+    """Each CSR row of beams (``offsets``) grouped by colour, stably: ``(order,
+    color_offsets, already)``, where ``order`` lists the beams row by row,
+    colour by colour, ``color_offsets`` (nrow * ncolor + 1) bounds the
+    (row, colour) groups in that order, and ``already`` says the beams were in
+    it already (one colour, or grouped by whoever built them)."""
+    nrow = offsets.size - 1
+    counts = np.zeros(nrow * ncolor + 1, dtype=np.int64)
+    already = True
+    for r in range(nrow):
+        last = -1
+        for b in range(offsets[r], offsets[r + 1]):
+            c = color[b]
+            counts[r * ncolor + c + 1] += 1
+            if c < last:
+                already = False
+            last = c
+    for i in range(nrow * ncolor):
+        counts[i + 1] += counts[i]
+    order = np.empty(color.size, dtype=np.int64)
+    if already:
+        for b in range(color.size):
+            order[b] = b
+        return order, counts, True
+    fill = counts[:-1].copy()
+    for r in range(nrow):
+        for b in range(offsets[r], offsets[r + 1]):
+            i = r * ncolor + color[b]
+            order[fill[i]] = b
+            fill[i] += 1
+    return order, counts, False
+
+
+@njit
+def steered_gain_lin(pattern, d0, d1, d2, ax, bdir, bu, bv, circ, rect):
     """Normalised gain (peak 1, scan loss excluded) toward the unit direction
     ``(d0, d1, d2)`` of a beam pointing along ``bdir`` (ITRS) with sine-space
-    steering ``buv``; ``circ = (table, ka_over_step, floor_lin)``,
-    ``rect = (half_kl_x_rad, half_kl_y_rad, taper, floor_lin, field_sq_table,
-    1 / FIELD_SQ_STEP_RAD)`` (``cell_engine.rect_args``)."""
+    steering ``(bu, bv)``; ``circ = (table, ka_over_step, floor_lin)``,
+    ``rect = (half_kl_x_rad, half_kl_y_rad, taper, floor_lin)``
+    (``cell_engine.rect_args``)."""
     if pattern == PATTERN_CIRCULAR:
         cos_t = d0 * bdir[0] + d1 * bdir[1] + d2 * bdir[2]
         return pattern_gain_lin(cos_t, circ[1], circ[0], circ[2])
     u = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
     v = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
     w = d0 * ax[6] + d1 * ax[7] + d2 * ax[8]
-    return rect_steered_gain_lin(u, v, w, buv[0], buv[1], rect[0], rect[1], rect[2], 1.0,
+    return rect_steered_gain_lin(u, v, w, bu, bv, rect[0], rect[1], rect[2], 1.0,
                                  rect[3])
 
 
 @njit
-def _serving_beam(beam_offsets, beam_cell, slot, c):
-    """Index of cell ``c``'s beam among the active beams of (step, satellite)
-    ``slot`` (the CSR row ``beam_offsets[slot]:beam_offsets[slot + 1]``), -1 if none."""
-    for b in range(beam_offsets[slot], beam_offsets[slot + 1]):
-        if beam_cell[b] == c:
+def _color_range(beams, slot, color):
+    """The beams of colour ``color`` of (step, satellite) ``slot``:
+    ``beams.color_offsets`` rows (``ActiveBeams.of`` groups each row by colour)."""
+    ncolor = (beams.color_offsets.size - 1) // (beams.offsets.size - 1)
+    i = slot * ncolor + color
+    if color >= ncolor:
+        return beams.offsets[slot], beams.offsets[slot]
+    return beams.color_offsets[i], beams.color_offsets[i + 1]
+
+
+@njit
+def _serving_beam(beams, slot, c, color):
+    """Index of cell ``c``'s beam (colour ``color``) among the active beams of
+    (step, satellite) ``slot``, -1 if none."""
+    lo, hi = _color_range(beams, slot, color)
+    for b in range(lo, hi):
+        if beams.cell[b] == c:
             return b
     return -1
 
 
+#: Floating-point freedom of the pattern sums: reassociation (so the sum over
+#: beams runs in SIMD lanes) and fused multiply-add, nothing else: the sums
+#: change at round-off level only (~1e-15 relative), and stay the same from run
+#: to run on one machine.
+_SUM_MATH = {"reassoc", "contract"}
+
+
+@njit(fastmath=_SUM_MATH)
+def pattern_sum(us, vs, ws, lo, hi, u, v, half_kl_x_rad, half_kl_y_rad, taper, floor_lin):
+    """``Σ_{b in lo:hi} w_b max(|F(kx (u - u_b)) F(ky (v - v_b))|², floor_lin)``:
+    the rectangular aperture's power pattern (``_aperture_kernels.
+    rect_pattern_lin``, the closed form through ``sinc_sq_parts``: one
+    division per beam) between a probe
+    direction ``(u, v)`` and each of ``(us[b], vs[b])`` in one sine space,
+    weighted by ``ws[b]``; a negative weight stands for a direction behind the
+    array and adds ``-w_b x floor_lin``. The interference sums of the cell
+    kernel, in both directions (sinc² is even). A plain loop over contiguous
+    arrays with no branch but selects: it runs in SIMD lanes."""
+    # slices indexed from 0: a loop over range(lo, hi) would let numba's
+    # negative-index wraparound turn every load into a vector gather
+    us, vs, ws = us[lo:hi], vs[lo:hi], ws[lo:hi]
+    total = 0.0
+    for b in range(ws.size):
+        nx, dx = _field_sq_parts(half_kl_x_rad * (u - us[b]), taper)
+        ny, dy = _field_sq_parts(half_kl_y_rad * (v - vs[b]), taper)
+        g = max((nx * ny) / (dx * dy), floor_lin)
+        w = ws[b]
+        total += w * g if w >= 0.0 else -w * floor_lin
+    return total
+
+
 @njit(inline="always")
-def _field_sq(table, inv_step, x):
-    """``|F(x)|²`` of a line source from its table (``field_sq_table``): linear
-    interpolation on a grid of ``1 / inv_step`` rad in ``|x|``."""
-    a = abs(x) * inv_step
-    i = int(a)
-    if i >= table.size - 1:
-        return table[table.size - 1]
-    f = a - i
-    return table[i] + f * (table[i + 1] - table[i])
-
-
-#: Grid of :func:`field_sq_table`, rad: linear interpolation of sinc² on it is
-#: within step² / 8 x max|f''| = 0.004² / 8 x 2/3 = 1.34e-6 of the peak.
-FIELD_SQ_STEP_RAD = 0.004
+def _field_sq_parts(x, taper):
+    """``(num, den)`` of the line source's |F(x)|² for the taper code (the
+    test is loop-invariant: LLVM hoists it out of :func:`pattern_sum`'s loop)."""
+    if taper == TAPER_COSINE:
+        return cosine_taper_field_sq_parts(x)
+    return sinc_sq_parts(x)
 
 
 @njit
-def field_sq_table(x_max_rad, taper):
-    """``|F(x)|²`` of the aperture's line source (``_aperture_kernels``:
-    sinc or the cosine-taper field) on ``0, FIELD_SQ_STEP_RAD, ... >= x_max_rad``:
-    the interference loop reads the pattern from it instead of two sines per beam."""
-    n = int(math.ceil(x_max_rad / FIELD_SQ_STEP_RAD)) + 2
-    table = np.empty(n)
-    for i in range(n):
-        table[i] = rect_pattern_lin(i * FIELD_SQ_STEP_RAD, 0.0, 1.0, 1.0, taper)
-    return table
+def _pattern_sum_without(us, vs, ws, lo, hi, skip, u, v, rect):
+    """:func:`pattern_sum` over ``lo:hi`` less the term of index ``skip`` (left
+    out, not subtracted: the serving beam's term dwarfs the others)."""
+    if lo <= skip < hi:
+        return (pattern_sum(us, vs, ws, lo, skip, u, v, rect[0], rect[1], rect[2], rect[3])
+                + pattern_sum(us, vs, ws, skip + 1, hi, u, v, rect[0], rect[1], rect[2],
+                              rect[3]))
+    return pattern_sum(us, vs, ws, lo, hi, u, v, rect[0], rect[1], rect[2], rect[3])
 
 
 @njit
@@ -392,38 +498,37 @@ def _interference_w(geo, axes, beams, t, h, k0, k1, bs, color, pattern, circ, re
     ``k0:k1``, times its activity (``beams.interf_w`` = activity x EIRP).
 
     The handset's direction is turned into each satellite's body frame once
-    per link; the beam loop reads plain per-beam scalars (colour, weight,
-    steering) and the rectangular pattern from its table (``rect[4]``, grid
-    ``1 / rect[5]`` rad; within 1.34e-6 of the peak of the closed form), which
-    is what makes it fast. The serving beam's gain uses the closed form."""
+    per link; the rectangular pattern's sum over that satellite's beams of the
+    colour is :func:`pattern_sum` (contiguous per-beam steering and weights),
+    which is what makes it fast."""
     nsat = geo.sat_pos_km.shape[0]
     floor_lin = rect[3]
     total = 0.0
     for k in range(k0, k1):
         s = geo.sat[k]
         e0, e1, e2, _ = _unit_from(geo.sat_pos_km[s, t], geo.handset_pos_km[h])
-        ax = axes[s, t]
-        u = e0 * ax[0] + e1 * ax[1] + e2 * ax[2]
-        v = e0 * ax[3] + e1 * ax[4] + e2 * ax[5]
-        w = e0 * ax[6] + e1 * ax[7] + e2 * ax[8]
-        slot = t * nsat + s
+        lo, hi = _color_range(beams, t * nsat + s, color)
         link_total = 0.0
-        for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
-            if b == bs or beams.color[b] != color:
-                continue
-            if pattern == PATTERN_RECT:
-                if w <= 0.0:
-                    g = floor_lin
-                else:
-                    g = (_field_sq(rect[4], rect[5], rect[0] * (u - beams.uv[b, 0]))
-                         * _field_sq(rect[4], rect[5], rect[1] * (v - beams.uv[b, 1])))
-                    if g < floor_lin:
-                        g = floor_lin
+        if pattern == PATTERN_RECT:
+            ax = axes[s, t]
+            w = e0 * ax[6] + e1 * ax[7] + e2 * ax[8]
+            if w <= 0.0:            # behind this satellite's array: the floor of every beam
+                for b in range(lo, hi):
+                    if b != bs:
+                        link_total += beams.interf_w[b] * floor_lin
             else:
+                u = e0 * ax[0] + e1 * ax[1] + e2 * ax[2]
+                v = e0 * ax[3] + e1 * ax[4] + e2 * ax[5]
+                link_total = _pattern_sum_without(beams.u, beams.v, beams.interf_w, lo, hi, bs,
+                                                  u, v, rect)
+        else:
+            for b in range(lo, hi):
+                if b == bs:
+                    continue
                 cos_t = (e0 * beams.direction[b, 0] + e1 * beams.direction[b, 1]
                          + e2 * beams.direction[b, 2])
-                g = pattern_gain_lin(cos_t, circ[1], circ[0], circ[2])
-            link_total += beams.interf_w[b] * g
+                link_total += beams.interf_w[b] * pattern_gain_lin(cos_t, circ[1], circ[0],
+                                                                   circ[2])
         total += link_total * 10.0 ** (-geo.loss_db[k] / 10.0)
     return total
 
@@ -450,23 +555,23 @@ def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, p
     interferers mirrored: the cells whose beams interfere on the handset's
     downlink hold the phones that interfere on its uplink.
 
-    Rectangular pattern: the satellite's own cells are read from their beams'
-    steering and range, the other satellites' from ``pairs``
-    (:func:`uplink_pairs`: their cells already turned into this satellite's
-    frame, shared by every phone it serves). Circular pattern (``pairs``
-    empty): every cell is turned here."""
+    Rectangular pattern (:func:`pattern_sum`, probe: the beam's steering):
+    the satellite's own cells are read from their beams' steering and range,
+    the other satellites' from ``pairs`` (:func:`uplink_pairs`: their cells
+    already turned into this satellite's frame, shared by every phone it
+    serves). Circular pattern (``pairs`` empty): every cell is turned here."""
     nsat = geo.sat_pos_km.shape[0]
     sp = geo.sat_pos_km[s, t]
-    u0, v0 = beams.uv[bs, 0], beams.uv[bs, 1]
-    floor_lin = rect[3]
+    u0, v0 = beams.u[bs], beams.v[bs]
     pair_key, pair_start, pu, pv, pinv = pairs
     total = 0.0
     for k in range(k0, k1):
         slot = t * nsat + geo.sat[k]
+        lo, hi = _color_range(beams, slot, color)
         if pattern != PATTERN_RECT:
             bd = beams.direction[bs]
-            for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
-                if b == bs or beams.color[b] != color:
+            for b in range(lo, hi):
+                if b == bs:
                     continue
                 cp = cells.centre_km[beams.cell[b]]
                 if not _sees(sp, cp):
@@ -479,25 +584,13 @@ def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, p
         if geo.sat[k] == s:
             # the serving satellite's own cells: each beam's steering is its cell's
             # direction in this very frame, and its range is stored
-            for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
-                if b == bs or beams.color[b] != color:
-                    continue
-                g = (_field_sq(rect[4], rect[5], rect[0] * (beams.uv[b, 0] - u0))
-                     * _field_sq(rect[4], rect[5], rect[1] * (beams.uv[b, 1] - v0)))
-                total += max(g, floor_lin) * beams.inv_range2_km[b]
+            total += _pattern_sum_without(beams.u, beams.v, beams.inv_range2_km, lo, hi, bs,
+                                          u0, v0, rect)
             continue
         pair = np.searchsorted(pair_key, s * nsat + geo.sat[k])
         base = pair_start[pair] - beams.offsets[slot]
-        for b in range(beams.offsets[slot], beams.offsets[slot + 1]):
-            if b == bs or beams.color[b] != color:
-                continue
-            j = base + b
-            if pinv[j] < 0.0:        # behind the array
-                total -= floor_lin * pinv[j]
-                continue
-            g = (_field_sq(rect[4], rect[5], rect[0] * (pu[j] - u0))
-                 * _field_sq(rect[4], rect[5], rect[1] * (pv[j] - v0)))
-            total += max(g, floor_lin) * pinv[j]
+        total += pattern_sum(pu, pv, pinv, base + lo, base + hi, u0, v0, rect[0], rect[1],
+                             rect[2], rect[3])
     return total
 
 
@@ -593,10 +686,10 @@ def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, r
         write_no_link(out, t, h, NO_BEAM if cells.reason[t, c] == CELL_NO_BEAM
                       else NO_SATELLITE)
         return
-    bs = _serving_beam(beams.offsets, beams.cell, t * nsat + s, c)
+    bs = _serving_beam(beams, t * nsat + s, c, cells.color[c])
     d0, d1, d2, _ = _unit_from(geo.sat_pos_km[s, t], geo.handset_pos_km[h])
     g = steered_gain_lin(pattern, d0, d1, d2, axes[s, t], beams.direction[bs],
-                         beams.uv[bs], circ, rect)
+                         beams.u[bs], beams.v[bs], circ, rect)
     p = beams.eirp_w[bs] * g * 10.0 ** (-geo.loss_db[ks] / 10.0)
     interf = _interference_w(geo, axes, beams, t, h, k0, k1, bs, cells.color[c],
                              pattern, circ, rect)

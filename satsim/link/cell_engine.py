@@ -113,7 +113,8 @@ class CellServing(NamedTuple):
 
 
 class ActiveBeams(NamedTuple):
-    """Per chunk: the beams in use, a CSR over (step, satellite), ``nb`` in all."""
+    """Per chunk: the beams in use, a CSR over (step, satellite), ``nb`` in all,
+    each row's beams grouped by colour (``color_offsets``)."""
 
     #: (nt * nsat + 1,) int64: the beams of (t, s) are ``offsets[t*nsat+s] : ...[+1]``.
     offsets: np.ndarray
@@ -123,32 +124,52 @@ class ActiveBeams(NamedTuple):
     eirp_w: np.ndarray
     #: (nb,) reuse colour of each beam (its cell's).
     color: np.ndarray
+    #: (nt * nsat * ncolor + 1,) int64: the beams of colour c of row r are
+    #: ``color_offsets[r*ncolor+c] : ...[+1]``.
+    color_offsets: np.ndarray
     #: (nb,) what the beam radiates into other cells at its peak, W: its activity
     #: (fraction of resource elements carrying energy) x EIRP.
     interf_w: np.ndarray
-
-    @classmethod
-    def of(cls, offsets, cell, eirp_w, activity, direction, uv, cell_color, inv_range2_km,
-           scan_lin=None) -> ActiveBeams:
-        """The record, with each beam's colour (its cell's, from ``cell_color``)
-        and interfering power derived; ``scan_lin`` defaults to 1 (no scan loss)."""
-        eirp_w = np.asarray(eirp_w, dtype=np.float64)
-        activity = np.asarray(activity, dtype=np.float64)
-        scan = np.ones(eirp_w.size) if scan_lin is None else np.asarray(scan_lin, np.float64)
-        return cls(offsets=offsets, cell=cell, eirp_w=eirp_w,
-                   color=np.asarray(cell_color, dtype=np.int64)[cell],
-                   interf_w=activity * eirp_w, direction=direction, uv=uv,
-                   scan_lin=np.broadcast_to(scan, eirp_w.shape).copy(),
-                   inv_range2_km=np.asarray(inv_range2_km, dtype=np.float64))
     #: (nb, 3) ITRS unit vector from the satellite to the cell centre.
     direction: np.ndarray
-    #: (nb, 2) sine-space steering (u0, v0) in the satellite body frame.
-    uv: np.ndarray
+    #: (nb,) sine-space steering u0 in the satellite body frame (contiguous).
+    u: np.ndarray
+    #: (nb,) sine-space steering v0 in the satellite body frame (contiguous).
+    v: np.ndarray
     #: (nb,) the array's scan factor at the beam's steering (cos^n, ≤ 1): in its
     #: EIRP already, and in its receive gain on the uplink.
     scan_lin: np.ndarray
     #: (nb,) 1 / (range from the beam's satellite to its cell centre)², km⁻².
     inv_range2_km: np.ndarray
+
+    @classmethod
+    def of(cls, offsets, cell, eirp_w, activity, direction, uv, cell_color, inv_range2_km,
+           scan_lin=None) -> ActiveBeams:
+        """The record from per-beam arrays in CSR order (``uv``: (2, nb), the
+        steering u0 and v0), with each beam's colour (its cell's, from
+        ``cell_color``) and interfering power derived; ``scan_lin`` defaults to 1
+        (no scan loss). Within each row the beams are put in colour order
+        (stably; nothing moves with one colour), so that a colour's beams are
+        contiguous for the interference sums."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        cell = np.asarray(cell, dtype=np.int64)
+        eirp_w = np.asarray(eirp_w, dtype=np.float64)
+        activity = np.asarray(activity, dtype=np.float64)
+        cell_color = np.asarray(cell_color, dtype=np.int64)
+        color = cell_color[cell]
+        ncolor = int(cell_color.max()) + 1 if cell_color.size else 1
+        order, color_offsets, already = ck.color_groups(offsets, color, ncolor)
+        scan = np.ones(eirp_w.size) if scan_lin is None else np.asarray(scan_lin, np.float64)
+        uv = np.asarray(uv, dtype=np.float64)
+        fields = dict(cell=cell, eirp_w=eirp_w, color=color,
+                      interf_w=np.broadcast_to(activity * eirp_w, eirp_w.shape),
+                      direction=np.asarray(direction, dtype=np.float64),
+                      u=uv[0], v=uv[1], scan_lin=np.broadcast_to(scan, eirp_w.shape),
+                      inv_range2_km=np.asarray(inv_range2_km, dtype=np.float64))
+        for name, value in fields.items():
+            value = value if already else value[order]
+            fields[name] = np.ascontiguousarray(value)
+        return cls(offsets=offsets, color_offsets=color_offsets, **fields)
 
 
 @dataclass(eq=False)
@@ -205,11 +226,8 @@ def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float,
 def rect_args(half_kl_x_rad: float, half_kl_y_rad: float, taper: int,
               floor_lin: float = PATTERN_FLOOR_LIN) -> tuple:
     """The rectangular pattern's arguments of the cell kernel: ``(π Lx / λ,
-    π Ly / λ, taper code, floor, |F|² table, 1 / its grid step)``; the table
-    covers direction-cosine offsets up to 2 (the whole sphere)."""
-    x_max = 2.0 * max(half_kl_x_rad, half_kl_y_rad)
-    return (float(half_kl_x_rad), float(half_kl_y_rad), int(taper), float(floor_lin),
-            ck.field_sq_table(x_max, int(taper)), 1.0 / ck.FIELD_SQ_STEP_RAD)
+    π Ly / λ, taper code, floor)``."""
+    return float(half_kl_x_rad), float(half_kl_y_rad), int(taper), float(floor_lin)
 
 
 def _pattern_args(config: LinkConfig):
@@ -267,7 +285,7 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     axes = ck.body_axes(ephemeris.position_km, ephemeris.velocity_km_s)
     nb = beam_cell.size
     beam_dir = np.empty((nb, 3))
-    beam_uv = np.empty((nb, 2))
+    beam_uv = np.empty((2, nb))
     beam_inv_r2 = np.empty(nb)
     cell_pos = grid.centres.position_km
     ck.beam_pointing(offsets, beam_cell, ephemeris.position_km, axes, cell_pos, nsat, beam_dir,
@@ -279,7 +297,7 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     exponent = config.payload.scan_loss_exponent
     scan_lin = np.ones(nb)
     if exponent != 0.0:
-        scan_cos = np.sqrt(np.clip(1.0 - (beam_uv ** 2).sum(axis=1), 0.0, 1.0))
+        scan_cos = np.sqrt(np.clip(1.0 - (beam_uv ** 2).sum(axis=0), 0.0, 1.0))
         scan_lin = scan_cos ** exponent
         eirp_w *= scan_lin
     activity = float(config.beams.activity)
