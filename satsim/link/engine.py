@@ -49,7 +49,7 @@ from .cell_engine import (
 from .config import LinkConfig, Propagation
 from .cqi import CQI_EFFICIENCY, CQI_MIN_SINR_DB
 from .losses import channel_draws
-from .timeline import PER_HANDSET_FIELDS, SERVED, LinkChunk, service_edges_s
+from .timeline import PER_HANDSET_FIELDS, SERVED, LinkChunk, coverage_holes_s, service_edges_s
 
 
 class LinkGeometry(NamedTuple):
@@ -402,6 +402,9 @@ class HandoverState:
         #: The previous chunk's last sample (time, then the (1, nh) rows
         #: :func:`~satsim.link.timeline.service_edges_s` reads), None before the first.
         self.last_sample: tuple | None = None
+        #: The same for :func:`~satsim.link.timeline.coverage_holes_s`: (time,
+        #: served, sat, elevation and its rate at the serving point) of the last sample.
+        self.last_hole_sample: tuple | None = None
 
     @property
     def serving(self) -> ServingState:
@@ -540,6 +543,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     served = status == SERVED
     state.served = served[-1].copy()
     edges = _service_edges(ephemeris, handsets, out, p.rules, state)
+    hole_start, hole_end = _coverage_holes(ephemeris, handsets, out, p.rules, state, cells)
     # satellites above the serving mask per (t, h): a prefix sum over the CSR links
     above = np.concatenate([[0], np.cumsum(links.elevation_deg >= p.rules.min_elevation_deg)])
     n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
@@ -554,7 +558,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
         delay_s=out.delay_s, residual_doppler_hz=out.resid_doppler_hz,
         differential_delay_s=out.diff_delay_s,
         status=status, n_visible=n_visible.reshape(nt, nh),
-        service_edge_s=edges,
+        service_edge_s=edges, hole_start_s=hole_start, hole_end_s=hole_end,
         handovers=_handover_events(ephemeris.times, prev_sat, prev_beam, prev_served, sat, beam,
                                    served),
     )
@@ -635,6 +639,65 @@ def _service_edges(ephemeris, handsets: Handsets, out: LinkOutputs, rules: Servi
     if first:
         edges = np.vstack([np.full((1, edges.shape[1]), np.nan, dtype=np.float32), edges])
     return edges
+
+
+def _serving_points(handsets: Handsets, cells: CellState | None):
+    """Where the mask decides service, per handset: ``(position_km, geodetic up)``,
+    each (nh, 3): its cell's centre with Earth-fixed cells (the cell keeps its
+    satellite while that one is above the mask there), else the handset."""
+    if cells is None:
+        return handsets.position_km, handsets.enu_basis[2]
+    centres = cells.grid.centres
+    return (centres.position_km[cells.handset_cell],
+            centres.enu_basis[2][cells.handset_cell])
+
+
+def _coverage_holes(ephemeris, handsets: Handsets, out: LinkOutputs, rules: ServingRules,
+                    state: HandoverState, cells: CellState | None):
+    """``LinkChunk.hole_start_s`` / ``hole_end_s`` of a chunk
+    (:func:`~satsim.link.timeline.coverage_holes_s`, across the border with the
+    previous chunk's last sample, kept in ``state.last_hole_sample``): the
+    serving satellite's elevation and rate at the serving point are computed
+    only next to a change of satellite between served samples, and on the
+    chunk's last row."""
+    times_s = ephemeris.times.offsets_s
+    served, sat = out.status == SERVED, out.sat
+    nt, nh = served.shape
+    first = state.last_hole_sample is None
+    prev = None if first else state.last_hole_sample
+    p_served = served[0] if first else prev[1]
+    p_sat = sat[0] if first else prev[2]
+    both = np.vstack([p_served[None, :], served])
+    sats = np.vstack([p_sat[None, :], sat])
+    change = both[:-1] & both[1:] & (sats[:-1] != sats[1:])
+    need = np.zeros((nt + 1, nh), dtype=bool)
+    need[:-1] |= change
+    need[1:] |= change
+    need[-1] |= served[-1]
+    need[0] = False                                   # the previous row: computed before
+    elev = np.full((nt + 1, nh), np.nan)
+    rate = np.full((nt + 1, nh), np.nan)
+    if not first:
+        elev[0], rate[0] = prev[3], prev[4]
+    rows, hh = np.nonzero(need)
+    if rows.size:
+        tt = rows - 1
+        ss = sat[tt, hh]
+        pos, up = _serving_points(handsets, cells)
+        r, v = ephemeris.position_km[ss, tt], ephemeris.velocity_km_s[ss, tt]
+        d = r - pos[hh]
+        sin_e = (d * up[hh]).sum(axis=1) / np.linalg.norm(d, axis=1)
+        elev[rows, hh] = np.degrees(np.arcsin(np.clip(sin_e, -1.0, 1.0)))
+        rate[rows, hh] = elevation_rate_deg_s(r, v, pos[hh])
+    state.last_hole_sample = (float(times_s[-1]), served[-1].copy(), sat[-1].copy(),
+                              elev[-1].copy(), rate[-1].copy())
+    if first:
+        start, end = coverage_holes_s(times_s, served, sat, elev[1:], rate[1:],
+                                      rules.min_elevation_deg)
+        pad = np.full((1, nh), np.nan, dtype=np.float32)
+        return np.vstack([pad, start]), np.vstack([pad, end])
+    t = np.concatenate([[prev[0]], times_s])
+    return coverage_holes_s(t, both, sats, elev, rate, rules.min_elevation_deg)
 
 
 def prepare_cells_for(config: LinkConfig, handsets: Handsets, constellation,

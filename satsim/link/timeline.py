@@ -29,6 +29,11 @@ field                       dtype    meaning
                                      previous sample and this one: seconds before
                                      this sample (:func:`service_edges_s`); NaN
                                      where service did not change
+``hole_start_s``            float32  a coverage hole inside the step before this
+``hole_end_s``                       sample, both samples served by different
+                                     satellites: seconds before this sample where
+                                     the old one set and the new one rose
+                                     (:func:`coverage_holes_s`); NaN where none
 ==========================  =======  ==============================================
 
 plus ``handovers``: one row per change of a served handset's (satellite,
@@ -86,7 +91,7 @@ STATUS_NAMES = {SERVED: "served", NO_SATELLITE: "no_satellite", NO_BEAM: "no_bea
 PER_HANDSET_FIELDS = ("serving_sat", "serving_beam", "dl_snr_db", "dl_sinr_db", "ul_snr_db",
                       "cqi", "spectral_eff", "elevation_deg", "delay_s", "residual_doppler_hz",
                       "differential_delay_s", "status", "n_visible", "service_edge_s",
-                      "ul_sinr_db")
+                      "ul_sinr_db", "hole_start_s", "hole_end_s")
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +115,8 @@ class LinkChunk:
     n_visible: np.ndarray | None = None
     service_edge_s: np.ndarray | None = None
     ul_sinr_db: np.ndarray | None = None
+    hole_start_s: np.ndarray | None = None
+    hole_end_s: np.ndarray | None = None
 
     @property
     def rate_per_rb_bps(self) -> np.ndarray:
@@ -199,3 +206,41 @@ def service_edges_s(times_s, status, sinr_db, resid_doppler_hz, diff_delay_s, el
             frac = np.where(ok, f, frac)
     before = np.where(change, (1.0 - frac) * dt, np.nan)
     return before.astype(np.float32)
+
+
+def coverage_holes_s(times_s, served, sat, elevation_deg, elevation_rate_deg_s,
+                     min_elevation_deg: float):
+    """Coverage holes inside a step: consecutive samples served by different
+    satellites, where the first one set below the mask before the second rose
+    above it, so that for a while no satellite served.
+
+    Inputs are the samples ``0 .. n`` (``times_s`` (n + 1,); the rest
+    (n + 1, nh)): ``served``, the serving satellite ``sat``, and the elevation
+    of the serving satellite and its rate, deg and deg/s, seen from the point
+    whose mask decides service (the cell centre with Earth-fixed cells, else
+    the handset; needed only where the satellite changes). The set and rise
+    times are the elevations extrapolated linearly to ``min_elevation_deg``
+    (``t_set = t_k + (e_k - mask) / -rate_k``, ``t_rise = t_k+1 - (e_k+1 -
+    mask) / rate_k+1``); a hole is ``[t_set, t_rise]`` where ``t_k <= t_set <
+    t_rise <= t_k+1``. Another satellite that might cover part of it (above
+    the mask inside the step but serving at neither sample) is not looked for.
+
+    Returns ``(start, end)``, each (n, nh) float32: for sample ``k + 1``, the
+    seconds before it where the hole began and ended (start > end), NaN where
+    there is none."""
+    t = np.asarray(times_s, dtype=np.float64)
+    served = np.asarray(served, dtype=bool)
+    sat = np.asarray(sat)
+    a, b = slice(0, -1), slice(1, None)
+    change = served[a] & served[b] & (sat[a] != sat[b])
+    dt = np.diff(t)[:, None]
+    e = np.asarray(elevation_deg, dtype=np.float64)
+    r = np.asarray(elevation_rate_deg_s, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_set = (e[a] - min_elevation_deg) / (-r[a])          # after sample k
+        t_rise = dt - (e[b] - min_elevation_deg) / r[b]        # after sample k
+        hole = (change & (r[a] < 0.0) & (r[b] > 0.0) & (t_set >= 0.0) & (t_set < t_rise)
+                & (t_rise <= dt))
+    start = np.where(hole, dt - t_set, np.nan).astype(np.float32)
+    end = np.where(hole, dt - t_rise, np.nan).astype(np.float32)
+    return start, end

@@ -91,6 +91,18 @@ class GapTracker:
             self.open_edge[lh] = np.where(lk == -1, le, np.nan)
         self.prev_served = served[-1].copy()
 
+    def add_holes(self, k0: int, start_s: np.ndarray | None, end_s: np.ndarray | None) -> None:
+        """Fold in a chunk's coverage holes inside a step (``LinkChunk.hole_start_s``
+        / ``hole_end_s``, seconds before sample ``k0 + t``): gaps between two
+        served samples, each starting and ending before the same sample."""
+        if start_s is None or end_s is None:
+            return
+        t_idx, h_idx = np.nonzero(np.isfinite(start_s))
+        if t_idx.size:
+            k = t_idx + k0
+            self.found.append((h_idx, k, k, np.asarray(start_s[t_idx, h_idx], np.float64),
+                               np.asarray(end_s[t_idx, h_idx], np.float64)))
+
     def table(self, bounds_s: np.ndarray, times_s: np.ndarray | None = None) -> pd.DataFrame:
         """The gaps table (handset, start_s, end_s, duration_s, censored), by handset
         then start, once every chunk is in; ``bounds_s``: the run's sample bounds
@@ -118,6 +130,15 @@ class GapTracker:
         return pd.DataFrame({"handset": h.astype(np.int64), "start_s": start_s, "end_s": end_s,
                              "duration_s": end_s - start_s,
                              "censored": (s == 0) | (e == n)})
+
+
+def _hole_seconds(ch) -> np.ndarray:
+    """Per handset, the seconds of a chunk's coverage holes inside a step
+    (``LinkChunk.hole_start_s - hole_end_s``; 0 without them)."""
+    start, end = getattr(ch, "hole_start_s", None), getattr(ch, "hole_end_s", None)
+    if start is None or end is None:
+        return 0.0
+    return np.nan_to_num(np.asarray(start, np.float64) - end, nan=0.0).sum(axis=0)
 
 
 class LinkStats:
@@ -163,11 +184,13 @@ class LinkStats:
         if len(ch.handovers):
             self.handovers.append(ch.handovers)
         self.gaps.add(ch.served, k0, getattr(ch, "service_edge_s", None))
+        self.gaps.add_holes(k0, getattr(ch, "hole_start_s", None), getattr(ch, "hole_end_s", None))
         self.steps_done += nt
 
     def _add_per_handset(self, ch, w: np.ndarray) -> None:
         served, nvis = ch.served, ch.n_visible
-        self.served_s += (served * w).sum(axis=0) + self._edge_correction_s(ch)
+        self.served_s += ((served * w).sum(axis=0) + self._edge_correction_s(ch)
+                          - _hole_seconds(ch))
         self.visible_s += ((nvis > 0) * w).sum(axis=0)
         self.visible_sum_s += (nvis * w).sum(axis=0)
         self.sinr_sum += np.where(served, ch.dl_sinr_db, 0.0).astype(np.float64).sum(axis=0)
