@@ -121,7 +121,7 @@ def _link_stage(inputs, link_chunks, report: Progress,
             report("link", stats.steps_done, len(times))
             yield ch
 
-    view = CoverageView.from_link_chunks(tapped())
+    view = CoverageView.from_link_chunks(tapped(), n_rb=inputs.link.carrier.beam_n_rb)
     # parts of the chunked stage; "link" is the whole of it (with the running
     # statistics and the scheduler's view)
     timings.update(propagation=parts.get("propagation", 0.0),

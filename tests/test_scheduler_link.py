@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from satsim.link import LinkConfig, iter_link_chunks, serve_links
 from satsim.orbits import DEFAULT_EPOCH, Handsets, TimeGrid
 from satsim.orbits.walker import WalkerShell, walker_constellation
-from satsim.scheduler import CoverageView, SchedulerConfig, SmsConfig, simulate
+from satsim.scheduler import (
+    CoverageView,
+    DataConfig,
+    SchedulerConfig,
+    SmsConfig,
+    simulate,
+)
+from satsim.scheduler.uplink import ul_cqi_from_sinr_db
 
 SHELL = walker_constellation([WalkerShell(120, 12, 1, 53.0, 550.0)], DEFAULT_EPOCH)
 
@@ -38,3 +46,40 @@ def test_sms_over_a_link_timeline():
     np.testing.assert_array_equal(view.sat[j], done["sat"])
     np.testing.assert_array_equal(view.beam[j], done["beam"])
     assert set(zip(res.beams["sat"], res.beams["beam"])) >= set(zip(done["sat"], done["beam"]))
+
+
+def test_uplink_view_over_a_link_timeline():
+    """With the carrier's RBs the view reads the uplink: chunked equals whole; runs split
+    further only by the uplink's class (same coverage); SMS and data, which do not read
+    the uplink, give the same tables; each run's class is its one-RB uplink CQI."""
+    times = TimeGrid.from_duration(DEFAULT_EPOCH, 3600, 10.0)
+    h = Handsets.random_in_box(12, 30, 45, -110, -80, seed=4)
+    cfg = LinkConfig()
+    n_rb = cfg.carrier.beam_n_rb
+    chunk = serve_links(SHELL, h, times, cfg)
+    whole = CoverageView.from_link_chunk(chunk, n_rb=n_rb)
+    view = CoverageView.from_link_chunks(iter_link_chunks(SHELL, h, times, cfg, chunk_steps=97),
+                                         n_rb=n_rb)
+    for name in ("offsets", "start", "end", "sat", "beam", "cqi", "cover_end", "serve_end",
+                 "ul_cqi"):
+        np.testing.assert_array_equal(getattr(view, name), getattr(whole, name), err_msg=name)
+    np.testing.assert_allclose(view.ul_sinr_db, whole.ul_sinr_db, rtol=0, atol=1e-4)
+    plain = CoverageView.from_link_chunk(chunk)
+    assert plain.ul_cqi is None and view.n_runs >= plain.n_runs
+    np.testing.assert_array_equal(view.served_fraction(), plain.served_fraction())
+    # every run's class is the one-RB uplink CQI of each of its samples (a run holds the
+    # times of its samples; the view's last instant, the last sample's, is its end)
+    t = chunk.times.offsets_s
+    run_h = np.repeat(np.arange(view.n_handsets), np.diff(view.offsets))
+    first = np.searchsorted(t, view.start)
+    last = np.where(view.end == t[-1], t.size - 1, np.searchsorted(t, view.end) - 1)
+    assert np.all(first <= last)
+    for i in (first, last):
+        np.testing.assert_array_equal(
+            view.ul_cqi, ul_cqi_from_sinr_db(chunk.ul_sinr_db[i, run_h], n_rb))
+    config = SchedulerConfig(sms=SmsConfig(mo_per_hour=4.0, mt_per_hour=4.0),
+                             data=DataConfig(sessions_per_hour=4.0))
+    a, b = simulate(view, config, 2), simulate(plain, config, 2)
+    pd.testing.assert_frame_equal(a.events, b.events, check_exact=True)
+    pd.testing.assert_frame_equal(a.sessions, b.sessions, check_exact=True)
+    assert len(a.sessions) > 20

@@ -458,7 +458,12 @@ def test_summary_keys():
     json.dumps(s)
     assert set(s["voice"]) == {"offered", "blocked", "dropped", "completed", "in_progress",
                                "block_ratio", "drop_ratio", "reestablishments",
-                               "calls_reestablished"}
+                               "calls_reestablished", "by_reason"}
+    assert set(s["voice"]["by_reason"]) == {"no_coverage", "low_sinr", "beam_full", "outage",
+                                            "handover_blocked", "reestablishment_blocked",
+                                            "low_uplink", "uplink_outage"}
+    v = s["voice"]
+    assert sum(v["by_reason"].values()) == v["blocked"] + v["dropped"]
     assert set(s["data"]) == {"sessions", "completed", "aborted", "in_progress",
                               "completion_ratio", "throughput_kbps", "throughput_incl_pauses_kbps"}
     assert set(s["data"]["throughput_kbps"]) == {"p50", "mean"}

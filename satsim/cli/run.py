@@ -141,6 +141,11 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
         t.add_row("voice", f"{voice['offered']:,} calls: blocked {_pct(voice.get('block_ratio'))}"
                            f" of offered, dropped {_pct(voice.get('drop_ratio'))} of admitted "
                            f"(not blocked), {voice['completed']:,} completed")
+        up = voice.get("by_reason") or {}
+        if up.get("low_uplink") or up.get("uplink_outage"):
+            t.add_row("voice uplink", f"{up.get('low_uplink', 0):,} calls blocked and "
+                                      f"{up.get('uplink_outage', 0):,} dropped by the uplink "
+                                      "alone (downlink usable)")
     app = summary.get("app_call")
     if app:
         d = app.get("delay_s") or {}

@@ -242,6 +242,8 @@ SUMMARY_ROWS = (
         ("completed", ("completed",), format_count),
         ("block ratio (of offered calls)", ("block_ratio",), format_percent),
         ("drop ratio (of admitted calls: offered - blocked)", ("drop_ratio",), format_percent),
+        ("by the uplink alone (downlink usable): blocked / dropped", ("by_reason",),
+         _percentiles(("low_uplink", "uplink_outage"), format_count)),
     )),
     ("Data", "data", (
         ("sessions", ("sessions",), format_count),

@@ -9,7 +9,8 @@ gives the answer::
 
     view = CoverageView.periodic(1000, on_s=300, off_s=600, duration_s=86400)
     # or the link layer's timeline, one chunk at a time:
-    # view = CoverageView.from_link_chunks(satsim.link.iter_link_chunks(...))
+    # view = CoverageView.from_link_chunks(satsim.link.iter_link_chunks(...),
+    #                                      n_rb=link_config.carrier.beam_n_rb)
     result = simulate(view, SchedulerConfig(), seed=1)
     result.events          # one row per SMS
     result.summary()       # offered / delivered / expired / in flight, latency, beams
@@ -23,10 +24,13 @@ gives the answer::
     # app calls over data (audio or video, on the beams' data share):
     # SchedulerConfig(app_call=AppCallConfig()) -> result.app_calls, summary()["app_call"]
 
-Modules: ``coverage_view`` (look-ups into the timeline), ``resources``
-(per-beam resource blocks, RACH and paging limits, the voice calls' GBR pool,
-service-time models), ``sms`` (the MO and MT processes), ``voice`` (calls:
-admission, handovers, fades against T310), ``data`` (sessions: sizes, gaps,
+Modules: ``coverage_view`` (look-ups into the timeline; with ``n_rb`` /
+``ul_sinr_db`` it carries the uplink too), ``uplink`` (the phone's per-RB
+uplink SINR and capacity: what voice and app calls need of the uplink),
+``resources`` (per-beam resource blocks, RACH and paging limits, the voice
+calls' GBR pool, service-time models), ``sms`` (the MO and MT processes),
+``voice`` (calls: admission, handovers, fades against T310, on both links),
+``data`` (sessions: sizes, gaps,
 aborts), ``app_call`` (calls from an app over data: a real-time flow on the
 data share, degraded time, mouth-to-ear delay), ``sharing`` (processor
 sharing of a beam among data sessions and app calls),

@@ -16,26 +16,32 @@ call needs ``demand_bps``: the audio bearer (``codec_rate_bps`` plus
 ``media = "video"``.
 
 1. **Blocked** unless the handset is served at the attempt
-   (``no_coverage``) and the beam's data share would give the call its rate
+   (``no_coverage``), the beam's data share would give the call its rate
    at once (``low_rate``): the RBs the native calls leave, split max-min fair
    among the beam's data flows with this one added
-   (:mod:`satsim.scheduler.sharing`, "Real-time flows"). This stands for the
-   app's set-up failing on a connection too poor for the call; there is no
-   admission control on a best-effort bearer, so once up the call is never
-   refused by the network again: it degrades instead.
+   (:mod:`satsim.scheduler.sharing`, "Real-time flows"), and the phone's
+   uplink carries that rate too (``low_uplink``, see "Uplink" below). This
+   stands for the app's set-up failing on a connection too poor for the
+   call; there is no admission control on a best-effort bearer, so once up
+   the call is never refused by the network again: it degrades instead.
 2. **Degraded** whenever it gets less than its demand: the beam's share is
-   congested (other calls and downloads, native calls' RBs), a handover
-   interruption (``handover_interruption_s``, as voice), or an outage (not
-   served). ``degraded_s`` counts that time, ``degraded_fraction =
-   degraded_s / duration``; the rest of the call is *satisfied*. A change of
-   CQI on the same beam changes the RBs the call needs; a handover moves it
-   to the new beam's share, unconditionally.
+   congested (other calls and downloads, native calls' RBs), the phone's
+   uplink capacity is below the demand, a handover interruption
+   (``handover_interruption_s``, as voice), or an outage. ``degraded_s``
+   counts that time (``uplink_degraded_s`` the part in runs whose uplink is
+   short, whatever the downlink did then), ``degraded_fraction = degraded_s
+   / duration``; the rest of the call is *satisfied*. A change of CQI on the
+   same beam changes the RBs the call needs; a handover moves it to the new
+   beam's share, unconditionally.
 3. **Radio-link failure** as voice (:func:`~satsim.scheduler.voice.radio_link_outcome`,
-   TS 36.331 T310 / T311): an outage is any time the handset is not served
-   (every served run is usable: the radio link is in sync at CQI 1 and
-   above; a rate too low is degradation, not failure). Survived within
-   ``t310_s``; else re-established if coverage returns within ``t311_s``;
-   else **dropped** (``outage``) at ``t_leave + t310_s + t311_s``.
+   TS 36.331 T310 / T311): an outage is any time the handset is not served,
+   or its uplink does not reach CQI 1 even in one RB (every other served run
+   is usable: the radio link is in sync at CQI 1 and above; a rate too low
+   is degradation, not failure). Survived within ``t310_s``; else
+   re-established if a usable link returns within ``t311_s``; else
+   **dropped** at ``t_leave + t310_s + t311_s``: ``uplink_outage`` if the
+   handset was served on the downlink from ``t_leave`` to the drop (the
+   uplink alone lost the call), else ``outage``.
 4. **Completed** at ``t + holding_s``; still up at the end of the run: **in
    progress**. ``offered = blocked + dropped + completed + in_progress``.
 
@@ -91,9 +97,26 @@ Defaults and sources
 * ``calls_per_hour = 0.5``, ``mean_holding_s = 120``, T310 / T311 and the
   handover interruption: as voice (:mod:`satsim.scheduler.voice`).
 
-Left out: the uplink (taken as symmetric), the app's own give-up timer on a
-call without media, the call's own video frames ahead of its audio, and
-HARQ retransmissions.
+Uplink
+------
+The call is two-way: the phone sends its media at ``demand_bps`` too (a
+video call sends video both ways). With uplink data in the view
+(:class:`~satsim.scheduler.CoverageView`, the link timeline's ``ul_sinr_db``)
+each run has the phone's uplink capacity
+(:func:`satsim.scheduler.uplink.capacity_bps`: the most its power gives on
+the best number of RBs, ``max over M of M x rate_per_rb(CQI(ul_sinr_db +
+10 log10(n_rb / M)))``, from the run's mean uplink SINR); the call is
+degraded through a run whose capacity is below ``demand_bps`` (it stays in
+the downlink share: the far party's media still use the beam's RBs), and
+the radio link is lost in a run whose uplink class is 0 (not even one RB
+reaches CQI 1). The sharing of the beam's uplink RBs with other phones is
+not modelled: the capacity is the phone's as if alone on the uplink. A view
+without uplink data leaves the uplink unconstrained. The mouth-to-ear delay
+is the downlink direction's (the uplink's scheduling is not modelled).
+
+Left out: the uplink's sharing and scheduling delay, the app's own give-up
+timer on a call without media, the call's own video frames ahead of its
+audio, and HARQ retransmissions.
 
 Processes are plain generators ``f(env, ctx, i)`` (``env.now`` seconds since
 the scenario epoch); every share call is made at ``env.now``.
@@ -111,6 +134,7 @@ from .arrivals import at
 from .config import AppCallConfig
 from .coverage_view import CoverageView
 from .resources import Beams
+from .uplink import capacity_bps
 from .voice import (
     HUNG_UP,
     LOST,
@@ -126,8 +150,8 @@ from .voice import (
 COMPLETED, BLOCKED, DROPPED, IN_PROGRESS = 0, 1, 2, 3
 OUTCOMES = ("completed", "blocked", "dropped", "in_progress")
 #: Reason codes and names (why a call was blocked or dropped; "" otherwise).
-NO_REASON, NO_COVERAGE, LOW_RATE, OUTAGE = range(4)
-REASONS = ("", "no_coverage", "low_rate", "outage")
+NO_REASON, NO_COVERAGE, LOW_RATE, OUTAGE, LOW_UPLINK, UPLINK_OUTAGE = range(6)
+REASONS = ("", "no_coverage", "low_rate", "outage", "low_uplink", "uplink_outage")
 #: ITU-T G.114 (05/2003) one-way delay thresholds, s: 150 ms (most applications
 #: unaffected) and 400 ms (unacceptable above, for general network planning).
 G114_GOOD_S, G114_LIMIT_S = 0.150, 0.400
@@ -149,13 +173,20 @@ class AppCallContext:
     Per call ``i`` (ids in attempt order): ``handset[i]``, ``t_arrival[i]``,
     ``holding[i]``; written by the processes: ``outcome``, ``reason``,
     ``t_end`` (end, drop or block time; NaN while in progress),
-    ``satisfied_s`` and ``degraded_s`` (module docstring), ``prop_s_s`` and
+    ``satisfied_s``, ``degraded_s`` and ``uplink_degraded_s`` (module
+    docstring), ``prop_s_s`` and
     ``sched_s_s`` (propagation and scheduling delay integrated over the
     satisfied time, s x s), ``handovers``, ``outages`` (survived and
     re-established), ``outage_s``, ``reestablishments``, ``sat`` / ``beam``
     at the attempt and ``last_sat`` / ``last_beam``. ``flow[i]`` is the
     call's flow in a share while it is in one (else None); ``wait_from[i]``
     the start of the interruption or outage it is in (else NaN).
+
+    Per run of the view: ``ok`` (the radio link is usable: served, and the
+    uplink reaches CQI 1 in one RB; all True without uplink data),
+    ``ul_short`` (the phone's uplink capacity is below the demand; all False
+    without uplink data) and ``next_ok`` (first ``ok`` run of the handset at
+    or after the run, -1).
     """
 
     def __init__(self, view: CoverageView, beams: Beams, app_call: AppCallConfig, handset,
@@ -170,6 +201,7 @@ class AppCallContext:
         self.t_end = [math.nan] * n
         self.satisfied_s = [0.0] * n
         self.degraded_s = [0.0] * n
+        self.uplink_degraded_s = [0.0] * n
         self.prop_s_s = [0.0] * n
         self.sched_s_s = [0.0] * n
         self.handovers = [0] * n
@@ -183,6 +215,7 @@ class AppCallContext:
         self.flow = [None] * n
         self.wait_from = [math.nan] * n
         self._flow_prop_s = [math.nan] * n  # propagation delay of the run of flow[i]
+        self._flow_ul_short = [False] * n  # the uplink of flow[i]'s run is short
         self.demand_bps = app_call.demand_bps
         self.frame_bits = app_call.frame_bits
         # one-way propagation per run: service link + feeder link
@@ -192,7 +225,14 @@ class AppCallContext:
             service = view.delay_s.astype(np.float64)
             feeder = service if app_call.feeder_delay_s is None else app_call.feeder_delay_s
             self.prop_s = (service + feeder).tolist()
-        self.stretch_last, self.next_ok = usable_runs(view, np.ones(view.n_runs, dtype=bool))
+        if view.has_uplink:
+            self.ok = (view.ul_cqi >= 1).tolist()
+            cap = capacity_bps(view.ul_sinr_db, view.n_rb)
+            self.ul_short = (cap < self.demand_bps * (1.0 - 1e-12)).tolist()
+        else:
+            self.ok = [True] * view.n_runs
+            self.ul_short = [False] * view.n_runs
+        _, self.next_ok = usable_runs(view, np.asarray(self.ok, dtype=bool))
 
     def join(self, i: int, j: int, t_leave: float):
         """Put call ``i`` in the data share of run ``j``'s beam until ``t_leave``; the
@@ -206,15 +246,22 @@ class AppCallContext:
                            demand_bps=self.demand_bps, frame_bits=self.frame_bits)
         self.flow[i] = share.flows[key]
         self._flow_prop_s[i] = self.prop_s[j]
+        self._flow_ul_short[i] = self.ul_short[j]
         return event
 
     def leave(self, i: int) -> None:
-        """Add the times of call ``i``'s flow (it left its share) to its log."""
+        """Add the times of call ``i``'s flow (it left its share) to its log; all of
+        it degraded if the run's uplink was short."""
         f = self.flow[i]
-        self.satisfied_s[i] += f.satisfied_s
-        self.degraded_s[i] += f.degraded_s
-        self.sched_s_s[i] += f.frame_delay_s_s
-        self.prop_s_s[i] += f.satisfied_s * self._flow_prop_s[i]
+        if self._flow_ul_short[i]:
+            t = f.satisfied_s + f.degraded_s
+            self.degraded_s[i] += t
+            self.uplink_degraded_s[i] += t
+        else:
+            self.satisfied_s[i] += f.satisfied_s
+            self.degraded_s[i] += f.degraded_s
+            self.sched_s_s[i] += f.frame_delay_s_s
+            self.prop_s_s[i] += f.satisfied_s * self._flow_prop_s[i]
         self.flow[i] = None
 
     def wait(self, env, i: int, t_from: float, t_until: float):
@@ -230,6 +277,12 @@ class AppCallContext:
 
     def finish(self, i: int, t: float, outcome: int, reason: int = NO_REASON) -> None:
         self.t_end[i], self.outcome[i], self.reason[i] = t, outcome, reason
+
+    def lost_reason(self, h: int, t_leave: float, t_drop: float) -> int:
+        """Why a call of handset ``h`` lost at ``t_drop`` in an outage from ``t_leave``:
+        ``UPLINK_OUTAGE`` if the downlink served it throughout, else ``OUTAGE``."""
+        j = self.view.run_at(h, t_leave)
+        return UPLINK_OUTAGE if j >= 0 and self.view.cover_end[j] >= t_drop else OUTAGE
 
     def finalize(self, end_s: float) -> None:
         """At the end of the run: the times of the calls still in a share or a wait."""
@@ -260,6 +313,9 @@ def app_call(env, ctx: AppCallContext, i: int):
     if offered < ctx.demand_bps * (1.0 - 1e-12):
         ctx.finish(i, t0, BLOCKED, LOW_RATE)
         return
+    if not ctx.ok[j] or ctx.ul_short[j]:
+        ctx.finish(i, t0, BLOCKED, LOW_UPLINK)
+        return
     hi = view.offsets[h + 1]
     while True:
         t_run_end = float(view.end[j])
@@ -270,7 +326,8 @@ def app_call(env, ctx: AppCallContext, i: int):
             return
         t = t_run_end
         nxt = j + 1
-        if nxt < hi and view.start[nxt] == t:  # the link goes on: same beam, or a handover
+        if nxt < hi and view.start[nxt] == t and ctx.ok[nxt]:
+            # the link goes on: same beam, or a handover
             if (int(view.sat[nxt]), int(view.beam[nxt])) != (ctx.last_sat[i], ctx.last_beam[i]):
                 ctx.handovers[i] += 1
                 gap = min(ctx.config.handover_interruption_s, t_end - t)
@@ -282,10 +339,10 @@ def app_call(env, ctx: AppCallContext, i: int):
                         ctx.finish(i, t_end, COMPLETED)
                         return
             j = view.run_at(h, t)
-            if j >= 0:
+            if j >= 0 and ctx.ok[j]:
                 continue
-            # the interruption ran into a gap: the outage starts now
-            nxt = bisect_left(view.start, t, int(view.offsets[h]), hi)
+            # the interruption ran into a gap or an unusable uplink: the outage starts now
+            nxt = j if j >= 0 else bisect_left(view.start, t, int(view.offsets[h]), hi)
         # an outage from t: when is the handset served again?
         m = int(ctx.next_ok[nxt]) if nxt < hi else -1
         t_back = float(view.start[m]) if m >= 0 else math.inf
@@ -297,7 +354,7 @@ def app_call(env, ctx: AppCallContext, i: int):
             ctx.finish(i, t_end, COMPLETED)
             return
         if kind == LOST:
-            ctx.finish(i, t_stop, DROPPED, OUTAGE)
+            ctx.finish(i, t_stop, DROPPED, ctx.lost_reason(h, t, t_stop))
             return
         ctx.outages[i] += 1
         ctx.outage_s[i] += t_stop - t
@@ -316,6 +373,7 @@ def app_calls_table(ctx: AppCallContext, interruption_s: float):
     outcome = np.asarray(ctx.outcome, dtype=np.int64)
     satisfied = np.asarray(ctx.satisfied_s, dtype=np.float64)
     degraded = np.asarray(ctx.degraded_s, dtype=np.float64)
+    ul_degraded = np.asarray(ctx.uplink_degraded_s, dtype=np.float64)
     up = satisfied + degraded  # time since admission (0 for a blocked attempt)
     with np.errstate(divide="ignore", invalid="ignore"):
         prop = np.asarray(ctx.prop_s_s, dtype=np.float64) / satisfied
@@ -327,6 +385,7 @@ def app_calls_table(ctx: AppCallContext, interruption_s: float):
         "demand_bps": np.full(outcome.size, ctx.demand_bps),
         "satisfied_s": satisfied,
         "degraded_s": degraded,
+        "uplink_degraded_s": ul_degraded,
         "degraded_fraction": degraded_fraction,
         "propagation_s": prop,
         "scheduling_s": sched,

@@ -54,6 +54,13 @@ def _z(x: float, mu: float, s: float) -> float:
     return (math.log(x) - mu) / s
 
 
+def _lowest_cqi(rate_bps: float, rbs: float) -> int:
+    """Lowest CQI at which ``rbs`` RBs carry ``rate_bps`` (``RATE_BPS_PER_RB``; 16 if
+    none)."""
+    fits = np.flatnonzero(RATE_BPS_PER_RB[1:] * rbs >= rate_bps)
+    return int(fits[0]) + 1 if fits.size else MAX_CQI + 1
+
+
 @settings("sms")
 class SmsConfig:
     """SMS store-and-forward traffic and behaviour (defaults and sources:
@@ -198,12 +205,28 @@ class VoiceConfig:
     def min_cqi(self) -> int:
         """Lowest CQI at which the bearer fits in the RBs a call may use (16 if none)."""
         limit = self.rbs_per_call if self.rbs_per_call is not None else self.max_rbs_per_call
-        fits = np.flatnonzero(RATE_BPS_PER_RB[1:] * limit >= self.bearer_rate_bps)
-        return int(fits[0]) + 1 if fits.size else MAX_CQI + 1
+        return _lowest_cqi(self.bearer_rate_bps, limit)
+
+    @property
+    def uplink_grants(self) -> tuple[tuple[float, int], ...]:
+        """The uplink grants a call may use, ``(rbs, cqi)``: sending in ``rbs`` RBs (its
+        power concentrated there) the phone carries the bearer from per-RB CQI ``cqi``
+        on (16: never). A fixed ``rbs_per_call`` is one grant of that many RBs (at
+        least one: a phone sends in whole RBs) needing :attr:`min_cqi`; otherwise
+        ``1, 2, ...`` whole RBs up to ``max_rbs_per_call`` (at least one), each
+        needing the lowest CQI at which the bearer fits in that many RBs (in
+        ``max_rbs_per_call`` RB-equivalents below one). :mod:`satsim.scheduler.voice`,
+        "Uplink"."""
+        if self.rbs_per_call is not None:
+            return ((max(1.0, float(self.rbs_per_call)), self.min_cqi),)
+        limit = float(self.max_rbs_per_call)
+        return tuple((float(m), _lowest_cqi(self.bearer_rate_bps, min(float(m), limit)))
+                     for m in range(1, max(1, math.floor(limit)) + 1))
 
     @property
     def threshold_sinr_db(self) -> float:
-        """SINR a handset needs for voice, dB."""
+        """SINR a handset needs for voice, dB (downlink SINR; the uplink's rule:
+        :attr:`uplink_grants`)."""
         thr = float(CQI_MIN_SINR_DB[min(self.min_cqi, MAX_CQI)])
         return thr if self.min_sinr_db is None else max(thr, float(self.min_sinr_db))
 

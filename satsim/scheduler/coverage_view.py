@@ -19,13 +19,14 @@ would delay both edges by half a step on average). The view spans
 Storage: runs
 -------------
 A *run* is a maximal stretch of one handset's samples that are served by the
-same ``(satellite, beam, CQI)``. Runs are stored as flat arrays sorted by
-``(handset, start)``, with CSR offsets per handset (``offsets[h]:offsets[h+1]``
-are handset ``h``'s runs), plus two precomputed ends per run: where the
-contiguous coverage ends (``cover_end``: runs that touch are merged across
-beam and CQI changes) and where the same ``(satellite, beam)`` stops serving
-(``serve_end``). Memory is 45 bytes per run (four float64 times, int32
-satellite and beam, int8 CQI, float32 SINR) plus 8 bytes per handset. With
+same ``(satellite, beam, CQI)`` (and uplink class, see "Uplink" below). Runs are
+stored as flat arrays sorted by ``(handset, start)``, with CSR offsets per
+handset (``offsets[h]:offsets[h+1]`` are handset ``h``'s runs), plus two
+precomputed ends per run: where the contiguous coverage ends (``cover_end``:
+runs that touch are merged across beam and CQI changes) and where the same
+``(satellite, beam)`` stops serving (``serve_end``). Memory is 45 bytes per
+run (four float64 times, int32 satellite and beam, int8 CQI, float32 SINR)
+plus 8 bytes per handset, 5 more per run with the uplink. With
 wide or satellite-fixed beams a pass is a handful of runs; with small
 Earth-moving beams the serving beam changes every few seconds and there is
 about one run per served sample, which at 30 % service is still no more than
@@ -37,6 +38,22 @@ so they lie within one CQI step (about 2 dB; CQI 15 is open-ended). So is its
 one-way propagation delay handset - satellite (``delay_s``, from the link
 timeline's ``delay_s``; 4 more bytes per run), when the timeline gives it; a
 view built without delays has ``delay_s = None``.
+
+Uplink
+------
+Given the carrier-wide uplink SINR (the link timeline's ``ul_sinr_db``) and the
+number of RBs ``n_rb`` of the band it is computed over, runs are also split
+where the uplink's quality class changes: the CQI of the per-RB uplink SINR
+with the phone's power in one RB, ``ul_sinr_db + 10 log10 n_rb``
+(:func:`satsim.scheduler.uplink.ul_cqi_from_sinr_db`; 0: not even one RB
+reaches CQI 1, the uplink is unusable). Each run keeps that class (``ul_cqi``,
+int8) and its samples' mean carrier-wide uplink SINR (``ul_sinr_db``, float32):
+5 more bytes per run, and more runs (the uplink's class changes on its own).
+Voice and app calls read them (:mod:`satsim.scheduler.uplink`); SMS and data
+sessions do not. A view without uplink data (``ul_cqi = ul_sinr_db = n_rb =
+None``: the synthetic constructors, ``from_arrays`` without ``ul_sinr_db``,
+``from_link_chunks`` without ``n_rb``) leaves the uplink unconstrained, as
+before the uplink was read.
 """
 
 from __future__ import annotations
@@ -51,6 +68,7 @@ import numpy as np
 from ..errors import InputError
 from ..link.cqi import MAX_CQI, RATE_BPS_PER_RB, cqi_from_sinr_db
 from ..orbits.coverage import sample_bounds_s
+from .uplink import checked_n_rb, ul_cqi_from_sinr_db
 
 #: Handsets per block when runs are extracted from ``(ntime, nh)`` arrays
 #: (bounds the temporaries to a few ``(ntime, block)`` arrays).
@@ -58,13 +76,17 @@ _BLOCK_HANDSETS = 512
 
 
 class Serving(NamedTuple):
-    """Who serves a handset at one instant, and how well."""
+    """Who serves a handset at one instant, and how well: downlink CQI, SINR (dB) and
+    rate per RB (bit/s); the uplink's one-RB class and carrier-wide SINR (dB), None
+    without uplink data (:class:`CoverageView`)."""
 
     sat: int
     beam: int
     cqi: int
     sinr_db: float
     rate_bps_per_rb: float
+    ul_cqi: int | None = None
+    ul_sinr_db: float | None = None
 
 
 class CoverageView:
@@ -94,13 +116,25 @@ class CoverageView:
         Mean one-way propagation delay handset - serving satellite over the
         run's samples, seconds (None: not known, e.g. a synthetic view
         built without it).
+    ul_cqi : numpy.ndarray of int8, (nrun,), or None
+        Uplink class of the run: CQI 0..15 of the per-RB uplink SINR with the
+        phone's power in one RB (module docstring; None: no uplink data, the
+        uplink is unconstrained).
+    ul_sinr_db : numpy.ndarray of float32, (nrun,), or None
+        Mean carrier-wide uplink SINR of the run's samples, dB.
+    n_rb : int or None
+        Resource blocks of the band ``ul_sinr_db`` is computed over.
     """
 
     def __init__(self, n_handsets, handset, start, end, sat, beam, cqi, sinr_db,
                  *, start_s: float, end_s: float, epoch: datetime | None = None,
-                 delay_s=None):
+                 delay_s=None, ul_sinr_db=None, n_rb=None, ul_cqi=None):
         """A view from runs (arrays of one length), sorted by (handset, start), not
-        overlapping, within ``[start_s, end_s]``; the constructors above build them."""
+        overlapping, within ``[start_s, end_s]``; the constructors above build them.
+
+        ``ul_sinr_db`` (carrier-wide uplink SINR per run, dB, finite) needs
+        ``n_rb``; ``ul_cqi`` defaults to its one-RB class
+        (:func:`~satsim.scheduler.uplink.ul_cqi_from_sinr_db`)."""
         handset = np.asarray(handset, dtype=np.int64)
         start = np.ascontiguousarray(start, dtype=np.float64)
         end = np.ascontiguousarray(end, dtype=np.float64)
@@ -110,6 +144,7 @@ class CoverageView:
             raise InputError("CoverageView: run arrays must all have the same length")
         if delay_s is not None and np.size(delay_s) != n:
             raise InputError("CoverageView: delay_s must have one value per run")
+        ul_sinr_db, n_rb, ul_cqi = _checked_uplink_runs(ul_sinr_db, n_rb, ul_cqi, n)
         if not end_s > start_s:
             raise InputError(f"CoverageView: end_s ({end_s}) must be after start_s ({start_s})")
         if n:
@@ -142,6 +177,7 @@ class CoverageView:
         self.sinr_db = np.ascontiguousarray(sinr_db, dtype=np.float32)
         self.delay_s = (None if delay_s is None
                         else np.ascontiguousarray(delay_s, dtype=np.float32))
+        self.ul_cqi, self.ul_sinr_db, self.n_rb = ul_cqi, ul_sinr_db, n_rb
         # runs that touch (same handset, next starts where this one ends)
         touch = np.zeros(n, dtype=bool)
         if n > 1:
@@ -156,7 +192,8 @@ class CoverageView:
     # ---------------------------------------------------------------- constructors
     @classmethod
     def from_arrays(cls, times_s, served, serving_sat, serving_beam, sinr_db=None, cqi=None,
-                    *, epoch: datetime | None = None, delay_s=None) -> CoverageView:
+                    *, epoch: datetime | None = None, delay_s=None, ul_sinr_db=None,
+                    n_rb=None) -> CoverageView:
         """A view from per-sample arrays shaped like the link timeline.
 
         Parameters
@@ -176,53 +213,78 @@ class CoverageView:
         delay_s : array_like of float, (ntime, nh), optional
             One-way propagation delay handset - serving satellite, s; the
             view's per-run ``delay_s`` is its mean (None if not given).
+        ul_sinr_db : array_like of float, (ntime, nh), optional
+            Carrier-wide uplink SINR (the link timeline's ``ul_sinr_db``), dB;
+            finite where served, ignored elsewhere. Needs ``n_rb``. Without
+            it the uplink is unconstrained.
+        n_rb : int, optional
+            Resource blocks of the band ``ul_sinr_db`` is computed over
+            (``carrier.beam_n_rb``).
         """
         return cls._from_sample_chunks(
-            [(times_s, served, serving_sat, serving_beam, sinr_db, cqi, delay_s)], epoch)
+            [(times_s, served, serving_sat, serving_beam, sinr_db, cqi, delay_s, None,
+              ul_sinr_db)], epoch, n_rb)
 
     @classmethod
-    def from_link_chunk(cls, chunk) -> CoverageView:
+    def from_link_chunk(cls, chunk, *, n_rb=None) -> CoverageView:
         """A view of one :class:`satsim.link.LinkChunk` (status 0 = served).
 
         Serving satellite, beam, CQI, downlink SINR and propagation delay come
-        from the chunk, the epoch from its time grid.
+        from the chunk, the epoch from its time grid; with ``n_rb``, the
+        uplink too (:meth:`from_link_chunks`).
         """
-        return cls.from_link_chunks([chunk])
+        return cls.from_link_chunks([chunk], n_rb=n_rb)
 
     @classmethod
-    def from_link_chunks(cls, chunks) -> CoverageView:
+    def from_link_chunks(cls, chunks, *, n_rb=None) -> CoverageView:
         """A view of a whole run's link timeline, given one chunk at a time.
 
         ``chunks`` is any iterable of consecutive :class:`satsim.link.LinkChunk`
         (e.g. ``satsim.link.iter_link_chunks(...)``); only two chunks are held
         at once, and runs that continue across a chunk border are joined, so
         the view equals the one of the concatenated timeline.
+
+        ``n_rb``: the resource blocks of the band the link's uplink SINR is
+        computed over, ``LinkConfig.carrier.beam_n_rb`` (the beam's sub-band).
+        With it the view reads the uplink (``LinkChunk.ul_sinr_db``; a chunk
+        without one gives its ``ul_snr_db``, equal with moving beams) and
+        splits runs on its class (module docstring); without it the uplink is
+        not read (unconstrained).
         """
         epoch = []
+        if n_rb is not None:
+            n_rb = checked_n_rb(n_rb)
 
         def samples():
             for ch in chunks:
                 epoch.append(ch.times.epoch)
+                ul = None
+                if n_rb is not None:
+                    ul = getattr(ch, "ul_sinr_db", None)
+                    ul = ch.ul_snr_db if ul is None else ul
                 yield (ch.times.offsets_s, ch.served, ch.serving_sat, ch.serving_beam,
                        ch.dl_sinr_db, ch.cqi, getattr(ch, "delay_s", None),
-                       getattr(ch, "service_edge_s", None))
+                       getattr(ch, "service_edge_s", None), ul)
 
-        return cls._from_sample_chunks(samples(), epoch)
+        return cls._from_sample_chunks(samples(), epoch, n_rb)
 
     @classmethod
-    def _from_sample_chunks(cls, items, epoch) -> CoverageView:
+    def _from_sample_chunks(cls, items, epoch, n_rb=None) -> CoverageView:
         """Runs of consecutive chunks of samples ``(times, served, sat, beam, sinr, cqi,
-        delay[, edge])``.
+        delay[, edge[, ul_sinr]])``.
 
         Each chunk's interval bounds need the neighbouring chunks' times
         (midpoints) and the next chunk's first service edge, so a chunk is
         processed once the next one is seen. The view has per-run delays only
-        if every chunk gives them.
+        if every chunk gives them; uplink data only with ``n_rb``, and then
+        every chunk must give it.
         """
+        if n_rb is not None:
+            n_rb = checked_n_rb(n_rb)
         parts, pending, t_before, nh, t_first = [], None, None, None, None
         has_delay = True
         for item in items:
-            item = _checked_samples(*item, nh=nh)
+            item = _checked_samples(*item, nh=nh, n_rb=n_rb)
             has_delay = has_delay and item[6] is not None
             times = item[0]
             if pending is None:
@@ -231,7 +293,7 @@ class CoverageView:
                 if not times[0] > pending[0][-1]:
                     raise InputError("CoverageView: chunks must follow each other in time")
                 parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, times[0],
-                                                             _first_row(item[7])))
+                                                             _first_row(item[7]), n_rb))
                 t_before = pending[0][-1]
             pending = item
         if pending is None:
@@ -240,23 +302,25 @@ class CoverageView:
         if not t_last > t_first:
             raise InputError("CoverageView: need at least 2 sample times (the view spans "
                              "from the first to the last)")
-        parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, None, None))
+        parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, None, None, n_rb))
         if parts:
             # one column at a time, dropping the pieces as they are joined, so
             # a long run's runs are held about once, not three times
             cols = []
-            for k in range(10):
-                cols.append(np.concatenate([p[k] for p in parts]))
+            for k in range(_N_RUN_COLUMNS):
+                cols.append(None if parts[0][k] is None
+                            else np.concatenate([p[k] for p in parts]))
                 for p in parts:
                     p[k] = None
             del parts
             runs = _merge_runs(cols)
         else:  # no handsets
-            runs = [np.empty(0)] * 8
+            runs = [np.empty(0)] * 8 + [None if n_rb is None else np.empty(0)] * 2
         if isinstance(epoch, list):
             epoch = epoch[0] if epoch else None
         return cls(nh, *runs[:7], start_s=float(t_first), end_s=float(t_last), epoch=epoch,
-                   delay_s=runs[7] if has_delay else None)
+                   delay_s=runs[7] if has_delay else None, ul_cqi=runs[8],
+                   ul_sinr_db=runs[9], n_rb=n_rb)
 
     @classmethod
     def always_covered(cls, n_handsets: int, duration_s: float, *, start_s: float = 0.0,
@@ -335,13 +399,16 @@ class CoverageView:
         return self.run_at(h, t) >= 0
 
     def serving(self, h: int, t: float) -> Serving | None:
-        """Satellite, beam, CQI, SINR and rate per RB serving ``h`` at ``t``; None if none."""
+        """Satellite, beam, CQI, SINR and rate per RB serving ``h`` at ``t`` (and the
+        uplink's class and SINR, if known); None if none."""
         j = self.run_at(h, t)
         if j < 0:
             return None
         c = int(self.cqi[j])
+        up = (() if self.ul_cqi is None
+              else (int(self.ul_cqi[j]), float(self.ul_sinr_db[j])))
         return Serving(int(self.sat[j]), int(self.beam[j]), c, float(self.sinr_db[j]),
-                       float(RATE_BPS_PER_RB[c]))
+                       float(RATE_BPS_PER_RB[c]), *up)
 
     def gap_end(self, h: int, t: float) -> float:
         """When handset ``h`` is next served at or after ``t``: ``t`` itself if served
@@ -395,6 +462,41 @@ class CoverageView:
         """Vectorised :meth:`is_served`, bool array."""
         return self.run_index(handsets, times_s) >= 0
 
+    # ---------------------------------------------------------------- chains of runs
+    @property
+    def has_uplink(self) -> bool:
+        """True if the view carries uplink data (``ul_cqi``, ``ul_sinr_db``, ``n_rb``)."""
+        return self.ul_cqi is not None
+
+    def touching(self) -> np.ndarray:
+        """``t[j]``: run ``j + 1`` continues run ``j`` without a break (same handset,
+        starts where ``j`` ends); bool, (nrun,), False for the last run."""
+        n = self.n_runs
+        t = np.zeros(n, dtype=bool)
+        if n > 1:
+            run_h = np.repeat(np.arange(self.n_handsets), np.diff(self.offsets))
+            t[:-1] = (run_h[1:] == run_h[:-1]) & (self.start[1:] == self.end[:-1])
+        return t
+
+    def chain_last(self, link: np.ndarray) -> np.ndarray:
+        """Index of the last run of each run's chain, int64, (nrun,): run ``j`` chains
+        into ``j + 1`` where ``link[j]`` (bool, (nrun,)) holds and they touch
+        (:meth:`touching`)."""
+        n = self.n_runs
+        breaks = np.flatnonzero(~(self.touching() & np.asarray(link, dtype=bool)))
+        return breaks[np.searchsorted(breaks, np.arange(n))] if n else np.zeros(0, np.int64)
+
+    def same_serving_next(self) -> np.ndarray:
+        """``s[j]``: run ``j + 1`` has run ``j``'s satellite, beam and downlink CQI; bool,
+        (nrun,), False for the last run. Touching runs alike in these were split by
+        the uplink's class (or by nothing: runs given directly to the constructor)."""
+        n = self.n_runs
+        s = np.zeros(n, dtype=bool)
+        if n > 1:
+            s[:-1] = ((self.sat[1:] == self.sat[:-1]) & (self.beam[1:] == self.beam[:-1])
+                      & (self.cqi[1:] == self.cqi[:-1]))
+        return s
+
     # ---------------------------------------------------------------- summaries
     def served_fraction(self) -> np.ndarray:
         """Share of the view's span each handset is served, (n_handsets,)."""
@@ -410,7 +512,8 @@ class CoverageView:
     def nbytes(self) -> int:
         """Memory held by the arrays, bytes."""
         arrays = (self.offsets, self.start, self.end, self.cover_end, self.serve_end,
-                  self.sat, self.beam, self.cqi, self.sinr_db, self.delay_s)
+                  self.sat, self.beam, self.cqi, self.sinr_db, self.delay_s, self.ul_cqi,
+                  self.ul_sinr_db)
         return sum(a.nbytes for a in arrays if a is not None)
 
     def __repr__(self) -> str:
@@ -438,8 +541,34 @@ def _first_row(edge):
     return None if edge is None else np.asarray(edge)[0]
 
 
-def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, edge=None, nh=None):
-    """One chunk of samples as arrays, shapes checked; ``nh``: handsets of earlier chunks."""
+def _checked_uplink_runs(ul_sinr_db, n_rb, ul_cqi, n: int):
+    """The constructor's uplink arguments, checked: ``(ul_sinr_db float32, n_rb int,
+    ul_cqi int8)`` of ``n`` runs, or three None without uplink data."""
+    if ul_sinr_db is None:
+        if n_rb is not None or ul_cqi is not None:
+            raise InputError("CoverageView: n_rb and ul_cqi describe the uplink SINR; give "
+                             "ul_sinr_db with them, or none of the three (no uplink data)")
+        return None, None, None
+    if n_rb is None:
+        raise InputError("CoverageView: ul_sinr_db needs n_rb, the resource blocks of the "
+                         "band it is computed over (carrier.beam_n_rb, 25 for 5 MHz LTE)")
+    n_rb = checked_n_rb(n_rb)
+    ul = np.ascontiguousarray(ul_sinr_db, dtype=np.float32)
+    if ul.shape != (n,) or not np.all(np.isfinite(ul)):
+        raise InputError(f"CoverageView: ul_sinr_db must be {n} finite values, one per run "
+                         "(carrier-wide uplink SINR, dB)")
+    if ul_cqi is None:
+        ul_cqi = ul_cqi_from_sinr_db(ul, n_rb)
+    ul_cqi = np.asarray(ul_cqi)
+    if ul_cqi.shape != (n,) or (n and (ul_cqi.min() < 0 or ul_cqi.max() > MAX_CQI)):
+        raise InputError(f"CoverageView: ul_cqi must be {n} CQIs in 0..15, one per run")
+    return ul, n_rb, np.ascontiguousarray(ul_cqi, dtype=np.int8)
+
+
+def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, edge=None, ul=None,
+                     nh=None, n_rb=None):
+    """One chunk of samples as arrays, shapes checked; ``nh``: handsets of earlier chunks;
+    ``ul`` (carrier-wide uplink SINR) is needed with ``n_rb`` and refused without."""
     times = np.ascontiguousarray(times_s, dtype=np.float64)
     if times.ndim != 1 or times.size < 1 or not np.all(np.diff(times) > 0):
         raise InputError("CoverageView: times_s must be a strictly increasing 1-D array of "
@@ -453,26 +582,36 @@ def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, edge=Non
                          f"{served.shape[1]}")
     if sinr is None and cqi is None:
         raise InputError("CoverageView: give sinr_db or cqi (or both)")
+    if (ul is None) != (n_rb is None):
+        raise InputError("CoverageView: give ul_sinr_db and n_rb together (the uplink SINR and "
+                         "the resource blocks of the band it is computed over), or neither")
     arrays = {"serving_sat": sat, "serving_beam": beam, "sinr_db": sinr, "cqi": cqi,
-              "delay_s": delay, "service_edge_s": edge}
+              "delay_s": delay, "service_edge_s": edge, "ul_sinr_db": ul}
     for name, a in arrays.items():
         if a is not None and np.shape(a) != served.shape:
             raise InputError(f"CoverageView: {name} must have the shape of served "
                              f"{served.shape}, got {np.shape(a)}")
+    if ul is not None:
+        ul = np.asarray(ul)
+        if not np.all(np.isfinite(ul[served])):
+            raise InputError("CoverageView: ul_sinr_db must be finite where served (NaN only "
+                             "where not served); leave ul_sinr_db out for a view without "
+                             "uplink data")
     return (times, served, np.asarray(sat), np.asarray(beam),
             None if sinr is None else np.asarray(sinr), None if cqi is None else np.asarray(cqi),
             None if delay is None else np.asarray(delay),
-            None if edge is None else np.asarray(edge, dtype=np.float64))
+            None if edge is None else np.asarray(edge, dtype=np.float64), ul)
 
 
-def _runs_of_chunk(samples, t_before, t_after, edge_after):
+def _runs_of_chunk(samples, t_before, t_after, edge_after, n_rb=None):
     """Runs of one chunk; ``t_before`` / ``t_after``: neighbouring chunks' sample times or
-    None; ``edge_after``: the next chunk's first ``service_edge_s`` row, or None.
+    None; ``edge_after``: the next chunk's first ``service_edge_s`` row, or None;
+    ``n_rb``: the uplink band's RBs (with the chunk's uplink SINR).
 
     A run's start and end are the midpoints between samples, except where
     service began or ended and the link timeline timed it
     (``LinkChunk.service_edge_s``: that many seconds before the sample)."""
-    times, served, sat, beam, sinr, cqi, delay, edge = samples
+    times, served, sat, beam, sinr, cqi, delay, edge, ul = samples
     nh = served.shape[1]
     # bounds of the sample intervals (midpoint rule), cut at the run's start and end
     bounds = sample_bounds_s(times, t_before, t_after)
@@ -488,17 +627,23 @@ def _runs_of_chunk(samples, t_before, t_after, edge_after):
         parts.append(_runs_of_block(h0, b, served[sl], sat[sl], beam[sl],
                                     None if sinr is None else sinr[sl],
                                     None if cqi is None else cqi[sl],
-                                    None if delay is None else delay[sl]))
+                                    None if delay is None else delay[sl],
+                                    None if ul is None else ul[sl], n_rb))
     return parts
 
 
-def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None):
+#: Columns of the runs of a block (:func:`_runs_of_block`) and of :func:`_merge_runs`'s input.
+_N_RUN_COLUMNS = 13
+
+
+def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None, ul=None, n_rb=None):
     """Served runs of a block of handset columns, in (handset, start) order;
     ``bounds``: (nt + 1, nb) sample-interval bounds (or (nt + 1, 1), the same for all).
 
     Returns handset, start, end, sat, beam, cqi, mean SINR, the number of
-    samples with a finite SINR (to join runs across chunks), and the same two
-    for the delay (NaN and 0 without one).
+    samples with a finite SINR (to join runs across chunks), the same two for
+    the delay (NaN and 0 without one), and the uplink class, mean uplink SINR
+    and its count (three None without uplink data).
     """
     nt, nb = served.shape
     if cqi is None:
@@ -511,6 +656,10 @@ def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None):
     change = np.ones((nt, nb), dtype=bool)
     change[1:] = (served[1:] != served[:-1]) | (served[1:] & (
         (sat[1:] != sat[:-1]) | (beam[1:] != beam[:-1]) | (cqi[1:] != cqi[:-1])))
+    ul_cqi = None
+    if ul is not None:  # split where the uplink's one-RB class changes, too
+        ul_cqi = ul_cqi_from_sinr_db(ul, n_rb).astype(np.int8)
+        change[1:] |= served[1:] & (ul_cqi[1:] != ul_cqi[:-1])
     hh, ii = np.nonzero(change.T)  # handset-major: sorted by (handset, sample)
     nxt = np.empty_like(ii)
     nxt[:-1] = ii[1:]
@@ -521,9 +670,13 @@ def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None):
     hh, ii, nxt = hh[keep], ii[keep], nxt[keep]
     mean, count = _run_means(sinr, served, hh, ii, nxt)
     delay_mean, delay_count = _run_means(delay, served, hh, ii, nxt)
+    if ul is None:
+        uplink = (None, None, None)
+    else:
+        uplink = (ul_cqi[ii, hh], *_run_means(ul, served, hh, ii, nxt))
     col = np.minimum(hh, bounds.shape[1] - 1)
     return (hh + h0, bounds[ii, col], bounds[nxt, col], sat[ii, hh], beam[ii, hh], cqi[ii, hh], mean,
-            count, delay_mean, delay_count)
+            count, delay_mean, delay_count, *uplink)
 
 
 def _run_means(x, served, hh, ii, nxt):
@@ -545,26 +698,31 @@ def _run_means(x, served, hh, ii, nxt):
 
 def _merge_runs(cols: list):
     """Sort runs by (handset, start) and join neighbours that touch with the same
-    (sat, beam, CQI): runs split only by a chunk border. SINR and delay:
-    count-weighted means.
+    (sat, beam, CQI, uplink class): runs split only by a chunk border. SINR,
+    delay and uplink SINR: count-weighted means.
 
     ``cols`` (handset, start, end, sat, beam, cqi, sinr, count, delay,
-    delay_count) is reordered in place, one array at a time, so each old array
-    is freed as it is replaced. Returns handset, start, end, sat, beam, cqi,
-    sinr, delay."""
+    delay_count, ul_cqi, ul_sinr, ul_count; the last three None without
+    uplink data) is reordered in place, one array at a time, so each old
+    array is freed as it is replaced. Returns handset, start, end, sat, beam,
+    cqi, sinr, delay, ul_cqi, ul_sinr."""
     order = np.lexsort((cols[1], cols[0]))
     for i in range(len(cols)):
-        cols[i] = cols[i][order]
+        if cols[i] is not None:
+            cols[i] = cols[i][order]
     del order
-    handset, start, end, sat, beam, cqi, sinr, count, delay, delay_count = cols
+    (handset, start, end, sat, beam, cqi, sinr, count, delay, delay_count, ul_cqi, ul_sinr,
+     ul_count) = cols
     cols.clear()
     n = start.size
     join = np.zeros(n, dtype=bool)  # run j continues run j - 1
     if n > 1:
         join[1:] = ((handset[1:] == handset[:-1]) & (start[1:] == end[:-1])
                     & (sat[1:] == sat[:-1]) & (beam[1:] == beam[:-1]) & (cqi[1:] == cqi[:-1]))
+        if ul_cqi is not None:
+            join[1:] &= ul_cqi[1:] == ul_cqi[:-1]
     if not join.any():
-        return handset, start, end, sat, beam, cqi, sinr, delay
+        return handset, start, end, sat, beam, cqi, sinr, delay, ul_cqi, ul_sinr
     first = np.flatnonzero(~join)
     group = np.cumsum(~join) - 1
     del join
@@ -572,7 +730,11 @@ def _merge_runs(cols: list):
     mean = _group_mean(sinr, count, group)
     del sinr, count
     delay = _group_mean(delay, delay_count, group)
-    del delay_count, group
+    del delay_count
+    if ul_cqi is not None:
+        ul_sinr = _group_mean(ul_sinr, ul_count, group)
+        ul_cqi = ul_cqi[first]
+    del ul_count, group
     # gather one column at a time, freeing each sorted column after
     handset = handset[first]
     start = start[first]
@@ -580,7 +742,7 @@ def _merge_runs(cols: list):
     sat = sat[first]
     beam = beam[first]
     cqi = cqi[first]
-    return handset, start, end, sat, beam, cqi, mean, delay
+    return handset, start, end, sat, beam, cqi, mean, delay, ul_cqi, ul_sinr
 
 
 def _group_mean(x, count, group):

@@ -69,6 +69,7 @@ from .app_call import (
     app_call_attempts,
     app_calls_table,
 )
+from .app_call import REASONS as APP_CALL_REASONS
 from .arrivals import handset_arrivals, release, seconds_since_midnight
 from .config import SchedulerConfig
 from .coverage_view import CoverageView
@@ -87,6 +88,7 @@ from .sms import (
 )
 from .sms import OUTCOMES as SMS_OUTCOMES
 from .voice import OUTCOMES as VOICE_OUTCOMES
+from .voice import REASONS as VOICE_REASONS
 from .voice import (
     VoiceContext,
     call_log_columns,
@@ -127,8 +129,11 @@ class SchedulerResult:
         duration), ``t_end_s`` (hang-up, drop, or the attempt if blocked; NaN
         in progress), ``duration_s`` (``t_end_s - t_arrival_s``), ``outcome``
         ("completed", "blocked", "dropped", "in_progress"), ``reason`` (of a
-        block: "no_coverage", "low_sinr", "beam_full"; of a drop: "outage",
-        "handover_blocked", "reestablishment_blocked"; else ""), ``rbs``
+        block: "no_coverage", "low_sinr" (downlink), "low_uplink" (the
+        downlink was usable, the uplink not), "beam_full"; of a drop:
+        "outage", "uplink_outage" (the downlink was usable through the
+        outage), "handover_blocked", "reestablishment_blocked"; else ""; model:
+        :mod:`satsim.scheduler.voice`), ``rbs``
         (RB-equivalents at admission), ``handovers``, ``interruption_s``
         (handovers x interruption), ``outages`` and ``outage_s`` (outages
         survived, re-established ones included, and their total),
@@ -150,10 +155,12 @@ class SchedulerResult:
         are off; model: :mod:`satsim.scheduler.app_call`): ``id``,
         ``handset``, ``t_arrival_s``, ``holding_s``, ``t_end_s``,
         ``duration_s``, ``outcome`` ("completed", "blocked", "dropped",
-        "in_progress"), ``reason`` ("no_coverage", "low_rate", "outage", ""),
-        ``demand_bps``, ``satisfied_s`` / ``degraded_s`` (time with / without
-        the call's rate since admission, to the end, drop or end of run),
-        ``degraded_fraction`` (NaN if blocked), ``propagation_s`` and
+        "in_progress"), ``reason`` ("no_coverage", "low_rate", "low_uplink",
+        "outage", "uplink_outage", ""), ``demand_bps``, ``satisfied_s`` /
+        ``degraded_s`` (time with / without the call's rate since admission,
+        to the end, drop or end of run), ``uplink_degraded_s`` (the part of
+        ``degraded_s`` in runs where the phone's uplink capacity was below the
+        rate), ``degraded_fraction`` (NaN if blocked), ``propagation_s`` and
         ``scheduling_s`` (means over the satisfied time), ``delay_s``
         (mouth-to-ear: those two plus ground, codec and jitter buffer; NaN
         without satisfied time), ``handovers``, ``interruption_s``,
@@ -191,8 +198,11 @@ class SchedulerResult:
         ``completed``, ``in_progress``, ``block_ratio`` (blocked / offered),
         ``drop_ratio`` (dropped / admitted, admitted = offered - blocked),
         ``reestablishments`` (radio-link failures recovered by RRC
-        re-establishment within T311, over all calls) and
-        ``calls_reestablished`` (calls with at least one).
+        re-establishment within T311, over all calls),
+        ``calls_reestablished`` (calls with at least one) and ``by_reason``
+        (blocked and dropped calls by reason, every reason of the ``calls``
+        table listed: ``low_uplink`` and ``uplink_outage`` are the calls the
+        uplink alone blocked and dropped).
 
         ``data`` (None when off): ``sessions``, ``completed``, ``aborted``,
         ``in_progress``, ``completion_ratio`` (completed / sessions) and
@@ -203,8 +213,10 @@ class SchedulerResult:
 
         ``app_call`` (None when off): ``offered``, ``blocked``, ``dropped``,
         ``completed``, ``in_progress``, ``block_ratio``, ``drop_ratio`` (as
-        voice), ``degraded_fraction`` (time without the call's rate over the
-        time admitted calls were up, all calls together), ``delay_s`` {``p50``,
+        voice), ``by_reason`` (as voice), ``degraded_fraction`` (time without
+        the call's rate over the time admitted calls were up, all calls
+        together), ``uplink_degraded_fraction`` (the part of it in runs whose
+        uplink capacity was short), ``delay_s`` {``p50``,
         ``p95``} of the per-call mouth-to-ear delay and ``delay_within``
         {``150ms``, ``400ms``}: the share of admitted calls whose delay is
         within ITU-T G.114's thresholds (calls without a delay count as not).
@@ -303,11 +315,19 @@ def _call_counts(outcome: np.ndarray) -> dict:
     }
 
 
+def _by_reason(calls: pd.DataFrame, reasons) -> dict:
+    """Calls of a calls table by ``reason`` (blocked and dropped ones), every name of
+    ``reasons`` but the empty one listed, zeros included."""
+    reason = calls["reason"].to_numpy()
+    return {name: int((reason == name).sum()) for name in reasons if name}
+
+
 def _voice_stats(calls: pd.DataFrame) -> dict:
     return {
         **_call_counts(calls["outcome"].to_numpy()),
         "reestablishments": int(calls["reestablishments"].sum()),
         "calls_reestablished": int((calls["reestablishments"] > 0).sum()),
+        "by_reason": _by_reason(calls, VOICE_REASONS),
     }
 
 
@@ -317,11 +337,14 @@ def _app_call_stats(calls: pd.DataFrame) -> dict:
     satisfied = calls["satisfied_s"].to_numpy(dtype=np.float64)[admitted]
     degraded = calls["degraded_s"].to_numpy(dtype=np.float64)[admitted]
     delay = calls["delay_s"].to_numpy(dtype=np.float64)[admitted]
+    ul_degraded = calls["uplink_degraded_s"].to_numpy(dtype=np.float64)[admitted]
     known = delay[np.isfinite(delay)]
     up = float(satisfied.sum() + degraded.sum())
     return {
         **_call_counts(outcome),
+        "by_reason": _by_reason(calls, APP_CALL_REASONS),
         "degraded_fraction": float(degraded.sum()) / up if up > 0 else None,
+        "uplink_degraded_fraction": float(ul_degraded.sum()) / up if up > 0 else None,
         "delay_s": {f"p{q}": _json_float(np.percentile(known, q)) if known.size else None
                     for q in (50, 95)},
         "delay_within": {f"{round(1000 * d)}ms": _ratio(int((known <= d).sum()), delay.size)
@@ -500,6 +523,11 @@ def _checked_arguments(view, config, seed, given: dict) -> tuple[SchedulerConfig
     if not isinstance(config, SchedulerConfig):
         raise InputError(f"config must be a SchedulerConfig, got {type(config).__name__}")
     seed = check_seed(seed)
+    if view.n_rb is not None and view.n_rb != config.beams.n_rb:
+        raise InputError(
+            f"the view's uplink SINR is over {view.n_rb} resource blocks but the beams have "
+            f"{config.beams.n_rb} (carrier n_rb / reuse): build the view with "
+            f"n_rb=config.beams.n_rb, the band the link layer computes the uplink over")
     for service in _SERVICES:
         if given[service.table] is not None and getattr(config, service.name) is None:
             raise InputError(f"{service.table} given but config.{service.name} is None: switch "

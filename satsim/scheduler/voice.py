@@ -7,7 +7,9 @@ holding time drawn at the attempt (exponential or fixed, mean
 ``mean_holding_s``): how long the user would talk. An attempt at ``t``:
 
 1. **Blocked** unless the handset is served at ``t`` (``no_coverage``) with
-   a SINR at or above the voice threshold (``low_sinr``), and its beam can
+   a downlink SINR at or above the voice threshold (``low_sinr``) and an
+   uplink that carries the bearer too (``low_uplink``, see "Uplink" below;
+   a call with both links too weak is ``low_sinr``), and its beam can
    reserve the call's RBs at once (``beam_full``): Erlang's loss system, no
    queueing, no retry.
 2. **Admitted**: the call holds ``rbs`` RB-equivalents in uplink and
@@ -20,12 +22,17 @@ holding time drawn at the attempt (exponential or fixed, mean
    is **dropped** (``handover_blocked``), the usual choice of loss models, as
    a handover cannot wait.
 4. **Fades and radio-link failure**: an *outage* is any time the handset is
-   not served, or served below the voice threshold; it starts at
-   ``t_leave`` and ends at ``t_back``, the first instant a usable link
-   (voice threshold met) serves the handset again. The UE starts T310 on
-   out-of-sync indications and declares radio-link failure (RLF) when it
-   expires (TS 36.331 §5.3.11.3; N310, the out-of-sync count before T310
-   starts, default 1, is taken as 1):
+   not served, or served below the voice threshold on the downlink or the
+   uplink; it starts at ``t_leave`` and ends at ``t_back``, the first instant
+   a usable link (voice threshold met both ways) serves the handset again.
+   The UE starts T310 on out-of-sync indications and declares radio-link
+   failure (RLF) when it expires (TS 36.331 §5.3.11.3; N310, the
+   out-of-sync count before T310 starts, default 1, is taken as 1). An
+   uplink too weak is a radio-link problem as well: the phone's RLC
+   retransmissions run out (``maxRetxThreshold``, TS 36.322 §5.2.1, an RLF
+   by TS 36.331 §5.3.11.3) or the eNB, losing its uplink, releases or
+   re-establishes the connection; it is taken through the same T310 and
+   T311 as the downlink's (an assumption):
 
    * ``t_back - t_leave <= t310_s``: no RLF, the fade is survived;
    * otherwise RLF at ``t_rlf = t_leave + t310_s``. The UE starts T311 and
@@ -36,7 +43,9 @@ holding time drawn at the attempt (exponential or fixed, mean
      there, **dropped** as ``reestablishment_blocked`` if that beam is
      full); counted in ``reestablishments``;
    * else T311 expires with no usable link, the UE goes to RRC_IDLE and the
-     call is **dropped** (``outage``) at ``t_leave + t310_s + t311_s``.
+     call is **dropped** at ``t_leave + t310_s + t311_s``: ``uplink_outage``
+     if the downlink was usable from ``t_leave`` to the drop (the uplink
+     alone lost the call), else ``outage``.
 
    Through an outage the call keeps its RBs on the beam it had (the network
    does not yet know); after it, it continues on the beam then serving (a
@@ -77,8 +86,34 @@ a fraction of an RB at most CQIs: the semi-persistent grant of VoLTE
 when the CQI changes within a beam. ``bearer_rate_bps`` is the codec rate
 plus the per-frame overhead. The voice threshold is the SINR of the lowest
 CQI at which the bearer fits in ``max_rbs_per_call`` (or the fixed
-``rbs_per_call``) RBs, raised to ``min_sinr_db`` if given. The link timeline
-gives only the downlink SINR / CQI; the uplink is assumed symmetric.
+``rbs_per_call``) RBs, raised to ``min_sinr_db`` if given. The call's uplink
+RBs are reserved with the downlink's, the same number (one pool per beam
+for both directions).
+
+Uplink
+------
+With uplink data in the view (:class:`~satsim.scheduler.CoverageView`, from
+the link timeline's ``ul_sinr_db``), the bearer must fit on the uplink too,
+in at most ``max_rbs_per_call`` RBs. The phone concentrates its power in the
+``M`` RBs it sends in (:mod:`satsim.scheduler.uplink`, TS 36.213 §5.1.1.1),
+so its per-RB SINR is ``ul_sinr_db + 10 log10(n_rb / M)``; the uplink is
+usable if, for some grant ``M``, that SINR reaches the threshold of the
+lowest CQI at which the bearer fits in ``M`` RBs
+(:attr:`~satsim.scheduler.VoiceConfig.uplink_grants`: whole RBs ``M = 1, 2,
+...`` up to ``max_rbs_per_call``, at least one, below one RB the
+RB-equivalents of the downlink; a fixed ``rbs_per_call`` is one grant of
+that size), and ``min_sinr_db`` if given. With the default
+``max_rbs_per_call = 1`` that is the downlink's rule: the per-RB SINR in one
+RB at the voice threshold (CQI 1, -6.934 dB), read exactly per sample from
+the view's one-RB uplink class; larger grants (and a ``min_sinr_db``
+floor) read the run's mean uplink SINR. One RB is 14 dB above the
+carrier-wide SINR on a 25-RB carrier, so at the default only a carrier-wide
+uplink SINR below -20.9 dB stops a call. One RB is the best grant for the
+default bearer: at CQI 1 it carries 18.3 kbit/s, more than the 16.65
+kbit/s needed, and more RBs only lower each one's SINR. A view without
+uplink data leaves the uplink unconstrained (the model before the uplink
+was read). The downlink decides ``low_sinr`` first: ``low_uplink`` means
+the downlink was usable.
 
 Defaults and sources
 --------------------
@@ -116,20 +151,21 @@ import math
 
 import numpy as np
 
-from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, RATE_BPS_PER_RB
+from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, RATE_BPS_PER_RB, cqi_from_sinr_db
 from .arrivals import at, handset_arrivals, handset_draws
 from .config import VoiceConfig
 from .coverage_view import CoverageView
 from .resources import Beams
+from .uplink import per_rb_sinr_db
 
 #: Outcome codes and names.
 COMPLETED, BLOCKED, DROPPED, IN_PROGRESS = 0, 1, 2, 3
 OUTCOMES = ("completed", "blocked", "dropped", "in_progress")
 #: Reason codes and names (why a call was blocked or dropped; "" otherwise).
-NO_REASON, NO_COVERAGE, LOW_SINR, BEAM_FULL, OUTAGE, HANDOVER_BLOCKED, REESTABLISHMENT_BLOCKED = \
-    range(7)
+(NO_REASON, NO_COVERAGE, LOW_SINR, BEAM_FULL, OUTAGE, HANDOVER_BLOCKED, REESTABLISHMENT_BLOCKED,
+ LOW_UPLINK, UPLINK_OUTAGE) = range(9)
 REASONS = ("", "no_coverage", "low_sinr", "beam_full", "outage", "handover_blocked",
-           "reestablishment_blocked")
+           "reestablishment_blocked", "low_uplink", "uplink_outage")
 #: How an outage ends for a call (:func:`radio_link_outcome`).
 SURVIVED, REESTABLISHED, LOST, HUNG_UP = range(4)
 
@@ -228,9 +264,12 @@ class VoiceContext:
     ``sat`` / ``beam`` at the attempt and ``last_sat`` / ``last_beam``.
 
     Per run of the view (see :class:`CoverageView`): ``ok`` (voice possible:
-    CQI and SINR above the threshold), ``stretch_last`` (last run of the
-    stretch of touching runs of one beam, all ``ok``, that starts at the run)
-    and ``next_ok`` (first ``ok`` run of the handset at or after the run, -1).
+    CQI and SINR above the threshold, both ways), ``dl_ok`` (the downlink
+    alone: ``ok`` without uplink data), ``dl_ok_end`` (end of the touching
+    runs from the run on, all ``dl_ok``; None without uplink data),
+    ``stretch_last`` (last run of the stretch of touching runs of one beam,
+    all ``ok``, that starts at the run) and ``next_ok`` (first ``ok`` run of
+    the handset at or after the run, -1).
     """
 
     def __init__(self, view: CoverageView, beams: Beams, voice: VoiceConfig, handset, t_arrival,
@@ -259,7 +298,8 @@ class VoiceContext:
         else:
             self.rbs_of_cqi = [voice.bearer_rate_bps / r if r > 0 else math.inf
                                for r in RATE_BPS_PER_RB.tolist()]
-        self.ok, self.stretch_last, self.next_ok = _voice_runs(view, voice)
+        self.ok, self.dl_ok, self.dl_ok_end = _voice_runs(view, voice)
+        self.stretch_last, self.next_ok = usable_runs(view, self.ok)
 
     def set_serving(self, i: int, j: int) -> tuple[int, int]:
         """Record run ``j``'s satellite and beam as call ``i``'s latest; return them."""
@@ -270,14 +310,42 @@ class VoiceContext:
     def finish(self, i: int, t: float, outcome: int, reason: int = NO_REASON) -> None:
         self.t_end[i], self.outcome[i], self.reason[i] = t, outcome, reason
 
+    def lost_reason(self, nxt: int, hi: int, t_leave: float, t_drop: float) -> int:
+        """Why a call lost at ``t_drop`` in an outage from ``t_leave`` (run ``nxt`` the
+        handset's first after its last usable one, ``hi`` its end): ``UPLINK_OUTAGE``
+        if the downlink was usable throughout, else ``OUTAGE``."""
+        if self.dl_ok_end is None or nxt >= hi or self.view.start[nxt] != t_leave:
+            return OUTAGE
+        return UPLINK_OUTAGE if self.dl_ok[nxt] and self.dl_ok_end[nxt] >= t_drop else OUTAGE
+
 
 def _voice_runs(view: CoverageView, voice: VoiceConfig):
-    """Per-run arrays ``ok``, ``stretch_last``, ``next_ok`` (see :class:`VoiceContext`)."""
+    """Per-run arrays ``ok``, ``dl_ok`` and ``dl_ok_end`` (see :class:`VoiceContext`)."""
     cqi = view.cqi.astype(np.int64)
     sinr = view.sinr_db.astype(np.float64)
     sinr = np.where(np.isnan(sinr), CQI_MIN_SINR_DB[cqi], sinr)  # CQI only: its lower bound
-    ok = (cqi >= voice.min_cqi) & (sinr >= voice.threshold_sinr_db)
-    return (ok, *usable_runs(view, ok))
+    dl_ok = (cqi >= voice.min_cqi) & (sinr >= voice.threshold_sinr_db)
+    if not view.has_uplink:
+        return dl_ok, dl_ok, None
+    ok = dl_ok & uplink_ok(view, voice)
+    both = dl_ok.copy()  # run j and j + 1 both usable on the downlink
+    both[:-1] &= dl_ok[1:]
+    return ok, dl_ok, view.end[view.chain_last(both)]
+
+
+def uplink_ok(view: CoverageView, voice: VoiceConfig) -> np.ndarray:
+    """Per run of ``view`` (with uplink data): the phone's uplink carries the voice
+    bearer in one of ``voice.uplink_grants`` (module docstring, "Uplink")."""
+    ok = np.zeros(view.n_runs, dtype=bool)
+    for m_rb, need_cqi in voice.uplink_grants:
+        if m_rb == 1.0:  # the view's class is the one-RB CQI: exact per sample
+            fits = view.ul_cqi >= need_cqi
+        else:
+            fits = cqi_from_sinr_db(per_rb_sinr_db(view.ul_sinr_db, view.n_rb, m_rb)) >= need_cqi
+        if voice.min_sinr_db is not None:
+            fits &= per_rb_sinr_db(view.ul_sinr_db, view.n_rb, m_rb) >= voice.min_sinr_db
+        ok |= fits
+    return ok
 
 
 def usable_runs(view: CoverageView, ok: np.ndarray):
@@ -316,7 +384,7 @@ def voice_call(env, ctx: VoiceContext, i: int):
     sat, b = ctx.set_serving(i, j)
     ctx.sat[i], ctx.beam[i] = sat, b
     if not ctx.ok[j]:
-        ctx.finish(i, t0, BLOCKED, LOW_SINR)
+        ctx.finish(i, t0, BLOCKED, LOW_UPLINK if ctx.dl_ok[j] else LOW_SINR)
         return
     beam = beams.get(sat, b)
     n_rb = ctx.rbs_of_cqi[int(view.cqi[j])]
@@ -347,7 +415,7 @@ def voice_call(env, ctx: VoiceContext, i: int):
                 if kind == HUNG_UP:
                     ctx.finish(i, t_end, COMPLETED)
                 else:
-                    ctx.finish(i, t_stop, DROPPED, OUTAGE)
+                    ctx.finish(i, t_stop, DROPPED, ctx.lost_reason(nxt, hi, t_leave, t_stop))
                 return
             faded, reestablished = True, kind == REESTABLISHED
         yield at(env, t_next)

@@ -1,0 +1,118 @@
+"""The phone's uplink as the services see it: per-RB SINR, the voice check, an app
+call's uplink capacity.
+
+The link timeline gives the uplink SINR of a served handset over its beam's whole
+band (``LinkChunk.ul_sinr_db``: the phone's maximum power, the handset EIRP, spread
+over all ``n_rb`` resource blocks of the band, against the satellite's G/T, with
+Earth-fixed cells the phones of other co-channel cells added to the noise). A
+phone rarely sends over the whole band: it concentrates its power in the RBs it
+is granted.
+
+Power concentration
+-------------------
+LTE uplink power control sets the PUSCH power from the number of allocated RBs
+``M`` (TS 36.213 §5.1.1.1: ``P = min(P_CMAX, 10 log10 M + P_O_PUSCH + alpha PL
++ ...)`` dBm), capped by ``P_CMAX``, 23 dBm for a power-class 3 phone
+(TS 36.101 §6.2.2). At a satellite's path loss every phone is at the cap, so it
+sends ``P_CMAX / M`` per allocated RB whatever ``M`` is. Noise, and the other
+phones' interference (each spread over the band, as the link layer assumes),
+fall on each RB as ``1 / n_rb`` of the band's, so with ``M`` RBs::
+
+    per-RB SINR(M) = ul_sinr_db + 10 log10(n_rb / M)           [dB]
+
+(:func:`per_rb_sinr_db`); one RB gains ``10 log10 25 = 13.98`` dB on a 5 MHz
+carrier. ``n_rb`` is the number of RBs of the band the link layer's SINR is
+computed over: the beam's sub-band, ``carrier.beam_n_rb`` (``carrier.n_rb``
+with reuse 1). The link's noise bandwidth is the channel's (5 MHz) while 25 RBs
+fill 4.5 MHz; giving each RB ``1 / n_rb`` of it understates the per-RB SINR by
+``10 log10(5 / 4.5) = 0.46`` dB (conservative).
+
+Rate of M RBs
+-------------
+``M x rate_bps_per_rb(CQI(per-RB SINR(M)))``, with the downlink's CQI
+thresholds and rate per RB (:mod:`satsim.link.cqi`: ``cqi_from_sinr_db``,
+``RATE_BPS_PER_RB``) as a proxy for the uplink's MCS / TBS tables (TS 36.213
+§8.6.1), which are not modelled. An approximation: an uplink RB pair carries
+data in 144 of its 168 REs (the DMRS takes 2 of 14 SC-FDMA symbols, TS 36.211
+§5.5.2.1.2), the downlink's default 120, so the proxy is about 17 % low per RB,
+while PUCCH at the band's edges (TS 36.211 §5.4.3; a few of 25 RBs) takes
+about that share of the band.
+
+Uplink capacity
+---------------
+The most one phone can send, choosing the RBs it spreads its power over
+(:func:`capacity_bps`)::
+
+    capacity(ul_sinr_db) = max over M in 1..n_rb of M x rate(CQI(ul_sinr_db + 10 log10(n_rb / M)))
+
+More RBs add bandwidth but lower each one's SINR; the best ``M`` depends on the
+SINR. The capacity never falls as the SINR rises (every term is non-decreasing).
+The sharing of a beam's uplink RBs among its phones is not modelled: each phone
+is given the RBs it needs (an app call's capacity is its own, as if alone; a
+voice call's uplink RBs are reserved with its downlink ones, see
+:mod:`satsim.scheduler.voice`).
+
+Quality class of a run
+----------------------
+The :class:`~satsim.scheduler.CoverageView` splits its runs where the CQI of the
+one-RB per-RB SINR (:func:`ul_cqi_from_sinr_db`: ``ul_sinr_db + 10 log10
+n_rb``) changes, and keeps that CQI and the run's mean ``ul_sinr_db``. Voice
+with one RB per call (the default) and an app call's radio link (usable while
+one RB reaches CQI 1) are decided exactly per sample by that class; the rest
+(voice with other ``max_rbs_per_call``, a ``min_sinr_db`` floor, an app call's
+capacity) reads the run's mean SINR, whose samples lie within one CQI step of
+the one-RB SINR (about 2 dB), as the downlink's voice threshold does.
+
+Units: SINRs in dB, rates in bit/s; arrays of any shape, element by element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..link.cqi import RATE_BPS_PER_RB, cqi_from_sinr_db
+
+
+def checked_n_rb(n_rb) -> int:
+    """``n_rb`` as an int, checked: a whole number >= 1 (the RBs of the band the
+    carrier-wide uplink SINR is computed over)."""
+    if isinstance(n_rb, bool) or not isinstance(n_rb, (int, np.integer)) or n_rb < 1:
+        raise InputError(f"n_rb must be a whole number >= 1: the resource blocks of the band "
+                         f"the uplink SINR is computed over (carrier.beam_n_rb, 25 for 5 MHz "
+                         f"LTE with reuse 1), got {n_rb!r}")
+    return int(n_rb)
+
+
+def per_rb_sinr_db(ul_sinr_db, n_rb: int, m_rb: float = 1.0) -> np.ndarray:
+    """Per-RB uplink SINR of a phone sending in ``m_rb`` of the band's ``n_rb`` RBs, dB:
+    ``ul_sinr_db + 10 log10(n_rb / m_rb)`` (module docstring; TS 36.213 §5.1.1.1).
+
+    ``ul_sinr_db`` is the carrier-wide uplink SINR, dB, any shape; ``m_rb`` > 0
+    (a fraction of an RB is still sent in one RB: callers floor it at 1).
+    """
+    if not m_rb > 0:
+        raise InputError(f"m_rb must be > 0 (resource blocks the phone sends in), got {m_rb!r}")
+    return np.asarray(ul_sinr_db, dtype=np.float64) + 10.0 * np.log10(n_rb / m_rb)
+
+
+def ul_cqi_from_sinr_db(ul_sinr_db, n_rb: int) -> np.ndarray:
+    """CQI (0..15, int64) of the per-RB uplink SINR with the phone's power in one RB:
+    the quality class the coverage view splits its runs on. 0 (NaN included): not
+    even one RB reaches CQI 1 (-6.934 dB)."""
+    return cqi_from_sinr_db(per_rb_sinr_db(ul_sinr_db, n_rb, 1.0))
+
+
+def capacity_bps(ul_sinr_db, n_rb: int) -> np.ndarray:
+    """The phone's uplink capacity, bit/s: ``max over M in 1..n_rb of M x
+    RATE_BPS_PER_RB[CQI(ul_sinr_db + 10 log10(n_rb / M))]`` (module docstring).
+
+    ``ul_sinr_db``: carrier-wide uplink SINR, dB, any shape (NaN: 0). One pass
+    per ``M``, so memory stays at a few arrays of the input's size.
+    """
+    s = np.asarray(ul_sinr_db, dtype=np.float64)
+    best = np.zeros(s.shape)
+    for m in range(1, checked_n_rb(n_rb) + 1):
+        np.maximum(best, m * RATE_BPS_PER_RB[cqi_from_sinr_db(per_rb_sinr_db(s, n_rb, m))],
+                   out=best)
+    return best
