@@ -88,24 +88,28 @@ def test_edges_do_not_depend_on_the_chunking():
     assert np.all((fin >= 0) & (fin <= 10.0))
 
 
-EARTH_FIXED = {"beams.mode": "earth_fixed", "satellite.antenna": "rectangular",
-               "satellite.beamwidth_3db_deg": None, "satellite.aperture_radius_m": None,
-               "satellite.eirp_density_dbw_mhz": 51.0, "satellite.max_gain_dbi": 35.4}
-
 
 @pytest.mark.slow
 def test_a_10_s_run_agrees_with_a_1_s_run():
-    """Issue 13's agreement between step sizes, on Earth-fixed cells (1 h, handsets
-    on a 200 km grid): availability within 0.5 percentage points and SMS latency
-    p50 within 2 s. (Gap p50 and call drops are not asserted: the 1 s run also sees
-    coverage holes of 1-8 s between two satellites, which no 10 s sample can see;
-    see the issue note.)"""
-    base = {**EARTH_FIXED, "duration_s": 3600, "handsets.spacing_km": 200.0}
+    """Issue 13's agreement between step sizes, on the Earth-fixed default (1 h,
+    handsets on a 200 km grid, voice at 2 calls per handset-hour): availability
+    within 0.5 percentage points, SMS latency p50 within 2 s, call drop ratio
+    within 10 % relative (measured 2026-12-04: availability 95.71 / 95.73 %, SMS
+    p50 0.69 / 0.71 s, drop ratio 0.143 / 0.131 of the same 423 calls, 9 %).
+    Gap p50 is not asserted: 19.3 s at 10 s against 15.0 s at 1 s, outside the
+    issue's 2 s. The 10 s run predicts the no-satellite holes between two
+    satellites (``coverage_holes_s``) but not the 1-9 s SINR dips around a
+    change of satellite (a sinking satellite's SINR crossing the threshold
+    before it sets, or a sudden interferer), which the 1 s run sees."""
+    base = {"duration_s": 3600, "handsets.spacing_km": 200.0,
+            "services.voice.enabled": True, "services.voice.calls_per_hour": 2.0}
     runs = {step: satsim.run(satsim.load_scenario(None, overrides={**base, "step_s": step}),
                              seed=0).summary for step in (1, 10)}
     fine, coarse = runs[1], runs[10]
     assert abs(fine["coverage"]["availability"] - coarse["coverage"]["availability"]) < 0.005
     assert abs(fine["sms"]["latency_s"]["p50"] - coarse["sms"]["latency_s"]["p50"]) < 2.0
+    assert fine["voice"]["offered"] == coarse["voice"]["offered"] >= 300
+    assert abs(coarse["voice"]["drop_ratio"] / fine["voice"]["drop_ratio"] - 1.0) < 0.10
     # the edges are timed: gaps are no longer whole steps at 10 s
     assert coarse["coverage"]["gap_s"]["p50"] % 10 != 0
 
@@ -198,3 +202,28 @@ def test_a_10_s_run_finds_the_holes_a_1_s_run_sees():
     assert abs(coarse.size - len(found)) <= 0.3 * len(found)
     assert abs(coarse.sum() - sum(found)) <= 0.3 * sum(found)
     assert np.all((coarse > 0) & (coarse < 10))
+
+
+def test_the_schedulers_view_ends_and_starts_runs_at_a_hole():
+    """A hole inside the step between two served samples: the scheduler's run on
+    the first satellite ends where the hole starts, the next one's starts where
+    it ends (not both at the midpoint)."""
+    from types import SimpleNamespace
+
+    from satsim.orbits.timegrid import TimeGrid
+    from satsim.scheduler import CoverageView
+
+    times = TimeGrid.from_duration("2025-10-27T00:00:00Z", 20.0, 10.0)
+    col = lambda v, dt=np.float32: np.asarray(v, dtype=dt)[:, None]  # noqa: E731
+    nan = math.nan
+    chunk = SimpleNamespace(
+        times=times, served=col([True, True, True], bool), serving_sat=col([1, 1, 2], np.int32),
+        serving_beam=col([5, 5, 5], np.int32), dl_sinr_db=col([3.0, 3.0, 3.0]),
+        cqi=col([7, 7, 7], np.int8), delay_s=None, service_edge_s=col([nan, nan, nan]),
+        hole_start_s=col([nan, nan, 8.0]), hole_end_s=col([nan, nan, 3.0]))
+    view = CoverageView.from_link_chunks([chunk])
+    assert view.n_runs == 2
+    assert (view.start.tolist(), view.end.tolist()) == ([0.0, 17.0], [12.0, 20.0])
+    without = CoverageView.from_link_chunks([SimpleNamespace(**{
+        **vars(chunk), "hole_start_s": None, "hole_end_s": None})])
+    assert (without.start.tolist(), without.end.tolist()) == ([0.0, 15.0], [15.0, 20.0])

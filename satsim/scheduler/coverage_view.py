@@ -262,16 +262,18 @@ class CoverageView:
                 if n_rb is not None:
                     ul = getattr(ch, "ul_sinr_db", None)
                     ul = ch.ul_snr_db if ul is None else ul
+                hole = getattr(ch, "hole_start_s", None), getattr(ch, "hole_end_s", None)
                 yield (ch.times.offsets_s, ch.served, ch.serving_sat, ch.serving_beam,
                        ch.dl_sinr_db, ch.cqi, getattr(ch, "delay_s", None),
-                       getattr(ch, "service_edge_s", None), ul)
+                       getattr(ch, "service_edge_s", None), ul,
+                       None if hole[0] is None or hole[1] is None else hole)
 
         return cls._from_sample_chunks(samples(), epoch, n_rb)
 
     @classmethod
     def _from_sample_chunks(cls, items, epoch, n_rb=None) -> CoverageView:
         """Runs of consecutive chunks of samples ``(times, served, sat, beam, sinr, cqi,
-        delay[, edge[, ul_sinr]])``.
+        delay[, edge[, ul_sinr[, (hole_start, hole_end)]]])``.
 
         Each chunk's interval bounds need the neighbouring chunks' times
         (midpoints) and the next chunk's first service edge, so a chunk is
@@ -292,8 +294,9 @@ class CoverageView:
             else:
                 if not times[0] > pending[0][-1]:
                     raise InputError("CoverageView: chunks must follow each other in time")
-                parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, times[0],
-                                                             _first_row(item[7]), n_rb))
+                parts.extend(list(r) for r in _runs_of_chunk(
+                    pending, t_before, times[0], _first_row(item[7]), n_rb,
+                    None if item[9] is None else tuple(_first_row(x) for x in item[9])))
                 t_before = pending[0][-1]
             pending = item
         if pending is None:
@@ -566,9 +569,10 @@ def _checked_uplink_runs(ul_sinr_db, n_rb, ul_cqi, n: int):
 
 
 def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, edge=None, ul=None,
-                     nh=None, n_rb=None):
+                     hole=None, nh=None, n_rb=None):
     """One chunk of samples as arrays, shapes checked; ``nh``: handsets of earlier chunks;
-    ``ul`` (carrier-wide uplink SINR) is needed with ``n_rb`` and refused without."""
+    ``ul`` (carrier-wide uplink SINR) is needed with ``n_rb`` and refused without;
+    ``hole``: ``(LinkChunk.hole_start_s, hole_end_s)`` or None."""
     times = np.ascontiguousarray(times_s, dtype=np.float64)
     if times.ndim != 1 or times.size < 1 or not np.all(np.diff(times) > 0):
         raise InputError("CoverageView: times_s must be a strictly increasing 1-D array of "
@@ -585,8 +589,12 @@ def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, edge=Non
     if (ul is None) != (n_rb is None):
         raise InputError("CoverageView: give ul_sinr_db and n_rb together (the uplink SINR and "
                          "the resource blocks of the band it is computed over), or neither")
+    if hole is not None:
+        hole = tuple(np.asarray(x, dtype=np.float64) for x in hole)
     arrays = {"serving_sat": sat, "serving_beam": beam, "sinr_db": sinr, "cqi": cqi,
-              "delay_s": delay, "service_edge_s": edge, "ul_sinr_db": ul}
+              "delay_s": delay, "service_edge_s": edge, "ul_sinr_db": ul,
+              "hole_start_s": None if hole is None else hole[0],
+              "hole_end_s": None if hole is None else hole[1]}
     for name, a in arrays.items():
         if a is not None and np.shape(a) != served.shape:
             raise InputError(f"CoverageView: {name} must have the shape of served "
@@ -600,18 +608,22 @@ def _checked_samples(times_s, served, sat, beam, sinr, cqi, delay=None, edge=Non
     return (times, served, np.asarray(sat), np.asarray(beam),
             None if sinr is None else np.asarray(sinr), None if cqi is None else np.asarray(cqi),
             None if delay is None else np.asarray(delay),
-            None if edge is None else np.asarray(edge, dtype=np.float64), ul)
+            None if edge is None else np.asarray(edge, dtype=np.float64), ul, hole)
 
 
-def _runs_of_chunk(samples, t_before, t_after, edge_after, n_rb=None):
+def _runs_of_chunk(samples, t_before, t_after, edge_after, n_rb=None, hole_after=None):
     """Runs of one chunk; ``t_before`` / ``t_after``: neighbouring chunks' sample times or
-    None; ``edge_after``: the next chunk's first ``service_edge_s`` row, or None;
-    ``n_rb``: the uplink band's RBs (with the chunk's uplink SINR).
+    None; ``edge_after`` / ``hole_after``: the next chunk's first ``service_edge_s`` row
+    and ``(hole_start_s, hole_end_s)`` rows, or None; ``n_rb``: the uplink band's RBs
+    (with the chunk's uplink SINR).
 
     A run's start and end are the midpoints between samples, except where
     service began or ended and the link timeline timed it
-    (``LinkChunk.service_edge_s``: that many seconds before the sample)."""
-    times, served, sat, beam, sinr, cqi, delay, edge, ul = samples
+    (``LinkChunk.service_edge_s``: that many seconds before the sample), and
+    where a coverage hole inside the step separates two served samples
+    (``LinkChunk.hole_start_s`` / ``hole_end_s``): the run before it ends
+    where the hole starts, the run after it starts where the hole ends."""
+    times, served, sat, beam, sinr, cqi, delay, edge, ul, hole = samples
     nh = served.shape[1]
     # bounds of the sample intervals (midpoint rule), cut at the run's start and end
     bounds = sample_bounds_s(times, t_before, t_after)
@@ -619,12 +631,24 @@ def _runs_of_chunk(samples, t_before, t_after, edge_after, n_rb=None):
     for h0 in range(0, nh, _BLOCK_HANDSETS):
         sl = np.s_[:, h0:min(nh, h0 + _BLOCK_HANDSETS)]
         b = bounds[:, None]
+        tt = np.append(times, np.nan if t_after is None else t_after)[:, None]
+
+        def rows(x, after):
+            """(nt + 1, block) seconds-before-the-sample rows, the next chunk's last."""
+            return np.vstack([x[sl], np.full((1, sl[1].stop - h0), np.nan)
+                              if after is None else after[None, sl[1]]])
+
         if edge is not None:  # per (sample, handset) bounds: the timed edges where known
-            tt = np.append(times, np.nan if t_after is None else t_after)[:, None]
-            e = np.vstack([edge[sl], np.full((1, sl[1].stop - h0), np.nan)
-                           if edge_after is None else edge_after[None, sl[1]]])
+            e = rows(edge, edge_after)
             b = np.where(np.isfinite(e), tt - e, b)
-        parts.append(_runs_of_block(h0, b, served[sl], sat[sl], beam[sl],
+        b_start = b_end = b
+        if hole is not None:  # a hole inside the step: the two runs end and start apart
+            hs = rows(hole[0], None if hole_after is None else hole_after[0])
+            he = rows(hole[1], None if hole_after is None else hole_after[1])
+            b = np.broadcast_to(b, hs.shape)
+            b_end = np.where(np.isfinite(hs), tt - hs, b)
+            b_start = np.where(np.isfinite(he), tt - he, b)
+        parts.append(_runs_of_block(h0, (b_start, b_end), served[sl], sat[sl], beam[sl],
                                     None if sinr is None else sinr[sl],
                                     None if cqi is None else cqi[sl],
                                     None if delay is None else delay[sl],
@@ -638,7 +662,8 @@ _N_RUN_COLUMNS = 13
 
 def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None, ul=None, n_rb=None):
     """Served runs of a block of handset columns, in (handset, start) order;
-    ``bounds``: (nt + 1, nb) sample-interval bounds (or (nt + 1, 1), the same for all).
+    ``bounds``: (nt + 1, nb) sample-interval bounds (or (nt + 1, 1), the same for all),
+    or a pair of them: where runs start, where they end (apart at coverage holes).
 
     Returns handset, start, end, sat, beam, cqi, mean SINR, the number of
     samples with a finite SINR (to join runs across chunks), the same two for
@@ -674,8 +699,9 @@ def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None, ul=None
         uplink = (None, None, None)
     else:
         uplink = (ul_cqi[ii, hh], *_run_means(ul, served, hh, ii, nxt))
-    col = np.minimum(hh, bounds.shape[1] - 1)
-    return (hh + h0, bounds[ii, col], bounds[nxt, col], sat[ii, hh], beam[ii, hh], cqi[ii, hh], mean,
+    b_start, b_end = bounds if isinstance(bounds, tuple) else (bounds, bounds)
+    col = np.minimum(hh, b_start.shape[1] - 1)
+    return (hh + h0, b_start[ii, col], b_end[nxt, col], sat[ii, hh], beam[ii, hh], cqi[ii, hh], mean,
             count, delay_mean, delay_count, *uplink)
 
 
