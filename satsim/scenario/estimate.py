@@ -33,8 +33,9 @@ from .model import Scenario
 #: Interpreter, libraries and compiled kernels, bytes.
 BASE_BYTES = 300e6
 
-#: Link-layer arrays per (time step, handset) of a chunk, bytes.
-CHUNK_BYTES_PER_HANDSET_STEP = 100.0
+#: Link-layer arrays per (time step, handset) of a chunk, bytes (108 since the
+#: coverage holes' two float32 fields, ``LinkChunk.hole_start_s`` / ``hole_end_s``).
+CHUNK_BYTES_PER_HANDSET_STEP = 108.0
 
 #: Per link (satellite in view of a handset at a time step) of a chunk, bytes.
 CHUNK_BYTES_PER_LINK = 60.0
