@@ -77,12 +77,16 @@ def test_edges_do_not_depend_on_the_chunking():
     inp = build(satsim.load_scenario(None, overrides=SHORT))
 
     def edges(chunk_steps):
-        return np.concatenate([c.service_edge_s for c in iter_link_chunks(
-            inp.constellation, inp.handsets, inp.times, inp.link, chunk_steps=chunk_steps)])
+        chunks = list(iter_link_chunks(inp.constellation, inp.handsets, inp.times, inp.link,
+                                       chunk_steps=chunk_steps))
+        return tuple(np.concatenate([getattr(c, name) for c in chunks])
+                     for name in ("service_edge_s", "hole_start_s", "hole_end_s"))
 
-    a, b = edges(7), edges(200)
+    (a, a_start, a_end), (b, b_start, b_end) = edges(7), edges(200)
     assert np.isfinite(a).sum() > 10
     assert np.array_equal(a, b, equal_nan=True)
+    assert np.array_equal(a_start, b_start, equal_nan=True)
+    assert np.array_equal(a_end, b_end, equal_nan=True)
     assert np.all(np.isnan(a[0]))                      # nothing before the first sample
     fin = a[np.isfinite(a)]
     assert np.all((fin >= 0) & (fin <= 10.0))
