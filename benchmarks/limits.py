@@ -75,9 +75,9 @@ LIMITS: dict[str, list[tuple[str, str, float, str]]] = {
         # the Earth-fixed serving kernel against benchmarks.cells_numpy; with
         # another process on one core the 2-thread kernel drops below the
         # 1-thread one (quick 8.2), hence a floor under half for 2 threads
-        ("numpy_over_cells_2t", ">=", 15.0, "SIMD pattern sums (7b92c17): quick 65.3, full "
-                                            "73.8; the table kernel before: 23.4-28.8, 8.2 "
-                                            "with another process on one core"),
+        ("numpy_over_cells_2t", ">=", 8.0, "SIMD pattern sums (7b92c17): quick 65.3, full "
+                                           "73.8, 15.9 with another agent's work on the "
+                                           "machine (CI run, 1-thread ratio 40.3 there)"),
         ("numpy_over_cells_1t", ">=", 18.0, "SIMD pattern sums: quick 39.2, full 42.8; the "
                                             "table kernel before: 13.9-15.2"),
     ],
