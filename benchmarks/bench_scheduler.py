@@ -24,6 +24,18 @@ part of ``all``) or ``python -m benchmarks.bench_scheduler [--quick] [--link]``.
 Checked: both loops deliver the same SMS (within 1 % of those offered), every
 SMS is accounted for, and on periodic coverage an MO SMS arriving in a gap
 waits the gap's mean residual (300 s).
+
+Runs doubling (issue 14, "National scale at 1 s steps"): the scheduler's cost
+should follow the messages and calls, not the coverage view's runs. The
+section's view (at most 4 h of it) has each run cut into ``RUNS_CUT`` touching
+pieces of one serving (satellite, beam, CQI), standing for a 1 s timeline whose
+runs last a few tens of seconds (5 min windows in 32 runs of 9.4 s), then into
+twice as many: the same coverage and
+traffic (SMS and voice), the same results (checked), 2x the runs.
+``runs_doubling_ratio`` is the CPU time with 2x the runs over the time with 1x
+(the scheduler runs on one thread; CPU time moves less than wall time with the
+load), interleaved in one process, best of at least 5 repeats; the issue's
+goal is <= 1.3.
 """
 
 from __future__ import annotations
@@ -36,7 +48,13 @@ import time
 
 import numpy as np
 
-from satsim.scheduler import CoverageView, DataConfig, SchedulerConfig, SmsConfig, VoiceConfig
+from satsim.scheduler import (
+    CoverageView,
+    DataConfig,
+    SchedulerConfig,
+    SmsConfig,
+    VoiceConfig,
+)
 from satsim.scheduler import simulate
 
 from benchmarks import Section, moving_set2_link, peak_added
@@ -84,6 +102,59 @@ SMS = SmsConfig(mo_per_hour=0.5, mt_per_hour=0.5, mt_retry="fixed")  # the refer
 MAX_DELIVERED_DIFF = 0.01
 #: Tolerance of the MO gap-latency check, in standard errors of the mean.
 LATENCY_SIGMAS = 5.0
+#: Runs doubling: pieces each run of the view is cut into (1x; 2x is twice as
+#: many), the longest span measured, s, and the issue's goal for the ratio.
+RUNS_CUT, RUNS_SPAN_MAX_S, GOAL_RUNS_DOUBLING = 32, 4 * 3600.0, 1.3
+#: Fewest repeats of the runs doubling (its ratio moves with the machine's load).
+DOUBLING_REPEATS = 5
+
+
+def cut_runs(view: CoverageView, pieces: int, end_s: float | None = None) -> CoverageView:
+    """``view`` up to ``end_s`` (default: its end) with every run cut into ``pieces``
+    touching runs of equal length and the same serving, SINR, delay and uplink:
+    the same coverage for every look-up of the scheduler, ``pieces`` x the runs."""
+    end_s = view.end_s if end_s is None else min(end_s, view.end_s)
+    keep = view.start < end_s
+    n = int(keep.sum())
+    if not n:
+        return view
+
+    def rep(a):
+        return None if a is None else np.repeat(a[keep], pieces)
+
+    handset = rep(np.repeat(np.arange(view.n_handsets), np.diff(view.offsets)))
+    start, end = rep(view.start), rep(np.minimum(view.end, end_s))
+    piece = np.tile(np.arange(pieces, dtype=np.float64), n)
+    length = (end - start) / pieces
+    new_start = start + piece * length
+    new_end = np.where(piece == pieces - 1, end, start + (piece + 1) * length)
+    return CoverageView(view.n_handsets, handset, new_start, new_end,
+                        rep(view.sat), rep(view.beam), rep(view.cqi),
+                        rep(view.sinr_db), start_s=view.start_s, end_s=end_s, epoch=view.epoch,
+                        delay_s=rep(view.delay_s), ul_sinr_db=rep(view.ul_sinr_db),
+                        n_rb=view.n_rb, ul_cqi=rep(view.ul_cqi))
+
+
+def runs_doubling(view: CoverageView, repeats: int, log=print) -> dict:
+    """Time ``simulate`` (SMS and voice) on ``view`` cut into ``RUNS_CUT`` and
+    ``2 RUNS_CUT`` pieces per run, interleaved, best of ``repeats``; the runs, the
+    times and whether the two gave the same tables."""
+    views = [cut_runs(view, RUNS_CUT * f, view.start_s + RUNS_SPAN_MAX_S) for f in (1, 2)]
+    cfg = SchedulerConfig(sms=SMS, voice=VoiceConfig())
+    times, cpu, results = ([], []), ([], []), [None, None]
+    for r in range(repeats):
+        for k, v in enumerate(views):
+            c0, t0 = time.process_time(), time.perf_counter()
+            results[k] = simulate(v, cfg, seed=0)
+            times[k].append(time.perf_counter() - t0)
+            cpu[k].append(time.process_time() - c0)
+        log(f"  runs doubling {r + 1}/{repeats}: {views[0].n_runs:,} runs {cpu[0][-1]:.3f} s, "
+            f"{views[1].n_runs:,} runs {cpu[1][-1]:.3f} s (CPU)")
+    a, b = results
+    same = a.events.equals(b.events) and a.calls.equals(b.calls)
+    return {"runs": [v.n_runs for v in views], "sms": len(a.events), "calls": len(a.calls),
+            "span_s": views[0].end_s - views[0].start_s, "s_1x": times[0], "s_2x": times[1],
+            "cpu_s_1x": cpu[0], "cpu_s_2x": cpu[1], "same_results": same}
 
 
 def periodic_view(n_handsets: int, duration_s: float) -> CoverageView:
@@ -157,7 +228,10 @@ def run(quick: bool = False, repeats: int | None = None, log=print,
         mixed_added.append(mib)
     n_rec = len(res_m.events) + len(res_m.calls) + len(res_m.sessions)
     sm = res_m.summary()
-    sec.raw = {"view_build_s": build_s, "satsim_s": sat_s, "heapq_s": hq_s,
+    doubling = runs_doubling(view, max(repeats, DOUBLING_REPEATS), log)
+    ratio = min(doubling["cpu_s_2x"]) / min(doubling["cpu_s_1x"])
+    sec.raw = {"runs_doubling": doubling,
+               "view_build_s": build_s, "satsim_s": sat_s, "heapq_s": hq_s,
                "satsim_added_mib": added, "mixed_s": mixed_s, "mixed_added_mib": mixed_added,
                "sms_summary": summ, "mixed_voice": sm["voice"], "mixed_data": sm["data"]}
 
@@ -172,6 +246,10 @@ def run(quick: bool = False, repeats: int | None = None, log=print,
               f"{100 * MAX_DELIVERED_DIFF:g} % of offered)",
               diff <= MAX_DELIVERED_DIFF * s["offered"],
               f"heapq {n_hq:,}, satsim {s['delivered']:,}")
+    sec.check("cutting the runs into twice as many pieces of one serving changes no "
+              "result (the runs doubling compares the same work)", doubling["same_results"],
+              f"{doubling['runs'][0]:,} and {doubling['runs'][1]:,} runs: SMS events and "
+              f"calls tables equal")
     if coverage != "link":
         # an MO SMS arriving in a gap waits for its end: uniform arrival in a
         # 600 s gap gives a mean wait of 300 s (+ access and ground delay)
@@ -209,6 +287,13 @@ def run(quick: bool = False, repeats: int | None = None, log=print,
     sec.add("events_per_s", "SMS events per second (arrival, attempts, delivery)",
             (s["offered"] + int(res.events["attempts"].sum()) + s["delivered"]) / b_sat, "1/s",
             note="each SMS: one arrival, its attempts, one delivery")
+    sec.add("runs_doubling_ratio", "2x coverage runs at the same messages, CPU time ratio",
+            ratio, "x", goal=("<=", GOAL_RUNS_DOUBLING),
+            note=f"SMS + voice over {doubling['span_s'] / 3600:g} h, {doubling['sms']:,} SMS "
+                 f"and {doubling['calls']:,} calls; {doubling['runs'][0]:,} -> "
+                 f"{doubling['runs'][1]:,} runs (each run cut in {RUNS_CUT} / "
+                 f"{2 * RUNS_CUT}); CPU time (one thread), best "
+                 f"{min(doubling['cpu_s_1x']):.2f} / {min(doubling['cpu_s_2x']):.2f} s")
     return sec
 
 

@@ -438,7 +438,9 @@ class CoverageView:
     def run_index(self, handsets, times_s) -> np.ndarray:
         """Vectorised :meth:`run_at`: run index per (handset, time) pair, -1 if not served.
 
-        One merge of the queries with the run starts (``numpy.lexsort``), no loop.
+        A binary search of each query in its own handset's runs
+        (``offsets[h]:offsets[h + 1]``), all queries at once: O(q log r) for q
+        queries and at most r runs per handset; no pass over all the runs.
         """
         h = np.asarray(handsets, dtype=np.int64).ravel()
         t = np.asarray(times_s, dtype=np.float64).ravel()
@@ -446,19 +448,10 @@ class CoverageView:
             raise InputError("run_index: handsets and times_s must have the same length")
         if h.size and (h.min() < 0 or h.max() >= self.n_handsets):
             raise InputError(f"run_index: handsets must be in 0..{self.n_handsets - 1}")
-        nr = self.start.size
-        run_h = np.repeat(np.arange(self.n_handsets), np.diff(self.offsets))
-        keys_h = np.concatenate([run_h, h])
-        keys_t = np.concatenate([self.start, t])
-        kind = np.concatenate([np.zeros(nr, np.int8), np.ones(t.size, np.int8)])
-        order = np.lexsort((kind, keys_t, keys_h))  # runs before queries on ties
-        is_run = order < nr
-        last_run = np.cumsum(is_run) - 1  # runs are stored in (handset, start) order
-        q = order[~is_run] - nr
-        j = np.full(t.size, -1, dtype=np.int64)
-        j[q] = last_run[~is_run]
-        ok = j >= 0
-        ok[ok] = (run_h[j[ok]] == h[ok]) & (t[ok] < self.end[j[ok]])
+        first = self.offsets[h]
+        j = _bisect_right_runs(self.start, first, self.offsets[h + 1], t) - 1
+        ok = j >= first
+        ok[ok] = t[ok] < self.end[j[ok]]
         return np.where(ok, j, -1)
 
     def is_served_many(self, handsets, times_s) -> np.ndarray:
@@ -477,17 +470,20 @@ class CoverageView:
         n = self.n_runs
         t = np.zeros(n, dtype=bool)
         if n > 1:
-            run_h = np.repeat(np.arange(self.n_handsets), np.diff(self.offsets))
-            t[:-1] = (run_h[1:] == run_h[:-1]) & (self.start[1:] == self.end[:-1])
+            t[:-1] = self.start[1:] == self.end[:-1]
+            t[self.handset_last()] = False
         return t
+
+    def handset_last(self) -> np.ndarray:
+        """Index of each handset's last run, for the handsets with runs; int64."""
+        counts = np.diff(self.offsets)
+        return self.offsets[1:][counts > 0] - 1
 
     def chain_last(self, link: np.ndarray) -> np.ndarray:
         """Index of the last run of each run's chain, int64, (nrun,): run ``j`` chains
         into ``j + 1`` where ``link[j]`` (bool, (nrun,)) holds and they touch
-        (:meth:`touching`)."""
-        n = self.n_runs
-        breaks = np.flatnonzero(~(self.touching() & np.asarray(link, dtype=bool)))
-        return breaks[np.searchsorted(breaks, np.arange(n))] if n else np.zeros(0, np.int64)
+        (:meth:`touching`). One linear pass, no sort or search."""
+        return next_true(~(self.touching() & np.asarray(link, dtype=bool)))
 
     def same_serving_next(self) -> np.ndarray:
         """``s[j]``: run ``j + 1`` has run ``j``'s satellite, beam and downlink CQI; bool,
@@ -522,6 +518,35 @@ class CoverageView:
     def __repr__(self) -> str:
         return (f"CoverageView({self.n_handsets} handsets, {self.n_runs} runs, "
                 f"[{self.start_s:g}, {self.end_s:g}) s)")
+
+
+def next_true(b: np.ndarray) -> np.ndarray:
+    """Index of the first True of ``b`` at or after each position, int64 (``b.size``
+    where there is none): each True index repeated over the positions up to it,
+    linear in ``b.size`` (no sort or search)."""
+    b = np.asarray(b, dtype=bool)
+    at = np.append(np.flatnonzero(b), b.size).astype(np.int64)
+    counts = np.diff(at, prepend=-1)
+    counts[-1] -= 1  # the sentinel b.size covers the positions after the last True only
+    return np.repeat(at, counts)
+
+
+def _bisect_right_runs(start: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                       t: np.ndarray) -> np.ndarray:
+    """``bisect_right(start, t[i], lo[i], hi[i])`` for every query ``i`` at once:
+    ``start[lo[i]:hi[i]]`` is sorted; int64 positions. As many numpy passes over
+    the queries as the widest slice has bits; NaN times go left."""
+    lo, hi = lo.astype(np.int64, copy=True), hi.astype(np.int64, copy=True)
+    if not lo.size or not start.size:
+        return lo
+    last = start.size - 1
+    for _ in range(int((hi - lo).max()).bit_length()):
+        active = lo < hi
+        mid = (lo + hi) >> 1
+        right = active & (start[np.minimum(mid, last)] <= t)
+        lo = np.where(right, mid + 1, lo)
+        hi = np.where(active & ~right, mid, hi)
+    return lo
 
 
 def _block_end(end: np.ndarray, link: np.ndarray) -> np.ndarray:

@@ -154,7 +154,7 @@ import numpy as np
 from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, RATE_BPS_PER_RB, cqi_from_sinr_db
 from .arrivals import at, handset_arrivals, handset_draws
 from .config import VoiceConfig
-from .coverage_view import CoverageView
+from .coverage_view import CoverageView, next_true
 from .resources import Beams
 from .uplink import per_rb_sinr_db
 
@@ -321,10 +321,12 @@ class VoiceContext:
 
 def _voice_runs(view: CoverageView, voice: VoiceConfig):
     """Per-run arrays ``ok``, ``dl_ok`` and ``dl_ok_end`` (see :class:`VoiceContext`)."""
-    cqi = view.cqi.astype(np.int64)
-    sinr = view.sinr_db.astype(np.float64)
-    sinr = np.where(np.isnan(sinr), CQI_MIN_SINR_DB[cqi], sinr)  # CQI only: its lower bound
-    dl_ok = (cqi >= voice.min_cqi) & (sinr >= voice.threshold_sinr_db)
+    min_cqi, threshold_db = voice.min_cqi, voice.threshold_sinr_db
+    dl_ok = (view.cqi >= min_cqi) & (view.sinr_db.astype(np.float64) >= threshold_db)
+    nan = np.flatnonzero(np.isnan(view.sinr_db))
+    if nan.size:  # CQI only: its lower bound
+        cqi = view.cqi[nan].astype(np.int64)
+        dl_ok[nan] = (cqi >= min_cqi) & (CQI_MIN_SINR_DB[cqi] >= threshold_db)
     if not view.has_uplink:
         return dl_ok, dl_ok, None
     ok = dl_ok & uplink_ok(view, voice)
@@ -350,24 +352,21 @@ def uplink_ok(view: CoverageView, voice: VoiceConfig) -> np.ndarray:
 
 def usable_runs(view: CoverageView, ok: np.ndarray):
     """``stretch_last`` and ``next_ok`` per run of ``view`` for the usable runs ``ok``
-    (see :class:`VoiceContext`; shared with :mod:`satsim.scheduler.app_call`)."""
+    (see :class:`VoiceContext`; shared with :mod:`satsim.scheduler.app_call`).
+
+    A few linear passes over the runs (:func:`~satsim.scheduler.coverage_view.next_true`,
+    no sort or search), so their cost is a small constant per run."""
     n = view.n_runs
-    run_h = np.repeat(np.arange(view.n_handsets), np.diff(view.offsets))
-    link = np.zeros(n, dtype=bool)  # run j continues into j + 1 for voice
-    if n > 1:
-        link[:-1] = ((run_h[1:] == run_h[:-1]) & (view.start[1:] == view.end[:-1])
-                     & (view.sat[1:] == view.sat[:-1]) & (view.beam[1:] == view.beam[:-1])
-                     & ok[1:] & ok[:-1])
-    idx = np.arange(n)
-    # last index of each chain: the next index where the chain breaks
-    breaks = np.flatnonzero(~link)
-    stretch_last = breaks[np.searchsorted(breaks, idx)] if n else idx
-    # first ok run at or after j (reverse running minimum), if it is the same handset's
-    cand = np.where(ok, idx, n)
-    first_ok = np.minimum.accumulate(cand[::-1])[::-1] if n else cand
-    same = first_ok < n
-    same[same] = run_h[first_ok[same]] == run_h[same]
-    next_ok = np.where(same, first_ok, -1)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    link = view.touching()  # run j continues into j + 1 for voice: same beam, both usable
+    link[:-1] &= ((view.sat[1:] == view.sat[:-1]) & (view.beam[1:] == view.beam[:-1])
+                  & ok[1:] & ok[:-1])
+    stretch_last = next_true(~link)
+    # first ok run at or after j, if it is the same handset's (before its handset's end)
+    first_ok = next_true(ok)
+    handset_end = np.repeat(view.offsets[1:], np.diff(view.offsets))
+    next_ok = np.where(first_ok < handset_end, first_ok, -1)
     return stretch_last, next_ok
 
 
