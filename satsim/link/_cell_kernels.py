@@ -239,7 +239,6 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
     keys = np.unique(key)
     group = np.searchsorted(keys, key)
     load = np.zeros(nsat, dtype=np.int64)
-    e_cur = np.empty(ncell)
     full = np.zeros(ncell, dtype=np.bool_)
     count = np.zeros(ncell + 1, dtype=np.int64)
     no_sats = np.empty(0, dtype=np.int64)
@@ -253,10 +252,6 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
             if cur >= 0 and sat_pos[cur, t, 0] == sat_pos[cur, t, 0]:
                 du, rng = _up_offset(sat_pos, t, cur, pos, up, c)
                 need = du < sin_min_el * rng
-            # a cell that keeps its satellite lists that one link alone, and the
-            # choice then reads its elevation only against the mask: the mask
-            # itself stands in for it (no angle computed)
-            e_cur[c] = min_elev_deg
             m = 1
             if need or reeval:
                 g = group[c]
@@ -287,7 +282,10 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
                     elevs[j] = _elevation_deg(sat_pos, t, sats[j], pos, east, north, up, c)
             else:
                 sats[k] = state_sat[c]
-                elevs[k] = e_cur[c]
+                # a cell that keeps its satellite lists that one link alone, and the
+                # choice then reads its elevation only against the mask: the mask
+                # itself stands in for it (no angle computed)
+                elevs[k] = min_elev_deg
         assign_step(count, sats, elevs, order, min_elev_deg, max_beams, hysteresis_deg, reeval,
                     load, state_sat, out_sat[t], out_reason[t])
 
