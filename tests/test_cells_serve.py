@@ -308,3 +308,22 @@ def test_the_uplink_coefficient_is_one_phone_at_free_space_loss():
                                                                               abs=1e-6)
     moving = build(satsim.load_scenario(None, overrides={"beams.mode": "moving"}))
     assert prepare(moving.link, 10.0, 600.0).radio.ul_interf_coeff == 0.0
+
+
+def test_phones_of_one_cell_get_what_each_would_get_alone():
+    """The phones of a cell share their serving beam's uplink interference
+    terms (computed once per cell and satellite): each phone's downlink and
+    uplink are still exactly what it gets served alone, wherever it is in the
+    cell, and a phone of another cell in the same step is unaffected."""
+    cells = [_ground(0.0), _ground(25.0), _ground(60.0)]
+    args = dict(n_sats=2, eirp_w=(100.0, 100.0, 100.0), activity=(1.0, 0.5, 1.0),
+                beam_sats=[0, 0, 1], cell_sat=[[0, 0, 1]], ul_coeff=30.0 * H_KM ** 2)
+    offsets, cell_of = [0.0, 3.0, -4.0, 26.0, 6.5], [0, 0, 0, 1, 0]
+    together, _ = _setup(offsets, cell_of, cells, **args)
+    assert together[10][0, 0] < together[4][0, 0] - 1e-4      # the uplink sees interference
+    for h, (x, c) in enumerate(zip(offsets, cell_of)):
+        alone, _ = _setup([x], [c], cells, **args)
+        for field in (3, 4, 10):                 # DL SINR, UL SNR, UL SINR
+            assert together[field][0, h] == alone[field][0, 0]
+    # the phones of cell 0 differ on the downlink (their offsets), not in the shared term
+    assert len({float(together[3][0, h]) for h in (0, 1, 2, 4)}) == 4

@@ -427,17 +427,6 @@ def _color_range(beams, slot, color):
     return beams.color_offsets[i], beams.color_offsets[i + 1]
 
 
-@njit
-def _serving_beam(beams, slot, c, color):
-    """Index of cell ``c``'s beam (colour ``color``) among the active beams of
-    (step, satellite) ``slot``, -1 if none."""
-    lo, hi = _color_range(beams, slot, color)
-    for b in range(lo, hi):
-        if beams.cell[b] == c:
-            return b
-    return -1
-
-
 #: Floating-point freedom of the pattern sums: reassociation (so the sum over
 #: beams runs in SIMD lanes) and fused multiply-add, nothing else: the sums
 #: change at round-off level only (~1e-15 relative), and stay the same from run
@@ -540,18 +529,17 @@ def _sees(sp, cp):
 
 
 @njit
-def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, pattern, circ,
-                             rect, pairs):
+def _uplink_link_rel(geo, cells, beams, t, s, bs, s2, color, pattern, circ, rect, pairs):
     """Uplink co-channel interference into the receive beam ``bs`` of satellite
-    ``s`` (the handset's serving beam), before the run's uplink coefficient
-    (``RadioTerms.ul_interf_coeff``) and the beam's scan factor: the sum over
-    every other active beam of colour ``color`` of every satellite in the
-    handset's links ``k0:k1`` of ``g / r²``, where one phone at that beam's
+    ``s`` (a phone's serving beam) from the phones of satellite ``s2``'s cells,
+    before the run's uplink coefficient (``RadioTerms.ul_interf_coeff``) and
+    the beam's scan factor: the sum over every active beam of colour ``color``
+    of ``s2`` other than ``bs`` of ``g / r²``, where one phone at that beam's
     cell centre transmits, ``g`` is the normalised gain of beam ``bs`` toward
     it and ``r`` (km) its range to ``s``; cells that do not see ``s`` above
-    their horizon are skipped. The interfering phones are the downlink's
-    interferers mirrored: the cells whose beams interfere on the handset's
-    downlink hold the phones that interfere on its uplink.
+    their horizon are skipped. It depends on the serving beam and ``s2`` only,
+    not on where the phone is in its cell: :func:`serve_cells` computes it once
+    per (serving beam, ``s2``) and every phone of the cell reads it.
 
     Rectangular pattern (:func:`pattern_sum`, probe: the beam's steering):
     the satellite's own cells are read from their beams' steering and range,
@@ -559,36 +547,49 @@ def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, p
     already turned into this satellite's frame, shared by every phone it
     serves). Circular pattern (``pairs`` empty): every cell is turned here."""
     nsat = geo.sat_pos_km.shape[0]
-    sp = geo.sat_pos_km[s, t]
+    slot = t * nsat + s2
+    lo, hi = _color_range(beams, slot, color)
+    if pattern != PATTERN_RECT:
+        sp = geo.sat_pos_km[s, t]
+        bd = beams.direction[bs]
+        total = 0.0
+        for b in range(lo, hi):
+            if b == bs:
+                continue
+            cp = cells.centre_km[beams.cell[b]]
+            if not _sees(sp, cp):
+                continue
+            d0, d1, d2, rng = _unit_from(sp, cp)
+            g = pattern_gain_lin(d0 * bd[0] + d1 * bd[1] + d2 * bd[2], circ[1], circ[0],
+                                 circ[2])
+            total += g / (rng * rng)
+        return total
     u0, v0 = beams.u[bs], beams.v[bs]
+    if s2 == s:
+        # the serving satellite's own cells: each beam's steering is its cell's
+        # direction in this very frame, and its range is stored
+        return _pattern_sum_without(beams.u, beams.v, beams.inv_range2_km, lo, hi, bs, u0, v0,
+                                    rect)
     pair_key, pair_start, pu, pv, pinv = pairs
+    pair = np.searchsorted(pair_key, s * nsat + s2)
+    base = pair_start[pair] - beams.offsets[slot]
+    return pattern_sum(pu, pv, pinv, base + lo, base + hi, u0, v0, rect[0], rect[1], rect[2],
+                       rect[3])
+
+
+@njit
+def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, pattern, circ,
+                             rect, pairs):
+    """Uplink co-channel interference into the receive beam ``bs`` of satellite
+    ``s`` (the handset's serving beam) from the phones of every satellite in
+    the handset's links ``k0:k1`` (:func:`_uplink_link_rel` each, summed in
+    link order). The interfering phones are the downlink's interferers
+    mirrored: the cells whose beams interfere on the handset's downlink hold
+    the phones that interfere on its uplink."""
     total = 0.0
     for k in range(k0, k1):
-        slot = t * nsat + geo.sat[k]
-        lo, hi = _color_range(beams, slot, color)
-        if pattern != PATTERN_RECT:
-            bd = beams.direction[bs]
-            for b in range(lo, hi):
-                if b == bs:
-                    continue
-                cp = cells.centre_km[beams.cell[b]]
-                if not _sees(sp, cp):
-                    continue
-                d0, d1, d2, rng = _unit_from(sp, cp)
-                g = pattern_gain_lin(d0 * bd[0] + d1 * bd[1] + d2 * bd[2], circ[1], circ[0],
-                                     circ[2])
-                total += g / (rng * rng)
-            continue
-        if geo.sat[k] == s:
-            # the serving satellite's own cells: each beam's steering is its cell's
-            # direction in this very frame, and its range is stored
-            total += _pattern_sum_without(beams.u, beams.v, beams.inv_range2_km, lo, hi, bs,
-                                          u0, v0, rect)
-            continue
-        pair = np.searchsorted(pair_key, s * nsat + geo.sat[k])
-        base = pair_start[pair] - beams.offsets[slot]
-        total += pattern_sum(pu, pv, pinv, base + lo, base + hi, u0, v0, rect[0], rect[1],
-                             rect[2], rect[3])
+        total += _uplink_link_rel(geo, cells, beams, t, s, bs, geo.sat[k], color, pattern, circ,
+                                  rect, pairs)
     return total
 
 
@@ -666,16 +667,19 @@ def _centre_offsets(sat_pos, sat_vel, centre, link_rate_km_s, link_range_km, dl_
 
 @njit
 def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, rect, pairs,
-                   out):
+                   bs, ul_sat, ul_rel, n_ul, out):
     """:func:`serve_cells` for one handset at one step (a separate function:
-    numba's parallel loops do not write through named-tuple fields)."""
+    numba's parallel loops do not write through named-tuple fields); ``bs`` is
+    its cell's beam at this step (-1 none). ``ul_sat[:n_ul]`` / ``ul_rel`` hold
+    the uplink interference terms (:func:`_uplink_link_rel`) its cell's phones
+    computed before it at this step, by satellite; the phone adds those it
+    computes and returns the new count."""
     nh = geo.handset_pos_km.shape[0]
-    nsat = geo.sat_pos_km.shape[0]
     c = cells.handset_cell[h]
     s = cells.sat[t, c]
     k0, k1 = geo.offsets[t * nh + h], geo.offsets[t * nh + h + 1]
     ks = -1
-    if s >= 0:
+    if s >= 0 and bs >= 0:
         for k in range(k0, k1):
             if geo.sat[k] == s:
                 ks = k
@@ -683,8 +687,7 @@ def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, r
     if ks < 0:
         write_no_link(out, t, h, NO_BEAM if cells.reason[t, c] == CELL_NO_BEAM
                       else NO_SATELLITE)
-        return
-    bs = _serving_beam(beams, t * nsat + s, c, cells.color[c])
+        return n_ul
     d0, d1, d2, _ = _unit_from(geo.sat_pos_km[s, t], geo.handset_pos_km[h])
     g = steered_gain_lin(pattern, d0, d1, d2, axes[s, t], beams.direction[bs],
                          beams.u[bs], beams.v[bs], circ, rect)
@@ -705,10 +708,65 @@ def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, r
     out.ul_snr_db[t, h] = ul_snr
     i_over_n = 0.0
     if radio.ul_interf_coeff > 0.0:
-        i_over_n = radio.ul_interf_coeff * scan * _uplink_interference_rel(
-            geo, axes, cells, beams, t, k0, k1, s, bs, cells.color[c], pattern, circ, rect,
-            pairs)
+        # :func:`_uplink_interference_rel`, each satellite's term read from the
+        # cell's phones before this one where they had it (the same value: it
+        # depends on the serving beam and the satellite alone)
+        total = 0.0
+        for k in range(k0, k1):
+            s2 = geo.sat[k]
+            j = 0
+            while j < n_ul and ul_sat[j] != s2:
+                j += 1
+            if j < n_ul:
+                term = ul_rel[j]
+            else:
+                term = _uplink_link_rel(geo, cells, beams, t, s, bs, s2, cells.color[c],
+                                        pattern, circ, rect, pairs)
+                if n_ul < ul_sat.size:
+                    ul_sat[n_ul] = s2
+                    ul_rel[n_ul] = term
+                    n_ul += 1
+            total += term
+        i_over_n = radio.ul_interf_coeff * scan * total
     out.ul_sinr_db[t, h] = ul_snr - 10.0 * math.log10(1.0 + i_over_n)
+    return n_ul
+
+
+@njit
+def handsets_by_cell(handset_cell, ncell):
+    """The handsets grouped by cell: ``(start, handsets)``, a CSR over the cells
+    that hold any (``start`` (ngroup + 1,)), handsets ascending in each."""
+    nh = handset_cell.size
+    count = np.zeros(ncell + 1, dtype=np.int64)
+    for h in range(nh):
+        count[handset_cell[h] + 1] += 1
+    for c in range(ncell):
+        count[c + 1] += count[c]
+    fill = count[:-1].copy()
+    handsets = np.empty(nh, dtype=np.int64)
+    for h in range(nh):
+        handsets[fill[handset_cell[h]]] = h
+        fill[handset_cell[h]] += 1
+    ngroup = 0
+    for c in range(ncell):
+        if count[c + 1] > count[c]:
+            ngroup += 1
+    start = np.zeros(ngroup + 1, dtype=np.int64)
+    g = 0
+    for c in range(ncell):
+        if count[c + 1] > count[c]:
+            start[g + 1] = start[g] + count[c + 1] - count[c]
+            g += 1
+    return start, handsets
+
+
+@njit
+def cell_beams(beams, t, nsat, out):
+    """Each cell's beam at step ``t`` (index into ``beams``, -1 none) into
+    ``out`` (ncell,): a cell has at most one, its serving satellite's."""
+    out[:] = -1
+    for b in range(beams.offsets[t * nsat], beams.offsets[(t + 1) * nsat]):
+        out[beams.cell[b]] = b
 
 
 @njit
@@ -756,18 +814,35 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
     (:func:`_uplink_interference_rel`); the other satellites' cells are turned
     into each serving satellite's frame once per step (:func:`uplink_pairs`).
 
-    Steps run one after the other, the handsets of a step in parallel: a step's
-    beams (~35,000 over the contiguous US with every cell lit, 2 MB) then stay
-    in cache while every handset reads them.
+    Steps run one after the other, the cells of a step in parallel, each cell's
+    handsets in turn: a step's beams (~35,000 over the contiguous US with every
+    cell lit, 2 MB) then stay in cache while every handset reads them, and the
+    phones of a cell compute the uplink interference into their (common)
+    serving beam from each satellite once (:func:`_uplink_link_rel`: it does
+    not depend on where the phone is in the cell), with the same result.
     """
     nt, nh = out.sat.shape
+    nsat = geo.sat_pos_km.shape[0]
     use_pairs = radio.ul_interf_coeff > 0.0 and pattern == PATTERN_RECT
     none_i, none_f = np.zeros(1, dtype=np.int64), np.zeros(0)
+    group_start, group_handsets = handsets_by_cell(cells.handset_cell, cells.sat.shape[1])
+    ngroup = group_start.size - 1
+    max_links = 0
+    for i in range(nt * nh):
+        max_links = max(max_links, geo.offsets[i + 1] - geo.offsets[i])
+    ul_sat = np.empty((ngroup, max_links), dtype=np.int64)
+    ul_rel = np.empty((ngroup, max_links))
+    beam_of = np.empty(cells.sat.shape[1], dtype=np.int64)
     for t in range(nt):
         if use_pairs:
             pairs = uplink_pairs(t, geo, axes, cells, beams)
         else:
             pairs = (none_i[:0], none_i, none_f, none_f, none_f)
-        for h in prange(nh):
-            _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, rect,
-                           pairs, out)
+        cell_beams(beams, t, nsat, beam_of)
+        for g in prange(ngroup):
+            n_ul = 0
+            for i in range(group_start[g], group_start[g + 1]):
+                h = group_handsets[i]
+                n_ul = _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ,
+                                      rect, pairs, beam_of[cells.handset_cell[h]], ul_sat[g],
+                                      ul_rel[g], n_ul, out)
