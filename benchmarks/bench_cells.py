@@ -2,12 +2,13 @@
 
 satsim's default scenario serves handsets in Earth-fixed cells
 (``beams.mode: earth_fixed``); its hot path is
-``satsim.link._cell_kernels.serve_cells`` (numba, steps in turn, the handsets
+``satsim.link._cell_kernels.serve_cells`` (numba, steps in turn, the cells
 of a step in parallel): per handset and step, its cell's serving beam and
 gain (rectangular array steered in sine space), and the co-channel
 interference of every other active beam of the same colour of every
 satellite in its links, its closed-form |F|² pattern evaluated in SIMD lanes
-(``_cell_kernels.pattern_sum``: sinc² by range reduction and a polynomial).
+(``_cell_kernels.pattern_sum``: sin X by the angle-difference identity on
+phases computed once per beam and per probe).
 
 One job in a fresh interpreter (this module is also the worker:
 ``python -m benchmarks.bench_cells '{"kind": "compare", ...}'`` prints

@@ -21,8 +21,8 @@ from its code:
    uniformly illuminated rectangular aperture, Balanis, *Antenna Theory*, 4th
    ed., Wiley 2016, §12.5 and Table 12.1; ``satsim.link.aperture``), the
    floor where ``w <= 0`` (behind the array); evaluated in closed form with
-   ``np.sinc`` (the kernel evaluates the same sinc² by range reduction and a
-   polynomial, ``_aperture_kernels.sinc_sq_parts``);
+   ``np.sinc`` (the kernel evaluates the same sinc² from sin X by the
+   angle-difference identity, ``_aperture_kernels.sinc_sq_parts_from_sin``);
 5. received power ``p = EIRP_bs g 10^(-loss/10)`` (``beams.eirp_w``: peak
    EIRP, scan loss included); SNR ``10 log10 p - N_dB``;
 6. interference: every active beam of the handset's cell colour other than

@@ -71,12 +71,12 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
         np.zeros((1, ncell), dtype=np.int32) if cell_sat is None else np.asarray(cell_sat,
                                                                                  np.int32),
         np.zeros((1, ncell), dtype=np.uint8) if reason is None else np.asarray(reason, np.uint8))
-    beams = ActiveBeams.of(beam_offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
-                           cells.color, beam_inv_r2, scan_lin)
-    radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), UL_OFFSET_DB, F_HZ, ul_coeff)
-    rules = ServingRules(0.0, 0.0, max_doppler_hz, 1e9, min_sinr_db, True, 1.0, 1)
     lam = C_KM_S * 1e3 / F_HZ
     rect = rect_args(math.pi * 2.7 / lam, math.pi * 2.3 / lam, 0, 1e-8)
+    beams = ActiveBeams.of(beam_offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
+                           cells.color, beam_inv_r2, scan_lin, rect[:2])
+    radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), UL_OFFSET_DB, F_HZ, ul_coeff)
+    rules = ServingRules(0.0, 0.0, max_doppler_hz, 1e9, min_sinr_db, True, 1.0, 1)
     circ = (np.ones(4), 1.0, 1e-8)
     out = LinkOutputs.empty(1, nh, value_dtype=np.float64)
     geo = LinkGeometry(sat_pos, sat_vel, h_pos, offsets, link_sat, link_range, link_rate,
@@ -171,30 +171,41 @@ def test_low_sinr_is_reported():
 @pytest.mark.parametrize("taper", [0, 1])
 def test_interference_sums_use_the_closed_form_pattern(taper):
     """The interference sums (``pattern_sum``) evaluate sinc² without calling sin
-    (range reduction and a Taylor polynomial, so the loop runs in SIMD lanes):
-    against ``_aperture_kernels.rect_pattern_lin`` (the closed form with the
-    library's sin) every term is within 1e-12 of the peak over the whole sphere
-    (offsets up to 2 in sine space, 2.7 m x 2.3 m at 1992.5 MHz), and a sum
+    per term (the angle-difference identity on phases computed once, so the
+    loop runs in SIMD lanes): against ``_aperture_kernels.rect_pattern_lin``
+    (the closed form with the library's sin) every term is within 1e-12 of the
+    peak over the whole sphere (offsets up to 2 in sine space, 2.7 m x 2.3 m at
+    1992.5 MHz), within 1e-9 relative wherever it is above the floor (near the
+    peak, at a null of one axis, close to a beam's own direction), and a sum
     equals the sum of closed-form terms to 1e-12 relative."""
     from satsim.link._aperture_kernels import rect_pattern_lin
     lam = C_KM_S * 1e3 / F_HZ
     kx, ky = math.pi * 2.7 / lam, math.pi * 2.3 / lam
     rng = np.random.default_rng(1)
     n = 20000
+    u0, v0 = 0.25, -0.1
     us, vs = rng.uniform(-1.0, 1.0, n), rng.uniform(-1.0, 1.0, n)
-    us[:3], vs[:3] = 0.25, -0.1           # the probe direction itself: the peak
+    us[:3], vs[:3] = u0, v0               # the probe direction itself: the peak
+    us[3:9] = u0 + np.array([1e-9, -1e-7, 1e-5, 3e-4, 1e-3, -2e-3])   # near the peak in u
+    vs[3:9] = v0 + np.array([2e-9, 1e-6, -1e-4, 5e-4, 0.0, 1e-2])
+    us[9], vs[9] = u0 - math.pi / kx, v0 + 0.05                        # a null in x, then
+    us[10], vs[10] = u0 - math.pi / kx * (1 + 1e-6), v0 + 0.05         # right beside it
     ws = rng.uniform(0.1, 1.0, n)
-    want = np.array([rect_pattern_lin(0.25 - us[i], -0.1 - vs[i], kx, ky, taper)
+    phase = ck.beam_phase(us, vs, kx, ky)
+    probe = ck.probe_phase(u0, v0, kx, ky)
+    want = np.array([rect_pattern_lin(u0 - us[i], v0 - vs[i], kx, ky, taper)
                      for i in range(n)])
-    one = np.array([ck.pattern_sum(us, vs, np.ones(n), i, i + 1, 0.25, -0.1, kx, ky, taper,
-                                   0.0) for i in range(n)])
+    one = np.array([ck.pattern_sum(us, vs, phase, np.ones(n), i, i + 1, u0, v0, probe, kx, ky,
+                                   taper, 0.0) for i in range(n)])
     assert np.max(np.abs(one - want)) <= 1e-12
     assert one[0] == pytest.approx(1.0, abs=1e-12)
+    above = want > 1e-8
+    assert np.max(np.abs(one[above] / want[above] - 1.0)) <= 1e-9
     floor = 1e-8
-    total = ck.pattern_sum(us, vs, ws, 0, n, 0.25, -0.1, kx, ky, taper, floor)
+    total = ck.pattern_sum(us, vs, phase, ws, 0, n, u0, v0, probe, kx, ky, taper, floor)
     assert total == pytest.approx(np.sum(ws * np.maximum(want, floor)), rel=1e-12)
     # a negative weight marks a direction behind the array: floor x |w|
-    assert ck.pattern_sum(us, vs, -ws, 0, n, 0.25, -0.1, kx, ky, taper, floor) == \
+    assert ck.pattern_sum(us, vs, phase, -ws, 0, n, u0, v0, probe, kx, ky, taper, floor) == \
         pytest.approx(floor * ws.sum(), rel=1e-12)
 
 

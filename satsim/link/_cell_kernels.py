@@ -16,9 +16,9 @@ from numba import prange
 from .._jit import njit
 from ._aperture_kernels import (
     TAPER_COSINE,
-    cosine_taper_field_sq_parts,
+    cosine_taper_field_sq_parts_from_cos,
     rect_steered_gain_lin,
-    sinc_sq_parts,
+    sinc_sq_parts_from_sin,
 )
 from ._kernels import (
     _C_KM_S,
@@ -435,23 +435,33 @@ _SUM_MATH = {"reassoc", "contract"}
 
 
 @njit(fastmath=_SUM_MATH)
-def pattern_sum(us, vs, ws, lo, hi, u, v, half_kl_x_rad, half_kl_y_rad, taper, floor_lin):
+def pattern_sum(us, vs, phase, ws, lo, hi, u, v, probe, half_kl_x_rad, half_kl_y_rad, taper,
+                floor_lin):
     """``Σ_{b in lo:hi} w_b max(|F(kx (u - u_b)) F(ky (v - v_b))|², floor_lin)``:
     the rectangular aperture's power pattern (``_aperture_kernels.
-    rect_pattern_lin``, the closed form through ``sinc_sq_parts``: one
-    division per beam) between a probe
-    direction ``(u, v)`` and each of ``(us[b], vs[b])`` in one sine space,
-    weighted by ``ws[b]``; a negative weight stands for a direction behind the
-    array and adds ``-w_b x floor_lin``. The interference sums of the cell
-    kernel, in both directions (sinc² is even). A plain loop over contiguous
-    arrays with no branch but selects: it runs in SIMD lanes."""
+    rect_pattern_lin``) between a probe direction ``(u, v)`` and each of
+    ``(us[b], vs[b])`` in one sine space, weighted by ``ws[b]``; a negative
+    weight stands for a direction behind the array and adds ``-w_b x
+    floor_lin``. The interference sums of the cell kernel, in both directions
+    (sinc² is even).
+
+    The sines come from the angle-difference identity: ``phase`` (4, n) holds
+    each point's ``sin kx u_b, cos kx u_b, sin ky v_b, cos ky v_b``
+    (:func:`beam_phase`), ``probe`` the same four of ``(u, v)``
+    (:func:`probe_phase`), so ``sin X = sin(kx u) cos(kx u_b) - cos(kx u)
+    sin(kx u_b)`` costs two products (``_aperture_kernels.
+    sinc_sq_parts_from_sin``; the cosine taper reads ``cos X`` the same way),
+    and a beam costs one division. A plain loop over contiguous arrays with no
+    branch but selects: it runs in SIMD lanes."""
     # slices indexed from 0: a loop over range(lo, hi) would let numba's
     # negative-index wraparound turn every load into a vector gather
     us, vs, ws = us[lo:hi], vs[lo:hi], ws[lo:hi]
+    sxs, cxs, sys_, cys = phase[0, lo:hi], phase[1, lo:hi], phase[2, lo:hi], phase[3, lo:hi]
+    su, cu, sv, cv = probe
     total = 0.0
     for b in range(ws.size):
-        nx, dx = _field_sq_parts(half_kl_x_rad * (u - us[b]), taper)
-        ny, dy = _field_sq_parts(half_kl_y_rad * (v - vs[b]), taper)
+        nx, dx = _field_sq_parts(half_kl_x_rad * (u - us[b]), su, cu, sxs[b], cxs[b], taper)
+        ny, dy = _field_sq_parts(half_kl_y_rad * (v - vs[b]), sv, cv, sys_[b], cys[b], taper)
         g = max((nx * ny) / (dx * dy), floor_lin)
         w = ws[b]
         total += w * g if w >= 0.0 else -w * floor_lin
@@ -459,23 +469,45 @@ def pattern_sum(us, vs, ws, lo, hi, u, v, half_kl_x_rad, half_kl_y_rad, taper, f
 
 
 @njit(inline="always")
-def _field_sq_parts(x, taper):
-    """``(num, den)`` of the line source's |F(x)|² for the taper code (the
-    test is loop-invariant: LLVM hoists it out of :func:`pattern_sum`'s loop)."""
+def _field_sq_parts(x, sa, ca, sb, cb, taper):
+    """``(num, den)`` of the line source's |F(x)|² for the taper code, where
+    ``x = k (a - b)`` and ``sa, ca, sb, cb`` are the sines and cosines of
+    ``k a`` and ``k b`` (the test is loop-invariant: LLVM hoists it out of
+    :func:`pattern_sum`'s loop)."""
     if taper == TAPER_COSINE:
-        return cosine_taper_field_sq_parts(x)
-    return sinc_sq_parts(x)
+        return cosine_taper_field_sq_parts_from_cos(x, ca * cb + sa * sb)
+    return sinc_sq_parts_from_sin(x, sa * cb - ca * sb)
+
+
+@njit(inline="always")
+def probe_phase(u, v, half_kl_x_rad, half_kl_y_rad):
+    """``(sin kx u, cos kx u, sin ky v, cos ky v)`` of a probe direction, as
+    :func:`pattern_sum` reads it."""
+    return (math.sin(half_kl_x_rad * u), math.cos(half_kl_x_rad * u),
+            math.sin(half_kl_y_rad * v), math.cos(half_kl_y_rad * v))
+
+
+@njit(parallel=True)
+def beam_phase(us, vs, half_kl_x_rad, half_kl_y_rad):
+    """``(4, n)``: ``sin kx u_b, cos kx u_b, sin ky v_b, cos ky v_b`` of every
+    point, as :func:`pattern_sum` reads them."""
+    out = np.empty((4, us.size))
+    for b in prange(us.size):
+        out[0, b], out[1, b], out[2, b], out[3, b] = probe_phase(us[b], vs[b], half_kl_x_rad,
+                                                                 half_kl_y_rad)
+    return out
 
 
 @njit
-def _pattern_sum_without(us, vs, ws, lo, hi, skip, u, v, rect):
+def _pattern_sum_without(us, vs, phase, ws, lo, hi, skip, u, v, probe, rect):
     """:func:`pattern_sum` over ``lo:hi`` less the term of index ``skip`` (left
     out, not subtracted: the serving beam's term dwarfs the others)."""
     if lo <= skip < hi:
-        return (pattern_sum(us, vs, ws, lo, skip, u, v, rect[0], rect[1], rect[2], rect[3])
-                + pattern_sum(us, vs, ws, skip + 1, hi, u, v, rect[0], rect[1], rect[2],
-                              rect[3]))
-    return pattern_sum(us, vs, ws, lo, hi, u, v, rect[0], rect[1], rect[2], rect[3])
+        return (pattern_sum(us, vs, phase, ws, lo, skip, u, v, probe, rect[0], rect[1], rect[2],
+                            rect[3])
+                + pattern_sum(us, vs, phase, ws, skip + 1, hi, u, v, probe, rect[0], rect[1],
+                              rect[2], rect[3]))
+    return pattern_sum(us, vs, phase, ws, lo, hi, u, v, probe, rect[0], rect[1], rect[2], rect[3])
 
 
 @njit
@@ -506,8 +538,9 @@ def _interference_w(geo, axes, beams, t, h, k0, k1, bs, color, pattern, circ, re
             else:
                 u = e0 * ax[0] + e1 * ax[1] + e2 * ax[2]
                 v = e0 * ax[3] + e1 * ax[4] + e2 * ax[5]
-                link_total = _pattern_sum_without(beams.u, beams.v, beams.interf_w, lo, hi, bs,
-                                                  u, v, rect)
+                link_total = _pattern_sum_without(beams.u, beams.v, beams.phase, beams.interf_w,
+                                                  lo, hi, bs, u, v,
+                                                  probe_phase(u, v, rect[0], rect[1]), rect)
         else:
             for b in range(lo, hi):
                 if b == bs:
@@ -565,16 +598,17 @@ def _uplink_link_rel(geo, cells, beams, t, s, bs, s2, color, pattern, circ, rect
             total += g / (rng * rng)
         return total
     u0, v0 = beams.u[bs], beams.v[bs]
+    probe = (beams.phase[0, bs], beams.phase[1, bs], beams.phase[2, bs], beams.phase[3, bs])
     if s2 == s:
         # the serving satellite's own cells: each beam's steering is its cell's
         # direction in this very frame, and its range is stored
-        return _pattern_sum_without(beams.u, beams.v, beams.inv_range2_km, lo, hi, bs, u0, v0,
-                                    rect)
-    pair_key, pair_start, pu, pv, pinv = pairs
+        return _pattern_sum_without(beams.u, beams.v, beams.phase, beams.inv_range2_km, lo, hi,
+                                    bs, u0, v0, probe, rect)
+    pair_key, pair_start, pu, pv, pinv, pphase = pairs
     pair = np.searchsorted(pair_key, s * nsat + s2)
     base = pair_start[pair] - beams.offsets[slot]
-    return pattern_sum(pu, pv, pinv, base + lo, base + hi, u0, v0, rect[0], rect[1], rect[2],
-                       rect[3])
+    return pattern_sum(pu, pv, pphase, pinv, base + lo, base + hi, u0, v0, probe, rect[0],
+                       rect[1], rect[2], rect[3])
 
 
 @njit
@@ -594,11 +628,12 @@ def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, p
 
 
 @njit
-def _turn_cells(t, s, s2, geo, axes, cells, beams, at, pu, pv, pinv):
+def _turn_cells(t, s, s2, geo, axes, cells, beams, at, pu, pv, pinv, pphase, rect):
     """The cells of satellite ``s2``'s beams at step ``t`` in satellite ``s``'s
-    sine space, from ``at``: ``pu``, ``pv``, and ``pinv`` = 1 / r² (km⁻²; 0 when
-    the cell does not see ``s`` above its horizon, negative when it lies behind
-    ``s``'s array)."""
+    sine space, from ``at``: ``pu``, ``pv``, their phases ``pphase``
+    (:func:`beam_phase`) and ``pinv`` = 1 / r² (km⁻²; 0 when the cell does
+    not see ``s`` above its horizon, negative when it lies behind ``s``'s
+    array)."""
     nsat = geo.sat_pos_km.shape[0]
     sp = geo.sat_pos_km[s, t]
     ax = axes[s, t]
@@ -615,17 +650,20 @@ def _turn_cells(t, s, s2, geo, axes, cells, beams, at, pu, pv, pinv):
                 pu[j] = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
                 pv[j] = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
                 pinv[j] = 1.0 / (rng * rng)
+        pphase[0, j], pphase[1, j], pphase[2, j], pphase[3, j] = probe_phase(
+            pu[j], pv[j], rect[0], rect[1])
         j += 1
 
 
 @njit(parallel=True)
-def uplink_pairs(t, geo, axes, cells, beams):
+def uplink_pairs(t, geo, axes, cells, beams, rect):
     """The (serving satellite ``s``, other satellite ``s2`` in a served phone's
     links) pairs of step ``t`` and, for each, ``s2``'s cells in ``s``'s frame
     (:func:`_turn_cells`), computed once for all the phones ``s`` serves.
-    Returns ``(pair_key, pair_start, pu, pv, pinv)``: the keys ``s * nsat +
-    s2`` ascending (a phone finds its pair by binary search: no nsat² table),
-    and the CSR of the turned cells."""
+    Returns ``(pair_key, pair_start, pu, pv, pinv, pphase)``: the keys ``s *
+    nsat + s2`` ascending (a phone finds its pair by binary search: no nsat²
+    table), and the CSR of the turned cells (``rect``: the pattern's
+    arguments, ``cell_engine.rect_args``, for the phases)."""
     nsat = geo.sat_pos_km.shape[0]
     nh = cells.handset_cell.size
     every = np.empty(geo.offsets[(t + 1) * nh] - geo.offsets[t * nh], dtype=np.int64)
@@ -647,10 +685,11 @@ def uplink_pairs(t, geo, axes, cells, beams):
     pu = np.empty(start[n])
     pv = np.empty(start[n])
     pinv = np.empty(start[n])
+    pphase = np.empty((4, start[n]))
     for p in prange(n):
         _turn_cells(t, keys[p] // nsat, keys[p] % nsat, geo, axes, cells, beams, start[p],
-                    pu, pv, pinv)
-    return keys, start, pu, pv, pinv
+                    pu, pv, pinv, pphase, rect)
+    return keys, start, pu, pv, pinv, pphase
 
 
 @njit
@@ -835,9 +874,9 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
     beam_of = np.empty(cells.sat.shape[1], dtype=np.int64)
     for t in range(nt):
         if use_pairs:
-            pairs = uplink_pairs(t, geo, axes, cells, beams)
+            pairs = uplink_pairs(t, geo, axes, cells, beams, rect)
         else:
-            pairs = (none_i[:0], none_i, none_f, none_f, none_f)
+            pairs = (none_i[:0], none_i, none_f, none_f, none_f, np.zeros((4, 0)))
         cell_beams(beams, t, nsat, beam_of)
         for g in prange(ngroup):
             n_ul = 0
