@@ -51,6 +51,8 @@ STREAMS = {
     # scheduler: data
     "data/sessions": "data session arrival times; sub-stream per handset",
     "data/sizes": "data session sizes; sub-stream per handset",
+    "data/directions": "data session directions (upload or download), one uniform per "
+                       "session; sub-stream per handset",
 }
 
 #: Keys that are not the CRC-32 of the name (fixed before the registry existed).

@@ -78,7 +78,8 @@ def test_uplink_view_over_a_link_timeline():
         np.testing.assert_array_equal(
             view.ul_cqi, ul_cqi_from_sinr_db(chunk.ul_sinr_db[i, run_h], n_rb))
     config = SchedulerConfig(sms=SmsConfig(mo_per_hour=4.0, mt_per_hour=4.0),
-                             data=DataConfig(sessions_per_hour=4.0))
+                             # downloads only: uploads read the uplink
+                             data=DataConfig(sessions_per_hour=4.0, upload_fraction=0.0))
     a, b = simulate(view, config, 2), simulate(plain, config, 2)
     pd.testing.assert_frame_equal(a.events, b.events, check_exact=True)
     pd.testing.assert_frame_equal(a.sessions, b.sessions, check_exact=True)

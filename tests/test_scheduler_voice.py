@@ -465,7 +465,8 @@ def test_summary_keys():
     v = s["voice"]
     assert sum(v["by_reason"].values()) == v["blocked"] + v["dropped"]
     assert set(s["data"]) == {"sessions", "completed", "aborted", "in_progress",
-                              "completion_ratio", "throughput_kbps", "throughput_incl_pauses_kbps"}
+                              "completion_ratio", "throughput_kbps", "throughput_incl_pauses_kbps",
+                              "downloads", "uploads"}  # by direction: tests/test_data_uploads.py
     assert set(s["data"]["throughput_kbps"]) == {"p50", "mean"}
     assert {"voice_utilisation_mean", "data_utilisation_max",
             "dl_utilisation_all_mean"} <= set(s["beams"])

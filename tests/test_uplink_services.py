@@ -379,7 +379,8 @@ def test_an_uplink_good_everywhere_changes_no_result():
     assert with_ul.n_runs > 1.3 * without.n_runs  # the uplink splits runs
     assert capacity_bps(with_ul.ul_sinr_db, N_RB).min() > AppCallConfig(media="video").demand_bps
     cfg = SchedulerConfig(voice=VoiceConfig(calls_per_hour=4.0),
-                          data=DataConfig(sessions_per_hour=4.0),
+                          # downloads only: uploads read the uplink (tests/test_data_uploads.py)
+                          data=DataConfig(sessions_per_hour=4.0, upload_fraction=0.0),
                           app_call=AppCallConfig(calls_per_hour=4.0, media="video"))
     a, b = simulate(with_ul, cfg, 3), simulate(without, cfg, 3)
     for name in ("events", "calls", "sessions"):

@@ -250,6 +250,10 @@ SUMMARY_ROWS = (
         ("completed", ("completed",), format_count),
         ("throughput: median / mean", ("throughput_kbps",),
          _percentiles(("p50", "mean"), format_kbps)),
+        ("uploads (on the phone's uplink): sessions / completed", ("uploads",),
+         _percentiles(("sessions", "completed"), format_count)),
+        ("upload throughput: 10th percentile / median", ("uploads", "throughput_kbps"),
+         _percentiles(("p10", "p50"), format_kbps)),
     )),
 )
 

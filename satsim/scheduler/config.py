@@ -258,6 +258,11 @@ class DataConfig:
                                              "(.inf: never).")
     handover_interruption_s: float = Field(0.05, ge=0, description="Transfer stop per "
                                                                    "handover, s.")
+    upload_fraction: float = Field(0.08, ge=0, le=1,
+                                   description="Share of sessions that are uploads, sent on "
+                                               "the beam's uplink at the phone's uplink rate "
+                                               "(0.08: uplink share of mobile traffic volume, "
+                                               "Ericsson Mobility Report; 0: downloads only).")
 
     def __post_init__(self):
         _profile("data", self)
@@ -320,6 +325,11 @@ class DataConfig:
         w = np.ones(len(self.sizes_bytes)) if self.size_weights is None else \
             np.asarray(self.size_weights, dtype=np.float64)
         return w / w.sum()
+
+    def draw_uploads(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` directions from ``rng``: True for an upload, with probability
+        ``upload_fraction`` (one uniform per session)."""
+        return rng.random(n) < self.upload_fraction
 
     def draw_sizes(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` session sizes from ``rng``, bytes."""

@@ -73,6 +73,7 @@ from .app_call import REASONS as APP_CALL_REASONS
 from .arrivals import handset_arrivals, release, seconds_since_midnight
 from .config import SchedulerConfig
 from .coverage_view import CoverageView
+from .data import DIRECTIONS as DATA_DIRECTIONS
 from .data import OUTCOMES as DATA_OUTCOMES
 from .data import DataContext, data_session, data_sessions
 from .resources import Beams
@@ -142,10 +143,14 @@ class SchedulerResult:
         ``last_beam`` (the latest serving beam).
     sessions : pandas.DataFrame or None
         One row per data session, in arrival order (None when data is off):
-        ``id``, ``handset``, ``t_arrival_s``, ``size_bytes``, ``t_end_s``
+        ``id``, ``handset``, ``t_arrival_s``, ``size_bytes``, ``direction``
+        ("download", "upload"), ``t_end_s``
         (completion or abort; NaN in progress), ``outcome`` ("completed",
         "aborted", "in_progress"), ``delivered_bytes``, ``active_s`` (time in
-        a beam's share), ``paused_s`` (time in gaps), ``handovers``,
+        a beam's share), ``paused_s`` (time in gaps; an upload's include the
+        served time its uplink was unusable), ``power_limited_s`` (an
+        upload's time at its whole uplink capacity: its power, not the RBs,
+        set its rate; 0 for downloads; model: :mod:`satsim.scheduler.data`), ``handovers``,
         ``interruption_s``, ``throughput_kbps`` (size / active time, completed
         sessions; NaN otherwise), ``throughput_incl_pauses_kbps`` (size /
         (completion - arrival)), ``sat`` / ``beam`` (first serving beam, -1:
@@ -166,6 +171,9 @@ class SchedulerResult:
         without satisfied time), ``handovers``, ``interruption_s``,
         ``outages``, ``outage_s``, ``reestablishments``, ``sat`` / ``beam``,
         ``last_sat`` / ``last_beam``.
+    uplink_modelled : bool
+        The view had uplink data: uploads went on the uplink (else they were
+        carried as downloads, :mod:`satsim.scheduler.data`).
     """
 
     events: pd.DataFrame
@@ -177,6 +185,7 @@ class SchedulerResult:
     calls: pd.DataFrame | None = None
     sessions: pd.DataFrame | None = None
     app_calls: pd.DataFrame | None = None
+    uplink_modelled: bool = False
 
     def summary(self) -> dict:
         """JSON-ready summary (same seed: byte-identical ``json.dumps(s, sort_keys=True)``).
@@ -209,7 +218,17 @@ class SchedulerResult:
         ``throughput_kbps`` {``p50``, ``mean``} of the completed sessions'
         size / active time, kbit/s (mean of the per-session throughputs), and
         ``throughput_incl_pauses_kbps``, the same over arrival to completion
-        (coverage gaps included): what the user waits for.
+        (coverage gaps included): what the user waits for. These count every
+        session, uploads included. ``downloads`` and ``uploads`` give the same
+        per direction (``sessions``, ``completed``, ``aborted``,
+        ``in_progress``, ``completion_ratio``, and ``throughput_kbps`` /
+        ``throughput_incl_pauses_kbps`` with ``p10``, ``p50``, ``p90`` and
+        ``mean``); ``uploads`` adds ``uplink_modelled`` (False: the view had
+        no uplink data and uploads were carried as downloads),
+        ``power_limited`` (uploads that spent more than half their active
+        time at their whole uplink capacity) and ``power_limited_fraction``
+        (their power-limited time over their active time, all uploads
+        together).
 
         ``app_call`` (None when off): ``offered``, ``blocked``, ``dropped``,
         ``completed``, ``in_progress``, ``block_ratio``, ``drop_ratio`` (as
@@ -260,7 +279,8 @@ class SchedulerResult:
                     "duration_s": self.end_s - self.start_s},
             "sms": sms,
             "voice": None if self.calls is None else _voice_stats(self.calls),
-            "data": None if self.sessions is None else _data_stats(self.sessions),
+            "data": (None if self.sessions is None
+                     else _data_stats(self.sessions, self.uplink_modelled)),
             "app_call": None if self.app_calls is None else _app_call_stats(self.app_calls),
             "beams": beams,
         }
@@ -352,7 +372,34 @@ def _app_call_stats(calls: pd.DataFrame) -> dict:
     }
 
 
-def _data_stats(sessions: pd.DataFrame) -> dict:
+def _data_stats(sessions: pd.DataFrame, uplink_modelled: bool) -> dict:
+    """The ``data`` summary: every session (the keys as before uploads existed), then
+    ``downloads`` and ``uploads`` apart (:meth:`SchedulerResult.summary`)."""
+    upload = sessions["direction"].to_numpy() == "upload"
+    uploads = _direction_stats(sessions[upload])
+    active = sessions["active_s"].to_numpy(dtype=np.float64)[upload]
+    limited = sessions["power_limited_s"].to_numpy(dtype=np.float64)[upload]
+    uploads["uplink_modelled"] = bool(uplink_modelled)
+    uploads["power_limited"] = int((limited > 0.5 * active).sum())
+    uploads["power_limited_fraction"] = (_json_float(limited.sum() / active.sum())
+                                         if active.sum() > 0 else None)
+    return {**_session_stats(sessions), "downloads": _direction_stats(sessions[~upload]),
+            "uploads": uploads}
+
+
+def _direction_stats(sessions: pd.DataFrame) -> dict:
+    """Counts and throughput percentiles (p10, p50, p90, mean) of one direction's sessions."""
+    stats = _session_stats(sessions)
+    done = sessions["outcome"].to_numpy() == "completed"
+    for col in ("throughput_kbps", "throughput_incl_pauses_kbps"):
+        x = sessions[col].to_numpy(dtype=np.float64)[done]
+        stats[col] = {f"p{q}": _json_float(np.percentile(x, q)) if x.size else None
+                      for q in (10, 50, 90)}
+        stats[col]["mean"] = _json_float(x.mean()) if x.size else None
+    return stats
+
+
+def _session_stats(sessions: pd.DataFrame) -> dict:
     outcome = sessions["outcome"].to_numpy()
     n = int(outcome.size)
     done = outcome == "completed"
@@ -420,10 +467,29 @@ def _explicit_table(table, what: str, quantity: str, view: CoverageView):
     return cols["handset"], cols["t_arrival_s"], q
 
 
-def _by_time(handset, t, q):
-    """Sort one service's arrivals by time (ties: by handset)."""
+def _explicit_sessions(table, what: str, quantity: str, view: CoverageView):
+    """Validate a user table of data sessions: ``handset``, ``t_arrival_s``,
+    ``size_bytes`` and an optional ``direction`` ("download" / "upload"; without
+    it every session is a download)."""
+    handset, t, size = _explicit_table(table, what, quantity, view)
+    try:
+        direction = table["direction"]
+    except (KeyError, TypeError, IndexError):
+        return handset, t, size, np.zeros(t.size, dtype=bool)
+    d = np.asarray(direction, dtype=object)
+    if d.shape != t.shape:
+        raise InputError(f"{what}.direction must be 1-D and as long as t_arrival_s")
+    bad = ~np.isin(d, DATA_DIRECTIONS)
+    if bad.any():
+        raise InputError(f"{what}.direction must be 'download' or 'upload', got "
+                         f"{d[bad][0]!r}")
+    return handset, t, size, d == "upload"
+
+
+def _by_time(handset, t, *marks):
+    """Sort one service's arrivals and their marks by time (ties: by handset)."""
     order = np.lexsort((handset, t))
-    return handset[order], t[order], q[order]
+    return (handset[order], t[order], *(q[order] for q in marks))
 
 
 def _calls_table(ctx: VoiceContext, interruption_s: float) -> pd.DataFrame:
@@ -443,6 +509,7 @@ def _sessions_table(ctx: DataContext, interruption_s: float) -> pd.DataFrame:
     outcome = np.asarray(ctx.outcome, dtype=np.int8)
     active = np.asarray(ctx.active_s, dtype=np.float64)
     handovers = np.asarray(ctx.handovers, dtype=np.int32)
+    upload = np.asarray(ctx.upload, dtype=bool)
     done = outcome == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         tput = np.where(done, 8e-3 * size / active, np.nan)
@@ -452,11 +519,13 @@ def _sessions_table(ctx: DataContext, interruption_s: float) -> pd.DataFrame:
         "handset": np.asarray(ctx.handset, dtype=np.int64),
         "t_arrival_s": t_arrival,
         "size_bytes": size,
+        "direction": _names(upload, DATA_DIRECTIONS),
         "t_end_s": t_end,
         "outcome": _names(outcome, DATA_OUTCOMES),
         "delivered_bytes": np.where(done, size, size - np.asarray(ctx.remaining_bits) / 8.0),
         "active_s": active,
         "paused_s": np.asarray(ctx.paused_s, dtype=np.float64),
+        "power_limited_s": np.asarray(ctx.power_limited_s, dtype=np.float64),
         "handovers": handovers,
         "interruption_s": handovers * interruption_s,
         "throughput_kbps": tput,
@@ -485,9 +554,11 @@ class _Service:
     ``table`` the :func:`simulate` argument of its explicit arrivals and the
     :class:`SchedulerResult` field of its log; ``quantity`` the third column
     of those arrivals. ``draw(seed, view, cfg, day0_s)`` draws the Poisson
-    arrivals ``(handset, t_arrival_s, quantity)``; ``context`` holds the
-    shared state and log, ``process`` serves one arrival, ``tabulate(ctx,
-    handover_interruption_s)`` makes the result table.
+    arrivals ``(handset, t_arrival_s, quantity, *marks)``; ``explicit(table,
+    what, quantity, view)`` reads the user's table into the same arrays;
+    ``context`` holds the shared state and log, ``process`` serves one
+    arrival, ``tabulate(ctx, handover_interruption_s)`` makes the result
+    table.
     """
 
     name: str
@@ -497,6 +568,7 @@ class _Service:
     context: type
     process: Callable
     tabulate: Callable
+    explicit: Callable = _explicit_table
 
 
 #: The optional services, in the order their processes start.
@@ -504,7 +576,7 @@ _SERVICES = (
     _Service("voice", "calls", "holding_s", voice_attempts, VoiceContext, voice_call,
              _calls_table),
     _Service("data", "sessions", "size_bytes", data_sessions, DataContext, data_session,
-             _sessions_table),
+             _sessions_table, _explicit_sessions),
     _Service("app_call", "app_calls", "holding_s", app_call_attempts, AppCallContext, app_call,
              app_calls_table),
 )
@@ -583,7 +655,7 @@ def _start_services(env: simpy.Environment, view: CoverageView, beams: Beams,
             continue
         table = given[service.table]
         drawn = (service.draw(seed, view, cfg, day0_s) if table is None
-                 else _explicit_table(table, service.table, service.quantity, view))
+                 else service.explicit(table, service.table, service.quantity, view))
         contexts[service.name] = service.context(view, beams, cfg, *_by_time(*drawn))
         env.process(release(env, contexts[service.name], service.process))
     return contexts
@@ -644,7 +716,9 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
         ``config.voice``): columns ``handset``, ``t_arrival_s``, ``holding_s``.
     sessions : mapping or DataFrame, optional
         Explicit data sessions instead of the Poisson ones (needs
-        ``config.data``): columns ``handset``, ``t_arrival_s``, ``size_bytes``.
+        ``config.data``): columns ``handset``, ``t_arrival_s``, ``size_bytes``,
+        and optionally ``direction`` ("download" / "upload"; without it
+        every session is a download, whatever ``upload_fraction``).
     app_calls : mapping or DataFrame, optional
         Explicit app call attempts instead of the Poisson ones (needs
         ``config.app_call``): columns ``handset``, ``t_arrival_s``, ``holding_s``.
@@ -674,4 +748,5 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     return SchedulerResult(
         events=_events_table(sms_ctx, view, direction, handset, t_arrival),
         beams=beams.table(), start_s=view.start_s, end_s=view.end_s, seed=seed, config=config,
-        calls=tables["calls"], sessions=tables["sessions"], app_calls=tables["app_calls"])
+        calls=tables["calls"], sessions=tables["sessions"], app_calls=tables["app_calls"],
+        uplink_modelled=view.has_uplink)

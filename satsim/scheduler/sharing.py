@@ -51,6 +51,18 @@ if some flow takes the level, else every RB the other flows do not use.
 That is the scheduling delay of :mod:`~satsim.scheduler.app_call`. RBs in
 use (``busy_rb_s``) are ``capacity_rb`` while any flow takes the level, else
 the sum of the needs (the beam is then not saturated).
+
+Rates not linear in the RBs
+---------------------------
+An upload's rate is not ``RBs x r_i``: the phone sends at its maximum power
+whatever its RBs, so fewer RBs each get more power
+(:mod:`satsim.scheduler.data`, "Uploads"). Such a flow gives its rate on
+``x`` RBs, ``rate_of_rb(x)`` (non-decreasing), its most as ``demand_bps``
+and, as ``r_i``, its rate per RB at the fewest RBs that reach that most
+(so its need is that number of RBs). The RBs are split max-min fair as
+above; the flow's rate is ``demand_bps`` when it gets its need, else
+``min(rate_of_rb(L) x gain, demand_bps)`` (``gain``: 1 for round robin,
+``H_n`` for proportional fair).
 """
 
 from __future__ import annotations
@@ -78,10 +90,10 @@ class _Flow:
 
     __slots__ = ("remaining_bits", "rate_per_rb_bps", "leave_s", "event", "rate_bps",
                  "demand_bps", "frame_bits", "frame_delay_s", "satisfied_s", "degraded_s",
-                 "frame_delay_s_s")
+                 "frame_delay_s_s", "rate_of_rb")
 
     def __init__(self, bits: float, rate_per_rb_bps: float, leave_s: float, event,
-                 demand_bps: float = math.inf, frame_bits: float = 0.0):
+                 demand_bps: float = math.inf, frame_bits: float = 0.0, rate_of_rb=None):
         self.remaining_bits = bits
         self.rate_per_rb_bps = rate_per_rb_bps
         self.leave_s = leave_s
@@ -91,6 +103,7 @@ class _Flow:
         self.frame_bits = frame_bits
         self.frame_delay_s = math.inf  # of the current allocation; inf while degraded
         self.satisfied_s = self.degraded_s = self.frame_delay_s_s = 0.0
+        self.rate_of_rb = rate_of_rb
 
 
 class ElasticShare:
@@ -138,13 +151,17 @@ class ElasticShare:
 
     # ------------------------------------------------------------ the services' calls
     def join(self, key, bits: float, rate_per_rb_bps: float, leave_s: float, *,
-             demand_bps: float = math.inf, frame_bits: float = 0.0):
+             demand_bps: float = math.inf, frame_bits: float = 0.0, rate_of_rb=None):
         """Start transferring ``bits`` now, at one RB's rate ``rate_per_rb_bps``, until
         ``leave_s`` at the latest (the end of the handset's run on this beam).
 
         A real-time flow gives its ``demand_bps`` (and ``bits = inf``) and the
         bits of one frame, ``frame_bits``, for its scheduling delay (module
         docstring); its :class:`_Flow` is ``flows[key]`` until the event.
+        A flow whose rate is not linear in its RBs (an upload: the phone's
+        power is spread over them) gives ``rate_of_rb(x)``, its rate on
+        ``x`` RBs, with a finite ``demand_bps`` (module docstring, "Rates
+        not linear in the RBs").
 
         Returns a SimPy event whose value is ``(DONE, 0.0)`` when the bits are
         through, or ``(MOVED, bits_left)`` at ``leave_s``.
@@ -152,8 +169,10 @@ class ElasticShare:
         now = self.env.now
         self._advance(now)
         event = self.env.event()
+        if rate_of_rb is not None and not demand_bps < math.inf:
+            raise ValueError("a flow with rate_of_rb needs a finite demand_bps (its most)")
         self.flows[key] = _Flow(float(bits), float(rate_per_rb_bps), float(leave_s), event,
-                                float(demand_bps), float(frame_bits))
+                                float(demand_bps), float(frame_bits), rate_of_rb)
         if demand_bps < math.inf:
             self._limited += 1
         if len(self.flows) > self.peak_flows:
@@ -271,7 +290,12 @@ class ElasticShare:
         self._used_rb = used
         for f, r, need in zip(flows, per_rb, needs):
             rb = need if need <= level else level
-            f.rate_bps = rb * r
+            if f.rate_of_rb is None:
+                f.rate_bps = rb * r
+            elif need <= level:
+                f.rate_bps = f.demand_bps
+            else:
+                f.rate_bps = min(f.rate_of_rb(rb) * gain, f.demand_bps)
             if f.demand_bps < math.inf:
                 if need <= level and r > 0.0:  # satisfied: a frame may use the level,
                     burst = level if level < math.inf else self.capacity_rb - used + need
