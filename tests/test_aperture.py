@@ -616,3 +616,28 @@ def test_other_bad_input():
 
 def test_non_numeric_direction_cosines():
     _raises(lambda: rect_pattern_lin("up", 0.0, LX_M, LY_M, FREQ_HZ), "(u, v)", "numbers")
+
+
+def test_sin_cos_without_the_library_matches_it():
+    """``_aperture_kernels.sin_cos`` (range reduction by π/2 in two parts, Taylor
+    polynomials, quadrant by selects: what the interference sums use for the
+    phases of every beam) is within 2.3e-16 (about one ulp of 1) of numpy's sin
+    and cos, at random angles up to 1,000 rad and at every multiple of π/4 there,
+    where the quadrant and the polynomial's end change."""
+    from satsim._jit import njit
+    from satsim.link._aperture_kernels import sin_cos
+
+    @njit
+    def both(x):
+        s, c = np.empty(x.size), np.empty(x.size)
+        for i in range(x.size):
+            s[i], c[i] = sin_cos(x[i])
+        return s, c
+
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-1000.0, 1000.0, 200_000),
+                        np.arange(-1273, 1274) * (np.pi / 4), [0.0, -0.0, 1e-300, -1e-9]])
+    s, c = both(x)
+    assert np.max(np.abs(s - np.sin(x))) <= 2.3e-16
+    assert np.max(np.abs(c - np.cos(x))) <= 2.3e-16
+    assert both(np.array([0.0]))[0][0] == 0.0 and both(np.array([0.0]))[1][0] == 1.0

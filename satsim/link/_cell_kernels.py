@@ -18,6 +18,7 @@ from ._aperture_kernels import (
     TAPER_COSINE,
     cosine_taper_field_sq_parts_from_cos,
     rect_steered_gain_lin,
+    sin_cos,
     sinc_sq_parts_from_sin,
 )
 from ._kernels import (
@@ -483,8 +484,9 @@ def _field_sq_parts(x, sa, ca, sb, cb, taper):
 def probe_phase(u, v, half_kl_x_rad, half_kl_y_rad):
     """``(sin kx u, cos kx u, sin ky v, cos ky v)`` of a probe direction, as
     :func:`pattern_sum` reads it."""
-    return (math.sin(half_kl_x_rad * u), math.cos(half_kl_x_rad * u),
-            math.sin(half_kl_y_rad * v), math.cos(half_kl_y_rad * v))
+    su, cu = sin_cos(half_kl_x_rad * u)
+    sv, cv = sin_cos(half_kl_y_rad * v)
+    return su, cu, sv, cv
 
 
 @njit(parallel=True)
