@@ -49,8 +49,8 @@ with the phone's power in one RB, ``ul_sinr_db + 10 log10 n_rb``
 reaches CQI 1, the uplink is unusable). Each run keeps that class (``ul_cqi``,
 int8) and its samples' mean carrier-wide uplink SINR (``ul_sinr_db``, float32):
 5 more bytes per run, and more runs (the uplink's class changes on its own).
-Voice and app calls read them (:mod:`satsim.scheduler.uplink`); SMS and data
-sessions do not. A view without uplink data (``ul_cqi = ul_sinr_db = n_rb =
+Voice, app calls and data uploads read them (:mod:`satsim.scheduler.uplink`,
+:mod:`satsim.scheduler.data`); SMS and downloads do not. A view without uplink data (``ul_cqi = ul_sinr_db = n_rb =
 None``: the synthetic constructors, ``from_arrays`` without ``ul_sinr_db``,
 ``from_link_chunks`` without ``n_rb``) leaves the uplink unconstrained, as
 before the uplink was read.

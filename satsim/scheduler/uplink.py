@@ -1,5 +1,6 @@
 """The phone's uplink as the services see it: per-RB SINR, the voice check, an app
-call's uplink capacity.
+call's uplink capacity (data uploads build their rate on the same per-RB SINR:
+``satsim.scheduler.data.UplinkRate``).
 
 The link timeline gives the uplink SINR of a served handset over its beam's whole
 band (``LinkChunk.ul_sinr_db``: the phone's maximum power, the handset EIRP, spread
