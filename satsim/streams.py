@@ -37,22 +37,22 @@ STREAMS = {
     "link/channel": "per (handset, satellite): LOS uniforms, then shadow-fading standard "
                     "normals (satsim.link.losses.channel_draws)",
     # scheduler: SMS
-    "sms/mo/arrivals": "MO arrival times; sub-stream per handset",
-    "sms/mt/arrivals": "MT arrival times at the SMS centre; sub-stream per handset",
+    "sms/mo/arrivals": "MO arrival times; sub-stream per block of handsets",
+    "sms/mt/arrivals": "MT arrival times at the SMS centre; sub-stream per block of handsets",
     "sms/mo/service": "MO transfer times (exponential service model)",
     "sms/mt/service": "MT transfer times (exponential service model)",
     "sms/mo/failures": "random failures of MO attempts",
     "sms/mt/failures": "random failures of MT attempts",
     # scheduler: voice
-    "voice/attempts": "call attempt times; sub-stream per handset",
-    "voice/holding": "call holding times (exponential); sub-stream per handset",
-    "app_call/attempts": "app call attempt times; sub-stream per handset",
-    "app_call/holding": "app call holding times (exponential); sub-stream per handset",
+    "voice/attempts": "call attempt times; sub-stream per block of handsets",
+    "voice/holding": "call holding times (exponential); sub-stream per block of handsets",
+    "app_call/attempts": "app call attempt times; sub-stream per block of handsets",
+    "app_call/holding": "app call holding times (exponential); sub-stream per block of handsets",
     # scheduler: data
-    "data/sessions": "data session arrival times; sub-stream per handset",
-    "data/sizes": "data session sizes; sub-stream per handset",
+    "data/sessions": "data session arrival times; sub-stream per block of handsets",
+    "data/sizes": "data session sizes; sub-stream per block of handsets",
     "data/directions": "data session directions (upload or download), one uniform per "
-                       "session; sub-stream per handset",
+                       "session; sub-stream per block of handsets",
 }
 
 #: Keys that are not the CRC-32 of the name (fixed before the registry existed).

@@ -360,7 +360,9 @@ def test_voice_conservation_and_accounting():
     view = random_view()
     cfg = SchedulerConfig(sms=NO_SMS, voice=VoiceConfig(calls_per_hour=6.0, min_sinr_db=-2.0,
                                                         t310_s=15.0, max_calls_per_beam=3))
-    res = simulate(view, cfg, seed=4)
+    # a seed where every outcome occurs (calls still in progress at the end are few
+    # here: ~1-3), so each branch of the accounting is exercised
+    res = simulate(view, cfg, seed=7)
     s, c = res.summary()["voice"], res.calls
     assert s["offered"] == len(c) > 500
     assert s["offered"] == s["blocked"] + s["dropped"] + s["completed"] + s["in_progress"]

@@ -47,7 +47,8 @@ releases it), ``config`` (the settings), ``model`` (``simulate``, results). Desi
   instead of SimPy request / release events; exact because every request is
   made at ``env.now`` (checked). See ``resources``.
 * **Randomness**: one seed; streams keyed by name and index (per service and
-  per handset, registered in ``satsim.streams``), so adding a service or a
+  per block of 256 handsets, registered in ``satsim.streams``; traffic is
+  drawn block by block, ``scheduler.arrivals``), so adding a service or a
   handset never shifts another's draws.
 * **Voice is a loss system, data is elastic.** A call reserves its RBs at
   once or is blocked (no queue: Erlang B on one always-covered beam); data

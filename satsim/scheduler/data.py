@@ -158,8 +158,8 @@ Sizes and defaults
   and calls are more two-way (23-26 % uplink in the networks where they lead
   the uplink, same article). 0 gives downloads only, exactly as before
   uploads existed (the direction is then not drawn).
-* Direction: one uniform per session from its handset's own stream
-  (``data/directions``), so drawing it changes no other draw.
+* Direction: one uniform per session from its own stream (``data/directions``,
+  block by block: ``scheduler.arrivals``), so drawing it changes no other draw.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ _RATE_BPS_PER_RB = RATE_BPS_PER_RB.tolist()
 
 def data_sessions(seed: int, view: CoverageView, data: DataConfig, day_offset_s: float):
     """Poisson sessions of every handset: ``(handset int32, t_s, size_bytes, upload bool)``,
-    by handset then time; sizes and directions from the handset's own streams
+    by handset then time; sizes and directions from their own streams
     (``data/sizes``, ``data/directions``; no direction is drawn when
     ``upload_fraction`` is 0: all downloads)."""
     handset, t = handset_arrivals(seed, "data/sessions", view.n_handsets, data.sessions_per_hour,

@@ -196,7 +196,7 @@ def call_attempts(seed: int, view: CoverageView, calls, day_offset_s: float,
                   service: str = "voice"):
     """Poisson call attempts of every handset: ``(handset int32, t_s, holding_s)``,
     by handset then time, from the streams ``<service>/attempts`` and
-    ``<service>/holding`` (holding times from the handset's own stream); ``calls``
+    ``<service>/holding`` (block by block: ``arrivals.handset_draws``); ``calls``
     is a VoiceConfig or an AppCallConfig (rate, daily profile, holding law)."""
     handset, t = handset_arrivals(seed, f"{service}/attempts", view.n_handsets,
                                   calls.calls_per_hour, view.start_s, view.end_s,
