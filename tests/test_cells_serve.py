@@ -74,7 +74,7 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
     lam = C_KM_S * 1e3 / F_HZ
     rect = rect_args(math.pi * 2.7 / lam, math.pi * 2.3 / lam, 0, 1e-8)
     beams = ActiveBeams.of(beam_offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
-                           cells.color, beam_inv_r2, scan_lin, rect[:2])
+                           cells.color, beam_inv_r2, scan_lin)
     radio = RadioTerms(NOISE_DB, 10.0 ** (NOISE_DB / 10.0), UL_OFFSET_DB, F_HZ, ul_coeff)
     rules = ServingRules(0.0, 0.0, max_doppler_hz, 1e9, min_sinr_db, True, 1.0, 1)
     circ = (np.ones(4), 1.0, 1e-8)
@@ -195,17 +195,17 @@ def test_interference_sums_use_the_closed_form_pattern(taper):
     probe = ck.probe_phase(u0, v0, kx, ky)
     want = np.array([rect_pattern_lin(u0 - us[i], v0 - vs[i], kx, ky, taper)
                      for i in range(n)])
-    one = np.array([ck.pattern_sum(us, vs, phase, np.ones(n), i, i + 1, u0, v0, probe, kx, ky,
+    one = np.array([ck.pattern_sum(us, vs, phase, 0, np.ones(n), i, i + 1, u0, v0, probe, kx, ky,
                                    taper, 0.0) for i in range(n)])
     assert np.max(np.abs(one - want)) <= 1e-12
     assert one[0] == pytest.approx(1.0, abs=1e-12)
     above = want > 1e-8
     assert np.max(np.abs(one[above] / want[above] - 1.0)) <= 1e-9
     floor = 1e-8
-    total = ck.pattern_sum(us, vs, phase, ws, 0, n, u0, v0, probe, kx, ky, taper, floor)
+    total = ck.pattern_sum(us, vs, phase, 0, ws, 0, n, u0, v0, probe, kx, ky, taper, floor)
     assert total == pytest.approx(np.sum(ws * np.maximum(want, floor)), rel=1e-12)
     # a negative weight marks a direction behind the array: floor x |w|
-    assert ck.pattern_sum(us, vs, phase, -ws, 0, n, u0, v0, probe, kx, ky, taper, floor) == \
+    assert ck.pattern_sum(us, vs, phase, 0, -ws, 0, n, u0, v0, probe, kx, ky, taper, floor) == \
         pytest.approx(floor * ws.sum(), rel=1e-12)
 
 

@@ -436,8 +436,8 @@ _SUM_MATH = {"reassoc", "contract"}
 
 
 @njit(fastmath=_SUM_MATH)
-def pattern_sum(us, vs, phase, ws, lo, hi, u, v, probe, half_kl_x_rad, half_kl_y_rad, taper,
-                floor_lin):
+def pattern_sum(us, vs, phase, phase_base, ws, lo, hi, u, v, probe, half_kl_x_rad,
+                half_kl_y_rad, taper, floor_lin):
     """``Σ_{b in lo:hi} w_b max(|F(kx (u - u_b)) F(ky (v - v_b))|², floor_lin)``:
     the rectangular aperture's power pattern (``_aperture_kernels.
     rect_pattern_lin``) between a probe direction ``(u, v)`` and each of
@@ -446,9 +446,10 @@ def pattern_sum(us, vs, phase, ws, lo, hi, u, v, probe, half_kl_x_rad, half_kl_y
     floor_lin``. The interference sums of the cell kernel, in both directions
     (sinc² is even).
 
-    The sines come from the angle-difference identity: ``phase`` (4, n) holds
-    each point's ``sin kx u_b, cos kx u_b, sin ky v_b, cos ky v_b``
-    (:func:`beam_phase`), ``probe`` the same four of ``(u, v)``
+    The sines come from the angle-difference identity: ``phase`` holds each
+    point's ``sin kx u_b, cos kx u_b, sin ky v_b, cos ky v_b`` (:func:`beam_phase`;
+    point ``b`` in column ``b - phase_base``: the kernel keeps one step's
+    beams' phases), ``probe`` the same four of ``(u, v)``
     (:func:`probe_phase`), so ``sin X = sin(kx u) cos(kx u_b) - cos(kx u)
     sin(kx u_b)`` costs two products (``_aperture_kernels.
     sinc_sq_parts_from_sin``; the cosine taper reads ``cos X`` the same way),
@@ -457,7 +458,8 @@ def pattern_sum(us, vs, phase, ws, lo, hi, u, v, probe, half_kl_x_rad, half_kl_y
     # slices indexed from 0: a loop over range(lo, hi) would let numba's
     # negative-index wraparound turn every load into a vector gather
     us, vs, ws = us[lo:hi], vs[lo:hi], ws[lo:hi]
-    sxs, cxs, sys_, cys = phase[0, lo:hi], phase[1, lo:hi], phase[2, lo:hi], phase[3, lo:hi]
+    p0, p1 = lo - phase_base, hi - phase_base
+    sxs, cxs, sys_, cys = phase[0, p0:p1], phase[1, p0:p1], phase[2, p0:p1], phase[3, p0:p1]
     su, cu, sv, cv = probe
     total = 0.0
     for b in range(ws.size):
@@ -490,10 +492,12 @@ def probe_phase(u, v, half_kl_x_rad, half_kl_y_rad):
 
 
 @njit(parallel=True)
-def beam_phase(us, vs, half_kl_x_rad, half_kl_y_rad):
+def beam_phase(us, vs, half_kl_x_rad, half_kl_y_rad, out=None):
     """``(4, n)``: ``sin kx u_b, cos kx u_b, sin ky v_b, cos ky v_b`` of every
-    point, as :func:`pattern_sum` reads them."""
-    out = np.empty((4, us.size))
+    point, as :func:`pattern_sum` reads them (into the first n columns of
+    ``out`` if given)."""
+    if out is None:
+        out = np.empty((4, us.size))
     for b in prange(us.size):
         out[0, b], out[1, b], out[2, b], out[3, b] = probe_phase(us[b], vs[b], half_kl_x_rad,
                                                                  half_kl_y_rad)
@@ -501,19 +505,21 @@ def beam_phase(us, vs, half_kl_x_rad, half_kl_y_rad):
 
 
 @njit
-def _pattern_sum_without(us, vs, phase, ws, lo, hi, skip, u, v, probe, rect):
+def _pattern_sum_without(us, vs, phase, phase_base, ws, lo, hi, skip, u, v, probe, rect):
     """:func:`pattern_sum` over ``lo:hi`` less the term of index ``skip`` (left
     out, not subtracted: the serving beam's term dwarfs the others)."""
     if lo <= skip < hi:
-        return (pattern_sum(us, vs, phase, ws, lo, skip, u, v, probe, rect[0], rect[1], rect[2],
-                            rect[3])
-                + pattern_sum(us, vs, phase, ws, skip + 1, hi, u, v, probe, rect[0], rect[1],
-                              rect[2], rect[3]))
-    return pattern_sum(us, vs, phase, ws, lo, hi, u, v, probe, rect[0], rect[1], rect[2], rect[3])
+        return (pattern_sum(us, vs, phase, phase_base, ws, lo, skip, u, v, probe, rect[0],
+                            rect[1], rect[2], rect[3])
+                + pattern_sum(us, vs, phase, phase_base, ws, skip + 1, hi, u, v, probe, rect[0],
+                              rect[1], rect[2], rect[3]))
+    return pattern_sum(us, vs, phase, phase_base, ws, lo, hi, u, v, probe, rect[0], rect[1],
+                       rect[2], rect[3])
 
 
 @njit
-def _interference_w(geo, axes, beams, t, h, k0, k1, bs, color, pattern, circ, rect):
+def _interference_w(geo, axes, beams, phase, phase_base, t, h, k0, k1, bs, color, pattern,
+                    circ, rect):
     """Co-channel interference at handset ``h``, W before its G/T: every active
     beam of colour ``color`` other than ``bs`` of every satellite in its links
     ``k0:k1``, times its activity (``beams.interf_w`` = activity x EIRP).
@@ -540,8 +546,8 @@ def _interference_w(geo, axes, beams, t, h, k0, k1, bs, color, pattern, circ, re
             else:
                 u = e0 * ax[0] + e1 * ax[1] + e2 * ax[2]
                 v = e0 * ax[3] + e1 * ax[4] + e2 * ax[5]
-                link_total = _pattern_sum_without(beams.u, beams.v, beams.phase, beams.interf_w,
-                                                  lo, hi, bs, u, v,
+                link_total = _pattern_sum_without(beams.u, beams.v, phase, phase_base,
+                                                  beams.interf_w, lo, hi, bs, u, v,
                                                   probe_phase(u, v, rect[0], rect[1]), rect)
         else:
             for b in range(lo, hi):
@@ -564,7 +570,8 @@ def _sees(sp, cp):
 
 
 @njit
-def _uplink_link_rel(geo, cells, beams, t, s, bs, s2, color, pattern, circ, rect, pairs):
+def _uplink_link_rel(geo, cells, beams, phase, phase_base, t, s, bs, s2, color, pattern, circ,
+                     rect, pairs):
     """Uplink co-channel interference into the receive beam ``bs`` of satellite
     ``s`` (a phone's serving beam) from the phones of satellite ``s2``'s cells,
     before the run's uplink coefficient (``RadioTerms.ul_interf_coeff``) and
@@ -600,22 +607,23 @@ def _uplink_link_rel(geo, cells, beams, t, s, bs, s2, color, pattern, circ, rect
             total += g / (rng * rng)
         return total
     u0, v0 = beams.u[bs], beams.v[bs]
-    probe = (beams.phase[0, bs], beams.phase[1, bs], beams.phase[2, bs], beams.phase[3, bs])
+    j = bs - phase_base
+    probe = (phase[0, j], phase[1, j], phase[2, j], phase[3, j])
     if s2 == s:
         # the serving satellite's own cells: each beam's steering is its cell's
         # direction in this very frame, and its range is stored
-        return _pattern_sum_without(beams.u, beams.v, beams.phase, beams.inv_range2_km, lo, hi,
-                                    bs, u0, v0, probe, rect)
+        return _pattern_sum_without(beams.u, beams.v, phase, phase_base, beams.inv_range2_km,
+                                    lo, hi, bs, u0, v0, probe, rect)
     pair_key, pair_start, pu, pv, pinv, pphase = pairs
     pair = np.searchsorted(pair_key, s * nsat + s2)
     base = pair_start[pair] - beams.offsets[slot]
-    return pattern_sum(pu, pv, pphase, pinv, base + lo, base + hi, u0, v0, probe, rect[0],
+    return pattern_sum(pu, pv, pphase, 0, pinv, base + lo, base + hi, u0, v0, probe, rect[0],
                        rect[1], rect[2], rect[3])
 
 
 @njit
-def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, pattern, circ,
-                             rect, pairs):
+def _uplink_interference_rel(geo, axes, cells, beams, phase, phase_base, t, k0, k1, s, bs, color,
+                             pattern, circ, rect, pairs):
     """Uplink co-channel interference into the receive beam ``bs`` of satellite
     ``s`` (the handset's serving beam) from the phones of every satellite in
     the handset's links ``k0:k1`` (:func:`_uplink_link_rel` each, summed in
@@ -624,8 +632,8 @@ def _uplink_interference_rel(geo, axes, cells, beams, t, k0, k1, s, bs, color, p
     the phones that interfere on its uplink."""
     total = 0.0
     for k in range(k0, k1):
-        total += _uplink_link_rel(geo, cells, beams, t, s, bs, geo.sat[k], color, pattern, circ,
-                                  rect, pairs)
+        total += _uplink_link_rel(geo, cells, beams, phase, phase_base, t, s, bs, geo.sat[k],
+                                  color, pattern, circ, rect, pairs)
     return total
 
 
@@ -707,8 +715,8 @@ def _centre_offsets(sat_pos, sat_vel, centre, link_rate_km_s, link_range_km, dl_
 
 
 @njit
-def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, rect, pairs,
-                   bs, ul_sat, ul_rel, n_ul, out):
+def _serve_handset(t, h, geo, axes, cells, beams, phase, phase_base, radio, rules, pattern, circ,
+                   rect, pairs, bs, ul_sat, ul_rel, n_ul, out):
     """:func:`serve_cells` for one handset at one step (a separate function:
     numba's parallel loops do not write through named-tuple fields); ``bs`` is
     its cell's beam at this step (-1 none). ``ul_sat[:n_ul]`` / ``ul_rel`` hold
@@ -733,8 +741,8 @@ def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, r
     g = steered_gain_lin(pattern, d0, d1, d2, axes[s, t], beams.direction[bs],
                          beams.u[bs], beams.v[bs], circ, rect)
     p = beams.eirp_w[bs] * g * 10.0 ** (-geo.loss_db[ks] / 10.0)
-    interf = _interference_w(geo, axes, beams, t, h, k0, k1, bs, cells.color[c],
-                             pattern, circ, rect)
+    interf = _interference_w(geo, axes, beams, phase, phase_base, t, h, k0, k1, bs,
+                             cells.color[c], pattern, circ, rect)
     sinr = 10.0 * math.log10(p / (radio.dl_noise_lin + interf))
     resid, ddel = _centre_offsets(geo.sat_pos_km[s, t], geo.sat_vel_km_s[s, t],
                                   cells.centre_km[c], geo.range_rate_km_s[ks],
@@ -761,8 +769,8 @@ def _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ, r
             if j < n_ul:
                 term = ul_rel[j]
             else:
-                term = _uplink_link_rel(geo, cells, beams, t, s, bs, s2, cells.color[c],
-                                        pattern, circ, rect, pairs)
+                term = _uplink_link_rel(geo, cells, beams, phase, phase_base, t, s, bs, s2,
+                                        cells.color[c], pattern, circ, rect, pairs)
                 if n_ul < ul_sat.size:
                     ul_sat[n_ul] = s2
                     ul_rel[n_ul] = term
@@ -874,7 +882,16 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
     ul_sat = np.empty((ngroup, max_links), dtype=np.int64)
     ul_rel = np.empty((ngroup, max_links))
     beam_of = np.empty(cells.sat.shape[1], dtype=np.int64)
+    # the phases of one step's beams (pattern_sum), kept for that step only
+    step_beams = 0
     for t in range(nt):
+        step_beams = max(step_beams, beams.offsets[(t + 1) * nsat] - beams.offsets[t * nsat])
+    phase = np.zeros((4, step_beams if pattern == PATTERN_RECT else 0))
+    for t in range(nt):
+        base = beams.offsets[t * nsat]
+        if pattern == PATTERN_RECT:
+            end = beams.offsets[(t + 1) * nsat]
+            beam_phase(beams.u[base:end], beams.v[base:end], rect[0], rect[1], phase)
         if use_pairs:
             pairs = uplink_pairs(t, geo, axes, cells, beams, rect)
         else:
@@ -884,6 +901,6 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
             n_ul = 0
             for i in range(group_start[g], group_start[g + 1]):
                 h = group_handsets[i]
-                n_ul = _serve_handset(t, h, geo, axes, cells, beams, radio, rules, pattern, circ,
-                                      rect, pairs, beam_of[cells.handset_cell[h]], ul_sat[g],
-                                      ul_rel[g], n_ul, out)
+                n_ul = _serve_handset(t, h, geo, axes, cells, beams, phase, base, radio, rules,
+                                      pattern, circ, rect, pairs, beam_of[cells.handset_cell[h]],
+                                      ul_sat[g], ul_rel[g], n_ul, out)

@@ -141,20 +141,14 @@ class ActiveBeams(NamedTuple):
     scan_lin: np.ndarray
     #: (nb,) 1 / (range from the beam's satellite to its cell centre)², km⁻².
     inv_range2_km: np.ndarray
-    #: (4, nb) ``sin kx u0, cos kx u0, sin ky v0, cos ky v0`` of each beam's
-    #: steering (``_cell_kernels.beam_phase``, kx = π Lx / λ, ky = π Ly / λ):
-    #: what the rectangular pattern's interference sums read (zeros for the
-    #: circular pattern, which does not).
-    phase: np.ndarray
 
     @classmethod
     def of(cls, offsets, cell, eirp_w, activity, direction, uv, cell_color, inv_range2_km,
-           scan_lin=None, half_kl_rad=None) -> ActiveBeams:
+           scan_lin=None) -> ActiveBeams:
         """The record from per-beam arrays in CSR order (``uv``: (2, nb), the
         steering u0 and v0), with each beam's colour (its cell's, from
         ``cell_color``) and interfering power derived; ``scan_lin`` defaults to 1
-        (no scan loss); ``half_kl_rad`` = (π Lx / λ, π Ly / λ) of a rectangular
-        array gives the steering's phases (else zeros). Within each row the beams are put in colour order
+        (no scan loss). Within each row the beams are put in colour order
         (stably; nothing moves with one colour), so that a colour's beams are
         contiguous for the interference sums."""
         offsets = np.asarray(offsets, dtype=np.int64)
@@ -175,12 +169,7 @@ class ActiveBeams(NamedTuple):
         for name, value in fields.items():
             value = value if already else value[order]
             fields[name] = np.ascontiguousarray(value)
-        if half_kl_rad is None:
-            phase = np.zeros((4, eirp_w.size))
-        else:
-            phase = ck.beam_phase(fields["u"], fields["v"], float(half_kl_rad[0]),
-                                  float(half_kl_rad[1]))
-        return cls(offsets=offsets, color_offsets=color_offsets, phase=phase, **fields)
+        return cls(offsets=offsets, color_offsets=color_offsets, **fields)
 
 
 @dataclass(eq=False)
@@ -316,6 +305,5 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     ck.serve_cells(geometry, axes,
                    CellServing(state.handset_cell, state.color, cell_pos, cell_sat, reason),
                    ActiveBeams.of(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
-                                  state.color, beam_inv_r2, scan_lin,
-                                  rect[:2] if pattern == ck.PATTERN_RECT else None),
+                                  state.color, beam_inv_r2, scan_lin),
                    radio, rules, pattern, circ, rect, outputs)
