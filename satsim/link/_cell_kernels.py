@@ -638,14 +638,15 @@ def _uplink_interference_rel(geo, axes, cells, beams, phase, phase_base, t, k0, 
 
 
 @njit
-def _turn_cells(t, s, s2, geo, axes, cells, beams, at, pu, pv, pinv, pphase, rect):
+def _turn_cells(t, s, s2, geo, axes, beams, centres, base, at, pu, pv, pinv, pphase, rect):
     """The cells of satellite ``s2``'s beams at step ``t`` in satellite ``s``'s
     sine space, from ``at``: ``pu``, ``pv``, their phases ``pphase``
     (:func:`beam_phase`) and ``pinv`` = 1 / r² (km⁻²; 0 when the cell does
     not see ``s`` above its horizon, negative when it lies behind ``s``'s
-    array). Written branch-free (every cell turned, the cases chosen by
-    selects), from scalars rather than row views, so the loop runs in SIMD
-    lanes."""
+    array). ``centres`` (3, n) holds the cell centres (ITRS, km) of the step's
+    beams, beam ``b`` in column ``b - base``. Written branch-free (every cell
+    turned, the cases chosen by selects) over contiguous slices, so the loops
+    run in SIMD lanes."""
     nsat = geo.sat_pos_km.shape[0]
     s0, s1, s2_ = geo.sat_pos_km[s, t, 0], geo.sat_pos_km[s, t, 1], geo.sat_pos_km[s, t, 2]
     a0, a1, a2 = axes[s, t, 0], axes[s, t, 1], axes[s, t, 2]
@@ -653,12 +654,12 @@ def _turn_cells(t, s, s2, geo, axes, cells, beams, at, pu, pv, pinv, pphase, rec
     a6, a7, a8 = axes[s, t, 6], axes[s, t, 7], axes[s, t, 8]
     kx, ky = rect[0], rect[1]
     slot = t * nsat + s2
-    b0 = beams.offsets[slot]
-    cell = beams.cell[b0:beams.offsets[slot + 1]]
-    centre = cells.centre_km
-    for i in range(cell.size):
-        c = cell[i]
-        c0, c1, c2 = centre[c, 0], centre[c, 1], centre[c, 2]
+    i0, i1 = beams.offsets[slot] - base, beams.offsets[slot + 1] - base
+    n = i1 - i0
+    cx, cy, cz = centres[0, i0:i1], centres[1, i0:i1], centres[2, i0:i1]
+    ou, ov, oi = pu[at:at + n], pv[at:at + n], pinv[at:at + n]
+    for i in range(n):
+        c0, c1, c2 = cx[i], cy[i], cz[i]
         # the cell sees s above its horizon (``_sees``)
         sees = s0 * c0 + s1 * c1 + s2_ * c2 > c0 * c0 + c1 * c1 + c2 * c2
         d0, d1, d2 = c0 - s0, c1 - s1, c2 - s2_
@@ -672,16 +673,15 @@ def _turn_cells(t, s, s2, geo, axes, cells, beams, at, pu, pv, pinv, pphase, rec
         u = u if lit else 0.0
         v = v if lit else 0.0
         inv = inv if front else -inv
-        j = at + i
-        pu[j] = u
-        pv[j] = v
-        pinv[j] = inv if sees else 0.0
+        ou[i] = u
+        ov[i] = v
+        oi[i] = inv if sees else 0.0
     # the phases in a loop of their own (fewer arrays per loop: it stays in lanes)
-    us, vs = pu[at:at + cell.size], pv[at:at + cell.size]
-    ps, pc = pphase[0, at:at + cell.size], pphase[1, at:at + cell.size]
+    us, vs = pu[at:at + n], pv[at:at + n]
+    ps, pc = pphase[0, at:at + n], pphase[1, at:at + n]
     for i in range(us.size):
         ps[i], pc[i] = sin_cos(kx * us[i])
-    ps, pc = pphase[2, at:at + cell.size], pphase[3, at:at + cell.size]
+    ps, pc = pphase[2, at:at + n], pphase[3, at:at + n]
     for i in range(vs.size):
         ps[i], pc[i] = sin_cos(ky * vs[i])
 
@@ -717,9 +717,18 @@ def uplink_pairs(t, geo, axes, cells, beams, rect):
     pv = np.empty(start[n])
     pinv = np.empty(start[n])
     pphase = np.empty((4, start[n]))
+    # the step's beams' cell centres, contiguous (one gather per beam, not per pair)
+    base = beams.offsets[t * nsat]
+    nb = beams.offsets[(t + 1) * nsat] - base
+    centres = np.empty((3, nb))
+    for i in prange(nb):
+        c = beams.cell[base + i]
+        centres[0, i] = cells.centre_km[c, 0]
+        centres[1, i] = cells.centre_km[c, 1]
+        centres[2, i] = cells.centre_km[c, 2]
     for p in prange(n):
-        _turn_cells(t, keys[p] // nsat, keys[p] % nsat, geo, axes, cells, beams, start[p],
-                    pu, pv, pinv, pphase, rect)
+        _turn_cells(t, keys[p] // nsat, keys[p] % nsat, geo, axes, beams, centres, base,
+                    start[p], pu, pv, pinv, pphase, rect)
     return keys, start, pu, pv, pinv, pphase
 
 
