@@ -61,48 +61,16 @@ def cosine_taper_field(x):
 
 
 #: ``±1 / n!`` for odd n = 1 ... 17: the Taylor series of sin about 0, which on
-#: |r| <= π/2 is within (π/2)^19 / 19! = 1.1e-14 of sin r (Abramowitz & Stegun
+#: |r| <= π/4 is within (π/4)^19 / 19! = 8e-20 of sin r (Abramowitz & Stegun
 #: 4.3.65; the remainder of an alternating series is below its first term).
 _SIN_TAYLOR = tuple((-1.0) ** i / math.factorial(2 * i + 1) for i in range(9))
 # the same as plain globals: numba folds them into the code (a tuple indexed in a
 # loop became vector gathers)
 _S1, _S3, _S5, _S7, _S9, _S11, _S13, _S15, _S17 = _SIN_TAYLOR
-_INV_PI = 1.0 / math.pi
-
-
-@njit(inline="always")
-def sinc_sq_parts(x):
-    """``(num, den)`` with ``num / den = (sin x / x)²`` (1 at 0), without a call
-    to sin: ``sin² x = sin² r`` with ``r = x - nπ`` in [-π/2, π/2] (sin² has
-    period π) and sin r from its Taylor polynomial (``_SIN_TAYLOR``); ``den``
-    is ``x²``, or 1 (with ``num`` 1) where ``|x| < 1e-50`` (sinc² is 1 there to
-    1e-100). Apart is what lets a product of two factors take one division.
-    Branch-free apart from selects, so a loop of it runs in SIMD lanes (the
-    cell kernel's interference sums); within 1e-13 of the library's sin² / x²
-    (tested, :func:`sinc_sq`)."""
-    n = math.floor(x * _INV_PI + 0.5)
-    r = x - n * math.pi
-    r2 = r * r
-    p = (((((((_S17 * r2 + _S15) * r2 + _S13) * r2 + _S11) * r2 + _S9) * r2 + _S7) * r2
-          + _S5) * r2 + _S3) * r2 + _S1
-    s = r * p
-    x2 = x * x
-    small = x2 < 1e-100
-    return (1.0 if small else s * s), (1.0 if small else x2)
-
-
-@njit(inline="always")
-def cosine_taper_field_sq_parts(x):
-    """``(num, den)`` with ``num / den = |cosine_taper_field(x)|²``, through
-    :func:`sinc_sq_parts`: ``(π/2)² sinc²(π/2 - |x|) / (1 + 2|x|/π)²``."""
-    ax = abs(x)
-    num, den = sinc_sq_parts(_HALF_PI - ax)
-    d = 1.0 + ax / _HALF_PI
-    return _HALF_PI * _HALF_PI * num, den * d * d
 
 
 #: ``±1 / n!`` for even n = 0 ... 16: the Taylor series of cos about 0, which on
-#: |r| <= π/4 is within (π/4)^18 / 18! = 2e-17 of cos r (A&S 4.3.66).
+#: |r| <= π/4 is within (π/4)^18 / 18! = 2e-18 of cos r (A&S 4.3.66).
 _C0, _C2, _C4, _C6, _C8, _C10, _C12, _C14, _C16 = tuple(
     (-1.0) ** i / math.factorial(2 * i) for i in range(9))
 #: π/2 in two parts for the range reduction of :func:`sin_cos`: the first 33
@@ -148,8 +116,10 @@ def sinc_sq_parts_from_sin(x, s):
     sin x`` computed elsewhere: the interference sums get it from the
     angle-difference identity ``sin(a - b) = sin a cos b - cos a sin b`` with
     each beam's ``sin b`` / ``cos b`` computed once (``_cell_kernels.
-    beam_phase``), i.e. two products instead of :func:`sinc_sq_parts`'s
-    range reduction and polynomial. Near 0 (``x² < _SMALL_X2``), where the
+    beam_phase``), i.e. two products per term instead of a range reduction
+    and polynomial. ``den`` is ``x²``, or 1 (with ``num`` 1) where ``|x| <
+    1e-50`` (sinc² is 1 there to 1e-100); apart is what lets a product of two
+    factors take one division. Near 0 (``x² < _SMALL_X2``), where the
     identity's absolute error would matter relative to x, sin x comes from its
     Taylor polynomial. Branch-free apart from selects."""
     x2 = x * x
@@ -162,27 +132,13 @@ def sinc_sq_parts_from_sin(x, s):
 @njit(inline="always")
 def cosine_taper_field_sq_parts_from_cos(x, c):
     """``(num, den)`` with ``num / den = |cosine_taper_field(x)|²``, given ``c =
-    cos x``: as :func:`cosine_taper_field_sq_parts`, with ``sin(π/2 - |x|) =
-    cos x`` handed to :func:`sinc_sq_parts_from_sin`."""
+    cos x``: ``(π/2)² sinc²(π/2 - |x|) / (1 + 2|x|/π)²`` (the form of
+    :func:`cosine_taper_field` without its removable 0/0), with ``sin(π/2 - |x|)
+    = cos x`` handed to :func:`sinc_sq_parts_from_sin`."""
     ax = abs(x)
     num, den = sinc_sq_parts_from_sin(_HALF_PI - ax, c)
     d = 1.0 + ax / _HALF_PI
     return _HALF_PI * _HALF_PI * num, den * d * d
-
-
-@njit
-def sinc_sq(x):
-    """``(sin x / x)²`` from :func:`sinc_sq_parts`."""
-    num, den = sinc_sq_parts(x)
-    return num / den
-
-
-@njit
-def cosine_taper_field_sq(x):
-    """``|cosine_taper_field(x)|²`` from :func:`cosine_taper_field_sq_parts`;
-    within 1e-12 of the closed form (tested)."""
-    num, den = cosine_taper_field_sq_parts(x)
-    return num / den
 
 
 @njit

@@ -622,22 +622,6 @@ def _uplink_link_rel(geo, cells, beams, phase, phase_base, t, s, bs, s2, color, 
 
 
 @njit
-def _uplink_interference_rel(geo, axes, cells, beams, phase, phase_base, t, k0, k1, s, bs, color,
-                             pattern, circ, rect, pairs):
-    """Uplink co-channel interference into the receive beam ``bs`` of satellite
-    ``s`` (the handset's serving beam) from the phones of every satellite in
-    the handset's links ``k0:k1`` (:func:`_uplink_link_rel` each, summed in
-    link order). The interfering phones are the downlink's interferers
-    mirrored: the cells whose beams interfere on the handset's downlink hold
-    the phones that interfere on its uplink."""
-    total = 0.0
-    for k in range(k0, k1):
-        total += _uplink_link_rel(geo, cells, beams, phase, phase_base, t, s, bs, geo.sat[k],
-                                  color, pattern, circ, rect, pairs)
-    return total
-
-
-@njit
 def _turn_cells(t, s, s2, geo, axes, beams, centres, base, at, pu, pv, pinv, pphase, rect):
     """The cells of satellite ``s2``'s beams at step ``t`` in satellite ``s``'s
     sine space, from ``at``: ``pu``, ``pv``, their phases ``pphase``
@@ -787,7 +771,9 @@ def _serve_handset(t, h, geo, axes, cells, beams, phase, phase_base, radio, rule
     out.ul_snr_db[t, h] = ul_snr
     i_over_n = 0.0
     if radio.ul_interf_coeff > 0.0:
-        # :func:`_uplink_interference_rel`, each satellite's term read from the
+        # the phones of every satellite in the handset's links (the cells whose
+        # beams interfere on its downlink hold the phones that interfere on its
+        # uplink), each satellite's term (:func:`_uplink_link_rel`) read from the
         # cell's phones before this one where they had it (the same value: it
         # depends on the serving beam and the satellite alone)
         total = 0.0
@@ -890,7 +876,7 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
     in the handset's link list, scaled by that beam's activity. Uplink (with
     ``radio.ul_interf_coeff`` > 0): the phones of the same cells, one at each
     centre, through the serving satellite's receive beam
-    (:func:`_uplink_interference_rel`); the other satellites' cells are turned
+    (:func:`_uplink_link_rel`); the other satellites' cells are turned
     into each serving satellite's frame once per step (:func:`uplink_pairs`).
 
     Steps run one after the other, the cells of a step in parallel, each cell's
