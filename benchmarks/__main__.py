@@ -148,10 +148,13 @@ def main(argv=None) -> int:
                        help="length of the slice, hours (default 1/6)")
     north.add_argument("--no-pair", action="store_true",
                        help="skip the 1 h / 4 h memory pair")
+    north.add_argument("--precision", choices=("float64", "float32"), default=None,
+                       help="link.interference_precision of the runs (default: the "
+                            "scenario's, float64)")
     args = parser.parse_args(argv)
     if args.which != "north_star" and (args.full or args.handsets or args.slice_h
-                                       or args.no_pair):
-        parser.error("--full, --handsets, --slice-h and --no-pair are options of the "
+                                       or args.no_pair or args.precision):
+        parser.error("--full, --handsets, --slice-h, --no-pair and --precision are options of the "
                      "north_star section: python -m benchmarks north_star ...")
     if args.handsets is not None and args.handsets < 1:
         parser.error(f"--handsets must be at least 1, got {args.handsets}")
@@ -180,7 +183,7 @@ def main(argv=None) -> int:
         extra = {}
         if name == "north_star":
             extra = {"full": args.full, "handsets": args.handsets, "slice_h": args.slice_h,
-                     "pair": not args.no_pair}
+                     "pair": not args.no_pair, "precision": args.precision}
         sec = module.run(quick=args.quick, repeats=args.repeats, log=log, **extra)
         sec.wall_s = time.perf_counter() - t0
         limits.apply(sec)

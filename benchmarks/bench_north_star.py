@@ -126,13 +126,15 @@ def services_on() -> dict:
     return {f"services.{n}.enabled": True for n in SERVICE_NAMES if hasattr(services, n)}
 
 
-def scenario_for(spacing_km: float, duration_s: float):
-    """The north-star scenario: the default one at 1 s steps with every service."""
+def scenario_for(spacing_km: float, duration_s: float, precision: str | None = None):
+    """The north-star scenario: the default one at 1 s steps with every service
+    (and ``link.interference_precision`` if given)."""
     from satsim.scenario import Scenario, with_overrides
 
+    extra = {} if precision is None else {"link.interference_precision": precision}
     return with_overrides(Scenario(), {
         "name": "north_star", "step_s": TARGET_STEP_S, "duration_s": float(duration_s),
-        "handsets.spacing_km": float(spacing_km), **services_on(),
+        "handsets.spacing_km": float(spacing_km), **services_on(), **extra,
     })
 
 
@@ -272,8 +274,8 @@ def _propagation_alone(sc, log_knots: bool) -> dict:
 def job_slice(spec):
     from satsim import run
 
-    sc = scenario_for(spec["spacing_km"], spec["duration_s"])
-    warm = scenario_for(spec["spacing_km"], WARM_STEPS * TARGET_STEP_S)
+    sc = scenario_for(spec["spacing_km"], spec["duration_s"], spec.get("precision"))
+    warm = scenario_for(spec["spacing_km"], WARM_STEPS * TARGET_STEP_S, spec.get("precision"))
     t0 = time.perf_counter()
     run(warm)
     warm_s = time.perf_counter() - t0
@@ -298,7 +300,8 @@ def job_slice(spec):
     prop = _propagation_alone(sc, spec.get("knots", True))
     return {
         "scenario_overrides": {"step_s": TARGET_STEP_S, "duration_s": spec["duration_s"],
-                               "handsets.spacing_km": spec["spacing_km"], **services_on()},
+                               "handsets.spacing_km": spec["spacing_km"], **services_on(),
+                               "link.interference_precision": sc.link.interference_precision},
         "satellites": summ["run"]["satellites"], "handsets": summ["run"]["handsets"],
         "steps": summ["run"]["steps"], "duration_s": summ["run"]["duration_s"],
         "chunk_steps": sc.run.chunk_steps, "beams": summ["run"].get("beams"),
@@ -420,7 +423,7 @@ def _checks(sec: Section, r: dict, tag: str) -> None:
 
 def run(quick: bool = False, repeats: int | None = None, log=print, *, full: bool = False,
         handsets: int | None = None, slice_h: float | None = None,
-        pair: bool = True) -> Section:
+        pair: bool = True, precision: str | None = None) -> Section:
     from benchmarks.bench_link import run_job
 
     del repeats  # one run per size: each takes minutes
@@ -443,6 +446,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
         "target": f"{TARGET_HANDSETS:,} handsets x {TARGET_STEPS:,} steps of "
                   f"{TARGET_STEP_S:g} s, the scenario's satellites, in {GOAL_S:g} s",
         "slice": {"spacing_km": spacing, "duration_s": duration},
+        "interference_precision": precision or "the scenario's (float64)",
         "memory_pair": ({"spacing_km": p_spacing, "durations_s": [p_short, p_long]}
                         if pair else None),
         "memory": "VmHWM reset after a warm-up run, minus the RSS then (fresh process per run)",
@@ -453,7 +457,8 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
     # -- the slice (or the day) --------------------------------------------------
     what = "the whole day" if full else f"a {duration / 60:g} min slice"
     log(f"north_star: {what} at {spacing:.2f} km spacing (fresh process)")
-    r = run_job({"kind": "slice", "spacing_km": spacing, "duration_s": duration},
+    r = run_job({"kind": "slice", "spacing_km": spacing, "duration_s": duration,
+                 "precision": precision},
                 module="benchmarks.bench_north_star", timeout=48 * 3600.0)
     sec.raw["slice"] = r
     st = stage_seconds(r)
@@ -541,7 +546,8 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
         for dur in (p_short, p_long):
             log(f"north_star: memory pair, {dur / 3600:g} h at {p_spacing:g} km (fresh process)")
             x = run_job({"kind": "slice", "spacing_km": p_spacing, "duration_s": dur,
-                         "knots": False}, module="benchmarks.bench_north_star",
+                         "precision": precision, "knots": False},
+                        module="benchmarks.bench_north_star",
                         timeout=7200.0)
             pr[dur] = x
             log(f"  {x['handsets']:,} handsets x {x['steps']:,} steps in {x['wall_s']:.1f} s, "

@@ -30,7 +30,7 @@ UL_OFFSET_DB = -140.0
 def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(1.0,),
            beam_cells=None, colors=None, cell_sat=None, reason=None, loss_db=150.0,
            max_doppler_hz=1e9, min_sinr_db=-10.0, pattern=ck.PATTERN_RECT, ul_coeff=0.0,
-           scan_lin=None, beam_sats=None):
+           scan_lin=None, beam_sats=None, sum_dtype=np.float64):
     """Run serve_cells for one step; handsets at along-track offsets (km) on the
     equator, the satellite above the origin."""
     a = np.asarray(offsets_km, dtype=np.float64) / R_KM
@@ -81,7 +81,8 @@ def _setup(offsets_km, cell_of, cells_xyz, n_sats=1, eirp_w=(100.0,), activity=(
     out = LinkOutputs.empty(1, nh, value_dtype=np.float64)
     geo = LinkGeometry(sat_pos, sat_vel, h_pos, offsets, link_sat, link_range, link_rate,
                        link_elev, link_loss)
-    ck.serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out)
+    ck.serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out,
+                   np.zeros(0, dtype=sum_dtype))
     return out, link_range
 
 
@@ -122,11 +123,15 @@ def test_doppler_beyond_the_tolerance_is_reported():
     assert out[9][0].tolist() == [SERVED, DOPPLER]
 
 
-def test_idle_interferers_vanish_and_active_ones_add_as_computed():
+@pytest.mark.parametrize("sum_dtype", [np.float64, np.float32])
+def test_idle_interferers_vanish_and_active_ones_add_as_computed(sum_dtype):
+    """Also with the single-precision sums (``link.interference_precision``)."""
     cells = [_ground(0.0), _ground(30.0)]
-    quiet, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 0.0))
+    quiet, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 0.0),
+                      sum_dtype=sum_dtype)
     assert quiet[3][0, 0] == pytest.approx(quiet[2][0, 0], abs=1e-9)
-    busy, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 0.5))
+    busy, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 0.5),
+                     sum_dtype=sum_dtype)
     # interference: the second beam, steered 30 km away, at the handset
     from satsim.link.aperture import rect_gain_dbi
     sat = np.array([R_KM + H_KM, 0.0, 0.0])
@@ -168,16 +173,11 @@ def test_low_sinr_is_reported():
     assert out[9][0, 0] == LOW_SINR
 
 
-@pytest.mark.parametrize("taper", [0, 1])
-def test_interference_sums_use_the_closed_form_pattern(taper):
-    """The interference sums (``pattern_sum``) evaluate sinc² without calling sin
-    per term (the angle-difference identity on phases computed once, so the
-    loop runs in SIMD lanes): against ``_aperture_kernels.rect_pattern_lin``
-    (the closed form with the library's sin) every term is within 1e-12 of the
-    peak over the whole sphere (offsets up to 2 in sine space, 2.7 m x 2.3 m at
-    1992.5 MHz), within 1e-9 relative wherever it is above the floor (near the
-    peak, at a null of one axis, close to a beam's own direction), and a sum
-    equals the sum of closed-form terms to 1e-12 relative."""
+def _sphere_probes(taper):
+    """A 2.7 m x 2.3 m array at 1992.5 MHz probed at (0.25, -0.1) in sine space
+    against 20,000 beam directions over the whole sphere, some at the probe
+    itself, near it, at a null of one axis and right beside it: ``(kx, ky, u0,
+    v0, us, vs, weights, closed-form terms)``."""
     from satsim.link._aperture_kernels import rect_pattern_lin
     lam = C_KM_S * 1e3 / F_HZ
     kx, ky = math.pi * 2.7 / lam, math.pi * 2.3 / lam
@@ -191,10 +191,25 @@ def test_interference_sums_use_the_closed_form_pattern(taper):
     us[9], vs[9] = u0 - math.pi / kx, v0 + 0.05                        # a null in x, then
     us[10], vs[10] = u0 - math.pi / kx * (1 + 1e-6), v0 + 0.05         # right beside it
     ws = rng.uniform(0.1, 1.0, n)
-    phase = ck.beam_phase(us, vs, kx, ky)
-    probe = ck.probe_phase(u0, v0, kx, ky)
     want = np.array([rect_pattern_lin(u0 - us[i], v0 - vs[i], kx, ky, taper)
                      for i in range(n)])
+    return kx, ky, u0, v0, us, vs, ws, want
+
+
+@pytest.mark.parametrize("taper", [0, 1])
+def test_interference_sums_use_the_closed_form_pattern(taper):
+    """The interference sums (``pattern_sum``) evaluate sinc² without calling sin
+    per term (the angle-difference identity on phases computed once, so the
+    loop runs in SIMD lanes): against ``_aperture_kernels.rect_pattern_lin``
+    (the closed form with the library's sin) every term is within 1e-12 of the
+    peak over the whole sphere (offsets up to 2 in sine space, 2.7 m x 2.3 m at
+    1992.5 MHz), within 1e-9 relative wherever it is above the floor (near the
+    peak, at a null of one axis, close to a beam's own direction), and a sum
+    equals the sum of closed-form terms to 1e-12 relative."""
+    kx, ky, u0, v0, us, vs, ws, want = _sphere_probes(taper)
+    n = us.size
+    phase = ck.beam_phase(us, vs, kx, ky)
+    probe = ck.probe_phase(u0, v0, kx, ky)
     one = np.array([ck.pattern_sum(us, vs, phase, 0, np.ones(n), i, i + 1, u0, v0, probe, kx, ky,
                                    taper, 0.0) for i in range(n)])
     assert np.max(np.abs(one - want)) <= 1e-12
@@ -207,6 +222,34 @@ def test_interference_sums_use_the_closed_form_pattern(taper):
     # a negative weight marks a direction behind the array: floor x |w|
     assert ck.pattern_sum(us, vs, phase, 0, -ws, 0, n, u0, v0, probe, kx, ky, taper, floor) == \
         pytest.approx(floor * ws.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("taper", [0, 1])
+def test_single_precision_sums_follow_the_closed_form(taper):
+    """``pattern_sum_f32`` (``link.interference_precision: float32``) on the same
+    directions against the float64 closed form: every term within 1e-5 of the
+    peak, within 5e-5 relative (2e-4 dB) wherever it is above 1e-8 of the peak
+    (measured: 3.4e-6 and 1.8e-5); a weighted sum within 2e-5 relative
+    (measured 4e-6); behind-the-array weights add the floor."""
+    kx, ky, u0, v0, us, vs, ws, want = _sphere_probes(taper)
+    n = us.size
+    f32 = np.float32
+    us32, vs32, ws32 = us.astype(f32), vs.astype(f32), ws.astype(f32)
+    phase32 = ck.beam_phase(us, vs, kx, ky).astype(f32)
+    probe = ck.probe_phase(u0, v0, kx, ky)
+    ones = np.ones(n, dtype=f32)
+    one = np.array([ck.pattern_sum_f32(us32, vs32, phase32, ones, i, i + 1, u0, v0, probe, kx,
+                                       ky, taper, 0.0) for i in range(n)])
+    assert np.max(np.abs(one - want)) <= 1e-5
+    above = want > 1e-8
+    assert np.max(np.abs(one[above] / want[above] - 1.0)) <= 5e-5
+    floor = 1e-8
+    total = ck.pattern_sum_f32(us32, vs32, phase32, ws32, 0, n, u0, v0, probe, kx, ky, taper,
+                               floor)
+    assert total == pytest.approx(np.sum(ws * np.maximum(want, floor)), rel=2e-5)
+    behind = ck.pattern_sum_f32(us32, vs32, phase32, -ws32, 0, n, u0, v0, probe, kx, ky, taper,
+                                floor)
+    assert behind == pytest.approx(floor * ws.sum(), rel=1e-5)
 
 
 def test_beams_are_grouped_by_colour_within_each_row():
@@ -246,15 +289,17 @@ def _rect_gain_toward(target_km, steer_km):
     return g, r_t
 
 
+@pytest.mark.parametrize("sum_dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("x_interferer_km", [25.0, 60.0])
-def test_uplink_sinr_counts_the_other_cells_phone_through_the_serving_beam(x_interferer_km):
+def test_uplink_sinr_counts_the_other_cells_phone_through_the_serving_beam(x_interferer_km,
+                                                                          sum_dtype):
     """The phone of the other co-channel cell, at its centre, reaches the
     satellite through the serving (receive) beam's pattern: I/N = coefficient x
-    g / r², so SINR = SNR - 10 log10(1 + I/N)."""
+    g / r², so SINR = SNR - 10 log10(1 + I/N) (float64 or float32 sums)."""
     cells = [_ground(0.0), _ground(x_interferer_km)]
     coeff = 30.0 * H_KM ** 2          # I/N ~ 30 x g x (H / r)²: of order 1 here
     out, _ = _setup([0.0], [0], cells, eirp_w=(100.0, 100.0), activity=(1.0, 1.0),
-                    ul_coeff=coeff)
+                    ul_coeff=coeff, sum_dtype=sum_dtype)
     g_db, r_km = _rect_gain_toward(x_interferer_km, 0.0)
     i_over_n = coeff * 10 ** (g_db / 10) / r_km ** 2
     ul_snr = out[4][0, 0]
@@ -294,6 +339,11 @@ def test_the_serving_satellites_own_cells_count_as_any_others(x_interferer_km):
     other, _ = _setup([0.0], [0], cells, beam_sats=[0, 1], **args)
     assert own[10][0, 0] < own[4][0, 0] - 1e-4
     assert own[10][0, 0] == pytest.approx(other[10][0, 0], abs=1e-9)
+    # the same through the single-precision sums (own beams' buffers, other pairs')
+    own32, _ = _setup([0.0], [0], cells, beam_sats=[0, 0], sum_dtype=np.float32, **args)
+    other32, _ = _setup([0.0], [0], cells, beam_sats=[0, 1], sum_dtype=np.float32, **args)
+    assert own32[10][0, 0] == pytest.approx(own[10][0, 0], abs=1e-4)
+    assert other32[10][0, 0] == pytest.approx(other[10][0, 0], abs=1e-4)
 
 
 def test_the_receive_beams_scan_loss_lowers_the_uplink_as_the_downlink():

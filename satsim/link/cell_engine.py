@@ -306,4 +306,6 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
                    CellServing(state.handset_cell, state.color, cell_pos, cell_sat, reason),
                    ActiveBeams.of(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
                                   state.color, beam_inv_r2, scan_lin),
-                   radio, rules, pattern, circ, rect, outputs)
+                   radio, rules, pattern, circ, rect, outputs,
+                   np.zeros(0, dtype=np.float32 if config.interference_precision == "float32"
+                            else np.float64))
