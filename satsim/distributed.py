@@ -81,7 +81,7 @@ class BlockLink:
         self.config = config
         self.prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
         self.state = HandoverState(len(self.handsets))
-        cells = prepare_cells_for(config, handsets, constellation, times)
+        cells = prepare_cells_for(config, handsets, constellation)
         self.cells = None if cells is None else cells.for_block(block)
 
     def serve(self, ephemeris) -> LinkChunk:

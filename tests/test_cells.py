@@ -111,7 +111,8 @@ def _assign(per_step, nsat=3, cap=10, hyst=5.0, reeval=1, state=None, order=None
     order = np.arange(ncell, dtype=np.int64) if order is None else np.asarray(order)
     out = np.empty((nt, ncell), dtype=np.int32)
     why = np.empty((nt, ncell), dtype=np.uint8)
-    assign_cells(offsets, sats, elevs, order, nsat, 25.0, cap, hyst, reeval, 0, state, out, why)
+    every = np.arange(nt) % reeval == 0          # re-evaluate every ``reeval`` steps
+    assign_cells(offsets, sats, elevs, order, nsat, 25.0, cap, hyst, every, state, out, why)
     return out, why, state
 
 
@@ -195,14 +196,15 @@ def test_a_run_finds_the_same_assignment_from_the_sky_as_from_every_link(cap, re
     want = np.empty((nt, ncell), dtype=np.int32), np.empty((nt, ncell), dtype=np.uint8)
     state = np.full(ncell, -1, dtype=np.int64)
     assign_cells(links.offsets, links.sat.astype(np.int64), links.elevation_deg, order,
-                 eph.shape[0], mask, cap, 5.0, reeval, 0, state, *want)
+                 eph.shape[0], mask, cap, 5.0, np.arange(nt) % reeval == 0, state, *want)
     got = np.empty((nt, ncell), dtype=np.int32), np.empty((nt, ncell), dtype=np.uint8)
     state = np.full(ncell, -1, dtype=np.int64)
     sky = sky_grid(eph.position_km, centres, mask)
     east, north, up = centres.enu_basis
     assign_cells_in_sky(eph.position_km, centres.position_km, sky.h_unit, east, north, up,
                         sky.point_cells, sky.n, *sky.bin_satellites(eph.position_km),
-                        sky.cos_lam, order, mask, cap, 5.0, reeval, 0, state, *got)
+                        sky.cos_lam, order, mask, cap, 5.0, np.arange(nt) % reeval == 0, state,
+                        *got)
     served = want[0] >= 0
     assert served.mean() > 0.02 and len(np.unique(want[0][served])) > 3   # a real case
     assert (cap > 100) == (want[1] != CELL_NO_BEAM).all()   # the cap binds where set

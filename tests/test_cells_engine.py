@@ -79,7 +79,31 @@ def test_beam_cap_leaves_cells_without_a_beam():
 
 
 def test_cells_are_prepared_once_per_run():
-    state = prepare_cells(_cfg(), HANDSETS, 550.0, 10.0)
+    state = prepare_cells(_cfg(), HANDSETS, 550.0)
     assert state.grid.handsets_per_cell().sum() == len(HANDSETS)
-    assert state.reeval_steps == 2 and (state.sat == -1).all()
+    assert state.reassign_interval_s == 15.0 and (state.sat == -1).all()
     assert len(list(iter_link_chunks(SHELL, HANDSETS, TIMES, _cfg(), chunk_steps=10))) == 4
+
+
+def test_cells_reassign_on_the_networks_clock_not_the_step():
+    """``beams.reassign_interval_s`` is simulated time: a sample re-evaluates
+    when a multiple of the interval passed since the sample before, so a 10 s
+    run re-evaluates 4 times a minute at a 15 s interval, as a 1 s run does
+    (rounding to whole steps gave every 20 s), and a step longer than the
+    interval re-evaluates at every sample."""
+    from satsim.link.cell_engine import reevaluations
+
+    fine = reevaluations(np.arange(0.0, 3600.0, 1.0), 15.0, None)
+    assert np.array_equal(np.flatnonzero(fine), np.arange(0, 3600, 15))
+    coarse_t = np.arange(0.0, 3600.0, 10.0)
+    coarse = reevaluations(coarse_t, 15.0, None)
+    assert list(coarse_t[coarse][:7]) == [0.0, 20.0, 30.0, 50.0, 60.0, 80.0, 90.0]
+    assert coarse.sum() == fine.sum() == 240
+    # chunk by chunk (the sample before carried) as in one piece
+    parts = [reevaluations(coarse_t[:7], 15.0, None),
+             reevaluations(coarse_t[7:], 15.0, float(coarse_t[6]))]
+    assert np.array_equal(np.concatenate(parts), coarse)
+    assert reevaluations(np.arange(0.0, 300.0, 30.0), 15.0, None).all()
+    # offsets that are not exact in binary land on their multiple
+    tenth = np.arange(31) * 0.1
+    assert np.array_equal(np.flatnonzero(reevaluations(tenth, 0.3, None)), np.arange(0, 31, 3))

@@ -2,8 +2,10 @@
 
 ``assign_cells`` chooses, step by step, the satellite whose beam serves each
 cell: the highest-elevation satellite above the mask with a free beam, kept
-while it stays usable (sticky), re-evaluated every ``reeval_steps`` steps with
-an elevation hysteresis, and never more than ``max_beams`` cells per satellite.
+while it stays usable (sticky), re-evaluated at the steps flagged in ``reeval``
+(``cell_engine.reevaluations``: every ``beams.reassign_interval_s`` of simulated
+time) with an elevation hysteresis, and never more than ``max_beams`` cells per
+satellite.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def assign_step(offsets, link_sat, link_elev_deg, order, min_elev_deg, max_beams
 
 @njit
 def assign_cells(offsets, link_sat, link_elev_deg, order, nsat, min_elev_deg, max_beams,
-                 hysteresis_deg, reeval_steps, step0, state_sat, out_sat, out_reason):
+                 hysteresis_deg, reeval, state_sat, out_sat, out_reason):
     """Serving satellite of every cell at every step of a chunk, from given links.
 
     ``offsets`` is the CSR over (t, cell) of the links from cell centres
@@ -124,7 +126,7 @@ def assign_cells(offsets, link_sat, link_elev_deg, order, nsat, min_elev_deg, ma
     satellite first (in that order), then cells without one take the highest
     free satellite (in that order).
 
-    At a re-evaluation step (``(step0 + t) % reeval_steps == 0``) a cell leaves
+    At a re-evaluation step (``reeval[t]``, (nt,) bool) a cell leaves
     its satellite when another above the mask is more than ``hysteresis_deg``
     higher. ``state_sat`` (per cell, -1 none) carries the choice across chunks
     and is updated in place. Writes ``out_sat[t, c]`` (-1: none) and
@@ -135,12 +137,11 @@ def assign_cells(offsets, link_sat, link_elev_deg, order, nsat, min_elev_deg, ma
     nt, ncell = out_sat.shape
     load = np.zeros(nsat, dtype=np.int64)
     for t in range(nt):
-        reeval = reeval_steps <= 1 or (step0 + t) % reeval_steps == 0
         base = offsets[t * ncell]
         assign_step(offsets[t * ncell:(t + 1) * ncell + 1] - base,
                     link_sat[base:offsets[(t + 1) * ncell]],
                     link_elev_deg[base:offsets[(t + 1) * ncell]], order, min_elev_deg,
-                    max_beams, hysteresis_deg, reeval, load, state_sat, out_sat[t],
+                    max_beams, hysteresis_deg, reeval[t], load, state_sat, out_sat[t],
                     out_reason[t])
 
 
@@ -222,7 +223,7 @@ def _sky_scan(sat_pos, t, c, pos, unit, up, cand, units, cos_lam, sin_min_el, sa
 @njit(parallel=True)
 def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky_start,
                         sky_order, sky_units, cos_lam, order, min_elev_deg, max_beams,
-                        hysteresis_deg, reeval_steps, step0, state_sat, out_sat, out_reason):
+                        hysteresis_deg, reeval, state_sat, out_sat, out_reason):
     """:func:`assign_cells` for a run, finding the links from the cell centres
     (``pos``, ``unit``, geodetic ``east`` / ``north`` / ``up``, each (ncell, 3);
     ``sky_idx`` (ncell, 3) their sky cells in ``satsim.orbits.geometry``'s grid
@@ -246,7 +247,6 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
     count = np.zeros(ncell + 1, dtype=np.int64)
     no_sats = np.empty(0, dtype=np.int64)
     for t in range(nt):
-        reeval = reeval_steps <= 1 or (step0 + t) % reeval_steps == 0
         counts, sorder, units = sky_start[t], sky_order[t], sky_units[t]
         cand_start, cand = _sky_candidates(keys, sky_n, counts, sorder)
         for c in prange(ncell):
@@ -256,7 +256,7 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
                 du, rng = _up_offset(sat_pos, t, cur, pos, up, c)
                 need = du < sin_min_el * rng
             m = 1
-            if need or reeval:
+            if need or reeval[t]:
                 g = group[c]
                 m, best = _sky_scan(sat_pos, t, c, pos, unit, up,
                                     cand[cand_start[g]:cand_start[g + 1]], units, cos_lam,
@@ -289,8 +289,8 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
                 # choice then reads its elevation only against the mask: the mask
                 # itself stands in for it (no angle computed)
                 elevs[k] = min_elev_deg
-        assign_step(count, sats, elevs, order, min_elev_deg, max_beams, hysteresis_deg, reeval,
-                    load, state_sat, out_sat[t], out_reason[t])
+        assign_step(count, sats, elevs, order, min_elev_deg, max_beams, hysteresis_deg,
+                    reeval[t], load, state_sat, out_sat[t], out_reason[t])
 
 
 #: Beam patterns of the Earth-fixed kernel.

@@ -6,7 +6,8 @@ For each chunk of time steps, :func:`serve_cells_chunk` (called by
 1. finds the satellites above the serving mask from every occupied cell's
    centre and assigns each cell a satellite (``_cell_kernels.assign_cells``:
    highest with a free beam, sticky, re-evaluated every
-   ``beams.reassign_interval_s`` with ``beams.reassign_hysteresis_deg``, at most
+   ``beams.reassign_interval_s`` of simulated time (:func:`reevaluations`) with
+   ``beams.reassign_hysteresis_deg``, at most
    ``beams.max_beams_per_satellite`` cells per satellite);
 2. lists the active beams of every (step, satellite): one per assigned cell,
    pointed at its centre, with its EIRP (:func:`beam_eirp_dbw`: full EIRP, or
@@ -185,9 +186,11 @@ class CellState:
     color: np.ndarray
     #: Serving satellite of each cell (-1 none), updated chunk by chunk.
     sat: np.ndarray
-    #: Re-evaluation interval in steps, and the run's step index of the next chunk.
-    reeval_steps: int
-    next_step: int = 0
+    #: Cells choose their satellite again this often, s of simulated time
+    #: (``beams.reassign_interval_s``; :func:`reevaluations`).
+    reassign_interval_s: float
+    #: Offset (s) of the run's last sample so far (None before the first chunk).
+    last_time_s: float | None = None
     #: How much lower than its cell centre a satellite can look from a phone in
     #: the cell, deg: the phones' links are found down to the mask less this, so
     #: the satellite serving a cell (chosen at its centre) is never missing from
@@ -202,6 +205,25 @@ class CellState:
                                    sat=self.sat.copy())
 
 
+def reevaluations(times_s: np.ndarray, interval_s: float,
+                  previous_s: float | None) -> np.ndarray:
+    """At which samples ``times_s`` (s) the cells choose their satellite again:
+    those at or after a multiple of ``interval_s`` that the sample before
+    (``previous_s``; None: the run's first sample, which always chooses) had
+    not reached. The network's clock, not the simulator's: at 10 s steps and a
+    15 s interval the samples at 20, 30, 50, 60, ... s re-evaluate (each within
+    one step of the instant), four a minute as at 1 s steps; rounding the
+    interval to whole steps would give three (every 20 s)."""
+    times_s = np.asarray(times_s, dtype=np.float64)
+    # a relative slack so that offsets like 3 x 0.1 land on their multiple
+    tick = np.floor(times_s / interval_s * (1.0 + 1e-12) + 1e-9)
+    before = np.empty_like(tick)
+    before[0] = (-np.inf if previous_s is None
+                 else np.floor(previous_s / interval_s * (1.0 + 1e-12) + 1e-9))
+    before[1:] = tick[:-1]
+    return tick > before
+
+
 def link_mask_margin_deg(radius_km: float, altitude_km: float) -> float:
     """Largest elevation difference between a cell's centre and a point of the
     cell seen from one satellite, deg: a ground offset ``r`` turns the line of
@@ -210,16 +232,15 @@ def link_mask_margin_deg(radius_km: float, altitude_km: float) -> float:
     return math.degrees(radius_km / altitude_km + radius_km / IUGG_MEAN_RADIUS_KM)
 
 
-def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float,
-                  step_s: float) -> CellState:
+def prepare_cells(config: LinkConfig, handsets: Handsets, altitude_km: float) -> CellState:
     """The occupied cells of ``handsets`` and the assignment state of a run."""
     grid = cell_grid(handsets, cell_radius_km(config, altitude_km), config.beams.cell_fill_km)
     users = grid.handsets_per_cell()
     order = np.lexsort((np.arange(grid.ncell), -users)).astype(np.int64)
-    reeval = max(1, round(config.beams.reassign_interval_s / step_s)) if step_s > 0 else 1
     return CellState(grid=grid, handset_cell=grid.handset_cell, order=order,
                      color=grid.colors(config.carrier.reuse),
-                     sat=np.full(grid.ncell, -1, dtype=np.int64), reeval_steps=reeval,
+                     sat=np.full(grid.ncell, -1, dtype=np.int64),
+                     reassign_interval_s=float(config.beams.reassign_interval_s),
                      link_mask_margin_deg=link_mask_margin_deg(grid.radius_km, altitude_km))
 
 
@@ -266,6 +287,7 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     ``radio`` and ``rules`` the run's ``RadioTerms`` and ``ServingRules``.
     Updates ``state``."""
     nsat, nt = ephemeris.shape[0], len(ephemeris.times)
+    times_s = ephemeris.times.offsets_s
     grid = state.grid
     cell_sat = np.empty((nt, grid.ncell), dtype=np.int32)
     reason = np.empty((nt, grid.ncell), dtype=np.uint8)
@@ -278,9 +300,10 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
                            sky.cos_lam, state.order,
                            float(config.min_elevation_deg),
                            int(cap) if cap is not None else grid.ncell,
-                           float(config.beams.reassign_hysteresis_deg), state.reeval_steps,
-                           state.next_step, state.sat, cell_sat, reason)
-    state.next_step += nt
+                           float(config.beams.reassign_hysteresis_deg),
+                           reevaluations(times_s, state.reassign_interval_s, state.last_time_s),
+                           state.sat, cell_sat, reason)
+    state.last_time_s = float(times_s[-1])
     offsets, beam_cell, per_sat = active_beams(cell_sat, nsat)
     axes = ck.body_axes(ephemeris.position_km, ephemeris.velocity_km_s)
     nb = beam_cell.size

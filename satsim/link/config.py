@@ -353,7 +353,9 @@ class BeamSettings:
                                 "cap). No public figure: an assumption to sweep.")
     reassign_interval_s: float = Field(
         15.0, gt=0, description="Earth-fixed cells choose their satellite again this often, s "
-                                "(SpaceX patent US 12,542,605 B1: cells remapped every 10-20 s).")
+                                "of simulated time whatever the step (a sample re-evaluates "
+                                "when a multiple of it passed since the sample before; SpaceX "
+                                "patent US 12,542,605 B1: cells remapped every 10-20 s).")
     reassign_hysteresis_deg: float = Field(
         5.0, ge=0, description="A cell leaves its satellite for one higher by more than this, "
                                "degrees (assumption).")

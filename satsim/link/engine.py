@@ -700,13 +700,12 @@ def _coverage_holes(ephemeris, handsets: Handsets, out: LinkOutputs, rules: Serv
     return coverage_holes_s(t, both, sats, elev, rate, rules.min_elevation_deg)
 
 
-def prepare_cells_for(config: LinkConfig, handsets: Handsets, constellation,
-                      times: TimeGrid) -> CellState | None:
+def prepare_cells_for(config: LinkConfig, handsets: Handsets,
+                      constellation) -> CellState | None:
     """The Earth-fixed cells of a run (``beams.mode: earth_fixed``), else None."""
     if config.beams.mode != "earth_fixed":
         return None
-    return prepare_cells(config, handsets, float(np.min(constellation.altitude_km)),
-                         times.step_s)
+    return prepare_cells(config, handsets, float(np.min(constellation.altitude_km)))
 
 
 def iter_link_chunks(
@@ -735,7 +734,7 @@ def iter_link_chunks(
     prepared = prepare(config, times.step_s, float(np.min(constellation.altitude_km)))
     draws = channel_draws(config.seed, len(handsets), len(constellation))
     state = HandoverState(len(handsets))
-    cells = prepare_cells_for(config, handsets, constellation, times)
+    cells = prepare_cells_for(config, handsets, constellation)
     ephemerides = iter(iter_ephemeris(constellation, times, chunk_steps, processes=processes,
                                       max_epoch_age_days=max_epoch_age_days,
                                       knot_step_s=knot_step_s))
