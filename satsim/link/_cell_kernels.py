@@ -1033,3 +1033,23 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out,
                                       pattern, circ, rect, pairs, single_args,
                                       beam_of[cells.handset_cell[h]],
                                       ul_sat[g], ul_rel[g], n_ul, out)
+
+
+@njit
+def cells_reaching(cell_sat, needed, color, nsat):
+    """The assignment ``cell_sat`` ((nt, ncell), -1 none) keeping only the cells
+    whose (satellite, colour) is ``needed[t, sat, colour]`` (the others -1), and
+    the beams each satellite lights in the full assignment ((nt * nsat,)), in
+    one pass (``satsim.link.substeps``: the beams that reach a few phones)."""
+    nt, ncell = cell_sat.shape
+    kept = np.empty_like(cell_sat)
+    per_sat = np.zeros(nt * nsat, dtype=np.int64)
+    for t in range(nt):
+        for c in range(ncell):
+            s = cell_sat[t, c]
+            kept[t, c] = -1
+            if s >= 0:
+                per_sat[t * nsat + s] += 1
+                if needed[t, s, color[c]]:
+                    kept[t, c] = s
+    return kept, per_sat

@@ -280,13 +280,11 @@ def check_doppler_rate_cells(ephemeris, handsets: Handsets, state: CellState,
                                 float(dl_freq_hz), float(max_rate_hz_s))
 
 
-def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState, radio, rules,
-                      outputs) -> None:
-    """Fill ``outputs`` (a ``LinkOutputs``) for one chunk in Earth-fixed mode;
-    ``geometry`` is the chunk's ``LinkGeometry`` (handset links and losses),
-    ``radio`` and ``rules`` the run's ``RadioTerms`` and ``ServingRules``.
-    Updates ``state``."""
-    nsat, nt = ephemeris.shape[0], len(ephemeris.times)
+def assign_cells_chunk(ephemeris, config: LinkConfig, state: CellState):
+    """Each cell's serving satellite at every sample of ``ephemeris``:
+    ``(cell_sat, reason)``, each (nt, ncell) (``_cell_kernels.
+    assign_cells_in_sky``; -1 and the reason where none). Updates ``state``."""
+    nt = len(ephemeris.times)
     times_s = ephemeris.times.offsets_s
     grid = state.grid
     cell_sat = np.empty((nt, grid.ncell), dtype=np.int32)
@@ -304,6 +302,24 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
                            reevaluations(times_s, state.reassign_interval_s, state.last_time_s),
                            state.sat, cell_sat, reason)
     state.last_time_s = float(times_s[-1])
+    return cell_sat, reason
+
+
+def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState, radio, rules,
+                      outputs, assigned=None, handset_cell=None, beams_per_sat=None) -> None:
+    """Fill ``outputs`` (a ``LinkOutputs``) for one chunk in Earth-fixed mode;
+    ``geometry`` is the chunk's ``LinkGeometry`` (handset links and losses),
+    ``radio`` and ``rules`` the run's ``RadioTerms`` and ``ServingRules``.
+    The cells are assigned here (:func:`assign_cells_chunk`, updating
+    ``state``) unless ``assigned`` gives ``(cell_sat, reason)`` for the chunk's
+    samples; ``handset_cell``: the cell of each of ``geometry``'s handsets
+    (default ``state.handset_cell``); ``beams_per_sat`` ((nt * nsat,)): the
+    beams sharing each satellite's power, when ``assigned`` lights only some of
+    them (default: those it lights)."""
+    nsat = ephemeris.shape[0]
+    cell_sat, reason = (assigned if assigned is not None
+                        else assign_cells_chunk(ephemeris, config, state))
+    grid = state.grid
     offsets, beam_cell, per_sat = active_beams(cell_sat, nsat)
     axes = ck.body_axes(ephemeris.position_km, ephemeris.velocity_km_s)
     nb = beam_cell.size
@@ -315,7 +331,8 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
                      beam_uv, beam_inv_r2)
     # EIRP per (step, satellite) (it depends on the beams sharing the payload),
     # then per beam times its scan factor
-    eirp_w = np.repeat(10.0 ** (beam_eirp_dbw(config, per_sat, np.ones(per_sat.size)) / 10.0),
+    sharing = per_sat if beams_per_sat is None else beams_per_sat
+    eirp_w = np.repeat(10.0 ** (beam_eirp_dbw(config, sharing, np.ones(per_sat.size)) / 10.0),
                        per_sat)
     exponent = config.payload.scan_loss_exponent
     scan_lin = np.ones(nb)
@@ -325,8 +342,9 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
         eirp_w *= scan_lin
     activity = float(config.beams.activity)
     pattern, circ, rect = _pattern_args(config)
+    hc = state.handset_cell if handset_cell is None else handset_cell
     ck.serve_cells(geometry, axes,
-                   CellServing(state.handset_cell, state.color, cell_pos, cell_sat, reason),
+                   CellServing(hc, state.color, cell_pos, cell_sat, reason),
                    ActiveBeams.of(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
                                   state.color, beam_inv_r2, scan_lin),
                    radio, rules, pattern, circ, rect, outputs,

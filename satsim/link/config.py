@@ -388,6 +388,14 @@ class LinkSettings:
         None, ge=0, lt=90, description="Satellites at or above this interfere (null: the "
                                        "serving mask); lower is more accurate and costs more "
                                        "links.")
+    substep_s: float | None = Field(
+        None, gt=0, description="Between samples (earth_fixed beams): the cells choose their "
+                                "satellites on a grid this fine, s, and every phone served by "
+                                "two different satellites at the ends of a step is evaluated "
+                                "on it, so the dips around a change of satellite (which a 1 s "
+                                "run sees and a 10 s run misses) are found and timed; must "
+                                "divide step_s. Null: at the samples only "
+                                "(satsim.link.substeps).")
     interference_precision: Literal["float64", "float32"] = Field(
         "float64", description="Arithmetic of the co-channel interference sums (earth_fixed "
                                "beams, rectangular array): float64, the reference; float32, "
@@ -448,6 +456,10 @@ class LinkConfig(LinkSettings):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.substep_s is not None and self.beams.mode != "earth_fixed":
+            raise InputError(
+                "link.substep_s exists for earth_fixed beams (beams.mode: earth_fixed; this "
+                f"run has {self.beams.mode!r}); set it to null")
         if self.interference_precision == "float32" and (
                 self.beams.mode != "earth_fixed" or self.payload.antenna != "rectangular"):
             raise InputError(

@@ -17,6 +17,7 @@ one record, set in ``prepare``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
 from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, iter_ephemeris
 from ..orbits.timegrid import TimeGrid
-from . import _kernels, atmosphere, losses
+from . import _kernels, atmosphere, losses, substeps
 from .antenna import (
     PATTERN_FLOOR_LIN,
     pattern_table,
@@ -42,6 +43,7 @@ from .antenna import (
 from .beams import BeamLayout
 from .cell_engine import (
     CellState,
+    assign_cells_chunk,
     check_doppler_rate_cells,
     prepare_cells,
     serve_cells_chunk,
@@ -510,19 +512,44 @@ def link_losses_db(links, n_handsets: int, propagation: Propagation, freq_hz: fl
     return out
 
 
+def visible_links_for(ephemeris, handsets: Handsets, config: LinkConfig,
+                      cells: CellState | None, keep: np.ndarray | None = None):
+    """The links :func:`serve_chunk` evaluates: every satellite above the
+    interference mask; with Earth-fixed cells the satellite serving a cell is
+    chosen at its centre, so the phones' links are found a little lower
+    (``CellState.link_mask_margin_deg``), where it is always among them.
+    ``keep`` ((nt, nh) bool): only those (t, h) keep their links."""
+    mask = config.interference_mask_deg - (cells.link_mask_margin_deg if cells else 0.0)
+    links = visible_links(ephemeris, handsets, max(mask, 0.0), config.carrier.dl_center_hz)
+    if keep is None:
+        return links
+    keep = np.asarray(keep, dtype=bool).ravel()
+    counts = np.diff(links.offsets)
+    per_link = np.repeat(keep, counts)
+    offsets = np.zeros_like(links.offsets)
+    np.cumsum(np.where(keep, counts, 0), out=offsets[1:])
+    return dataclasses.replace(
+        links, offsets=offsets,
+        **{f: getattr(links, f)[per_link] for f in ("sat", "elevation_deg", "azimuth_deg",
+                                                    "range_km", "range_rate_km_s")})
+
+
 def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Prepared,
                 draws, state: HandoverState, timings: dict | None = None,
-                cells: CellState | None = None) -> LinkChunk:
+                cells: CellState | None = None, fine: tuple | None = None) -> LinkChunk:
     """Evaluate the link timeline for one ephemeris chunk (updates ``state``, and
     ``cells``: the Earth-fixed cells' state, None for moving beams).
+
+    ``fine`` (``link.substep_s``, with cells): ``(fine ephemeris, rows of the
+    samples in it, points per step)`` from
+    :func:`~satsim.link.substeps.fine_ephemerides`: the cells are assigned on
+    the fine grid, and the phones whose serving satellite changes within a
+    step are evaluated on it (:mod:`satsim.link.substeps`).
 
     ``timings``, if given, accumulates wall seconds under "geometry" and "link"."""
     c = config.carrier
     t0 = time.perf_counter()
-    # with Earth-fixed cells the satellite serving a cell is chosen at its centre: find
-    # the phones' links a little lower, so it is among them (and interferes if not serving)
-    mask = config.interference_mask_deg - (cells.link_mask_margin_deg if cells else 0.0)
-    links = visible_links(ephemeris, handsets, max(mask, 0.0), c.dl_center_hz)
+    links = visible_links_for(ephemeris, handsets, config, cells)
     t1 = time.perf_counter()
     loss = link_losses_db(links, len(handsets), config.propagation, c.dl_center_hz, draws)
     nt, nh = len(ephemeris.times), len(handsets)
@@ -531,10 +558,15 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     p = prepared
     out = LinkOutputs.empty(nt, nh)
     geometry = LinkGeometry.of(ephemeris, handsets, links, loss)
+    assigned = None
     if cells is None:
         _kernels.serve(geometry, p.beams, p.pattern, p.radio, p.rules, state.serving, out)
     else:
-        serve_cells_chunk(ephemeris, geometry, config, cells, p.radio, p.rules, out)
+        if fine is not None:
+            fine_assigned = assign_cells_chunk(fine[0], config, cells)
+            assigned = tuple(a[fine[1]] for a in fine_assigned)
+        serve_cells_chunk(ephemeris, geometry, config, cells, p.radio, p.rules, out,
+                          assigned=assigned)
     _check_doppler_rate(ephemeris, handsets, p, cells, out)
     sat, beam, status = out.sat, out.beam, out.status
     cqi = np.empty((nt, nh), dtype=np.int8)
@@ -543,7 +575,12 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     served = status == SERVED
     state.served = served[-1].copy()
     edges = _service_edges(ephemeris, handsets, out, p.rules, state)
+    prev_hole = state.last_hole_sample
     hole_start, hole_end = _coverage_holes(ephemeris, handsets, out, p.rules, state, cells)
+    if assigned is not None:
+        kk, hh = substeps.changed_pairs(out, prev_hole)
+        substeps.refine_holes(fine[0], fine[1], fine_assigned, fine[2], handsets, config, p,
+                              draws, cells, kk, hh, hole_start, hole_end)
     # satellites above the serving mask per (t, h): a prefix sum over the CSR links
     above = np.concatenate([[0], np.cumsum(links.elevation_deg >= p.rules.min_elevation_deg)])
     n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
@@ -735,9 +772,18 @@ def iter_link_chunks(
     draws = channel_draws(config.seed, len(handsets), len(constellation))
     state = HandoverState(len(handsets))
     cells = prepare_cells_for(config, handsets, constellation)
-    ephemerides = iter(iter_ephemeris(constellation, times, chunk_steps, processes=processes,
-                                      max_epoch_age_days=max_epoch_age_days,
-                                      knot_step_s=knot_step_s))
+    n = substeps.substeps_per_step(config.substep_s, times) if cells is not None else 1
+    if n > 1:
+        # the samples and the fine grid between them (SGP4 at the samples, Hermite between)
+        ephemerides = iter((eph, (fine, rows, n)) for eph, fine, rows in
+                           substeps.fine_ephemerides(constellation, times, chunk_steps, n,
+                                                     processes=processes,
+                                                     max_epoch_age_days=max_epoch_age_days))
+    else:
+        ephemerides = iter((eph, None) for _, eph in
+                           iter_ephemeris(constellation, times, chunk_steps, processes=processes,
+                                          max_epoch_age_days=max_epoch_age_days,
+                                          knot_step_s=knot_step_s))
     while True:
         t0 = time.perf_counter()
         item = next(ephemerides, None)
@@ -745,7 +791,8 @@ def iter_link_chunks(
             timings["propagation"] = timings.get("propagation", 0.0) + time.perf_counter() - t0
         if item is None:
             return
-        yield serve_chunk(item[1], handsets, config, prepared, draws, state, timings, cells)
+        yield serve_chunk(item[0], handsets, config, prepared, draws, state, timings, cells,
+                          fine=item[1])
 
 
 def serve_links(constellation, handsets, times, config=None, *, chunk_steps=360,
