@@ -41,13 +41,19 @@ import pandas as pd
 
 from .errors import InputError
 from .link.config import LinkConfig
-from .link.engine import HandoverState, iter_link_chunks, prepare, prepare_cells_for, serve_chunk
+from .link.engine import (
+    HandoverState,
+    iter_chunk_ephemerides,
+    iter_link_chunks,
+    prepare,
+    prepare_cells_for,
+    serve_chunk,
+)
 from .link.losses import ChannelDraws, channel_draws
 from .link.timeline import PER_HANDSET_FIELDS, LinkChunk
 from .orbits.propagation import (
     DEFAULT_MAX_EPOCH_AGE_DAYS,
     check_epoch_age,
-    iter_ephemeris,
 )
 
 #: LinkChunk fields of shape (ntime, nh), joined along the handset axis.
@@ -84,9 +90,10 @@ class BlockLink:
         cells = prepare_cells_for(config, handsets, constellation)
         self.cells = None if cells is None else cells.for_block(block)
 
-    def serve(self, ephemeris) -> LinkChunk:
+    def serve(self, ephemeris, fine=None) -> LinkChunk:
+        """The block's chunk of ``ephemeris`` (``fine``: as ``serve_chunk``)."""
         return serve_chunk(ephemeris, self.handsets, self.config, self.prepared, self.draws,
-                           self.state, cells=self.cells)
+                           self.state, cells=self.cells, fine=fine)
 
 
 class BlockActor:
@@ -100,14 +107,15 @@ class BlockActor:
         inputs = build(scenario)
         self.block = BlockLink(inputs.constellation, inputs.handsets, block, inputs.times,
                                inputs.link)
-        self.ephemeris = iter_ephemeris(inputs.constellation, inputs.times,
-                                        scenario.run.chunk_steps, max_epoch_age_days=None,
-                                        knot_step_s=scenario.run.knot_step_s or None)
+        self.ephemeris = iter_chunk_ephemerides(inputs.constellation, inputs.times,
+                                                inputs.link, scenario.run.chunk_steps,
+                                                max_epoch_age_days=None,
+                                                knot_step_s=scenario.run.knot_step_s or None)
 
     def next_chunk(self) -> LinkChunk | None:
         """The block's next chunk, or None after the last."""
-        for _, eph in self.ephemeris:
-            return self.block.serve(eph)
+        for eph, fine in self.ephemeris:
+            return self.block.serve(eph, fine)
         return None
 
 
@@ -157,9 +165,10 @@ def iter_link_chunks_blocked(constellation, handsets, times, config: LinkConfig 
     if max_epoch_age_days is not None:
         check_epoch_age(constellation, times, max_epoch_age_days)
     links = [BlockLink(constellation, handsets, b, times, config) for b in blocks]
-    for _, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes,
-                                 max_epoch_age_days=None, knot_step_s=knot_step_s):
-        parts = [link.serve(eph) for link in links]
+    for eph, fine in iter_chunk_ephemerides(constellation, times, config, chunk_steps,
+                                            processes=processes, max_epoch_age_days=None,
+                                            knot_step_s=knot_step_s):
+        parts = [link.serve(eph, fine) for link in links]
         merged = merge_blocks(parts, blocks)
         del parts  # hold nothing of this chunk but what the caller holds
         yield merged

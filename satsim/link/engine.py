@@ -745,6 +745,29 @@ def prepare_cells_for(config: LinkConfig, handsets: Handsets,
     return prepare_cells(config, handsets, float(np.min(constellation.altitude_km)))
 
 
+def iter_chunk_ephemerides(constellation, times: TimeGrid, config: LinkConfig, chunk_steps: int,
+                           *, processes: int = 1,
+                           max_epoch_age_days: float | None = DEFAULT_MAX_EPOCH_AGE_DAYS,
+                           knot_step_s: float | None = None) -> Iterator[tuple]:
+    """Per chunk, ``(ephemeris of the samples, fine)`` as :func:`serve_chunk`
+    takes them: ``fine`` None, or with ``link.substep_s`` (Earth-fixed cells)
+    ``(fine ephemeris, rows of the samples in it, points per step)``
+    (:func:`satsim.link.substeps.fine_ephemerides`: SGP4 at the samples,
+    Hermite between, whatever ``knot_step_s``)."""
+    n = (substeps.substeps_per_step(config.substep_s, times)
+         if config.beams.mode == "earth_fixed" else 1)
+    if n > 1:
+        for eph, fine, rows in substeps.fine_ephemerides(
+                constellation, times, chunk_steps, n, processes=processes,
+                max_epoch_age_days=max_epoch_age_days):
+            yield eph, (fine, rows, n)
+        return
+    for _, eph in iter_ephemeris(constellation, times, chunk_steps, processes=processes,
+                                 max_epoch_age_days=max_epoch_age_days,
+                                 knot_step_s=knot_step_s):
+        yield eph, None
+
+
 def iter_link_chunks(
     constellation: Constellation,
     handsets: Handsets,
@@ -772,18 +795,10 @@ def iter_link_chunks(
     draws = channel_draws(config.seed, len(handsets), len(constellation))
     state = HandoverState(len(handsets))
     cells = prepare_cells_for(config, handsets, constellation)
-    n = substeps.substeps_per_step(config.substep_s, times) if cells is not None else 1
-    if n > 1:
-        # the samples and the fine grid between them (SGP4 at the samples, Hermite between)
-        ephemerides = iter((eph, (fine, rows, n)) for eph, fine, rows in
-                           substeps.fine_ephemerides(constellation, times, chunk_steps, n,
-                                                     processes=processes,
-                                                     max_epoch_age_days=max_epoch_age_days))
-    else:
-        ephemerides = iter((eph, None) for _, eph in
-                           iter_ephemeris(constellation, times, chunk_steps, processes=processes,
-                                          max_epoch_age_days=max_epoch_age_days,
-                                          knot_step_s=knot_step_s))
+    ephemerides = iter_chunk_ephemerides(constellation, times, config, chunk_steps,
+                                         processes=processes,
+                                         max_epoch_age_days=max_epoch_age_days,
+                                         knot_step_s=knot_step_s)
     while True:
         t0 = time.perf_counter()
         item = next(ephemerides, None)
