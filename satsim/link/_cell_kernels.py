@@ -1053,3 +1053,61 @@ def cells_reaching(cell_sat, needed, color, nsat):
                 if needed[t, s, color[c]]:
                     kept[t, c] = s
     return kept, per_sat
+
+
+@njit
+def beam_counts(cell_sat, nsat, color, ncolor):
+    """The CSR bounds of the beams :func:`fill_beams` lays out: ``color_offsets``
+    ((nt * nsat * ncolor + 1,)) over (step, satellite, colour) of the cells
+    assigned in ``cell_sat`` ((nt, ncell), -1 none)."""
+    nt, ncell = cell_sat.shape
+    bounds = np.zeros(nt * nsat * ncolor + 1, dtype=np.int64)
+    for t in range(nt):
+        for c in range(ncell):
+            s = cell_sat[t, c]
+            if s >= 0:
+                bounds[(t * nsat + s) * ncolor + color[c] + 1] += 1
+    for i in range(nt * nsat * ncolor):
+        bounds[i + 1] += bounds[i]
+    return bounds
+
+
+@njit(parallel=True)
+def fill_beams(cell_sat, nsat, color, color_offsets, sat_pos, axes, cell_pos, eirp_ts,
+               scan_exponent, activity, cell, beam_color, direction, u, v, inv_r2, scan,
+               eirp_w, interf_w):
+    """Every active beam of a chunk in one pass per step, as ``cell_engine.
+    ActiveBeams`` holds them: row (step, satellite) by row, colour by colour,
+    cells ascending (``color_offsets`` from :func:`beam_counts`); its cell,
+    colour, pointing (:func:`beam_pointing`), scan factor ``cos^n`` of its
+    steering (``sqrt(1 - u0² - v0²)`` clipped to [0, 1]; 1 when ``scan_exponent``
+    is 0), EIRP (``eirp_ts`` of its (step, satellite), W, times the scan factor)
+    and interfering power (``activity`` x EIRP)."""
+    nt, ncell = cell_sat.shape
+    ncolor = (color_offsets.size - 1) // (nt * nsat)
+    for t in prange(nt):
+        fill = color_offsets[t * nsat * ncolor:(t + 1) * nsat * ncolor].copy()
+        for c in range(ncell):
+            s = cell_sat[t, c]
+            if s < 0:
+                continue
+            i = s * ncolor + color[c]
+            b = fill[i]
+            fill[i] += 1
+            cell[b] = c
+            beam_color[b] = color[c]
+            ax = axes[s, t]
+            d0, d1, d2, rng = _unit_from(sat_pos[s, t], cell_pos[c])
+            direction[b, 0], direction[b, 1], direction[b, 2] = d0, d1, d2
+            inv_r2[b] = 1.0 / (rng * rng)
+            bu = d0 * ax[0] + d1 * ax[1] + d2 * ax[2]
+            bv = d0 * ax[3] + d1 * ax[4] + d2 * ax[5]
+            u[b] = bu
+            v[b] = bv
+            f = 1.0
+            if scan_exponent != 0.0:
+                f = math.sqrt(min(max(1.0 - (bu * bu + bv * bv), 0.0), 1.0)) ** scan_exponent
+            scan[b] = f
+            e = eirp_ts[t * nsat + s] * f
+            eirp_w[b] = e
+            interf_w[b] = activity * e

@@ -280,6 +280,38 @@ def check_doppler_rate_cells(ephemeris, handsets: Handsets, state: CellState,
                                 float(dl_freq_hz), float(max_rate_hz_s))
 
 
+def build_beams(config: LinkConfig, cell_sat: np.ndarray, cell_color: np.ndarray,
+                sat_pos: np.ndarray, axes: np.ndarray, cell_pos: np.ndarray,
+                beams_per_sat: np.ndarray | None = None) -> ActiveBeams:
+    """The active beams of a chunk (:class:`ActiveBeams`): one per assigned cell
+    of ``cell_sat`` ((nt, ncell), -1 none), pointed at its centre, its EIRP
+    :func:`beam_eirp_dbw` (the satellite's power shared by the beams it lights
+    at that step, or by ``beams_per_sat`` ((nt * nsat,)) when ``cell_sat`` lights
+    only some of them) times its scan factor. Two numba passes
+    (``_cell_kernels.beam_counts``, ``fill_beams``): the same record as
+    :meth:`ActiveBeams.of` from :func:`active_beams` and
+    ``_cell_kernels.beam_pointing`` (tested)."""
+    nsat = sat_pos.shape[0]
+    color = np.ascontiguousarray(cell_color, dtype=np.int64)
+    ncolor = int(color.max()) + 1 if color.size else 1
+    cell_sat = np.ascontiguousarray(cell_sat)
+    color_offsets = ck.beam_counts(cell_sat, nsat, color, ncolor)
+    offsets = np.ascontiguousarray(color_offsets[::ncolor])
+    per_sat = np.diff(offsets)
+    sharing = per_sat if beams_per_sat is None else beams_per_sat
+    eirp_ts = 10.0 ** (beam_eirp_dbw(config, sharing, np.ones(per_sat.size)) / 10.0)
+    nb = int(offsets[-1])
+    cell, beam_color = np.empty(nb, dtype=np.int64), np.empty(nb, dtype=np.int64)
+    direction = np.empty((nb, 3))
+    u, v, inv_r2, scan, eirp_w, interf_w = (np.empty(nb) for _ in range(6))
+    ck.fill_beams(cell_sat, nsat, color, color_offsets, sat_pos, axes, cell_pos, eirp_ts,
+                  float(config.payload.scan_loss_exponent), float(config.beams.activity), cell,
+                  beam_color, direction, u, v, inv_r2, scan, eirp_w, interf_w)
+    return ActiveBeams(offsets=offsets, cell=cell, eirp_w=eirp_w, color=beam_color,
+                       color_offsets=color_offsets, interf_w=interf_w, direction=direction,
+                       u=u, v=v, scan_lin=scan, inv_range2_km=inv_r2)
+
+
 def assign_cells_chunk(ephemeris, config: LinkConfig, state: CellState):
     """Each cell's serving satellite at every sample of ``ephemeris``:
     ``(cell_sat, reason)``, each (nt, ncell) (``_cell_kernels.
@@ -316,37 +348,16 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
     (default ``state.handset_cell``); ``beams_per_sat`` ((nt * nsat,)): the
     beams sharing each satellite's power, when ``assigned`` lights only some of
     them (default: those it lights)."""
-    nsat = ephemeris.shape[0]
     cell_sat, reason = (assigned if assigned is not None
                         else assign_cells_chunk(ephemeris, config, state))
     grid = state.grid
-    offsets, beam_cell, per_sat = active_beams(cell_sat, nsat)
     axes = ck.body_axes(ephemeris.position_km, ephemeris.velocity_km_s)
-    nb = beam_cell.size
-    beam_dir = np.empty((nb, 3))
-    beam_uv = np.empty((2, nb))
-    beam_inv_r2 = np.empty(nb)
-    cell_pos = grid.centres.position_km
-    ck.beam_pointing(offsets, beam_cell, ephemeris.position_km, axes, cell_pos, nsat, beam_dir,
-                     beam_uv, beam_inv_r2)
-    # EIRP per (step, satellite) (it depends on the beams sharing the payload),
-    # then per beam times its scan factor
-    sharing = per_sat if beams_per_sat is None else beams_per_sat
-    eirp_w = np.repeat(10.0 ** (beam_eirp_dbw(config, sharing, np.ones(per_sat.size)) / 10.0),
-                       per_sat)
-    exponent = config.payload.scan_loss_exponent
-    scan_lin = np.ones(nb)
-    if exponent != 0.0:
-        scan_cos = np.sqrt(np.clip(1.0 - (beam_uv ** 2).sum(axis=0), 0.0, 1.0))
-        scan_lin = scan_cos ** exponent
-        eirp_w *= scan_lin
-    activity = float(config.beams.activity)
+    beams = build_beams(config, cell_sat, state.color, ephemeris.position_km, axes,
+                        grid.centres.position_km, beams_per_sat)
     pattern, circ, rect = _pattern_args(config)
     hc = state.handset_cell if handset_cell is None else handset_cell
     ck.serve_cells(geometry, axes,
-                   CellServing(hc, state.color, cell_pos, cell_sat, reason),
-                   ActiveBeams.of(offsets, beam_cell, eirp_w, activity, beam_dir, beam_uv,
-                                  state.color, beam_inv_r2, scan_lin),
-                   radio, rules, pattern, circ, rect, outputs,
+                   CellServing(hc, state.color, grid.centres.position_km, cell_sat, reason),
+                   beams, radio, rules, pattern, circ, rect, outputs,
                    np.zeros(0, dtype=np.float32 if config.interference_precision == "float32"
                             else np.float64))
