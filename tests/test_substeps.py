@@ -119,3 +119,17 @@ def test_handset_blocks_with_substeps_give_the_serial_timeline():
         if name == "hole_start_s":
             holes = np.isfinite(a).sum()
     assert holes > 0
+
+
+def test_the_memory_estimate_counts_the_fine_grid():
+    """The pre-run estimate adds the fine grid's ephemeris and assignment and a
+    batch of fine points' beams (a run that cannot fit is refused before it
+    starts)."""
+    from satsim.link.substeps import BATCH_POINTS
+    from satsim.scenario.estimate import SUBSTEP_BATCH_POINTS, estimate
+
+    assert SUBSTEP_BATCH_POINTS == BATCH_POINTS
+    plain = estimate(satsim.load_scenario(None))
+    fine = estimate(satsim.load_scenario(None, overrides={"link.substep_s": 1.0}))
+    assert fine.chunk_bytes > plain.chunk_bytes + 100e6
+    assert fine.output_bytes == plain.output_bytes

@@ -53,6 +53,10 @@ OUTPUT_BYTES_PER_HANDSET_STEP = 170.0
 #: reason, and its beam's cell, EIRP, colour, interfering power, pointing and steering.
 CHUNK_BYTES_PER_CELL_STEP = 80.0
 
+#: Fine points evaluated together with ``link.substep_s``
+#: (``satsim.link.substeps.BATCH_POINTS``).
+SUBSTEP_BATCH_POINTS = 48
+
 #: Inclined shells crowd near their inclination: satellites in view over the
 #: uniform-sphere figure (the default's CONUS handsets see 1.7 x).
 CONCENTRATION = 2.0
@@ -213,6 +217,13 @@ def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
     chunk_bytes = 2 * chunk * (nh * (CHUNK_BYTES_PER_HANDSET_STEP + vis * CHUNK_BYTES_PER_LINK)
                                + nsat * CHUNK_BYTES_PER_SATELLITE_STEP)
     chunk_bytes += chunk * cells * CHUNK_BYTES_PER_CELL_STEP
+    sub = getattr(sc.link, "substep_s", None)
+    if sub and cells and sc.step_s > sub:
+        # link.substep_s: the fine grid's ephemeris and cell assignment for the
+        # chunk, and one batch of fine points' beams (satsim.link.substeps)
+        n = round(sc.step_s / sub)
+        chunk_bytes += chunk * n * (nsat * CHUNK_BYTES_PER_SATELLITE_STEP + cells * 5)
+        chunk_bytes += SUBSTEP_BATCH_POINTS * cells * CHUNK_BYTES_PER_CELL_STEP
     output_bytes = float(steps) * nh * OUTPUT_BYTES_PER_HANDSET_STEP
     return Estimate(steps=steps, handsets=nh, satellites=nsat, visible_per_handset=vis,
                     chunk_steps=chunk, chunk_bytes=chunk_bytes, output_bytes=output_bytes)
