@@ -404,8 +404,8 @@ class HandoverState:
         #: The previous chunk's last sample (time, then the (1, nh) rows
         #: :func:`~satsim.link.timeline.service_edges_s` reads), None before the first.
         self.last_sample: tuple | None = None
-        #: The same for :func:`~satsim.link.timeline.coverage_holes_s`: (time,
-        #: served, sat, elevation and its rate at the serving point) of the last sample.
+        #: The same for :func:`~satsim.link.timeline.coverage_holes_s`: (time, rows
+        #: of served, sat, elevation and its rate at the serving point).
         self.last_hole_sample: tuple | None = None
 
     @property
@@ -655,26 +655,34 @@ def _elevation_rates(ephemeris, handsets: Handsets, out: LinkOutputs,
     return rate
 
 
+def _across_chunks(state, attr: str, times_s: np.ndarray, rows: tuple, compute) -> tuple:
+    """``compute(times, rows)`` over a chunk's samples with the previous chunk's
+    last sample in front (kept in ``state.<attr>`` as ``(time, rows)``, each row
+    (1, nh); updated here to this chunk's last), so that each output has a row
+    per sample of the chunk: the step ending at it; NaN on the run's first
+    sample. ``compute`` returns a tuple of (steps, nh) arrays."""
+    prev = getattr(state, attr)
+    setattr(state, attr, (float(times_s[-1]), tuple(r[-1:].copy() for r in rows)))
+    if prev is None:        # nothing before the run's first sample
+        return tuple(np.vstack([np.full((1, o.shape[1]), np.nan, dtype=o.dtype), o])
+                     for o in compute(times_s, rows))
+    t = np.concatenate([[prev[0]], times_s])
+    return compute(t, [np.concatenate([p_, r]) for p_, r in zip(prev[1], rows)])
+
+
 def _service_edges(ephemeris, handsets: Handsets, out: LinkOutputs, rules: ServingRules,
                    state: HandoverState) -> np.ndarray:
     """``LinkChunk.service_edge_s`` of a chunk: the previous chunk's last sample
-    (kept in ``state.last_sample`` as ``(time, rows)``) and this chunk's, through
-    :func:`~satsim.link.timeline.service_edges_s`; NaN on the run's first sample."""
-    times_s = ephemeris.times.offsets_s
-    first = state.last_sample is None
-    prev_status = out.status[0] if first else state.last_sample[1][0][0]
+    (kept in ``state.last_sample``) and this chunk's, through
+    :func:`~satsim.link.timeline.service_edges_s` (:func:`_across_chunks`)."""
+    prev = state.last_sample
+    prev_status = out.status[0] if prev is None else prev[1][0][0]
     rates = _elevation_rates(ephemeris, handsets, out, prev_status == SERVED)
     rows = (out.status, out.sinr_db, out.resid_doppler_hz, out.diff_delay_s, out.elevation_deg,
             rates, out.sat, out.beam)
-    if first:  # nothing before the run's first sample
-        t, full = times_s, rows
-    else:
-        t = np.concatenate([[state.last_sample[0]], times_s])
-        full = [np.concatenate([p_, r]) for p_, r in zip(state.last_sample[1], rows)]
-    state.last_sample = (float(times_s[-1]), tuple(r[-1:].copy() for r in rows))
-    edges = service_edges_s(t, *full[:6], rules, sat=full[6], beam=full[7])
-    if first:
-        edges = np.vstack([np.full((1, edges.shape[1]), np.nan, dtype=np.float32), edges])
+    (edges,) = _across_chunks(state, "last_sample", ephemeris.times.offsets_s, rows,
+                              lambda t, full: (service_edges_s(t, *full[:6], rules, sat=full[6],
+                                                               beam=full[7]),))
     return edges
 
 
@@ -693,48 +701,34 @@ def _coverage_holes(ephemeris, handsets: Handsets, out: LinkOutputs, rules: Serv
                     state: HandoverState, cells: CellState | None):
     """``LinkChunk.hole_start_s`` / ``hole_end_s`` of a chunk
     (:func:`~satsim.link.timeline.coverage_holes_s`, across the border with the
-    previous chunk's last sample, kept in ``state.last_hole_sample``): the
-    serving satellite's elevation and rate at the serving point are computed
-    only next to a change of satellite between served samples, and on the
-    chunk's last row."""
-    times_s = ephemeris.times.offsets_s
+    previous chunk's last sample, kept in ``state.last_hole_sample``:
+    :func:`_across_chunks`): the serving satellite's elevation and rate at the
+    serving point are computed only next to a change of satellite between
+    served samples, and on the chunk's last row."""
     served, sat = out.status == SERVED, out.sat
-    nt, nh = served.shape
-    first = state.last_hole_sample is None
-    prev = None if first else state.last_hole_sample
-    p_served = served[0] if first else prev[1]
-    p_sat = sat[0] if first else prev[2]
-    both = np.vstack([p_served[None, :], served])
-    sats = np.vstack([p_sat[None, :], sat])
-    change = both[:-1] & both[1:] & (sats[:-1] != sats[1:])
-    need = np.zeros((nt + 1, nh), dtype=bool)
-    need[:-1] |= change
-    need[1:] |= change
+    prev = state.last_hole_sample
+    p_served = served[0] if prev is None else prev[1][0][0]
+    p_sat = sat[0] if prev is None else prev[1][1][0]
+    # the step ending at each sample changes satellite between served samples
+    change = (np.vstack([p_served[None, :], served[:-1]]) & served
+              & (np.vstack([p_sat[None, :], sat[:-1]]) != sat))
+    need = change.copy()            # the sample after the change, the one before (the
+    need[:-1] |= change[1:]         # previous chunk's last: computed there, being served)
     need[-1] |= served[-1]
-    need[0] = False                                   # the previous row: computed before
-    elev = np.full((nt + 1, nh), np.nan)
-    rate = np.full((nt + 1, nh), np.nan)
-    if not first:
-        elev[0], rate[0] = prev[3], prev[4]
-    rows, hh = np.nonzero(need)
-    if rows.size:
-        tt = rows - 1
+    elev = np.full(served.shape, np.nan)
+    rate = np.full(served.shape, np.nan)
+    tt, hh = np.nonzero(need)
+    if tt.size:
         ss = sat[tt, hh]
         pos, up = _serving_points(handsets, cells)
         r, v = ephemeris.position_km[ss, tt], ephemeris.velocity_km_s[ss, tt]
         d = r - pos[hh]
         sin_e = (d * up[hh]).sum(axis=1) / np.linalg.norm(d, axis=1)
-        elev[rows, hh] = np.degrees(np.arcsin(np.clip(sin_e, -1.0, 1.0)))
-        rate[rows, hh] = elevation_rate_deg_s(r, v, pos[hh])
-    state.last_hole_sample = (float(times_s[-1]), served[-1].copy(), sat[-1].copy(),
-                              elev[-1].copy(), rate[-1].copy())
-    if first:
-        start, end = coverage_holes_s(times_s, served, sat, elev[1:], rate[1:],
-                                      rules.min_elevation_deg)
-        pad = np.full((1, nh), np.nan, dtype=np.float32)
-        return np.vstack([pad, start]), np.vstack([pad, end])
-    t = np.concatenate([[prev[0]], times_s])
-    return coverage_holes_s(t, both, sats, elev, rate, rules.min_elevation_deg)
+        elev[tt, hh] = np.degrees(np.arcsin(np.clip(sin_e, -1.0, 1.0)))
+        rate[tt, hh] = elevation_rate_deg_s(r, v, pos[hh])
+    return _across_chunks(state, "last_hole_sample", ephemeris.times.offsets_s,
+                          (served, sat, elev, rate),
+                          lambda t, full: coverage_holes_s(t, *full, rules.min_elevation_deg))
 
 
 def prepare_cells_for(config: LinkConfig, handsets: Handsets,

@@ -95,15 +95,15 @@ def fine_ephemerides(constellation, times: TimeGrid, chunk_steps: int, n: int, *
 def changed_pairs(out, prev: tuple | None):
     """``(k, h)`` of the steps ending at sample ``k`` of the chunk where
     handset ``h`` is served at both ends by different satellites (``prev``:
-    the previous chunk's last sample, ``(time, served, sat, ...)`` as
+    the previous chunk's last sample, ``(time, (served, sat, ...) rows)`` as
     ``HandoverState.last_hole_sample``, or None)."""
     served, sat = out.status == SERVED, out.sat
     if prev is None:
         change = served[:-1] & served[1:] & (sat[:-1] != sat[1:])
         kk, hh = np.nonzero(change)
         return kk + 1, hh
-    both = np.vstack([prev[1][None, :], served])
-    sats = np.vstack([prev[2][None, :], sat])
+    both = np.vstack([prev[1][0], served])
+    sats = np.vstack([prev[1][1], sat])
     change = both[:-1] & both[1:] & (sats[:-1] != sats[1:])
     return np.nonzero(change)
 
