@@ -30,6 +30,14 @@ def test_the_substep_divides_the_step():
         substeps_per_step(1.0, TimeGrid(DEFAULT_EPOCH, np.array([0.0, 10.0, 30.0])))
 
 
+def test_a_scenario_whose_substep_does_not_divide_its_step_is_refused_at_load():
+    from satsim.scenario.loader import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"link.substep_s \(3 s\) must divide step_s"):
+        satsim.load_scenario(None, overrides={"link.substep_s": 3.0})
+    assert satsim.load_scenario(None, overrides={"link.substep_s": 2.5}).link.substep_s == 2.5
+
+
 def test_substeps_exist_for_earth_fixed_cells_only():
     assert LinkConfig(substep_s=1.0).substep_s == 1.0
     with pytest.raises(InputError, match="substep_s exists for earth_fixed"):
