@@ -221,6 +221,50 @@ def _sky_scan(sat_pos, t, c, pos, unit, up, cand, units, cos_lam, sin_min_el, sa
 
 
 @njit(parallel=True)
+def _keep_or_rise(sat_pos, t, pos, unit, east, north, up, keys, group, sky_n, counts, sorder,
+                  units, cos_lam, sin_min_el, min_elev_deg, state_sat, out_sat, out_reason,
+                  need):
+    """A step of :func:`assign_cells_in_sky` that does not re-evaluate, without
+    a beam cap (cells then do not compete): a cell keeps its satellite while it
+    is above the mask at the centre; the others (theirs set, or none) take the
+    highest above the mask (geodetic elevation, ties to the lower index), as
+    :func:`assign_step` would, found among their sky cell's candidates, which
+    are listed only if some cell needs them. One pass over the cells, where the
+    general step makes five (most 1 s steps of a run are of this kind)."""
+    ncell = pos.shape[0]
+    for c in prange(ncell):
+        cur = state_sat[c]
+        need[c] = True
+        if cur >= 0 and sat_pos[cur, t, 0] == sat_pos[cur, t, 0]:
+            du, rng = _up_offset(sat_pos, t, cur, pos, up, c)
+            need[c] = du < sin_min_el * rng
+        if not need[c]:
+            out_sat[c] = cur
+            out_reason[c] = CELL_SERVED
+    if not need.any():
+        return
+    cand_start, cand = _sky_candidates(keys, sky_n, counts, sorder)
+    for c in prange(ncell):
+        if not need[c]:
+            continue
+        g = group[c]
+        mine = cand[cand_start[g]:cand_start[g + 1]]
+        m, _ = _sky_scan(sat_pos, t, c, pos, unit, up, mine, units, cos_lam, sin_min_el,
+                         np.empty(0, dtype=np.int64), 0)
+        sats = np.empty(m, dtype=np.int64)
+        _sky_scan(sat_pos, t, c, pos, unit, up, mine, units, cos_lam, sin_min_el, sats, 0)
+        best, e_best = -1, -np.inf
+        for j in range(m):
+            sj = sats[j]
+            e = _elevation_deg(sat_pos, t, sj, pos, east, north, up, c)
+            if e >= min_elev_deg and (e > e_best or (e == e_best and sj < best)):
+                best, e_best = sj, e
+        out_sat[c] = best
+        out_reason[c] = CELL_SERVED if best >= 0 else CELL_NO_SATELLITE
+        state_sat[c] = best
+
+
+@njit(parallel=True)
 def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky_start,
                         sky_order, sky_units, cos_lam, order, min_elev_deg, max_beams,
                         hysteresis_deg, reeval, state_sat, out_sat, out_reason):
@@ -248,6 +292,11 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
     no_sats = np.empty(0, dtype=np.int64)
     for t in range(nt):
         counts, sorder, units = sky_start[t], sky_order[t], sky_units[t]
+        if not reeval[t] and max_beams >= ncell:
+            _keep_or_rise(sat_pos, t, pos, unit, east, north, up, keys, group, sky_n, counts,
+                          sorder, units, cos_lam, sin_min_el, min_elev_deg, state_sat,
+                          out_sat[t], out_reason[t], full)
+            continue
         cand_start, cand = _sky_candidates(keys, sky_n, counts, sorder)
         for c in prange(ncell):
             cur = state_sat[c]
