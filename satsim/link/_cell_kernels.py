@@ -220,6 +220,16 @@ def _sky_scan(sat_pos, t, c, pos, unit, up, cand, units, cos_lam, sin_min_el, sa
     return m, best
 
 
+@njit(inline="always")
+def _has_lost(sat_pos, t, cur, pos, up, c, sin_min_el):
+    """Cell ``c`` has no satellite (``cur`` -1, or its state NaN) or its
+    satellite ``cur`` is below the mask at its centre at step ``t``."""
+    if cur < 0 or not sat_pos[cur, t, 0] == sat_pos[cur, t, 0]:
+        return True
+    du, rng = _up_offset(sat_pos, t, cur, pos, up, c)
+    return du < sin_min_el * rng
+
+
 @njit(parallel=True)
 def _keep_or_rise(sat_pos, t, pos, unit, east, north, up, keys, group, sky_n, counts, sorder,
                   units, cos_lam, sin_min_el, min_elev_deg, state_sat, out_sat, out_reason,
@@ -234,10 +244,7 @@ def _keep_or_rise(sat_pos, t, pos, unit, east, north, up, keys, group, sky_n, co
     ncell = pos.shape[0]
     for c in prange(ncell):
         cur = state_sat[c]
-        need[c] = True
-        if cur >= 0 and sat_pos[cur, t, 0] == sat_pos[cur, t, 0]:
-            du, rng = _up_offset(sat_pos, t, cur, pos, up, c)
-            need[c] = du < sin_min_el * rng
+        need[c] = _has_lost(sat_pos, t, cur, pos, up, c, sin_min_el)
         if not need[c]:
             out_sat[c] = cur
             out_reason[c] = CELL_SERVED
@@ -300,10 +307,7 @@ def assign_cells_in_sky(sat_pos, pos, unit, east, north, up, sky_idx, sky_n, sky
         cand_start, cand = _sky_candidates(keys, sky_n, counts, sorder)
         for c in prange(ncell):
             cur = state_sat[c]
-            need = True
-            if cur >= 0 and sat_pos[cur, t, 0] == sat_pos[cur, t, 0]:
-                du, rng = _up_offset(sat_pos, t, cur, pos, up, c)
-                need = du < sin_min_el * rng
+            need = _has_lost(sat_pos, t, cur, pos, up, c, sin_min_el)
             m = 1
             if need or reeval[t]:
                 g = group[c]

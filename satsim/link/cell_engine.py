@@ -214,12 +214,12 @@ def reevaluations(times_s: np.ndarray, interval_s: float,
     15 s interval the samples at 20, 30, 50, 60, ... s re-evaluate (each within
     one step of the instant), four a minute as at 1 s steps; rounding the
     interval to whole steps would give three (every 20 s)."""
-    times_s = np.asarray(times_s, dtype=np.float64)
-    # a relative slack so that offsets like 3 x 0.1 land on their multiple
-    tick = np.floor(times_s / interval_s * (1.0 + 1e-12) + 1e-9)
+    def ticks(t):      # with a relative slack, so that offsets like 3 x 0.1 land on their multiple
+        return np.floor(np.asarray(t, dtype=np.float64) / interval_s * (1.0 + 1e-12) + 1e-9)
+
+    tick = ticks(times_s)
     before = np.empty_like(tick)
-    before[0] = (-np.inf if previous_s is None
-                 else np.floor(previous_s / interval_s * (1.0 + 1e-12) + 1e-9))
+    before[0] = -np.inf if previous_s is None else ticks(previous_s)
     before[1:] = tick[:-1]
     return tick > before
 

@@ -558,7 +558,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     p = prepared
     out = LinkOutputs.empty(nt, nh)
     geometry = LinkGeometry.of(ephemeris, handsets, links, loss)
-    assigned = None
+    assigned = fine_assigned = None      # fine_assigned: the cells on the fine grid
     if cells is None:
         _kernels.serve(geometry, p.beams, p.pattern, p.radio, p.rules, state.serving, out)
     else:
@@ -577,7 +577,7 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
     edges = _service_edges(ephemeris, handsets, out, p.rules, state)
     prev_hole = state.last_hole_sample
     hole_start, hole_end = _coverage_holes(ephemeris, handsets, out, p.rules, state, cells)
-    if assigned is not None:
+    if fine_assigned is not None:
         kk, hh = substeps.changed_pairs(out, prev_hole)
         substeps.refine_holes(fine[0], fine[1], fine_assigned, fine[2], handsets, config, p,
                               draws, cells, kk, hh, hole_start, hole_end)
@@ -748,8 +748,7 @@ def iter_chunk_ephemerides(constellation, times: TimeGrid, config: LinkConfig, c
     ``(fine ephemeris, rows of the samples in it, points per step)``
     (:func:`satsim.link.substeps.fine_ephemerides`: SGP4 at the samples,
     Hermite between, whatever ``knot_step_s``)."""
-    n = (substeps.substeps_per_step(config.substep_s, times)
-         if config.beams.mode == "earth_fixed" else 1)
+    n = substeps.substeps_per_step(config.substep_s, times)   # earth_fixed only (LinkConfig)
     if n > 1:
         for eph, fine, rows in substeps.fine_ephemerides(
                 constellation, times, chunk_steps, n, processes=processes,

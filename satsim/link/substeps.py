@@ -46,21 +46,30 @@ from . import _cell_kernels as ck
 from .timeline import SERVED
 
 
-def substeps_per_step(substep_s: float | None, times: TimeGrid) -> int:
-    """Fine points per step of ``times`` for ``link.substep_s`` (1: off, also
+def substeps_in(step_s: float, substep_s: float | None) -> int:
+    """Fine points per step of ``step_s`` for ``link.substep_s`` (1: off, also
     when the step is not longer than it). Raises InputError when it does not
-    divide the step or the grid is not uniform."""
-    if substep_s is None or len(times) < 2:
-        return 1
-    step = float(times.step_s)
-    if step <= substep_s * (1.0 + 1e-9):
+    divide the step (the scenario's check at load, and the engine's)."""
+    step = float(step_s)
+    if substep_s is None or step <= substep_s * (1.0 + 1e-9):
         return 1
     n = round(step / substep_s)
     if abs(n * substep_s - step) > 1e-6 * step:
         raise InputError(
             f"link.substep_s ({substep_s:g} s) must divide step_s ({step:g} s) into whole "
-            f"substeps; e.g. {step / max(1, math.ceil(step / substep_s)):g} s, or null to "
-            "evaluate at the samples only")
+            f"substeps, e.g. {step / math.ceil(step / substep_s):g} s, or null to evaluate at "
+            "the samples only")
+    return n
+
+
+def substeps_per_step(substep_s: float | None, times: TimeGrid) -> int:
+    """:func:`substeps_in` for the step of ``times``, which must then be uniform."""
+    if len(times) < 2:
+        return 1
+    step = float(times.step_s)
+    n = substeps_in(step, substep_s)
+    if n == 1:
+        return 1
     d = np.diff(times.offsets_s)
     if not np.allclose(d, step, rtol=0.0, atol=1e-6 * step):
         raise InputError("link.substep_s needs a uniform time grid (every step the same)")
@@ -85,11 +94,15 @@ def fine_ephemerides(constellation, times: TimeGrid, chunk_steps: int, n: int, *
         fine = propagate(constellation, TimeGrid(times.epoch, fine_t), processes=processes,
                          max_epoch_age_days=None, knot_step_s=step)
         rows = np.arange(hi - lo) * n - start
-        coarse = Ephemeris(constellation, times[lo:hi],
-                           np.ascontiguousarray(fine.position_km[:, rows]),
-                           np.ascontiguousarray(fine.velocity_km_s[:, rows]),
-                           np.ascontiguousarray(fine.status[:, rows]), fine.knot_step_s)
-        yield coarse, fine, rows
+        yield _ephemeris_rows(fine, rows, times[lo:hi]), fine, rows
+
+
+def _ephemeris_rows(eph: Ephemeris, rows: np.ndarray, times: TimeGrid) -> Ephemeris:
+    """The states of ``eph`` at its time indices ``rows`` (``times``), contiguous."""
+    return Ephemeris(eph.constellation, times,
+                     np.ascontiguousarray(eph.position_km[:, rows]),
+                     np.ascontiguousarray(eph.velocity_km_s[:, rows]),
+                     np.ascontiguousarray(eph.status[:, rows]), eph.knot_step_s)
 
 
 def changed_pairs(out, prev: tuple | None):
@@ -114,28 +127,23 @@ BATCH_POINTS = 48
 
 
 def refine_holes(fine, rows, assigned, n, handsets, config, prepared, draws, cells,
-                 kk, hh, hole_start, hole_end) -> dict:
+                 kk, hh, hole_start, hole_end) -> None:
     """Evaluate the pairs ``(kk, hh)`` (:func:`changed_pairs`) at the fine
     points of their steps and write their holes into ``hole_start`` /
     ``hole_end`` (seconds before sample ``k``; NaN: no dip), in place.
-    ``assigned``: the cells' ``(cell_sat, reason)`` on the fine grid. Returns
-    counts for the record: pairs, fine handset-points evaluated, holes."""
+    ``assigned``: the cells' ``(cell_sat, reason)`` on the fine grid."""
     hole_start[kk, hh] = np.nan
     hole_end[kk, hh] = np.nan
-    counts = {"pairs": int(kk.size), "points": 0, "holes": 0}
     steps = np.unique(kk)
     per_batch = max(1, BATCH_POINTS // (n - 1))
     for b in range(0, steps.size, per_batch):
         mine = np.isin(kk, steps[b:b + per_batch])
-        got = _refine_batch(fine, rows, assigned, n, handsets, config, prepared, draws, cells,
-                            kk[mine], hh[mine], hole_start, hole_end)
-        for k, v in got.items():
-            counts[k] += v
-    return counts
+        _refine_batch(fine, rows, assigned, n, handsets, config, prepared, draws, cells,
+                      kk[mine], hh[mine], hole_start, hole_end)
 
 
 def _refine_batch(fine, rows, assigned, n, handsets, config, prepared, draws, cells,
-                  kk, hh, hole_start, hole_end) -> dict:
+                  kk, hh, hole_start, hole_end) -> None:
     """:func:`refine_holes` for the pairs of a few steps."""
     from .cell_engine import serve_cells_chunk
     from .engine import (LinkGeometry, LinkOutputs, _check_doppler_rate, link_losses_db,
@@ -150,10 +158,7 @@ def _refine_batch(fine, rows, assigned, n, handsets, config, prepared, draws, ce
     ui = np.searchsorted(U, hh)
     want = np.zeros((R.size, U.size), dtype=bool)
     want[ri, ui[:, None]] = True
-    sub = Ephemeris(fine.constellation, TimeGrid(fine.times.epoch, fine.times.offsets_s[R]),
-                    np.ascontiguousarray(fine.position_km[:, R]),
-                    np.ascontiguousarray(fine.velocity_km_s[:, R]),
-                    np.ascontiguousarray(fine.status[:, R]), fine.knot_step_s)
+    sub = _ephemeris_rows(fine, R, TimeGrid(fine.times.epoch, fine.times.offsets_s[R]))
     nsat = sub.shape[0]
     phones = handsets[U]
     phone_cell = cells.handset_cell[U]
@@ -181,14 +186,13 @@ def _refine_batch(fine, rows, assigned, n, handsets, config, prepared, draws, ce
     unserved = out.status[ri, ui[:, None]] != SERVED       # (npairs, n - 1), in time order
     dip = unserved.any(axis=1)
     if dip.any():
-        half = (fine.times.offsets_s[1] - fine.times.offsets_s[0]) / 2.0
         first = np.argmax(unserved, axis=1)
         last = unserved.shape[1] - 1 - np.argmax(unserved[:, ::-1], axis=1)
         t_sample = fine.times.offsets_s[rows[kk]]
         t_rows = fine.times.offsets_s[pair_rows]
+        half = (t_sample[0] - t_rows[0, -1]) / 2.0          # half a substep
         idx = np.arange(kk.size)
         start = t_sample - (t_rows[idx, first] - half)
         end = t_sample - (t_rows[idx, last] + half)
         hole_start[kk[dip], hh[dip]] = start[dip]
         hole_end[kk[dip], hh[dip]] = end[dip]
-    return {"points": int(want.sum()), "holes": int(dip.sum())}

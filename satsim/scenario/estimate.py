@@ -28,6 +28,7 @@ import os
 from dataclasses import dataclass
 
 from ..constants import IUGG_MEAN_RADIUS_KM
+from ..link.substeps import substeps_in
 from .model import Scenario
 
 #: Interpreter, libraries and compiled kernels, bytes.
@@ -218,10 +219,11 @@ def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
                                + nsat * CHUNK_BYTES_PER_SATELLITE_STEP)
     chunk_bytes += chunk * cells * CHUNK_BYTES_PER_CELL_STEP
     sub = getattr(sc.link, "substep_s", None)
-    if sub and cells and sc.step_s > sub:
-        # link.substep_s: the fine grid's ephemeris and cell assignment for the
-        # chunk, and one batch of fine points' beams (satsim.link.substeps)
-        n = round(sc.step_s / sub)
+    n = substeps_in(sc.step_s, sub)
+    if n > 1 and cells:
+        # link.substep_s: the fine grid's ephemeris and cell assignment (int32
+        # satellite and uint8 reason per cell) for the chunk, and one batch of
+        # fine points' beams (satsim.link.substeps)
         chunk_bytes += chunk * n * (nsat * CHUNK_BYTES_PER_SATELLITE_STEP + cells * 5)
         chunk_bytes += SUBSTEP_BATCH_POINTS * cells * CHUNK_BYTES_PER_CELL_STEP
     output_bytes = float(steps) * nh * OUTPUT_BYTES_PER_HANDSET_STEP

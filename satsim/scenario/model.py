@@ -18,8 +18,6 @@ them into the run's objects.
 
 from __future__ import annotations
 
-import math
-
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -294,13 +292,10 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _substeps(self):
-        sub = getattr(self.link, "substep_s", None)
-        if sub is not None and self.step_s > sub:
-            n = round(self.step_s / sub)
-            if abs(n * sub - self.step_s) > 1e-6 * self.step_s:
-                raise ValueError(
-                    f"link.substep_s ({sub:g} s) must divide step_s ({self.step_s:g} s) into "
-                    f"whole substeps, e.g. {self.step_s / math.ceil(self.step_s / sub):g} s")
+        from ..link.substeps import substeps_in
+
+        # raises (InputError, a ValueError) where the substep does not divide the step
+        substeps_in(self.step_s, getattr(self.link, "substep_s", None))
         return self
 
     @field_validator("step_s", mode="after")
