@@ -65,6 +65,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._jit import njit
 from ..errors import InputError
 from ..link.cqi import MAX_CQI, RATE_BPS_PER_RB, cqi_from_sinr_db
 from ..orbits.coverage import sample_bounds_s
@@ -522,13 +523,37 @@ class CoverageView:
 
 def next_true(b: np.ndarray) -> np.ndarray:
     """Index of the first True of ``b`` at or after each position, int64 (``b.size``
-    where there is none): each True index repeated over the positions up to it,
-    linear in ``b.size`` (no sort or search)."""
-    b = np.asarray(b, dtype=bool)
-    at = np.append(np.flatnonzero(b), b.size).astype(np.int64)
-    counts = np.diff(at, prepend=-1)
-    counts[-1] -= 1  # the sentinel b.size covers the positions after the last True only
-    return np.repeat(at, counts)
+    where there is none): one backward pass (:func:`_next_true`), linear in
+    ``b.size`` with no temporary beyond the answer."""
+    b = np.ascontiguousarray(b, dtype=bool)
+    return _next_true(b)
+
+
+@njit
+def _next_true(b):
+    n = b.size
+    out = np.empty(n, np.int64)
+    nxt = n
+    for j in range(n - 1, -1, -1):
+        if b[j]:
+            nxt = j
+        out[j] = nxt
+    return out
+
+
+@njit
+def next_true_within(offsets, b):
+    """Per position ``j`` of handset ``h`` (``offsets[h] <= j < offsets[h + 1]``): the
+    first ``k >= j`` of the same handset with ``b[k]``, else -1; int64, one backward
+    pass per handset."""
+    out = np.empty(b.size, np.int64)
+    for h in range(offsets.size - 1):
+        nxt = -1
+        for j in range(offsets[h + 1] - 1, offsets[h] - 1, -1):
+            if b[j]:
+                nxt = j
+            out[j] = nxt
+    return out
 
 
 def _bisect_right_runs(start: np.ndarray, lo: np.ndarray, hi: np.ndarray,

@@ -154,7 +154,7 @@ import numpy as np
 from ..link.cqi import CQI_MIN_SINR_DB, MAX_CQI, RATE_BPS_PER_RB, cqi_from_sinr_db
 from .arrivals import at, handset_arrivals, handset_draws
 from .config import VoiceConfig
-from .coverage_view import CoverageView, next_true
+from .coverage_view import CoverageView, next_true, next_true_within
 from .resources import Beams
 from .uplink import per_rb_sinr_db
 
@@ -354,8 +354,9 @@ def usable_runs(view: CoverageView, ok: np.ndarray):
     """``stretch_last`` and ``next_ok`` per run of ``view`` for the usable runs ``ok``
     (see :class:`VoiceContext`; shared with :mod:`satsim.scheduler.app_call`).
 
-    A few linear passes over the runs (:func:`~satsim.scheduler.coverage_view.next_true`,
-    no sort or search), so their cost is a small constant per run."""
+    Linear passes over the runs in numba (:func:`~satsim.scheduler.coverage_view.next_true`,
+    :func:`~satsim.scheduler.coverage_view.next_true_within`; no sort or search, and no
+    temporary per run beyond the answers), so their cost is a small constant per run."""
     n = view.n_runs
     if not n:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -364,9 +365,7 @@ def usable_runs(view: CoverageView, ok: np.ndarray):
                   & ok[1:] & ok[:-1])
     stretch_last = next_true(~link)
     # first ok run at or after j, if it is the same handset's (before its handset's end)
-    first_ok = next_true(ok)
-    handset_end = np.repeat(view.offsets[1:], np.diff(view.offsets))
-    next_ok = np.where(first_ok < handset_end, first_ok, -1)
+    next_ok = next_true_within(view.offsets, np.ascontiguousarray(ok, dtype=bool))
     return stretch_last, next_ok
 
 
