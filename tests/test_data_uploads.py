@@ -116,6 +116,25 @@ def test_uplink_rate_is_the_uplink_modules_capacity():
             assert g[rate.m_rb] == rate.capacity_bps > g[rate.m_rb - 1]
 
 
+@pytest.mark.parametrize("n_rb", [1, 6, 25, 100])
+def test_capacity_kernel_equals_the_numpy_form_bit_for_bit(n_rb):
+    """The one-pass capacity kernel against the numpy form (one pass per M), on SINRs at
+    and between the CQI thresholds shifted by every M's offset, NaN and infinities."""
+    from satsim.link.cqi import CQI_MIN_SINR_DB
+    from satsim.scheduler.uplink import _capacity_numpy
+
+    rng = np.random.default_rng(3)
+    offsets = 10.0 * np.log10(n_rb / np.arange(1, n_rb + 1))
+    at_edges = (CQI_MIN_SINR_DB[1:, None] - offsets[None, :]).ravel()
+    s = np.concatenate([rng.uniform(-40.0, 30.0, 3000), at_edges, np.nextafter(at_edges, -99),
+                        [np.nan, np.inf, -np.inf]])
+    for x in (s, s.astype(np.float32), s[:60].reshape(6, 10)):
+        got = capacity_bps(x, n_rb)
+        want = _capacity_numpy(x, n_rb)
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
 # ---------------------------------------------------------------- one upload
 def test_upload_alone_completes_at_the_phones_uplink_capacity():
     """Always covered at 10 dB downlink, -12 dB uplink: a 180,480 B upload takes

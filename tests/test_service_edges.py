@@ -239,3 +239,75 @@ def test_the_schedulers_view_ends_and_starts_runs_at_a_hole():
     without = CoverageView.from_link_chunks([SimpleNamespace(**{
         **vars(chunk), "hole_start_s": None, "hole_end_s": None})])
     assert (without.start.tolist(), without.end.tolist()) == ([0.0, 15.0], [15.0, 20.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_beams", [False, True])
+def test_edges_kernel_equals_the_numpy_form_bit_for_bit(dtype, with_beams):
+    """The one-pass kernel gives exactly the numpy form it replaced, on samples mixing
+    every status, NaNs, zero and infinite margins, uneven steps and beam changes."""
+    from satsim.link.timeline import (DELAY, DOPPLER_RATE, _service_edges_numpy)
+
+    rng = np.random.default_rng(11)
+    n, nh = 40, 57
+    codes = np.array([SERVED] * 6 + [LOW_SINR, DOPPLER, UPLINK_DOPPLER, DELAY, NO_SATELLITE,
+                                     NO_BEAM, DOPPLER_RATE], np.uint8)
+    status = rng.choice(codes, size=(n + 1, nh))
+    times = np.cumsum(rng.uniform(0.5, 12.0, n + 1))
+
+    def field(scale, offset=0.0):
+        x = (rng.normal(offset, scale, (n + 1, nh))).astype(dtype)
+        x[rng.random((n + 1, nh)) < 0.05] = np.nan
+        x[rng.random((n + 1, nh)) < 0.03] = 0.0
+        return x
+
+    sinr, resid = field(5.0, -7.0), field(4000.0)
+    ddel, elev, rate = field(1e-3), field(5.0, 25.0), field(0.2)
+    rate[rng.random((n + 1, nh)) < 0.02] = np.inf
+    sat = rng.integers(0, 3, (n + 1, nh)).astype(np.int32) if with_beams else None
+    beam = rng.integers(0, 2, (n + 1, nh)).astype(np.int32) if with_beams else None
+    args = (times, status, sinr, resid, ddel, elev, rate, RULES)
+    got = service_edges_s(*args, sat=sat, beam=beam)
+    want = _service_edges_numpy(*args, sat=sat, beam=beam)
+    assert got.dtype == want.dtype == np.float32 and got.shape == (n, nh)
+    np.testing.assert_array_equal(got, want)
+    assert np.isfinite(got).sum() > 100  # the case exercises the interpolations
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_holes_kernel_equals_the_numpy_form_bit_for_bit(dtype):
+    """Coverage holes: the one-pass kernel against the numpy form it replaced, with
+    setting, rising, flat and missing elevation rates, on uneven steps."""
+    from satsim.link.timeline import _coverage_holes_numpy
+
+    rng = np.random.default_rng(12)
+    n, nh = 50, 45
+    times = np.cumsum(rng.uniform(0.5, 12.0, n + 1))
+    served = rng.random((n + 1, nh)) < 0.8
+    sat = rng.integers(0, 3, (n + 1, nh)).astype(np.int32)
+    elev = rng.uniform(24.0, 26.5, (n + 1, nh)).astype(dtype)
+    rate = rng.normal(0.0, 0.3, (n + 1, nh)).astype(dtype)
+    rate[rng.random((n + 1, nh)) < 0.05] = np.nan
+    rate[rng.random((n + 1, nh)) < 0.03] = 0.0
+    got = coverage_holes_s(times, served, sat, elev, rate, 25.0)
+    want = _coverage_holes_numpy(times, served, sat, elev, rate, 25.0)
+    for g, w in zip(got, want):
+        assert g.dtype == np.float32 and g.shape == (n, nh)
+        np.testing.assert_array_equal(g, w)
+    assert np.isfinite(got[0]).sum() > 20  # holes were found
+
+
+def test_visible_count_per_row_of_links():
+    """``n_visible``'s count of links at or above the mask per (step, handset) row
+    equals the prefix-sum form, including empty rows and links exactly at the mask."""
+    from satsim.link._timeline_kernels import count_at_or_above
+
+    rng = np.random.default_rng(13)
+    counts = rng.integers(0, 6, 500)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    elev = rng.choice(np.array([10.0, 24.9, 25.0, 25.1, 60.0], np.float32), offsets[-1])
+    above = np.concatenate([[0], np.cumsum(elev >= np.float32(25.0))])
+    want = above[offsets[1:]] - above[offsets[:-1]]
+    got = count_at_or_above(offsets, elev, np.float32(25.0))
+    assert got.dtype == np.int16
+    np.testing.assert_array_equal(got, want)

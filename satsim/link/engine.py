@@ -33,7 +33,7 @@ from ..orbits.geometry import visible_links
 from ..orbits.handsets import Handsets
 from ..orbits.propagation import DEFAULT_MAX_EPOCH_AGE_DAYS, iter_ephemeris
 from ..orbits.timegrid import TimeGrid
-from . import _kernels, atmosphere, losses, substeps
+from . import _kernels, _timeline_kernels, atmosphere, losses, substeps
 from .antenna import (
     PATTERN_FLOOR_LIN,
     pattern_table,
@@ -581,9 +581,10 @@ def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Pre
         kk, hh = substeps.changed_pairs(out, prev_hole)
         substeps.refine_holes(fine[0], fine[1], fine_assigned, fine[2], handsets, config, p,
                               draws, cells, kk, hh, hole_start, hole_end)
-    # satellites above the serving mask per (t, h): a prefix sum over the CSR links
-    above = np.concatenate([[0], np.cumsum(links.elevation_deg >= p.rules.min_elevation_deg)])
-    n_visible = (above[links.offsets[1:]] - above[links.offsets[:-1]]).astype(np.int16)
+    # satellites above the serving mask per (t, h): a count over each row of the CSR links
+    elev = links.elevation_deg  # the mask in the links' dtype, as numpy compared them
+    n_visible = _timeline_kernels.count_at_or_above(links.offsets, elev,
+                                                    elev.dtype.type(p.rules.min_elevation_deg))
     if timings is not None:
         timings["geometry"] = timings.get("geometry", 0.0) + (t1 - t0)
         timings["link"] = timings.get("link", 0.0) + (time.perf_counter() - t1)

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from ..orbits.timegrid import TimeGrid
-from . import _kernels
+from . import _kernels, _timeline_kernels
 from .cqi import rate_bps_per_rb
 
 #: Status codes per (time step, handset) (the kernel's integers, named).
@@ -164,7 +164,30 @@ def service_edges_s(times_s, status, sinr_db, resid_doppler_hz, diff_delay_s, el
     Anything else (NO_BEAM, DOPPLER_RATE, another beam, values missing, a
     crossing outside the step) falls back to the midpoint, the rule of
     :func:`satsim.orbits.coverage.sample_bounds_s`.
+
+    One pass in numba (:func:`._timeline_kernels.service_edge_before_s`), bit-identical
+    to the numpy form it replaced (:func:`_service_edges_numpy`, kept as the reference
+    it is tested against).
     """
+    t = np.ascontiguousarray(times_s, dtype=np.float64)
+    status = np.asarray(status)
+    has = sat is not None and beam is not None
+    sat = np.asarray(sat) if has else np.zeros((1, 1), np.int32)
+    beam = np.asarray(beam) if has else np.zeros((1, 1), np.int32)
+    codes = np.array([SERVED, LOW_SINR, DOPPLER, UPLINK_DOPPLER, DELAY, NO_SATELLITE],
+                     dtype=status.dtype)
+    limits = np.array([rules.min_sinr_db, rules.max_doppler_hz, rules.max_ul_doppler_hz,
+                       rules.max_delay_s], dtype=np.float64)
+    return _timeline_kernels.service_edge_before_s(
+        t, status, np.asarray(sinr_db), np.asarray(resid_doppler_hz), np.asarray(diff_delay_s),
+        np.asarray(elevation_deg), np.asarray(elevation_rate_deg_s), sat, beam, has, codes,
+        limits, 2.0 * rules.ul_over_dl, float(rules.min_elevation_deg))
+
+
+def _service_edges_numpy(times_s, status, sinr_db, resid_doppler_hz, diff_delay_s,
+                         elevation_deg, elevation_rate_deg_s, rules, sat=None,
+                         beam=None) -> np.ndarray:
+    """:func:`service_edges_s` in numpy (the reference of its kernel's tests)."""
     t = np.asarray(times_s, dtype=np.float64)
     st = np.asarray(status)
     served = st == SERVED
@@ -227,7 +250,17 @@ def coverage_holes_s(times_s, served, sat, elevation_deg, elevation_rate_deg_s,
 
     Returns ``(start, end)``, each (n, nh) float32: for sample ``k + 1``, the
     seconds before it where the hole began and ended (start > end), NaN where
-    there is none."""
+    there is none. One pass in numba (:func:`._timeline_kernels.coverage_hole_before_s`),
+    bit-identical to the numpy form it replaced (:func:`_coverage_holes_numpy`)."""
+    t = np.ascontiguousarray(times_s, dtype=np.float64)
+    return _timeline_kernels.coverage_hole_before_s(
+        t, np.asarray(served, dtype=bool), np.asarray(sat), np.asarray(elevation_deg),
+        np.asarray(elevation_rate_deg_s), float(min_elevation_deg))
+
+
+def _coverage_holes_numpy(times_s, served, sat, elevation_deg, elevation_rate_deg_s,
+                          min_elevation_deg: float):
+    """:func:`coverage_holes_s` in numpy (the reference of its kernel's tests)."""
     t = np.asarray(times_s, dtype=np.float64)
     served = np.asarray(served, dtype=bool)
     sat = np.asarray(sat)

@@ -71,8 +71,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jit import njit
 from ..errors import InputError
-from ..link.cqi import RATE_BPS_PER_RB, cqi_from_sinr_db
+from ..link.cqi import CQI_MIN_SINR_DB, RATE_BPS_PER_RB, cqi_from_sinr_db
 
 
 def checked_n_rb(n_rb) -> int:
@@ -108,9 +109,39 @@ def capacity_bps(ul_sinr_db, n_rb: int) -> np.ndarray:
     """The phone's uplink capacity, bit/s: ``max over M in 1..n_rb of M x
     RATE_BPS_PER_RB[CQI(ul_sinr_db + 10 log10(n_rb / M))]`` (module docstring).
 
-    ``ul_sinr_db``: carrier-wide uplink SINR, dB, any shape (NaN: 0). One pass
-    per ``M``, so memory stays at a few arrays of the input's size.
+    ``ul_sinr_db``: carrier-wide uplink SINR, dB, any shape (NaN: 0). One pass over
+    the values in numba (:func:`_capacity_kernel`), bit-identical to the numpy form
+    (:func:`_capacity_numpy`: one pass per ``M``, kept as the tests' reference).
     """
+    s = np.asarray(ul_sinr_db, dtype=np.float64)
+    n = checked_n_rb(n_rb)
+    # the per-M offsets exactly as per_rb_sinr_db computes them
+    offsets_db = np.array([10.0 * np.log10(n / m) for m in range(1, n + 1)], dtype=np.float64)
+    flat = _capacity_kernel(np.ascontiguousarray(s).ravel(), offsets_db, CQI_MIN_SINR_DB[1:],
+                            RATE_BPS_PER_RB)
+    return flat.reshape(s.shape)
+
+
+@njit
+def _capacity_kernel(sinr_db, offsets_db, thresholds_db, rate_bps_per_rb):
+    out = np.empty(sinr_db.size)
+    for i in range(sinr_db.size):
+        best = 0.0
+        x = sinr_db[i]
+        for m in range(offsets_db.size):
+            v = x + offsets_db[m]
+            cqi = 0  # thresholds at or below v (none for NaN), as cqi_from_sinr_db
+            while cqi < thresholds_db.size and thresholds_db[cqi] <= v:
+                cqi += 1
+            r = (m + 1) * rate_bps_per_rb[cqi]
+            if r > best:
+                best = r
+        out[i] = best
+    return out
+
+
+def _capacity_numpy(ul_sinr_db, n_rb: int) -> np.ndarray:
+    """:func:`capacity_bps` in numpy, one pass per ``M`` (the kernel's reference)."""
     s = np.asarray(ul_sinr_db, dtype=np.float64)
     best = np.zeros(s.shape)
     for m in range(1, checked_n_rb(n_rb) + 1):
