@@ -93,6 +93,8 @@ KNOT_STEP_S = 30.0
 #: The stages of the table, in pipeline order: (key, label, what bounds it).
 STAGES = (
     ("build", "build (handsets, beams, scenario objects)", "once per run"),
+    ("prepare", "link set-up (channel draws, cells)",
+     "once per run: a draw per handset x satellite, the cells' grid"),
     ("propagation", "propagation (SGP4 every step)",
      "satellites x steps; here per handset-step of the slice, extrapolated per satellite-step"),
     ("geometry", "geometry (visible_links)", "links above the interference mask"),
@@ -208,6 +210,8 @@ def _instrument(probe: _Probe, trace: list, links: dict) -> None:
     probe.wrap(CoverageView, "from_link_chunks", "link_stage", after=view_size)
     probe.wrap(propagation, "propagate", "propagation")
     probe.wrap(engine, "serve_chunk", "serve_chunk")
+    probe.wrap(engine, "channel_draws", "prepare")
+    probe.wrap(engine, "prepare_cells_for", "prepare")
     probe.wrap(engine, "visible_links", "geometry", after=count_links)
     probe.wrap(engine, "link_losses_db", "path_loss")
     probe.wrap(_kernels, "serve", "serve")
@@ -343,18 +347,20 @@ def stage_seconds(r: dict, clock: str = "wall") -> dict:
     Probes give each stage function's time; the link stage (``CoverageView.
     from_link_chunks`` consuming the run's chunks) less propagation, the
     link chunks (``serve_chunk``) and the running statistics is the coverage
-    view; one link chunk less its probed parts is "link, rest"; the run's
+    view (less the link set-up, once per run: channel draws and cells); one link
+    chunk less its probed parts is "link, rest"; the run's
     total less every probed stage goes to the summary."""
     pr = r["probe_s"] if clock == "wall" else r["probe_cpu_s"]
     total = r["wall_s"] if clock == "wall" else r["cpu_s"]
     chunk = pr.get("serve_chunk", 0.0)
     parts = {k: pr.get(k, 0.0)
              for k in ("geometry", "path_loss", "serve", "cqi", "handover_events")}
-    s = {"build": pr.get("build", 0.0), "propagation": pr.get("propagation", 0.0), **parts,
+    s = {"build": pr.get("build", 0.0), "prepare": pr.get("prepare", 0.0),
+         "propagation": pr.get("propagation", 0.0), **parts,
          "link_rest": max(0.0, chunk - sum(parts.values())),
          "link_stats": pr.get("link_stats", 0.0),
          "coverage_view": max(0.0, pr.get("link_stage", 0.0) - pr.get("propagation", 0.0)
-                              - chunk - pr.get("link_stats", 0.0)),
+                              - chunk - pr.get("link_stats", 0.0) - pr.get("prepare", 0.0)),
          "scheduler": pr.get("scheduler", 0.0)}
     s["summary"] = max(0.0, total - s["build"] - pr.get("link_stage", 0.0) - s["scheduler"])
     s["total"] = total
@@ -364,13 +370,14 @@ def stage_seconds(r: dict, clock: str = "wall") -> dict:
 def extrapolate_day(r: dict, st: dict, handsets: int = TARGET_HANDSETS,
                     steps: int = TARGET_STEPS) -> dict:
     """Seconds per stage of the target day from one slice: per handset-step,
-    except propagation (per satellite-step) and build (per handset)."""
+    except propagation (per satellite-step), build and the link set-up (per
+    handset)."""
     hs = r["handsets"] * r["steps"]
     out = {}
     for key, _, _ in STAGES:
         if key == "propagation":
             out[key] = st[key] / (r["satellites"] * r["steps"]) * r["satellites"] * steps
-        elif key == "build":
+        elif key in ("build", "prepare"):  # once per run, per handset
             out[key] = st[key] * handsets / r["handsets"]
         else:
             out[key] = st[key] / hs * handsets * steps
@@ -420,9 +427,10 @@ def _checks(sec: Section, r: dict, tag: str) -> None:
     agree = abs(stage - tm.get("link", 0.0)) <= 0.02 * tm.get("link", 0.0) + 0.05
     sec.check(f"{tag}: stage split consistent (probed parts within their stage)",
               not r["probe_missing"] and 0 < chunk and inner <= chunk * 1.001
-              and pr.get("propagation", 0.0) + chunk <= stage * 1.001 and agree,
+              and pr.get("propagation", 0.0) + pr.get("prepare", 0.0) + chunk <= stage * 1.001
+              and agree,
               "missing: " + ", ".join(r["probe_missing"]) if r["probe_missing"] else
-              f"parts {inner:.2f} s <= serve_chunk {chunk:.2f} s; propagation + serve_chunk "
+              f"parts {inner:.2f} s <= serve_chunk {chunk:.2f} s; propagation + set-up + serve_chunk "
               f"<= link stage {stage:.2f} s (the run's own timer: {tm.get('link', 0):.2f} s)",
               fatal=False)
 
