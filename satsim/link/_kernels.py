@@ -729,11 +729,17 @@ def link_losses(offsets, n_handsets, link_sat, link_elev_deg, link_range_km, mod
     ``losses.link_loss_db``: :func:`link_loss_db` for every link of the CSR
     ``offsets`` over (time, handset), with the draws ``model.u_los[h, sat]``,
     ``model.z_shadow[h, sat]`` of its handset and satellite. ``model`` is the
-    run's ``satsim.link.engine.LossModel``."""
+    run's ``satsim.link.engine.LossModel``.
+
+    Handsets outermost, steps inside: a handset's two rows of draws stay in cache
+    over the chunk's steps instead of being fetched again at every step (at
+    100,000 handsets the draws are two 0.5 GB arrays: 3x faster than steps
+    outermost, measured on a 37-step chunk, 12.2 M links; same values)."""
     nt = (offsets.size - 1) // n_handsets
-    for t in prange(nt):
-        for h in range(n_handsets):
-            for k in range(offsets[t * n_handsets + h], offsets[t * n_handsets + h + 1]):
+    for h in prange(n_handsets):
+        for t in range(nt):
+            i = t * n_handsets + h
+            for k in range(offsets[i], offsets[i + 1]):
                 s = link_sat[k]
                 out_loss_db[k] = link_loss_db(link_elev_deg[k], link_range_km[k], model.u_los[h, s],
                                               model.z_shadow[h, s], model)
