@@ -105,6 +105,31 @@ def test_estimate_scales_with_steps_and_handsets():
     assert 2.95 <= base.visible_per_handset <= 6.0
 
 
+def test_estimate_of_earth_fixed_outputs_is_bounded_per_handset_hour():
+    """Earth-fixed cells: what a run keeps per handset follows the hours, not the steps
+    (measured ~28-30 KiB per handset-hour at 1 s and at 10 s), so 1 s steps cost no
+    more than the per-hour bound; moving beams keep the per-step figure; each step
+    adds its time-series row and one row per sampled handset."""
+    from satsim.scenario.estimate import (OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS,
+                                          OUTPUT_BYTES_PER_HANDSET_STEP, OUTPUT_BYTES_PER_SAMPLE_ROW,
+                                          OUTPUT_BYTES_PER_STEP)
+
+    def per_step_rows(e, sampled=4):
+        return e.steps * (OUTPUT_BYTES_PER_STEP + sampled * OUTPUT_BYTES_PER_SAMPLE_ROW)
+
+    fine = estimate(load_scenario(overrides={"duration_s": 3600, "step_s": 1}))
+    assert fine.output_bytes == pytest.approx(
+        fine.handsets * OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS + per_step_rows(fine))
+    coarse = estimate(load_scenario(overrides={"duration_s": 3600, "step_s": 60}))
+    assert coarse.output_bytes == pytest.approx(
+        coarse.handsets * coarse.steps * OUTPUT_BYTES_PER_HANDSET_STEP + per_step_rows(coarse))
+    moving = estimate(load_scenario(overrides={"duration_s": 3600, "step_s": 1,
+                                               "beams.mode": "moving"}))
+    assert moving.output_bytes == pytest.approx(
+        moving.handsets * moving.steps * OUTPUT_BYTES_PER_HANDSET_STEP + per_step_rows(moving))
+    assert moving.output_bytes > 8 * fine.output_bytes
+
+
 @pytest.mark.parametrize("text, where", [
     ("name: d\nepoch: 2025-02-30\n", "line 2: epoch"),
     ("name: d\nepoch: 2025-02-30T10:00:00Z\n", "line 2: epoch"),

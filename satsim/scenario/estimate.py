@@ -8,7 +8,12 @@ A run holds, at once (``satsim.run``'s chunked link stage, design notes):
   link-layer arrays and one record per satellite in view; the scheduler's view
   holds two chunks at once;
 * what grows with the run: runs of the serving timeline, gaps and handovers,
-  about :data:`OUTPUT_BYTES_PER_HANDSET_STEP` per (time step, handset).
+  about :data:`OUTPUT_BYTES_PER_HANDSET_STEP` per (time step, handset); with
+  Earth-fixed cells at most :data:`OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS` per
+  handset-hour however fine the steps (their changes follow the satellites and
+  the cells' reassignment, not the step); and per step a row of the time series
+  and one of each sampled handset (:data:`OUTPUT_BYTES_PER_STEP`,
+  :data:`OUTPUT_BYTES_PER_SAMPLE_ROW`).
 
 The per-item sizes were measured on the embedded default of 2026-12-03 (648
 satellites, 2,958 handsets, moving beams, 10 s steps: 0.45 GB for half an hour,
@@ -49,6 +54,22 @@ CHUNK_BYTES_PER_SATELLITE_STEP = 56.0
 #: (94 % served, ~260 beam changes per handset-hour: 4.73 GB peak RSS, 2026-12-03);
 #: ~70 when it served 39 %.
 OUTPUT_BYTES_PER_HANDSET_STEP = 170.0
+
+#: Earth-fixed cells: what stays per handset-hour, bytes, whatever the step. Measured
+#: 2026-12-04 (every service on): ~28 KiB per handset-hour at 1 s steps (811 handsets,
+#: 0.25 h against 1 h: peak memory 455 / 472 MiB; 100,000 handsets, 72 s: coverage
+#: view 40 MiB and tables 12 MiB, 26.5 KiB per handset-hour), ~30 KiB at the default's
+#: 10 s (its day); rounded up to about twice that. Until 2026-12-04 the per-step figure
+#: above applied at any step, which put a 1 h national slice at 1 s (101,254 handsets)
+#: at 71 GB and refused it, where it needs ~10 GB.
+OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS = 64e3
+
+#: Per time step: its row of the ``timeseries`` table (64 B measured, 2026-12-04).
+OUTPUT_BYTES_PER_STEP = 100.0
+
+#: Per time step and sampled handset (``run.sample_handsets``): its row of the
+#: ``samples`` table (35 B measured, 2026-12-04).
+OUTPUT_BYTES_PER_SAMPLE_ROW = 50.0
 
 #: Earth-fixed cells, per (lit cell, time step) of a chunk: the cell's satellite and
 #: reason, and its beam's cell, EIRP, colour, interfering power, pointing and steering.
@@ -226,6 +247,13 @@ def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
         # fine points' beams (satsim.link.substeps)
         chunk_bytes += chunk * n * (nsat * CHUNK_BYTES_PER_SATELLITE_STEP + cells * 5)
         chunk_bytes += SUBSTEP_BATCH_POINTS * cells * CHUNK_BYTES_PER_CELL_STEP
-    output_bytes = float(steps) * nh * OUTPUT_BYTES_PER_HANDSET_STEP
+    per_handset = float(steps) * OUTPUT_BYTES_PER_HANDSET_STEP
+    if cells:  # Earth-fixed: bounded per handset-hour as well
+        hours = sc.duration_s / 3600.0
+        per_handset = min(per_handset, hours * OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS)
+    sampled = min(int(getattr(sc.run, "sample_handsets", 0) or 0), nh)
+    output_bytes = (nh * per_handset
+                    + float(steps) * (OUTPUT_BYTES_PER_STEP
+                                      + sampled * OUTPUT_BYTES_PER_SAMPLE_ROW))
     return Estimate(steps=steps, handsets=nh, satellites=nsat, visible_per_handset=vis,
                     chunk_steps=chunk, chunk_bytes=chunk_bytes, output_bytes=output_bytes)
