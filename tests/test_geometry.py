@@ -137,6 +137,11 @@ def test_pruned_counts_equal_brute_force(shells, min_el):
     key = links.time_index.astype(np.int64) * 10**6 + links.handset_index * 10**3
     order = np.lexsort((links.sat, key))
     assert np.array_equal(order, np.arange(len(links)))
+    # without azimuths (the link layer's call): every other field the same
+    bare = visible_links(eph, h, min_el, azimuth=False)
+    assert bare.azimuth_deg is None
+    for f in ("offsets", "sat", "elevation_deg", "range_km", "range_rate_km_s"):
+        assert np.array_equal(getattr(bare, f), getattr(links, f)), f
 
 
 def test_invalid_satellites_are_skipped():

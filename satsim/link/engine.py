@@ -520,7 +520,8 @@ def visible_links_for(ephemeris, handsets: Handsets, config: LinkConfig,
     (``CellState.link_mask_margin_deg``), where it is always among them.
     ``keep`` ((nt, nh) bool): only those (t, h) keep their links."""
     mask = config.interference_mask_deg - (cells.link_mask_margin_deg if cells else 0.0)
-    links = visible_links(ephemeris, handsets, max(mask, 0.0), config.carrier.dl_center_hz)
+    links = visible_links(ephemeris, handsets, max(mask, 0.0), config.carrier.dl_center_hz,
+                          azimuth=False)
     if keep is None:
         return links
     keep = np.asarray(keep, dtype=bool).ravel()
@@ -530,8 +531,8 @@ def visible_links_for(ephemeris, handsets: Handsets, config: LinkConfig,
     np.cumsum(np.where(keep, counts, 0), out=offsets[1:])
     return dataclasses.replace(
         links, offsets=offsets,
-        **{f: getattr(links, f)[per_link] for f in ("sat", "elevation_deg", "azimuth_deg",
-                                                    "range_km", "range_rate_km_s")})
+        **{f: getattr(links, f)[per_link] for f in ("sat", "elevation_deg", "range_km",
+                                                    "range_rate_km_s")})
 
 
 def serve_chunk(ephemeris, handsets: Handsets, config: LinkConfig, prepared: Prepared,

@@ -156,7 +156,8 @@ def scan_links(
     With ``fill`` True, writes every link of (t, h) at
     ``offsets[t*nh + h] : offsets[t*nh + h + 1]`` (from the cumulative sum
     of a counting pass) in increasing satellite order: satellite index,
-    elevation and azimuth (from north through east) in degrees in the
+    elevation and azimuth (from north through east; not written when
+    ``az_out`` is empty) in degrees in the
     geodetic east-north-up frame, range km, and range rate km/s (positive
     receding), ``d . v_sat / |d|`` since the handset is fixed in ITRS.
     """
@@ -200,8 +201,9 @@ def scan_links(
                     dn = dx * h_north[h, 0] + dy * h_north[h, 1] + dz * h_north[h, 2]
                     sat_out[pos] = s
                     elev_out[pos] = math.atan2(du, math.sqrt(de * de + dn * dn)) * rad2deg
-                    az = math.atan2(de, dn) * rad2deg
-                    az_out[pos] = az + 360.0 if az < 0.0 else az
+                    if az_out.size:  # empty: the caller does not want azimuths
+                        az = math.atan2(de, dn) * rad2deg
+                        az_out[pos] = az + 360.0 if az < 0.0 else az
                     range_out[pos] = rng
                     rate_out[pos] = (dx * v[s, t, 0] + dy * v[s, t, 1] + dz * v[s, t, 2]) / rng
                     pos += 1

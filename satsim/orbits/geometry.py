@@ -167,7 +167,8 @@ class VisibleLinks:
     sat : numpy.ndarray
         Satellite index (constellation order) per link, int32.
     elevation_deg, azimuth_deg, range_km, range_rate_km_s : numpy.ndarray
-        Per link, float64. Azimuth from north through east, [0, 360).
+        Per link, float64. Azimuth from north through east, [0, 360); None
+        when :func:`visible_links` was asked not to compute it.
     carrier_hz : float
         Carrier frequency for :attr:`doppler_hz`.
     """
@@ -177,7 +178,7 @@ class VisibleLinks:
     offsets: np.ndarray
     sat: np.ndarray
     elevation_deg: np.ndarray
-    azimuth_deg: np.ndarray
+    azimuth_deg: np.ndarray | None
     range_km: np.ndarray
     range_rate_km_s: np.ndarray
     carrier_hz: float = DEFAULT_CARRIER_HZ
@@ -223,11 +224,15 @@ def visible_links(
     handsets: Handsets,
     min_elevation_deg: float,
     carrier_hz: float = DEFAULT_CARRIER_HZ,
+    *,
+    azimuth: bool = True,
 ) -> VisibleLinks:
     """All links above ``min_elevation_deg`` for the ephemeris' time grid.
 
     Memory is about 40 bytes per link; for long runs feed the ephemeris in
-    chunks of time (see :func:`satsim.orbits.coverage.iter_links`).
+    chunks of time (see :func:`satsim.orbits.coverage.iter_links`). With
+    ``azimuth=False`` the azimuths are not computed (``azimuth_deg`` is None):
+    the link layer does not read them (one ``atan2`` and 8 bytes per link).
     """
     min_elevation_deg = _check_elevation(min_elevation_deg)
     grid = sky_grid(ephemeris.position_km, handsets, min_elevation_deg)
@@ -236,8 +241,10 @@ def visible_links(
     np.cumsum(counts.ravel(), out=offsets[1:])
     total = int(offsets[-1])
     sat = np.empty(total, dtype=np.int32)
-    elev, az, rng, rate = (np.empty(total) for _ in range(4))
+    elev, rng, rate = (np.empty(total) for _ in range(3))
+    az = np.empty(total if azimuth else 0)
     _scan(ephemeris, handsets, min_elevation_deg, grid, offsets, (sat, elev, az, rng, rate))
     return VisibleLinks(
-        ephemeris.times, len(handsets), offsets, sat, elev, az, rng, rate, float(carrier_hz)
+        ephemeris.times, len(handsets), offsets, sat, elev, az if azimuth else None, rng, rate,
+        float(carrier_hz)
     )
