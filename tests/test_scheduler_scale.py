@@ -13,6 +13,8 @@ measured by ``benchmarks/bench_scheduler.py`` (``runs_doubling_ratio``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -176,3 +178,31 @@ def test_cutting_runs_changes_no_result(name):
         pd.testing.assert_frame_equal(res.calls, base.calls, check_exact=True)
 
 
+
+
+def test_per_run_sequences_index_like_lists():
+    """``per_run`` (the scheduler's compact per-run look-ups) gives, item by item, the
+    values a list of the same array gave: Python floats, ints, and truthy / falsy
+    bools, at 8 bytes per run or less."""
+    from satsim.scheduler.coverage_view import per_run
+
+    rng = np.random.default_rng(9)
+    floats = np.r_[rng.normal(0, 1e-3, 200), np.nan, np.inf, -0.0]
+    ints = np.r_[rng.integers(-1, 10**9, 200), -1, 2**40]
+    bools = rng.random(200) < 0.5
+    for values in (floats, floats.astype(np.float32), ints, ints.astype(np.int32), bools):
+        got = per_run(values)
+        want = values.tolist()
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            if isinstance(w, bool):
+                assert bool(g) is w
+            elif isinstance(w, float) and math.isnan(w):
+                assert isinstance(g, float) and math.isnan(g)
+            else:
+                assert type(g) is type(w) and g == w
+                assert math.copysign(1, g) == math.copysign(1, w) if isinstance(w, float) else True
+        nbytes = got.itemsize * len(got) if hasattr(got, "itemsize") else len(got)
+        assert nbytes <= 8 * len(want)
+    with pytest.raises(TypeError):
+        per_run(np.array(["a"]))

@@ -132,7 +132,7 @@ import numpy as np
 from ..link.cqi import RATE_BPS_PER_RB
 from .arrivals import at
 from .config import AppCallConfig
-from .coverage_view import CoverageView
+from .coverage_view import CoverageView, per_run
 from .resources import Beams
 from .uplink import capacity_bps
 from .voice import (
@@ -186,7 +186,9 @@ class AppCallContext:
     uplink reaches CQI 1 in one RB; all True without uplink data),
     ``ul_short`` (the phone's uplink capacity is below the demand; all False
     without uplink data) and ``next_ok`` (first ``ok`` run of the handset at
-    or after the run, -1).
+    or after the run, -1); ``ok``, ``ul_short`` and ``prop_s`` (one-way
+    propagation, service + feeder link, s) are compact per-run sequences
+    (:func:`~satsim.scheduler.coverage_view.per_run`).
     """
 
     def __init__(self, view: CoverageView, beams: Beams, app_call: AppCallConfig, handset,
@@ -219,20 +221,22 @@ class AppCallContext:
         self.demand_bps = app_call.demand_bps
         self.frame_bits = app_call.frame_bits
         # one-way propagation per run: service link + feeder link
+        # (per run: compact, see coverage_view.per_run)
         if view.delay_s is None:
-            self.prop_s = [math.nan] * view.n_runs
+            self.prop_s = per_run(np.full(view.n_runs, math.nan))
         else:
             service = view.delay_s.astype(np.float64)
             feeder = service if app_call.feeder_delay_s is None else app_call.feeder_delay_s
-            self.prop_s = (service + feeder).tolist()
+            self.prop_s = per_run(service + feeder)
         if view.has_uplink:
-            self.ok = (view.ul_cqi >= 1).tolist()
+            ok = view.ul_cqi >= 1
             cap = capacity_bps(view.ul_sinr_db, view.n_rb)
-            self.ul_short = (cap < self.demand_bps * (1.0 - 1e-12)).tolist()
+            self.ul_short = per_run(cap < self.demand_bps * (1.0 - 1e-12))
         else:
-            self.ok = [True] * view.n_runs
-            self.ul_short = [False] * view.n_runs
-        _, self.next_ok = usable_runs(view, np.asarray(self.ok, dtype=bool))
+            ok = np.ones(view.n_runs, dtype=bool)
+            self.ul_short = per_run(np.zeros(view.n_runs, dtype=bool))
+        self.ok = per_run(ok)
+        _, self.next_ok = usable_runs(view, ok)
 
     def join(self, i: int, j: int, t_leave: float):
         """Put call ``i`` in the data share of run ``j``'s beam until ``t_leave``; the

@@ -172,7 +172,7 @@ import numpy as np
 from ..link.cqi import RATE_BPS_PER_RB, cqi_from_sinr_db
 from .arrivals import at, handset_arrivals, handset_draws
 from .config import DataConfig
-from .coverage_view import CoverageView
+from .coverage_view import CoverageView, per_run
 from .resources import Beams
 from .sharing import DONE, ElasticShare
 from .uplink import capacity_bps, checked_n_rb, per_rb_sinr_db
@@ -265,7 +265,8 @@ class DataContext:
     ``ul_capacity_bps`` and ``ul_rate_per_rb_bps`` (the operating point's
     capacity and ``r*``), ``ul_next_ok`` (first ``ul_ok`` run of the handset
     at or after the run, -1); ``ul_shares`` the beams' uplink shares by
-    ``(sat, beam)``.
+    ``(sat, beam)``. The per-run sequences are compact
+    (:func:`~satsim.scheduler.coverage_view.per_run`).
     """
 
     def __init__(self, view: CoverageView, beams: Beams, data: DataConfig, handset, t_arrival,
@@ -291,7 +292,7 @@ class DataContext:
         self.gap_timeout_s = data.gap_timeout_s
         self.interruption_s = data.handover_interruption_s
         # last run of the runs the uplink alone split (None: no uplink data, no split)
-        self.dl_last = (view.chain_last(view.same_serving_next()).tolist()
+        self.dl_last = (per_run(view.chain_last(view.same_serving_next()))
                         if view.has_uplink else None)
         self.uplink_modelled = view.has_uplink
         self.ul_shares: dict[tuple[int, int], ElasticShare] = {}
@@ -299,8 +300,8 @@ class DataContext:
         self._ul_rates: dict[int, UplinkRate] = {}
         if view.has_uplink and any(self.upload):
             ok = (view.ul_cqi >= 1) & (capacity_bps(view.ul_sinr_db, view.n_rb) > 0.0)
-            self.ul_ok = ok.tolist()
-            self.ul_next_ok = usable_runs(view, ok)[1].tolist()
+            self.ul_ok = per_run(ok)
+            self.ul_next_ok = per_run(usable_runs(view, ok)[1])
 
     def uplink_rate(self, j: int) -> UplinkRate:
         """The phone's :class:`UplinkRate` in run ``j`` (from the run's mean uplink SINR)."""
