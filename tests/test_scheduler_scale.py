@@ -206,3 +206,38 @@ def test_per_run_sequences_index_like_lists():
         assert nbytes <= 8 * len(want)
     with pytest.raises(TypeError):
         per_run(np.array(["a"]))
+
+
+@pytest.mark.parametrize("with_ul", [False, True])
+def test_run_extraction_kernels_equal_the_numpy_forms(with_ul):
+    """The coverage view's per-block run finding and run means (numba) give exactly
+    the numpy forms: every change of service, satellite, beam, CQI and uplink class,
+    NaN and infinite values inside runs, float32 and float64 inputs."""
+    from satsim.scheduler.coverage_view import (_prefix_means, _run_means_numpy,
+                                                _served_runs, _served_runs_numpy)
+
+    rng = np.random.default_rng(21)
+    nt, nb = 37, 60
+    served = rng.random((nt, nb)) < 0.8
+    served[:, 0] = True      # one column always served, one never
+    served[:, 1] = False
+    sat = rng.integers(0, 2, (nt, nb)).astype(np.int32)
+    sat[:, 2] = 1            # a column that only changes CQI
+    beam = rng.integers(0, 2, (nt, nb)).astype(np.int32)
+    cqi = rng.integers(1, 4, (nt, nb)).astype(np.int8)
+    ul_cqi = (rng.integers(0, 3, (nt, nb)) if with_ul else np.zeros((nt, nb))).astype(np.int8)
+    got = _served_runs(served, sat, beam, cqi, ul_cqi)
+    want = _served_runs_numpy(served, sat, beam, cqi, ul_cqi)
+    for g, w in zip(got, want):
+        assert g.dtype == np.int64
+        np.testing.assert_array_equal(g, w)
+    assert got[0].size > 200
+    for dtype in (np.float32, np.float64):
+        x = rng.normal(-3.0, 7.0, (nt, nb)).astype(dtype)
+        x[rng.random((nt, nb)) < 0.05] = np.nan
+        x[rng.random((nt, nb)) < 0.02] = np.inf
+        m, c = _prefix_means(x, served, *got)
+        mw, cw = _run_means_numpy(x, served, *want)
+        np.testing.assert_array_equal(c, cw)
+        np.testing.assert_array_equal(m, mw)
+        assert m.dtype == np.float32

@@ -750,21 +750,13 @@ def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None, ul=None
         raise InputError(
             "CoverageView: served samples need a CQI in 1..15 (CQI 0 carries no data); "
             "mark such samples as not served")
-    change = np.ones((nt, nb), dtype=bool)
-    change[1:] = (served[1:] != served[:-1]) | (served[1:] & (
-        (sat[1:] != sat[:-1]) | (beam[1:] != beam[:-1]) | (cqi[1:] != cqi[:-1])))
     ul_cqi = None
     if ul is not None:  # split where the uplink's one-RB class changes, too
         ul_cqi = ul_cqi_from_sinr_db(ul, n_rb).astype(np.int8)
-        change[1:] |= served[1:] & (ul_cqi[1:] != ul_cqi[:-1])
-    hh, ii = np.nonzero(change.T)  # handset-major: sorted by (handset, sample)
-    nxt = np.empty_like(ii)
-    nxt[:-1] = ii[1:]
-    if nxt.size:
-        nxt[-1] = nt
-        nxt[:-1][hh[1:] != hh[:-1]] = nt
-    keep = served[ii, hh]
-    hh, ii, nxt = hh[keep], ii[keep], nxt[keep]
+    served = np.ascontiguousarray(served)
+    hh, ii, nxt = _served_runs(served, np.ascontiguousarray(sat), np.ascontiguousarray(beam),
+                               np.ascontiguousarray(cqi),
+                               np.zeros((nt, nb), np.int8) if ul_cqi is None else ul_cqi)
     mean, count = _run_means(sinr, served, hh, ii, nxt)
     delay_mean, delay_count = _run_means(delay, served, hh, ii, nxt)
     if ul is None:
@@ -777,9 +769,106 @@ def _runs_of_block(h0, bounds, served, sat, beam, sinr, cqi, delay=None, ul=None
             count, delay_mean, delay_count, *uplink)
 
 
+@njit
+def _served_runs(served, sat, beam, cqi, ul_cqi):
+    """The served runs of a block of handset columns ``(nt, nb)``, handset-major: each
+    run's column ``hh``, first sample ``ii`` and the sample after it ``nxt`` (the
+    column's next change of service, satellite, beam, CQI or uplink class, or
+    ``nt``); int64. One pass per column to count and one to fill (the numpy form,
+    :func:`_served_runs_numpy`, built the whole change matrix, its transpose's
+    nonzero indices and masks)."""
+    nt, nb = served.shape
+    n = 0
+    for h in range(nb):
+        for t in range(nt):
+            if served[t, h]:
+                if t == 0 or not served[t - 1, h]:
+                    n += 1
+                elif (sat[t, h] != sat[t - 1, h] or beam[t, h] != beam[t - 1, h]
+                      or cqi[t, h] != cqi[t - 1, h] or ul_cqi[t, h] != ul_cqi[t - 1, h]):
+                    n += 1
+    hh = np.empty(n, np.int64)
+    ii = np.empty(n, np.int64)
+    nxt = np.empty(n, np.int64)
+    k = 0
+    for h in range(nb):
+        for t in range(nt):
+            if served[t, h]:
+                if t == 0 or not served[t - 1, h]:
+                    new = True
+                else:
+                    new = (sat[t, h] != sat[t - 1, h] or beam[t, h] != beam[t - 1, h]
+                           or cqi[t, h] != cqi[t - 1, h] or ul_cqi[t, h] != ul_cqi[t - 1, h])
+                if new:
+                    if k > 0 and hh[k - 1] == h and nxt[k - 1] < 0:
+                        nxt[k - 1] = t      # the run before, still open, ends here
+                    hh[k], ii[k], nxt[k] = h, t, -1
+                    k += 1
+            elif k > 0 and hh[k - 1] == h and nxt[k - 1] < 0:
+                nxt[k - 1] = t              # service ends
+        if k > 0 and hh[k - 1] == h and nxt[k - 1] < 0:
+            nxt[k - 1] = nt
+    return hh, ii, nxt
+
+
+def _served_runs_numpy(served, sat, beam, cqi, ul_cqi):
+    """:func:`_served_runs` in numpy (the change matrix; the tests' reference)."""
+    nt, nb = served.shape
+    change = np.ones((nt, nb), dtype=bool)
+    change[1:] = (served[1:] != served[:-1]) | (served[1:] & (
+        (sat[1:] != sat[:-1]) | (beam[1:] != beam[:-1]) | (cqi[1:] != cqi[:-1])
+        | (ul_cqi[1:] != ul_cqi[:-1])))
+    hh, ii = np.nonzero(change.T)  # handset-major: sorted by (handset, sample)
+    nxt = np.empty_like(ii)
+    nxt[:-1] = ii[1:]
+    if nxt.size:
+        nxt[-1] = nt
+        nxt[:-1][hh[1:] != hh[:-1]] = nt
+    keep = served[ii, hh]
+    return hh[keep], ii[keep], nxt[keep]
+
+
+@njit
+def _prefix_means(x, served, hh, ii, nxt):
+    """:func:`_run_means` for a given ``x``: per column, the prefix sums of
+    ``where(served & finite, x, 0)`` in float64 and of the count, in sample order
+    (what numpy's cumsum along the samples computes), and each run's mean as the
+    difference of the two prefixes over its count, rounded to float32."""
+    nt, nb = served.shape
+    csum = np.zeros(nt + 1)
+    ccount = np.zeros(nt + 1, np.int64)
+    mean = np.empty(hh.size, np.float32)
+    count = np.empty(hh.size, np.int64)
+    col = -1
+    for r in range(hh.size):
+        h = hh[r]
+        if h != col:  # runs are handset-major: one column's prefixes at a time
+            col = h
+            for t in range(nt):
+                v = np.float64(x[t, h])
+                ok = served[t, h] and math.isfinite(v)
+                if t == 0:
+                    csum[1] = v if ok else 0.0
+                else:
+                    csum[t + 1] = csum[t] + (v if ok else 0.0)
+                ccount[t + 1] = ccount[t] + (1 if ok else 0)
+        c = ccount[nxt[r]] - ccount[ii[r]]
+        count[r] = c
+        mean[r] = np.float32((csum[nxt[r]] - csum[ii[r]]) / c)
+    return mean, count
+
+
 def _run_means(x, served, hh, ii, nxt):
     """Mean of ``x`` (ntime, nb) over each run's finite served samples (float32; NaN
-    where none) and their count; all NaN and 0 when ``x`` is None."""
+    where none) and their count; all NaN and 0 when ``x`` is None (:func:`_prefix_means`;
+    :func:`_run_means_numpy` is the numpy form, the tests' reference)."""
+    if x is None:
+        return np.full(hh.size, np.nan, dtype=np.float32), np.zeros(hh.size, dtype=np.int64)
+    return _prefix_means(np.ascontiguousarray(x), served, hh, ii, nxt)
+
+
+def _run_means_numpy(x, served, hh, ii, nxt):
+    """:func:`_run_means` in numpy (prefix sums over the whole block)."""
     if x is None:
         return np.full(hh.size, np.nan, dtype=np.float32), np.zeros(hh.size, dtype=np.int64)
     nt, nb = served.shape
