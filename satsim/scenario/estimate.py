@@ -251,7 +251,7 @@ def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
     if cells:  # Earth-fixed: bounded per handset-hour as well
         hours = sc.duration_s / 3600.0
         per_handset = min(per_handset, hours * OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS)
-    sampled = min(int(getattr(sc.run, "sample_handsets", 0) or 0), nh)
+    sampled = min(sc.run.sample_handsets, nh)
     output_bytes = (nh * per_handset
                     + float(steps) * (OUTPUT_BYTES_PER_STEP
                                       + sampled * OUTPUT_BYTES_PER_SAMPLE_ROW))

@@ -221,7 +221,6 @@ class AppCallContext:
         self.demand_bps = app_call.demand_bps
         self.frame_bits = app_call.frame_bits
         # one-way propagation per run: service link + feeder link
-        # (per run: compact, see coverage_view.per_run)
         if view.delay_s is None:
             self.prop_s = per_run(np.full(view.n_runs, math.nan))
         else:

@@ -774,41 +774,32 @@ def _served_runs(served, sat, beam, cqi, ul_cqi):
     """The served runs of a block of handset columns ``(nt, nb)``, handset-major: each
     run's column ``hh``, first sample ``ii`` and the sample after it ``nxt`` (the
     column's next change of service, satellite, beam, CQI or uplink class, or
-    ``nt``); int64. One pass per column to count and one to fill (the numpy form,
-    :func:`_served_runs_numpy`, built the whole change matrix, its transpose's
-    nonzero indices and masks)."""
+    ``nt``); int64. One pass per column (the numpy form, :func:`_served_runs_numpy`,
+    built the whole change matrix, its transpose's nonzero indices and masks)."""
     nt, nb = served.shape
-    n = 0
-    for h in range(nb):
-        for t in range(nt):
-            if served[t, h]:
-                if t == 0 or not served[t - 1, h]:
-                    n += 1
-                elif (sat[t, h] != sat[t - 1, h] or beam[t, h] != beam[t - 1, h]
-                      or cqi[t, h] != cqi[t - 1, h] or ul_cqi[t, h] != ul_cqi[t - 1, h]):
-                    n += 1
-    hh = np.empty(n, np.int64)
-    ii = np.empty(n, np.int64)
-    nxt = np.empty(n, np.int64)
+    hh = np.empty(nt * nb, np.int64)  # at most one run per sample
+    ii = np.empty(nt * nb, np.int64)
+    nxt = np.empty(nt * nb, np.int64)
     k = 0
     for h in range(nb):
+        open_run = False
         for t in range(nt):
-            if served[t, h]:
-                if t == 0 or not served[t - 1, h]:
-                    new = True
-                else:
-                    new = (sat[t, h] != sat[t - 1, h] or beam[t, h] != beam[t - 1, h]
-                           or cqi[t, h] != cqi[t - 1, h] or ul_cqi[t, h] != ul_cqi[t - 1, h])
-                if new:
-                    if k > 0 and hh[k - 1] == h and nxt[k - 1] < 0:
-                        nxt[k - 1] = t      # the run before, still open, ends here
-                    hh[k], ii[k], nxt[k] = h, t, -1
-                    k += 1
-            elif k > 0 and hh[k - 1] == h and nxt[k - 1] < 0:
-                nxt[k - 1] = t              # service ends
-        if k > 0 and hh[k - 1] == h and nxt[k - 1] < 0:
+            if not served[t, h]:
+                if open_run:      # service ends
+                    nxt[k - 1] = t
+                    open_run = False
+                continue
+            if (open_run and sat[t, h] == sat[t - 1, h] and beam[t, h] == beam[t - 1, h]
+                    and cqi[t, h] == cqi[t - 1, h] and ul_cqi[t, h] == ul_cqi[t - 1, h]):
+                continue          # the same run goes on
+            if open_run:          # the run before ends here
+                nxt[k - 1] = t
+            hh[k], ii[k] = h, t
+            k += 1
+            open_run = True
+        if open_run:
             nxt[k - 1] = nt
-    return hh, ii, nxt
+    return hh[:k].copy(), ii[:k].copy(), nxt[:k].copy()
 
 
 def _served_runs_numpy(served, sat, beam, cqi, ul_cqi):
