@@ -151,11 +151,17 @@ def main(argv=None) -> int:
     north.add_argument("--precision", choices=("float64", "float32"), default=None,
                        help="link.interference_precision of the runs (default: the "
                             "scenario's, float64)")
+    north.add_argument("--cluster", type=int, default=None, metavar="WORKERS",
+                       help="also run the slice with its link stage on a Dask LocalCluster of "
+                            "this many worker processes, 1 thread each (needs "
+                            "dask.distributed)")
     args = parser.parse_args(argv)
     if args.which != "north_star" and (args.full or args.handsets or args.slice_h
-                                       or args.no_pair or args.precision):
-        parser.error("--full, --handsets, --slice-h, --no-pair and --precision are options of the "
-                     "north_star section: python -m benchmarks north_star ...")
+                                       or args.no_pair or args.precision or args.cluster):
+        parser.error("--full, --handsets, --slice-h, --no-pair, --precision and --cluster are "
+                     "options of the north_star section: python -m benchmarks north_star ...")
+    if args.cluster is not None and args.cluster < 1:
+        parser.error(f"--cluster must be at least 1 worker, got {args.cluster}")
     if args.handsets is not None and args.handsets < 1:
         parser.error(f"--handsets must be at least 1, got {args.handsets}")
     if args.slice_h is not None and not args.slice_h > 0:
@@ -183,7 +189,8 @@ def main(argv=None) -> int:
         extra = {}
         if name == "north_star":
             extra = {"full": args.full, "handsets": args.handsets, "slice_h": args.slice_h,
-                     "pair": not args.no_pair, "precision": args.precision}
+                     "pair": not args.no_pair, "precision": args.precision,
+                     "cluster": args.cluster}
         sec = module.run(quick=args.quick, repeats=args.repeats, log=log, **extra)
         sec.wall_s = time.perf_counter() - t0
         limits.apply(sec)

@@ -330,7 +330,109 @@ def job_slice(spec):
     }
 
 
-JOBS = {"slice": job_slice}
+def _worker_usage(reset: bool = False) -> dict:
+    """On a Dask worker: its process' CPU seconds, RSS and peak RSS (MiB),
+    after resetting the peak mark if ``reset``."""
+    from benchmarks import cpu_s, peak_rss_mib, reset_peak_rss, rss_mib
+
+    ok = reset_peak_rss() if reset else None
+    return {"cpu_s": cpu_s(), "rss_mib": rss_mib(), "peak_mib": peak_rss_mib(), "reset": ok}
+
+
+def job_cluster(spec):
+    """The slice with its link stage in handset blocks on a Dask LocalCluster
+    (``satsim.run(..., link_chunks=link_chunks_on(client))``, one block per
+    worker), timed from the driver: the time it waits for the workers' next
+    chunk, merges their blocks, and consumes the merged chunk (running
+    statistics, coverage view), then the scheduler and summary, which the
+    driver alone runs; each worker's CPU time and peak memory."""
+    from satsim import distributed, runner
+    from satsim import run as satsim_run
+    from satsim.results import summary
+    from satsim.scheduler.coverage_view import CoverageView
+    from satsim.sweeps.engine import open_client
+
+    sc = scenario_for(spec["spacing_km"], spec["duration_s"], spec.get("precision"))
+    warm = scenario_for(spec["spacing_km"], WARM_STEPS * TARGET_STEP_S, spec.get("precision"))
+    t0 = time.perf_counter()
+    with open_client(workers=spec["cluster"]) as client:
+        start_s = time.perf_counter() - t0
+        nworkers = len(client.scheduler_info(n_workers=-1)["workers"])
+        t0 = time.perf_counter()
+        satsim_run(warm, link_chunks=distributed.link_chunks_on(client))  # numba caches, all
+        warm_s = time.perf_counter() - t0
+
+        probe, links = _Probe(), {"merged_bytes": 0, "chunks": 0}
+
+        def merged_size(ch):
+            links["chunks"] += 1
+            links["merged_bytes"] += sum(getattr(ch, n).nbytes
+                                         for n in distributed.PER_HANDSET)
+
+        def view_size(view):
+            links["view_runs"] = int(view.n_runs)
+            links["view_mib"] = view.nbytes / 2**20
+
+        probe.wrap(distributed, "merge_blocks", "merge", after=merged_size)
+        probe.wrap(CoverageView, "from_link_chunks", "link_stage", after=view_size)
+        probe.wrap(summary.LinkStats, "add", "link_stats")
+        probe.wrap(runner, "simulate", "scheduler")
+        probe.wrap(runner, "summarize", "summary")
+        original = distributed.iter_link_chunks_dask
+
+        def chunks_waited(*args, **kwargs):
+            """The merged chunks, and the time spent getting each (waiting
+            for the workers, then merging)."""
+            it = original(*args, **kwargs)
+            while True:
+                t, c = time.perf_counter(), cpu_s()
+                try:
+                    ch = next(it)
+                except StopIteration:
+                    probe.add("next_chunk", time.perf_counter() - t, cpu_s() - c)
+                    return
+                probe.add("next_chunk", time.perf_counter() - t, cpu_s() - c)
+                yield ch
+
+        probe.saved.append((distributed, "iter_link_chunks_dask", original))
+        distributed.iter_link_chunks_dask = chunks_waited
+
+        before = client.run(_worker_usage, True)
+        gc.collect()
+        hwm_reset = reset_peak_rss()
+        base = rss_mib()
+        c0 = cpu_s()
+        t0 = time.perf_counter()
+        try:
+            results = satsim_run(sc, link_chunks=distributed.link_chunks_on(client))
+        finally:
+            probe.restore()
+        wall = time.perf_counter() - t0
+        cpu = cpu_s() - c0
+        peak = peak_rss_mib()
+        after = client.run(_worker_usage)
+    workers = {w: {"cpu_s": after[w]["cpu_s"] - before[w]["cpu_s"],
+                   "rss_before_mib": before[w]["rss_mib"], "peak_mib": after[w]["peak_mib"],
+                   "peak_reset": bool(before[w]["reset"])} for w in sorted(after)}
+    summ = results.summary
+    return {
+        "cluster_workers": nworkers, "cluster_start_s": start_s, "warm_s": warm_s,
+        "satellites": summ["run"]["satellites"], "handsets": summ["run"]["handsets"],
+        "steps": summ["run"]["steps"], "duration_s": summ["run"]["duration_s"],
+        "chunk_steps": sc.run.chunk_steps,
+        "wall_s": wall, "cpu_s": cpu, "timings_s": dict(results.timings_s),
+        "probe_s": probe.s, "probe_cpu_s": probe.cpu, "probe_calls": probe.n,
+        "probe_missing": probe.missing, "workers": workers,
+        "merged_bytes": links["merged_bytes"], "chunks": links["chunks"],
+        "view_runs": links.get("view_runs"), "view_mib": links.get("view_mib"),
+        "rss_baseline_mib": base, "rss_peak_mib": peak, "rss_added_mib": peak - base,
+        "peak_method": "VmHWM reset after warm-up" if hwm_reset else "whole process",
+        "summary": {k: summ.get(k) for k in ("coverage", "link", "sms", "voice", "data",
+                                             "app_call")},
+    }
+
+
+JOBS = {"slice": job_slice, "cluster": job_cluster}
 
 
 def main(argv=None):
@@ -435,9 +537,66 @@ def _checks(sec: Section, r: dict, tag: str) -> None:
               fatal=False)
 
 
+def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
+                     precision: str | None, workers: int, log) -> None:
+    """The same slice with its link stage on a ``workers``-process LocalCluster
+    (:func:`job_cluster`), against the serial slice ``r``: wall times, what the
+    driver spends itself (merging blocks, statistics, coverage view, scheduler,
+    summary: the part no cluster divides), the workers' CPU and memory, and
+    the bytes of merged chunks the workers send."""
+    from benchmarks.bench_link import run_job
+
+    log(f"north_star: the slice again, link stage on a {workers}-worker LocalCluster")
+    c = run_job({"kind": "cluster", "spacing_km": spacing, "duration_s": duration,
+                 "precision": precision, "cluster": workers},
+                module="benchmarks.bench_north_star", timeout=48 * 3600.0)
+    sec.raw["cluster"] = c
+    log(f"  {c['handsets']:,} handsets x {c['steps']:,} steps in {c['wall_s']:.1f} s on "
+        f"{c['cluster_workers']} workers; {_load_note(c)}")
+    sec.check("cluster: same summary as the serial slice", c["summary"] == r["summary"],
+              "coverage, link and service summaries compared")
+    hs = c["handsets"] * c["steps"]
+    pr = c["probe_s"]
+    stage = pr.get("link_stage", 0.0)
+    wait = max(0.0, pr.get("next_chunk", 0.0) - pr.get("merge", 0.0))
+    driver = {"merge": pr.get("merge", 0.0), "link_stats": pr.get("link_stats", 0.0),
+              "coverage_view": max(0.0, stage - pr.get("next_chunk", 0.0)
+                                   - pr.get("link_stats", 0.0)),
+              "scheduler": pr.get("scheduler", 0.0), "summary": pr.get("summary", 0.0)}
+    own = sum(driver.values())
+    wcpu = sum(w["cpu_s"] for w in c["workers"].values())
+    wpeak = max(w["peak_mib"] - w["rss_before_mib"] for w in c["workers"].values())
+    sec.add("cluster_s", f"cluster ({c['cluster_workers']} workers x 1 thread): run wall time",
+            c["wall_s"], "s", note=f"serial (numba on 2 threads) {r['wall_s']:.1f} s; "
+            f"cluster start {c['cluster_start_s']:.1f} s, not counted")
+    sec.add("cluster_serial_over_cluster", "  serial / cluster", r["wall_s"] / c["wall_s"], "x",
+            note="> 1: the cluster is faster; on one 2-core machine it cannot beat numba's own "
+                 "two threads: what it shows is the overhead a real cluster must win back")
+    sec.add("cluster_wait_ns", "  driver waiting for the workers' blocks", _ns(c, wait), "ns",
+            note=f"{wait:.1f} s of the link stage's {stage:.1f} s")
+    sec.add("cluster_driver_ns", "  driver's own work, ns per handset-step", _ns(c, own), "ns",
+            note=", ".join(f"{k} {_ns(c, v):.0f}" for k, v in driver.items())
+            + f" ns; the target day: {own / hs * TARGET_HANDSETS * TARGET_STEPS:.0f} s on the "
+              "driver whatever the workers (no cluster divides it)")
+    sec.add("cluster_worker_cpu_ns", "  workers' CPU, ns per handset-step (all workers)",
+            _ns(c, wcpu), "ns",
+            note=f"{wcpu:.1f} s; the target day: {wcpu / hs * TARGET_HANDSETS * TARGET_STEPS:.0f} "
+                 "CPU s to divide over the workers (set-up and cell assignment repeated in "
+                 "every block)")
+    sec.add("cluster_bytes_per_hs", "  merged chunk bytes per handset-step (workers -> driver)",
+            c["merged_bytes"] / hs, "B",
+            note=f"{c['merged_bytes'] / 2**30:.2f} GiB over {c['chunks']} chunks; the target "
+                 f"day: {c['merged_bytes'] / hs * TARGET_HANDSETS * TARGET_STEPS / 2**30:.0f} "
+                 "GiB into the driver")
+    sec.add("cluster_driver_added_mib", "  driver peak memory added", c["rss_added_mib"], "MiB",
+            note=f"serial run {r['rss_added_mib']:.0f} MiB; each worker's peak over its RSS "
+                 f"before the run: at most {wpeak:.0f} MiB")
+
+
 def run(quick: bool = False, repeats: int | None = None, log=print, *, full: bool = False,
         handsets: int | None = None, slice_h: float | None = None,
-        pair: bool = True, precision: str | None = None) -> Section:
+        pair: bool = True, precision: str | None = None,
+        cluster: int | None = None) -> Section:
     from benchmarks.bench_link import run_job
 
     del repeats  # one run per size: each takes minutes
@@ -553,6 +712,9 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
                      f"{prop['knots_s'] / r['steps'] * TARGET_STEPS:.1f} s (knots not yet in "
                      "the scenario)")
     sec.raw["day_s"], sec.raw["day_cpu_s"] = day, day_cpu
+
+    if cluster:
+        _cluster_figures(sec, r, spacing, duration, precision, cluster, log)
 
     # -- memory pair -----------------------------------------------------------------
     if pair:

@@ -253,3 +253,55 @@ def test_interrupted_run_leaves_no_results(tmp_path):
     assert proc.returncode == 130, seen + err
     assert "no results folder was written" in err
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypatch):
+    """``--workers 2``: the link stage in handset blocks on two worker processes
+    (satsim.distributed); the results folder's summary and tables are those of
+    the run in this process."""
+    from satsim import distributed
+
+    blocks = []
+    chunks_on = distributed.link_chunks_on
+
+    def spy(client, block_handsets=None):   # the chunks came from the cluster's workers
+        blocks.append(len(client.scheduler_info(n_workers=-1)["workers"]))
+        return chunks_on(client, block_handsets)
+
+    monkeypatch.setattr(distributed, "link_chunks_on", spy)
+    args = ["run", *SHORT, *FEW_HANDSETS, "--set", "services.voice.enabled=true",
+            "--no-plots", "-q", "--json"]
+    here = invoke(*args, "--out", tmp_path / "here")
+    assert blocks == []
+    spread = invoke(*args, "--out", tmp_path / "spread", "--workers", 2)
+    assert here.exit_code == 0 and spread.exit_code == 0, spread.output
+    assert blocks == [2]
+    assert json.loads(spread.stdout) == json.loads(here.stdout)
+    for table in ("handsets", "timeseries", "gaps", "handovers", "sms", "calls"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "spread" / "tables" / f"{table}.parquet"),
+            pd.read_parquet(tmp_path / "here" / "tables" / f"{table}.parquet"), obj=table)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "give one of them"),
+])
+def test_bad_cluster_options_exit_2_and_write_nothing(tmp_path, args, message):
+    res = invoke("run", *SHORT, *FEW_HANDSETS, *args, "--out", tmp_path / "r")
+    assert res.exit_code == 2, res.output
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_exits_2_and_writes_nothing(tmp_path):
+    """Nothing listens on port 1: the run stops with the address and what to
+    check (after Dask's 20 s connection timeout), and leaves no folder."""
+    res = invoke("run", *SHORT, *FEW_HANDSETS, "--scheduler", "tcp://127.0.0.1:1",
+                 "--out", tmp_path / "r")
+    assert res.exit_code == 2, res.output
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:1'" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -185,7 +186,16 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @click.option("--force", is_flag=True,
               help="Run even if the memory estimate exceeds the machine's available memory.")
-def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_json, force):
+@click.option("--workers", type=int, default=None,
+              help="Compute the link stage in handset blocks on a local Dask cluster of this "
+                   "many worker processes, 1 thread each (same results)  [default: in this "
+                   "process].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Compute the link stage in handset blocks on a running Dask cluster, e.g. "
+                   "tcp://10.0.0.5:8786 (same results; workers need satsim and any "
+                   "constellation file at the same path).")
+def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_json, force,
+                workers, scheduler):
     """Run a scenario end to end and write a results folder.
 
     With no SCENARIO: the embedded default (648 Starlink-Direct-to-Cell-like
@@ -197,11 +207,13 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         satsim run
         satsim run scenarios/high_latitude.yaml --out results/alaska --seed 3
         satsim run --set duration_s=7200 --set services.voice.enabled=true
+        satsim run big.yaml --scheduler tcp://10.0.0.5:8786
     """
     from ..scenario import load_scenario, with_overrides
 
     console = Console(stderr=True, quiet=quiet)
     with input_errors():
+        _check_cluster_options(workers, scheduler)
         sc = load_scenario(scenario, overrides=list(overrides))
         if seed is not None:
             sc = with_overrides(sc, {"seed": seed})
@@ -227,7 +239,8 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
                               f"-> {out_path}")
                 console.print(f"[dim]{est.describe()}[/]")
                 try:
-                    results = _run_and_write(sc, dest, console, quiet, no_plots)
+                    results = _run_and_write(sc, dest, console, quiet, no_plots,
+                                             workers=workers, scheduler=scheduler)
                 except ScenarioError as exc:
                     raise located(exc, scenario, overrides) from None
             finally:
@@ -269,14 +282,42 @@ def check_resources(sc, force: bool):
     return est
 
 
-def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool):
+def _check_cluster_options(workers, scheduler) -> None:
+    """``--workers`` and ``--scheduler``: one or the other, a whole number of
+    workers >= 1 (InputError otherwise)."""
+    if workers is not None and scheduler is not None:
+        raise InputError("--workers starts a local cluster and --scheduler uses a running "
+                         "one: give one of them (size a running cluster where it runs)")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers} (leave it out to "
+                         "run the link stage in this process)")
+
+
+@contextmanager
+def _link_chunks(workers, scheduler):
+    """The ``link_chunks`` of :func:`satsim.run` for ``--workers`` /
+    ``--scheduler`` (None: the link stage in this process), the cluster open
+    for the run and closed after it."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    from ..distributed import link_chunks_on
+    from ..sweeps.engine import open_client
+
+    with open_client(scheduler=scheduler, workers=workers) as client:
+        yield link_chunks_on(client)
+
+
+def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, *,
+                   workers: int | None = None, scheduler: str | None = None):
     """The simulation and the results folder; an internal error is logged in the
     output folder and exits 1."""
     from ..runner import run
 
     try:
-        with _StageProgress(console, quiet) as progress, readable_warnings():
-            results = run(sc, progress=progress)
+        with _StageProgress(console, quiet) as progress, readable_warnings(), \
+                _link_chunks(workers, scheduler) as link_chunks:
+            results = run(sc, progress=progress, link_chunks=link_chunks)
             progress("writing", 0, 1)
             try:
                 results.write(dest, plots=not no_plots)
