@@ -281,6 +281,22 @@ def _propagation_alone(sc, log_knots: bool) -> dict:
     return out
 
 
+def _measured(fn, probe: _Probe):
+    """``fn()`` timed, its probes restored after it: ``(result, (wall s, CPU s,
+    RSS before MiB, peak RSS MiB, whether the peak mark was reset))``."""
+    gc.collect()
+    hwm_reset = reset_peak_rss()
+    base = rss_mib()
+    c0 = cpu_s()
+    t0 = time.perf_counter()
+    try:
+        result = fn()
+    finally:
+        probe.restore()
+    wall = time.perf_counter() - t0
+    return result, (wall, cpu_s() - c0, base, peak_rss_mib(), hwm_reset)
+
+
 def job_slice(spec):
     from satsim import run
 
@@ -292,18 +308,8 @@ def job_slice(spec):
 
     probe, trace, links = _Probe(), [], {}
     _instrument(probe, trace, links)
-    gc.collect()
-    hwm_reset = reset_peak_rss()
-    base = rss_mib()
-    c0 = cpu_s()
-    t0 = time.perf_counter()
-    try:
-        results = run(sc)
-    finally:
-        probe.restore()
-    wall = time.perf_counter() - t0
-    cpu = cpu_s() - c0
-    peak = peak_rss_mib()
+    results, m = _measured(lambda: run(sc), probe)
+    wall, cpu, base, peak, hwm_reset = m
 
     summ = results.summary
     rows, table_mib = _table_sizes(results.tables)
@@ -398,18 +404,9 @@ def job_cluster(spec):
         distributed.iter_link_chunks_dask = chunks_waited
 
         before = client.run(_worker_usage, True)
-        gc.collect()
-        hwm_reset = reset_peak_rss()
-        base = rss_mib()
-        c0 = cpu_s()
-        t0 = time.perf_counter()
-        try:
-            results = satsim_run(sc, link_chunks=distributed.link_chunks_on(client))
-        finally:
-            probe.restore()
-        wall = time.perf_counter() - t0
-        cpu = cpu_s() - c0
-        peak = peak_rss_mib()
+        results, m = _measured(
+            lambda: satsim_run(sc, link_chunks=distributed.link_chunks_on(client)), probe)
+        wall, cpu, base, peak, hwm_reset = m
         after = client.run(_worker_usage)
     workers = {w: {"cpu_s": after[w]["cpu_s"] - before[w]["cpu_s"],
                    "rss_before_mib": before[w]["rss_mib"], "peak_mib": after[w]["peak_mib"],
