@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..link.timeline import STATUS_NAMES
+from ..link.timeline import SERVED, STATUS_NAMES
 from ..orbits.coverage import sample_bounds_s
+from ._stats_kernels import chunk_sums
 
 #: SINR histogram for the percentiles of the summary: 0.05 dB bins.
 SINR_EDGES_DB = np.arange(-40.0, 60.0001, 0.05)
@@ -132,15 +133,6 @@ class GapTracker:
                              "censored": (s == 0) | (e == n)})
 
 
-def _hole_seconds(ch) -> np.ndarray:
-    """Per handset, the seconds of a chunk's coverage holes inside a step
-    (``LinkChunk.hole_start_s - hole_end_s``; 0 without them)."""
-    start, end = getattr(ch, "hole_start_s", None), getattr(ch, "hole_end_s", None)
-    if start is None or end is None:
-        return 0.0
-    return np.nan_to_num(np.asarray(start, np.float64) - end, nan=0.0).sum(axis=0)
-
-
 class LinkStats:
     """Running statistics of the link timeline, fed one chunk at a time.
 
@@ -188,33 +180,35 @@ class LinkStats:
         self.steps_done += nt
 
     def _add_per_handset(self, ch, w: np.ndarray) -> None:
-        served, nvis = ch.served, ch.n_visible
-        self.served_s += ((served * w).sum(axis=0) + self._edge_correction_s(ch)
-                          - _hole_seconds(ch))
-        self.visible_s += ((nvis > 0) * w).sum(axis=0)
-        self.visible_sum_s += (nvis * w).sum(axis=0)
-        self.sinr_sum += np.where(served, ch.dl_sinr_db, 0.0).astype(np.float64).sum(axis=0)
-        self.sinr_n += served.sum(axis=0)
-        self.status_count += np.bincount(ch.status.ravel(), minlength=self.status_count.size)
-        self.sinr_hist += np.histogram(ch.dl_sinr_db[served], bins=SINR_EDGES_DB)[0]
-        self.snr_hist += np.histogram(ch.dl_snr_db[served], bins=SINR_EDGES_DB)[0]
-        self.ul_snr_hist += np.histogram(ch.ul_snr_db[served], bins=SINR_EDGES_DB)[0]
-        ul_sinr = ch.ul_sinr_db if getattr(ch, "ul_sinr_db", None) is not None else ch.ul_snr_db
-        self.ul_sinr_hist += np.histogram(ul_sinr[served], bins=SINR_EDGES_DB)[0]
-
-    def _edge_correction_s(self, ch) -> np.ndarray:
-        """Served time the chunk's service edges move from the midpoint rule, per
-        handset, s: an edge ``e`` seconds before sample ``k`` instead of at the
-        midpoint ``b_k`` adds ``e - (t_k - b_k)`` where service begins at ``k``,
-        and takes it away where it ends."""
+        """Served and visible time, SINR sums, status counts and histograms per
+        handset: one pass of :func:`._stats_kernels.chunk_sums`. A service edge
+        ``e`` seconds before sample ``k`` (``service_edge_s``) instead of at the
+        midpoint ``b_k`` adds ``e - (t_k - b_k)`` of served time where service
+        begins at ``k`` and takes it away where it ends; holes inside a step
+        (``hole_start_s - hole_end_s``) are not served."""
+        k0, nt = self.steps_done, ch.status.shape[0]
+        none2 = np.zeros((0, 0), dtype=np.float32)
         edge = getattr(ch, "service_edge_s", None)
-        if edge is None:
-            return 0.0
-        k0, nt = self.steps_done, ch.served.shape[0]
-        half = (self.times.offsets_s[k0:k0 + nt] - self.bounds_s[k0:k0 + nt])[:, None]
-        known = np.isfinite(edge)
-        delta = np.where(ch.served, edge - half, half - edge)
-        return np.where(known, delta, 0.0).sum(axis=0)
+        half = self.times.offsets_s[k0:k0 + nt] - self.bounds_s[k0:k0 + nt]
+        start, end = getattr(ch, "hole_start_s", None), getattr(ch, "hole_end_s", None)
+        if start is None or end is None:
+            start = end = none2
+        ul_sinr = ch.ul_sinr_db if getattr(ch, "ul_sinr_db", None) is not None else ch.ul_snr_db
+        (served_s, edge_s, hole_s, visible_s, visible_sum_s, sinr_sum, sinr_n, status_count,
+         hists) = chunk_sums(ch.status, SERVED, np.ascontiguousarray(w[:, 0]), ch.n_visible,
+                             ch.dl_sinr_db, ch.dl_snr_db, ch.ul_snr_db, ul_sinr,
+                             none2 if edge is None else edge, np.asarray(half, np.float64),
+                             start, end, SINR_EDGES_DB, self.status_count.size)
+        self.served_s += (served_s + edge_s) - hole_s
+        self.visible_s += visible_s
+        self.visible_sum_s += visible_sum_s
+        self.sinr_sum += sinr_sum
+        self.sinr_n += sinr_n
+        self.status_count += status_count
+        self.sinr_hist += hists[0]
+        self.snr_hist += hists[1]
+        self.ul_snr_hist += hists[2]
+        self.ul_sinr_hist += hists[3]
 
     def _add_series(self, ch) -> None:
         served, nvis = ch.served, ch.n_visible

@@ -1,0 +1,104 @@
+"""The running statistics' one-pass kernel (``satsim.results._stats_kernels.
+chunk_sums``) against the numpy passes it replaced (``chunk_sums_numpy``):
+the same bits for every per-handset sum, count and histogram, with the cases
+that decide a sum or a bin (values on the histogram's edges, outside it, NaN
+and infinite; unknown and infinite service edges; holes NaN or infinite;
+handset counts across the parallel blocks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from satsim.link.timeline import SERVED, STATUS_NAMES
+from satsim.results._stats_kernels import BLOCK_HANDSETS, chunk_sums, chunk_sums_numpy
+from satsim.results.summary import SINR_EDGES_DB
+
+N_STATUS = max(STATUS_NAMES) + 1
+
+
+def chunk(nt, nh, seed, dtype=np.float32, edges=True, holes=True):
+    """A random chunk's arrays in the argument order of ``chunk_sums``, with
+    the hard values planted."""
+    rng = np.random.default_rng(seed)
+    status = rng.choice([SERVED, SERVED, SERVED, 1, 2, N_STATUS - 1], size=(nt, nh)
+                        ).astype(np.uint8)
+    nvis = rng.integers(0, 6, size=(nt, nh)).astype(np.int16)
+    w = rng.uniform(0.5, 1.5, nt)
+    w[0] *= 0.5
+    values = []
+    for _ in range(4):
+        v = rng.uniform(-45.0, 65.0, size=(nt, nh))
+        flat = v.ravel()
+        k = min(flat.size, 64)
+        # on the edges (first, last, interior, the near-zero one), just below them,
+        # outside, NaN and infinite
+        hard = np.concatenate([SINR_EDGES_DB[[0, -1, 1, 800, 1000, 1999]],
+                               np.nextafter(SINR_EDGES_DB[[1, 800, -1]], -np.inf),
+                               np.nextafter(SINR_EDGES_DB[[0, -1]], np.inf),
+                               [-40.0, 60.0, 59.99999999999431, np.nan, np.inf, -np.inf]])
+        idx = rng.choice(flat.size, size=min(k, hard.size), replace=False)
+        flat[idx] = hard[:idx.size]
+        values.append(v.astype(dtype))
+    none2 = np.zeros((0, 0), dtype=np.float32)
+    half = rng.uniform(0.2, 0.8, nt)
+    if edges:
+        edge = rng.uniform(0.0, 1.0, size=(nt, nh)).astype(np.float32)
+        edge[rng.random((nt, nh)) < 0.5] = np.nan
+        edge.ravel()[:min(3, edge.size)] = [np.inf, -np.inf, 0.0][:min(3, edge.size)]
+    else:
+        edge = none2
+    if holes:
+        start = np.full((nt, nh), np.nan, dtype=np.float32)
+        pick = rng.random((nt, nh)) < 0.1
+        start[pick] = rng.uniform(0.1, 1.0, pick.sum())
+        end = np.where(pick, start * 0.5, np.nan).astype(np.float32)
+        if nh:
+            start.ravel()[-2:] = [np.inf, -np.inf]
+            end.ravel()[-2:] = [0.25, 0.25]
+    else:
+        start = end = none2
+    return (status, SERVED, w, nvis, *values, edge, half, start, end, SINR_EDGES_DB, N_STATUS)
+
+
+def assert_same(got, expected):
+    names = ("served_s", "edge_s", "hole_s", "visible_s", "visible_sum_s", "sinr_sum", "sinr_n",
+             "status_count", "hists")
+    for name, a, b in zip(names, got, expected):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.shape == b.shape, name
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), name
+        if a.dtype.kind == "f":  # the same bits, signs of zero included
+            assert np.array_equal(np.signbit(a), np.signbit(b)), name
+
+
+@pytest.mark.parametrize("nt, nh, dtype, edges, holes", [
+    (7, 1, np.float32, True, True),
+    (37, BLOCK_HANDSETS + 3, np.float32, True, True),
+    (120, 2 * BLOCK_HANDSETS + 500, np.float32, False, False),
+    (5, 300, np.float64, True, False),
+    (3, 0, np.float32, True, True),
+])
+def test_one_pass_gives_the_numpy_passes_bits(nt, nh, dtype, edges, holes):
+    args = chunk(nt, nh, seed=nt * 1000 + nh, dtype=dtype, edges=edges, holes=holes)
+    got = chunk_sums(*args)
+    expected = chunk_sums_numpy(*args)
+    assert_same(got, expected)
+    if nh:
+        assert got[8].sum() > 0 and got[7].sum() == nt * nh
+
+
+def test_histogram_bins_follow_the_edges_not_their_spacing():
+    """A value on an edge counts in the bin it opens (the last edge closes the
+    last bin); just below an edge, in the bin before; outside or NaN, nowhere:
+    ``np.histogram``'s rule on edges that ``np.arange`` left uneven."""
+    e = SINR_EDGES_DB
+    v = np.array([[e[0], e[800], np.nextafter(e[800], -np.inf), e[-1], np.nextafter(e[-1], -np.inf),
+                   np.nextafter(e[0], -np.inf), np.nextafter(e[-1], np.inf), np.nan, e[1999]]])
+    nh = v.shape[1]
+    status = np.full((1, nh), SERVED, dtype=np.uint8)
+    none2 = np.zeros((0, 0), dtype=np.float32)
+    hists = chunk_sums(status, SERVED, np.ones(1), np.ones((1, nh), np.int16), v, v, v, v,
+                       none2, np.zeros(1), none2, none2, e, N_STATUS)[8]
+    counted = {int(i): int(c) for i in np.flatnonzero(hists[0]) for c in [hists[0][i]]}
+    assert counted == {0: 1, 800: 1, 799: 1, 1999: 3}
