@@ -194,3 +194,46 @@ def test_view_errors_name_the_problem():
         CoverageView.periodic(1, 0.0, 10.0, 100.0)
     with pytest.raises(InputError, match="n_handsets"):
         CoverageView.periodic(0, 10.0, 10.0, 100.0)
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_merge_orders_runs_by_handset_then_start_and_joins_chunk_borders(in_order):
+    """``_merge_runs`` sorts by handset alone when the runs come chunk by chunk
+    in (handset, start) order, and by both keys otherwise: the (handset, start)
+    order of a two-key sort either way, runs split only by a chunk border
+    joined (count-weighted SINR)."""
+    from satsim.scheduler.coverage_view import _merge_runs
+
+    rng = np.random.default_rng(3)
+    # two chunks [0, 50) and [50, 100) of 40 handsets: up to 3 runs per handset in each
+    handset, start, end = [], [], []
+    for c0 in (0.0, 50.0):
+        for h in range(40):
+            cuts = np.sort(rng.choice(np.arange(1, 50), size=rng.integers(1, 4) * 2,
+                                      replace=False)) + c0
+            if h % 5 == 0:      # a run that goes on across the border
+                cuts[-1 if c0 == 0.0 else 0] = 50.0
+            handset += [h] * (cuts.size // 2)
+            start += list(cuts[::2])
+            end += list(cuts[1::2])
+    n = len(handset)
+    cols = [np.array(handset, dtype=np.int64), np.array(start), np.array(end),
+            np.full(n, 3, np.int32), np.full(n, 9, np.int32), np.full(n, 7, np.int8),
+            rng.uniform(0, 10, n).astype(np.float32), rng.integers(1, 5, n),
+            np.full(n, np.nan, np.float32), np.zeros(n, np.int64), None, None, None]
+    if not in_order:  # the same runs, shuffled
+        perm = rng.permutation(n)
+        cols = [None if c is None else c[perm] for c in cols]
+    ref = np.lexsort((cols[1], cols[0]))
+    expected_h, expected_s = cols[0][ref], cols[1][ref]
+    joined = ~np.r_[False, (expected_h[1:] == expected_h[:-1])
+                    & (expected_s[1:] == cols[2][ref][:-1])]
+    got = _merge_runs(list(cols))
+    np.testing.assert_array_equal(got[0], expected_h[joined])
+    np.testing.assert_array_equal(got[1], expected_s[joined])
+    assert 0 < joined.size - joined.sum() <= 8      # the border runs, joined
+    assert np.all(np.diff(got[0]) >= 0)
+    first = np.flatnonzero(joined)
+    w = cols[7][ref].astype(np.float64)
+    sums = np.add.reduceat(cols[6][ref] * w, first) / np.add.reduceat(w, first)
+    np.testing.assert_allclose(got[6], sums, rtol=1e-6)

@@ -883,8 +883,18 @@ def _merge_runs(cols: list):
     delay_count, ul_cqi, ul_sinr, ul_count; the last three None without
     uplink data) is reordered in place, one array at a time, so each old
     array is freed as it is replaced. Returns handset, start, end, sat, beam,
-    cqi, sinr, delay, ul_cqi, ul_sinr."""
-    order = np.lexsort((cols[1], cols[0]))
+    cqi, sinr, delay, ul_cqi, ul_sinr.
+
+    The runs come chunk after chunk, each chunk's in (handset, start) order,
+    so a stable sort by handset alone (numpy's radix sort for integers: O(n);
+    ~7x faster than the two-key ``lexsort`` at 34 M runs) gives the (handset,
+    start) order; the starts are checked to be in order after it, and the
+    two-key sort is used if they are not (the same permutation either way)."""
+    order = np.argsort(cols[0], kind="stable")
+    h, st = cols[0][order], cols[1][order]
+    if h.size > 1 and not np.all((h[1:] != h[:-1]) | (st[1:] >= st[:-1])):
+        order = np.lexsort((cols[1], cols[0]))
+    del h, st
     for i in range(len(cols)):
         if cols[i] is not None:
             cols[i] = cols[i][order]
