@@ -15,6 +15,10 @@ a day at 1 s steps for 100,000 CONUS handsets, in under 10 minutes on a
   100,000 handsets would take many hours here); their peak memories (the
   issue's check: within 10 %) and their cost per handset-step (growth with
   the duration);
+* ``--cluster N``: the slice again with its link stage in handset blocks on a
+  Dask LocalCluster of N single-thread workers (:func:`job_cluster`); the
+  driver's own share (merging, statistics, view, scheduler, summary) is what
+  no cluster divides;
 * ``--full``: the whole day at 100,000 handsets, measured instead of
   extrapolated (hours here; and the memory the run keeps grows with the
   simulated time: ~670 GiB for the day at commit f2f4a0f, so it does not
