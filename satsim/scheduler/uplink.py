@@ -69,6 +69,8 @@ Units: SINRs in dB, rates in bit/s; arrays of any shape, element by element.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._jit import njit
@@ -117,6 +119,7 @@ def capacity_bps(ul_sinr_db, n_rb: int) -> np.ndarray:
     n = checked_n_rb(n_rb)
     # the per-M offsets exactly as per_rb_sinr_db computes them
     offsets_db = np.array([10.0 * np.log10(n / m) for m in range(1, n + 1)], dtype=np.float64)
+    assert np.all(np.diff(offsets_db) < 0)  # what _capacity_kernel's walk relies on
     flat = _capacity_kernel(np.ascontiguousarray(s).ravel(), offsets_db, CQI_MIN_SINR_DB[1:],
                             RATE_BPS_PER_RB)
     return flat.reshape(s.shape)
@@ -124,15 +127,29 @@ def capacity_bps(ul_sinr_db, n_rb: int) -> np.ndarray:
 
 @njit
 def _capacity_kernel(sinr_db, offsets_db, thresholds_db, rate_bps_per_rb):
+    """:func:`capacity_bps` of each value. ``offsets_db`` (one per ``M``) must
+    decrease (``10 log10(n_rb / M)`` does), so the CQI of ``x + offsets_db[m]``
+    (the thresholds at or below it, as ``cqi_from_sinr_db`` counts them) never
+    rises with ``m``: each ``M`` walks down from the CQI of the one before
+    instead of up from 0 (the same CQI, a few comparisons instead of up to 15).
+    NaN: CQI 0 for every ``M``."""
     out = np.empty(sinr_db.size)
+    nthr = thresholds_db.size
     for i in range(sinr_db.size):
         best = 0.0
         x = sinr_db[i]
+        if math.isnan(x):
+            for m in range(offsets_db.size):
+                r = (m + 1) * rate_bps_per_rb[0]
+                if r > best:
+                    best = r
+            out[i] = best
+            continue
+        cqi = nthr
         for m in range(offsets_db.size):
             v = x + offsets_db[m]
-            cqi = 0  # thresholds at or below v (none for NaN), as cqi_from_sinr_db
-            while cqi < thresholds_db.size and thresholds_db[cqi] <= v:
-                cqi += 1
+            while cqi > 0 and not thresholds_db[cqi - 1] <= v:
+                cqi -= 1
             r = (m + 1) * rate_bps_per_rb[cqi]
             if r > best:
                 best = r
