@@ -420,3 +420,27 @@ def test_summary_rows_show_the_calls_the_uplink_alone_stopped():
     out = io.StringIO()
     Console(file=out, width=200).print(summary_table(run | {"voice": old}))
     assert "uplink alone" not in out.getvalue() and "360 calls" in out.getvalue()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_rb", [1, 6, 25, 100])
+def test_one_rb_class_in_one_pass_equals_its_numpy_form(dtype, n_rb):
+    """``ul_cqi_from_sinr_db`` (one numba pass) gives the CQI of the numpy form
+    ``cqi_from_sinr_db(per_rb_sinr_db(s, n_rb, 1))`` for every value: NaN and
+    infinities, values that land exactly on a CQI threshold once the one-RB
+    offset is added, a column slice (not contiguous) as the coverage view
+    passes it."""
+    rng = np.random.default_rng(n_rb)
+    s = rng.uniform(-45.0, 30.0, (40, 300))
+    offset = 10.0 * np.log10(n_rb / 1.0)
+    on = CQI_MIN_SINR_DB[1:] - offset   # the thresholds, before the offset
+    s[0, :on.size] = on
+    s[1, :on.size] = np.nextafter(on, -np.inf)
+    s[2, :3] = [np.nan, np.inf, -np.inf]
+    s = s.astype(dtype)
+    block = s[:, 50:250]
+    expected = cqi_from_sinr_db(per_rb_sinr_db(block, n_rb, 1.0))
+    got = ul_cqi_from_sinr_db(block, n_rb)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+    assert set(np.unique(got)) >= {0, 15}

@@ -103,8 +103,32 @@ def per_rb_sinr_db(ul_sinr_db, n_rb: int, m_rb: float = 1.0) -> np.ndarray:
 def ul_cqi_from_sinr_db(ul_sinr_db, n_rb: int) -> np.ndarray:
     """CQI (0..15, int64) of the per-RB uplink SINR with the phone's power in one RB:
     the quality class the coverage view splits its runs on. 0 (NaN included): not
-    even one RB reaches CQI 1 (-6.934 dB)."""
-    return cqi_from_sinr_db(per_rb_sinr_db(ul_sinr_db, n_rb, 1.0))
+    even one RB reaches CQI 1 (-6.934 dB).
+
+    ``cqi_from_sinr_db(per_rb_sinr_db(ul_sinr_db, n_rb, 1.0))`` (its numpy form, the
+    tests' reference) in one numba pass: the same float64 sum per value and the
+    same count of thresholds at or below it, without the float64 copy and the
+    sorted search of every value (the coverage view classifies every sample)."""
+    s = np.asarray(ul_sinr_db)
+    if s.dtype.kind != "f":
+        s = s.astype(np.float64)
+    offset_db = 10.0 * np.log10(checked_n_rb(n_rb) / 1.0)  # as per_rb_sinr_db adds it
+    flat = _one_rb_cqi_kernel(np.ascontiguousarray(s).ravel(), np.float64(offset_db),
+                              CQI_MIN_SINR_DB[1:])
+    return flat.reshape(s.shape)
+
+
+@njit
+def _one_rb_cqi_kernel(sinr_db, offset_db, thresholds_db):
+    """:func:`ul_cqi_from_sinr_db` of each value (float32 or float64, summed in float64)."""
+    out = np.empty(sinr_db.size, np.int64)
+    for i in range(sinr_db.size):
+        v = np.float64(sinr_db[i]) + offset_db
+        cqi = 0  # thresholds at or below v (none for NaN), as cqi_from_sinr_db
+        while cqi < thresholds_db.size and thresholds_db[cqi] <= v:
+            cqi += 1
+        out[i] = cqi
+    return out
 
 
 def capacity_bps(ul_sinr_db, n_rb: int) -> np.ndarray:
