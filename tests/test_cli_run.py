@@ -274,9 +274,12 @@ def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypa
             "--no-plots", "-q", "--json"]
     here = invoke(*args, "--out", tmp_path / "here")
     assert blocks == []
+    threads_env = os.environ.get("NUMBA_NUM_THREADS")
     spread = invoke(*args, "--out", tmp_path / "spread", "--workers", 2)
     assert here.exit_code == 0 and spread.exit_code == 0, spread.output
     assert blocks == [2]
+    # the workers' 1 thread is theirs: this process' numba setting is left as it was
+    assert os.environ.get("NUMBA_NUM_THREADS") == threads_env
     assert json.loads(spread.stdout) == json.loads(here.stdout)
     for table in ("handsets", "timeseries", "gaps", "handovers", "sms", "calls"):
         pd.testing.assert_frame_equal(

@@ -52,10 +52,15 @@ def _numba_threads() -> int:
 @pytest.fixture(scope="module")
 def client():
     """A LocalCluster of 2 single-threaded worker processes, as `satsim sweep` starts."""
+    threads_env = os.environ.get("NUMBA_NUM_THREADS")
     with engine.open_client(workers=2) as c:
         assert set(c.run(_numba_threads).values()) == {1}  # no oversubscription
         assert all(n == 1 for n in c.nthreads().values())
+        # ... set for the workers only (distributed's nannies put it into this
+        # process' environment; left there, numba's next compile here refused)
+        assert os.environ.get("NUMBA_NUM_THREADS") == threads_env
         yield c
+    assert os.environ.get("NUMBA_NUM_THREADS") == threads_env
 
 
 def metrics_of(table: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:

@@ -127,14 +127,32 @@ def open_client(client=None, scheduler: str | None = None, workers: int | None =
     # nanny's env= comes too late: numba is imported already); ":0", a free
     # port, as the default 8787 warns when another cluster holds it
     environ = {"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": 1} if n > 1 else {}
-    with dask.config.set(environ):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)
-        try:
-            with Client(cluster) as c:
-                yield c
-        finally:
-            cluster.close()
+    # the nannies live in this process and put that variable into this process'
+    # environment to spawn the workers, and leave it there: numba would then read
+    # 1 thread at its next configuration reload (any compile) and refuse to run
+    # with the threads it has ("Cannot set NUMBA_NUM_THREADS ... once the threads
+    # have been launched"), so the caller's value is put back once they are up
+    before = os.environ.get("NUMBA_NUM_THREADS")
+    try:
+        with dask.config.set(environ):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
+    finally:
+        _restore_environ("NUMBA_NUM_THREADS", before)
+    try:
+        with Client(cluster) as c:
+            yield c
+    finally:
+        cluster.close()
+        _restore_environ("NUMBA_NUM_THREADS", before)
+
+
+def _restore_environ(name: str, value: str | None) -> None:
+    """``os.environ[name]`` back to ``value`` (None: not set)."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _results(client, todo: list[PointRun]) -> Iterator[tuple[PointRun, dict]]:
