@@ -101,8 +101,6 @@ def chunk_sums(status, served_code, w, nvis, dl_sinr, dl_snr, ul_snr, ul_sinr, e
                     e = edge[t, h]
                     if math.isfinite(e):
                         edge_s[h] += (e - half[t]) if served else (half[t] - e)
-                    else:
-                        edge_s[h] += 0.0
                 if has_holes:
                     d = np.float64(hole_start[t, h]) - np.float64(hole_end[t, h])
                     if math.isnan(d):
@@ -128,8 +126,6 @@ def chunk_sums(status, served_code, w, nvis, dl_sinr, dl_snr, ul_snr, ul_sinr, e
                     i = _bin(np.float64(ul_sinr[t, h]), edges, e0, inv_step)
                     if i >= 0:
                         hists[blk, 3, i] += 1
-                else:
-                    sinr_sum[h] += 0.0
     return (served_s, edge_s, hole_s, visible_s, visible_sum_s, sinr_sum, sinr_n,
             counts.sum(axis=0), hists.sum(axis=0))
 

@@ -169,8 +169,7 @@ class LinkStats:
     def add(self, ch) -> None:
         """Fold in one :class:`satsim.link.LinkChunk` (the next in time)."""
         k0, nt = self.steps_done, ch.served.shape[0]
-        w = np.diff(self.bounds_s[k0:k0 + nt + 1])[:, None]
-        self._add_per_handset(ch, w)
+        self._add_per_handset(ch, np.diff(self.bounds_s[k0:k0 + nt + 1]))
         self._add_series(ch)
         self._add_samples(ch)
         if len(ch.handovers):
@@ -181,7 +180,8 @@ class LinkStats:
 
     def _add_per_handset(self, ch, w: np.ndarray) -> None:
         """Served and visible time, SINR sums, status counts and histograms per
-        handset: one pass of :func:`._stats_kernels.chunk_sums`. A service edge
+        handset (``w``: each sample's weight, s, (nt,)): one pass of
+        :func:`._stats_kernels.chunk_sums`. A service edge
         ``e`` seconds before sample ``k`` (``service_edge_s``) instead of at the
         midpoint ``b_k`` adds ``e - (t_k - b_k)`` of served time where service
         begins at ``k`` and takes it away where it ends; holes inside a step
@@ -195,7 +195,7 @@ class LinkStats:
             start = end = none2
         ul_sinr = ch.ul_sinr_db if getattr(ch, "ul_sinr_db", None) is not None else ch.ul_snr_db
         (served_s, edge_s, hole_s, visible_s, visible_sum_s, sinr_sum, sinr_n, status_count,
-         hists) = chunk_sums(ch.status, SERVED, np.ascontiguousarray(w[:, 0]), ch.n_visible,
+         hists) = chunk_sums(ch.status, SERVED, w, ch.n_visible,
                              ch.dl_sinr_db, ch.dl_snr_db, ch.ul_snr_db, ul_sinr,
                              none2 if edge is None else edge, np.asarray(half, np.float64),
                              start, end, SINR_EDGES_DB, self.status_count.size)

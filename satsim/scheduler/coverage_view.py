@@ -894,8 +894,10 @@ def _merge_runs(cols: list):
     h, st = cols[0][order], cols[1][order]
     if h.size > 1 and not np.all((h[1:] != h[:-1]) | (st[1:] >= st[:-1])):
         order = np.lexsort((cols[1], cols[0]))
+        h, st = cols[0][order], cols[1][order]
+    cols[0], cols[1] = h, st  # already in order: not gathered twice
     del h, st
-    for i in range(len(cols)):
+    for i in range(2, len(cols)):
         if cols[i] is not None:
             cols[i] = cols[i][order]
     del order

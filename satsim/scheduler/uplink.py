@@ -69,8 +69,6 @@ Units: SINRs in dB, rates in bit/s; arrays of any shape, element by element.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._jit import njit
@@ -156,19 +154,12 @@ def _capacity_kernel(sinr_db, offsets_db, thresholds_db, rate_bps_per_rb):
     (the thresholds at or below it, as ``cqi_from_sinr_db`` counts them) never
     rises with ``m``: each ``M`` walks down from the CQI of the one before
     instead of up from 0 (the same CQI, a few comparisons instead of up to 15).
-    NaN: CQI 0 for every ``M``."""
+    NaN meets no threshold: the first walk goes down to CQI 0 and stays."""
     out = np.empty(sinr_db.size)
     nthr = thresholds_db.size
     for i in range(sinr_db.size):
         best = 0.0
         x = sinr_db[i]
-        if math.isnan(x):
-            for m in range(offsets_db.size):
-                r = (m + 1) * rate_bps_per_rb[0]
-                if r > best:
-                    best = r
-            out[i] = best
-            continue
         cqi = nthr
         for m in range(offsets_db.size):
             v = x + offsets_db[m]
