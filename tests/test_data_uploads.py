@@ -374,3 +374,37 @@ def test_report_rows_show_the_uploads():
     old = {label: v for sec, label, v in summary_rows({"data": {"sessions": 10}})
            if sec == "Data"}
     assert old["uploads (on the phone's uplink): sessions / completed"] == "n/a / n/a"
+
+
+@pytest.mark.parametrize("n_rb", [1, 6, 25, 100])
+def test_uplink_rate_is_its_definition_per_rb_count(n_rb):
+    """G(M) = max over M' <= M of M' x rate(CQI(per_rb_sinr_db(s, n_rb, M'))), bit for bit
+    (G(0) = 0), at SINRs on and just below every CQI threshold shifted by every M's
+    offset, NaN and infinities."""
+    from satsim.scheduler.uplink import per_rb_sinr_db
+
+    offsets = 10.0 * np.log10(n_rb / np.arange(1, n_rb + 1))
+    at_edges = (CQI_MIN_SINR_DB[1:, None] - offsets[None, :]).ravel()
+    for s in np.concatenate([at_edges, np.nextafter(at_edges, -99), [np.nan, np.inf, -np.inf,
+                                                                      -40.0, 0.0, 40.0]]):
+        g, best = [0.0], 0.0
+        for m in range(1, n_rb + 1):
+            best = max(best, m * float(R[int(cqi_from_sinr_db(per_rb_sinr_db(s, n_rb, m)))]))
+            g.append(best)
+        assert UplinkRate(float(s), n_rb).g == g
+
+
+def test_the_views_uplink_capacity_is_computed_once():
+    view = CoverageView.from_arrays(np.array([0.0, 10.0, 20.0]), np.ones((3, 2), bool),
+                                    np.zeros((3, 2), int), np.zeros((3, 2), int),
+                                    sinr_db=np.full((3, 2), 5.0),
+                                    ul_sinr_db=np.array([[0.0, -20.0], [0.0, -20.0],
+                                                         [3.0, -20.0]]), n_rb=N_RB)
+    cap = view.ul_capacity_bps()
+    assert cap is view.ul_capacity_bps() and not cap.flags.writeable
+    np.testing.assert_array_equal(cap, capacity_bps(view.ul_sinr_db, N_RB))
+    without = CoverageView.from_arrays(np.array([0.0, 10.0]), np.ones((2, 1), bool),
+                                       np.zeros((2, 1), int), np.zeros((2, 1), int),
+                                       sinr_db=np.full((2, 1), 5.0))
+    with pytest.raises(InputError, match="no uplink data"):
+        without.ul_capacity_bps()

@@ -6,6 +6,7 @@ import heapq
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from satsim.link.cqi import rate_bps_per_rb
@@ -119,3 +120,24 @@ def test_beams_are_lazy_and_tabulated():
     tab = beams.table()
     assert list(tab[["sat", "beam"]].iloc[0]) == [3, 7]
     assert tab["ul_utilisation"].iloc[0] == pytest.approx(10.0 / (25 * 100.0))
+
+
+def test_a_beam_used_by_one_service_tabulates_the_others_as_idle():
+    """Pools are made on first use: a beam only a call used reads as a beam whose SMS
+    pools, RACH and paging were made and never asked (zeros), row for row."""
+    lazy, eager = Beams(25, 100.0, 1600.0, 0.0, 100.0), Beams(25, 100.0, 1600.0, 0.0, 100.0)
+    for beams in (lazy, eager):
+        assert beams.get(1, 2).admit_call(10.0, 2.0)
+        beams.get(1, 2).end_call(40.0, 2.0)
+        b = beams.get(4, 0)
+        b.dl.reserve(5.0, 1, 3.0)
+        b.paging.grant(5.0, 5.0)
+    for b in eager.all():  # every pool made, as before they were made on first use
+        b.ul, b.dl, b.rach, b.paging, b.voice
+    tab = lazy.table()
+    pd.testing.assert_frame_equal(tab, eager.table(), check_exact=True)
+    row = tab.iloc[0]
+    assert row["voice_rb_s"] == 2.0 * 30.0 and row["voice_calls"] == 1
+    assert row[["ul_rb_s", "dl_rb_s", "ul_transfers", "dl_transfers", "rach_grants",
+                "pages"]].sum() == 0
+    assert tab.iloc[1][["dl_transfers", "pages", "voice_calls"]].tolist() == [1, 1, 0]

@@ -134,7 +134,6 @@ from .arrivals import at
 from .config import AppCallConfig
 from .coverage_view import CoverageView, per_run
 from .resources import Beams
-from .uplink import capacity_bps
 from .voice import (
     HUNG_UP,
     LOST,
@@ -229,7 +228,7 @@ class AppCallContext:
             self.prop_s = per_run(service + feeder)
         if view.has_uplink:
             ok = view.ul_cqi >= 1
-            cap = capacity_bps(view.ul_sinr_db, view.n_rb)
+            cap = view.ul_capacity_bps()
             self.ul_short = per_run(cap < self.demand_bps * (1.0 - 1e-12))
         else:
             ok = np.ones(view.n_runs, dtype=bool)

@@ -466,6 +466,22 @@ class CoverageView:
         """True if the view carries uplink data (``ul_cqi``, ``ul_sinr_db``, ``n_rb``)."""
         return self.ul_cqi is not None
 
+    def ul_capacity_bps(self) -> np.ndarray:
+        """Each run's uplink capacity, bit/s (:func:`satsim.scheduler.uplink.capacity_bps`
+        of its mean uplink SINR over ``n_rb``), (nrun,), read-only: computed on the
+        first call and kept (data uploads and app calls both read it). Needs uplink
+        data (:attr:`has_uplink`)."""
+        if not self.has_uplink:
+            raise InputError("ul_capacity_bps: the view has no uplink data (build it with n_rb)")
+        cap = self.__dict__.get("_ul_capacity_bps")
+        if cap is None:
+            from .uplink import capacity_bps
+
+            cap = capacity_bps(self.ul_sinr_db, self.n_rb)
+            cap.flags.writeable = False
+            self._ul_capacity_bps = cap
+        return cap
+
     def touching(self) -> np.ndarray:
         """``t[j]``: run ``j + 1`` continues run ``j`` without a break (same handset,
         starts where ``j`` ends); bool, (nrun,), False for the last run."""

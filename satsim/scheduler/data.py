@@ -175,7 +175,7 @@ from .config import DataConfig
 from .coverage_view import CoverageView, per_run
 from .resources import Beams
 from .sharing import DONE, ElasticShare
-from .uplink import capacity_bps, checked_n_rb, per_rb_sinr_db
+from .uplink import checked_n_rb, rb_offsets_db
 from .voice import usable_runs
 
 #: Outcome codes and names.
@@ -227,12 +227,13 @@ class UplinkRate:
     __slots__ = ("g", "capacity_bps", "m_rb", "rate_per_rb_bps")
 
     def __init__(self, ul_sinr_db: float, n_rb: int):
-        g, best = [0.0], 0.0
-        for m in range(1, checked_n_rb(n_rb) + 1):
-            r = m * _RATE_BPS_PER_RB[int(cqi_from_sinr_db(per_rb_sinr_db(ul_sinr_db, n_rb, m)))]
-            if r > best:
-                best = r
-            g.append(best)
+        # every M at once: per_rb_sinr_db(ul_sinr_db, n_rb, M) is ul_sinr_db + the M-th
+        # offset, bit for bit; rates are >= 0, so G is their running maximum
+        offsets = rb_offsets_db(checked_n_rb(n_rb))
+        cqi = cqi_from_sinr_db(np.float64(ul_sinr_db) + offsets)
+        rates = np.arange(1, offsets.size + 1) * RATE_BPS_PER_RB[cqi]
+        g = [0.0] + np.maximum.accumulate(rates).tolist()
+        best = g[-1]
         self.g = g
         self.capacity_bps = best
         self.m_rb = g.index(best) if best > 0.0 else 0
@@ -299,7 +300,7 @@ class DataContext:
         self.ul_ok = self.ul_next_ok = None
         self._ul_rates: dict[int, UplinkRate] = {}
         if view.has_uplink and any(self.upload):
-            ok = (view.ul_cqi >= 1) & (capacity_bps(view.ul_sinr_db, view.n_rb) > 0.0)
+            ok = (view.ul_cqi >= 1) & (view.ul_capacity_bps() > 0.0)
             self.ul_ok = per_run(ok)
             self.ul_next_ok = per_run(usable_runs(view, ok)[1])
 

@@ -266,20 +266,56 @@ class BeamResources:
 
     ``voice`` is a :class:`GbrPool` (the same RB count is held in uplink and
     downlink); ``data`` the downlink :class:`~satsim.scheduler.sharing.ElasticShare`
-    once a data session has used the beam, else None.
+    once a data session has used the beam, else None. ``ul``, ``dl`` (SMS
+    transfers), ``rach``, ``paging`` and ``voice`` are made on first use: a
+    national run touches ~100,000 beams an hour, most of them by one service
+    only; :meth:`Beams.table` reads a pool never made as an idle one.
     """
 
-    __slots__ = ("sat", "beam", "ul", "dl", "rach", "paging", "voice", "data")
+    __slots__ = ("sat", "beam", "data", "_ul", "_dl", "_rach", "_paging", "_voice", "_args")
 
     def __init__(self, sat: int, beam: int, n_rb: int, rach_per_s: float, paging_per_s: float,
                  horizon_s: float = math.inf, max_calls: int | None = None):
         self.sat, self.beam = sat, beam
-        self.ul = RbPool(n_rb, horizon_s)
-        self.dl = RbPool(n_rb, horizon_s)
-        self.rach = RateLimiter(rach_per_s)
-        self.paging = RateLimiter(paging_per_s)
-        self.voice = GbrPool(n_rb, max_calls, horizon_s)
+        self._args = (n_rb, rach_per_s, paging_per_s, horizon_s, max_calls)
+        self._ul = self._dl = self._rach = self._paging = self._voice = None
         self.data = None
+
+    @property
+    def ul(self) -> RbPool:
+        """Uplink RBs of SMS transfers."""
+        if self._ul is None:
+            self._ul = RbPool(self._args[0], self._args[3])
+        return self._ul
+
+    @property
+    def dl(self) -> RbPool:
+        """Downlink RBs of SMS transfers."""
+        if self._dl is None:
+            self._dl = RbPool(self._args[0], self._args[3])
+        return self._dl
+
+    @property
+    def rach(self) -> RateLimiter:
+        """Random-access grants."""
+        if self._rach is None:
+            self._rach = RateLimiter(self._args[1])
+        return self._rach
+
+    @property
+    def paging(self) -> RateLimiter:
+        """Paging occasions."""
+        if self._paging is None:
+            self._paging = RateLimiter(self._args[2])
+        return self._paging
+
+    @property
+    def voice(self) -> GbrPool:
+        """RBs held by calls."""
+        if self._voice is None:
+            n_rb, _, _, horizon_s, max_calls = self._args
+            self._voice = GbrPool(n_rb, max_calls, horizon_s)
+        return self._voice
 
     def admit_call(self, t: float, n_rb: float) -> bool:
         """Reserve ``n_rb`` RBs for a call now, or refuse; data gets what is left."""
@@ -355,9 +391,14 @@ class Beams:
         span = self.end_s - self.start_s
         rows = [self._beams[k] for k in keys]
         cap = self.n_rb * span
-        ul = np.array([b.ul.busy_rb_s for b in rows], dtype=np.float64)
-        dl = np.array([b.dl.busy_rb_s for b in rows], dtype=np.float64)
-        voice = np.array([b.voice.busy_rb_s(self.end_s) for b in rows], dtype=np.float64)
+        idle_pool, idle_limiter = RbPool(self.n_rb), RateLimiter(math.inf)
+        idle_voice = GbrPool(self.n_rb)  # what a pool never made reads as
+        uls = [b._ul or idle_pool for b in rows]
+        dls = [b._dl or idle_pool for b in rows]
+        voices = [b._voice or idle_voice for b in rows]
+        ul = np.array([p.busy_rb_s for p in uls], dtype=np.float64)
+        dl = np.array([p.busy_rb_s for p in dls], dtype=np.float64)
+        voice = np.array([p.busy_rb_s(self.end_s) for p in voices], dtype=np.float64)
         data = np.array([0.0 if b.data is None else b.data.busy_rb_s(self.end_s) for b in rows],
                         dtype=np.float64)
         return pd.DataFrame({
@@ -367,15 +408,17 @@ class Beams:
             "dl_rb_s": dl,
             "ul_utilisation": ul / cap,
             "dl_utilisation": dl / cap,
-            "ul_transfers": np.array([b.ul.grants for b in rows], dtype=np.int64),
-            "dl_transfers": np.array([b.dl.grants for b in rows], dtype=np.int64),
-            "rach_grants": np.array([b.rach.grants for b in rows], dtype=np.int64),
-            "pages": np.array([b.paging.grants for b in rows], dtype=np.int64),
+            "ul_transfers": np.array([p.grants for p in uls], dtype=np.int64),
+            "dl_transfers": np.array([p.grants for p in dls], dtype=np.int64),
+            "rach_grants": np.array([(b._rach or idle_limiter).grants for b in rows],
+                                    dtype=np.int64),
+            "pages": np.array([(b._paging or idle_limiter).grants for b in rows],
+                              dtype=np.int64),
             "voice_rb_s": voice,
             "voice_utilisation": voice / cap,
-            "voice_calls": np.array([b.voice.admitted for b in rows], dtype=np.int64),
-            "voice_refused": np.array([b.voice.refused for b in rows], dtype=np.int64),
-            "voice_peak_calls": np.array([b.voice.peak_holds for b in rows], dtype=np.int64),
+            "voice_calls": np.array([p.admitted for p in voices], dtype=np.int64),
+            "voice_refused": np.array([p.refused for p in voices], dtype=np.int64),
+            "voice_peak_calls": np.array([p.peak_holds for p in voices], dtype=np.int64),
             "data_rb_s": data,
             "data_utilisation": data / cap,
             "data_bits": np.array([0.0 if b.data is None else b.data.bits_sent(self.end_s)

@@ -69,6 +69,8 @@ Units: SINRs in dB, rates in bit/s; arrays of any shape, element by element.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .._jit import njit
@@ -84,6 +86,17 @@ def checked_n_rb(n_rb) -> int:
                          f"the uplink SINR is computed over (carrier.beam_n_rb, 25 for 5 MHz "
                          f"LTE with reuse 1), got {n_rb!r}")
     return int(n_rb)
+
+
+@lru_cache(maxsize=None)
+def rb_offsets_db(n_rb: int) -> np.ndarray:
+    """``10 log10(n_rb / M)`` for ``M = 1..n_rb``, dB, read-only: the offsets
+    :func:`per_rb_sinr_db` adds, each computed as it computes it (so
+    ``x + rb_offsets_db(n)[M - 1]`` equals ``per_rb_sinr_db(x, n, M)`` bit for bit)."""
+    n = checked_n_rb(n_rb)
+    offsets = np.array([10.0 * np.log10(n / m) for m in range(1, n + 1)], dtype=np.float64)
+    offsets.flags.writeable = False
+    return offsets
 
 
 def per_rb_sinr_db(ul_sinr_db, n_rb: int, m_rb: float = 1.0) -> np.ndarray:
@@ -138,9 +151,7 @@ def capacity_bps(ul_sinr_db, n_rb: int) -> np.ndarray:
     (:func:`_capacity_numpy`: one pass per ``M``, kept as the tests' reference).
     """
     s = np.asarray(ul_sinr_db, dtype=np.float64)
-    n = checked_n_rb(n_rb)
-    # the per-M offsets exactly as per_rb_sinr_db computes them
-    offsets_db = np.array([10.0 * np.log10(n / m) for m in range(1, n + 1)], dtype=np.float64)
+    offsets_db = rb_offsets_db(checked_n_rb(n_rb))  # exactly as per_rb_sinr_db adds them
     assert np.all(np.diff(offsets_db) < 0)  # what _capacity_kernel's walk relies on
     flat = _capacity_kernel(np.ascontiguousarray(s).ravel(), offsets_db, CQI_MIN_SINR_DB[1:],
                             RATE_BPS_PER_RB)
