@@ -350,12 +350,13 @@ def _worker_usage(reset: bool = False) -> dict:
 
 
 def job_cluster(spec):
-    """The slice with its link stage in handset blocks on a Dask LocalCluster
-    (``satsim.run(..., link_chunks=link_chunks_on(client))``, one block per
-    worker), timed from the driver: the time it waits for the workers' next
-    chunk, merges their blocks, and consumes the merged chunk (running
-    statistics, coverage view), then the scheduler and summary, which the
-    driver alone runs; each worker's CPU time and peak memory."""
+    """The slice with its whole link stage in handset blocks on a Dask LocalCluster
+    (``satsim.run(..., link_stage=link_stage_on(client))``, one block per worker:
+    each worker also folds its block into statistics and coverage-view runs), timed
+    from the driver: the time it waits for the workers, joins the blocks' series
+    columns and folds them into the time series, joins the blocks' statistics and
+    views at the end, then the scheduler and summary, which the driver alone runs;
+    each worker's CPU time and peak memory."""
     from satsim import distributed, runner
     from satsim import run as satsim_run
     from satsim.results import summary
@@ -369,47 +370,31 @@ def job_cluster(spec):
         start_s = time.perf_counter() - t0
         nworkers = len(client.scheduler_info(n_workers=-1)["workers"])
         t0 = time.perf_counter()
-        satsim_run(warm, link_chunks=distributed.link_chunks_on(client))  # numba caches, all
+        satsim_run(warm, link_stage=distributed.link_stage_on(client))  # numba caches, all
         warm_s = time.perf_counter() - t0
 
         probe, links = _Probe(), {"merged_bytes": 0, "chunks": 0}
 
-        def merged_size(ch):
+        def series_size(cols):
             links["chunks"] += 1
-            links["merged_bytes"] += sum(getattr(ch, n).nbytes
-                                         for n in distributed.PER_HANDSET)
+            links["merged_bytes"] += sum(getattr(cols, n).nbytes
+                                         for n in ("served", "n_visible", "dl_sinr_db"))
 
         def view_size(view):
             links["view_runs"] = int(view.n_runs)
             links["view_mib"] = view.nbytes / 2**20
 
-        probe.wrap(distributed, "merge_blocks", "merge", after=merged_size)
-        probe.wrap(CoverageView, "from_link_chunks", "link_stage", after=view_size)
-        probe.wrap(summary.LinkStats, "add", "link_stats")
+        probe.wrap(summary, "joined_series", "merge", after=series_size)
+        probe.wrap(summary.LinkStats, "add_series", "link_stats")
+        probe.wrap(summary.LinkStats, "absorb", "absorb")
+        probe.wrap(CoverageView, "joined", "view_join", after=view_size)
+        probe.wrap(distributed, "link_stage_dask", "link_stage")
         probe.wrap(runner, "simulate", "scheduler")
         probe.wrap(runner, "summarize", "summary")
-        original = distributed.iter_link_chunks_dask
-
-        def chunks_waited(*args, **kwargs):
-            """The merged chunks, and the time spent getting each (waiting
-            for the workers, then merging)."""
-            it = original(*args, **kwargs)
-            while True:
-                t, c = time.perf_counter(), cpu_s()
-                try:
-                    ch = next(it)
-                except StopIteration:
-                    probe.add("next_chunk", time.perf_counter() - t, cpu_s() - c)
-                    return
-                probe.add("next_chunk", time.perf_counter() - t, cpu_s() - c)
-                yield ch
-
-        probe.saved.append((distributed, "iter_link_chunks_dask", original))
-        distributed.iter_link_chunks_dask = chunks_waited
 
         before = client.run(_worker_usage, True)
         results, m = _measured(
-            lambda: satsim_run(sc, link_chunks=distributed.link_chunks_on(client)), probe)
+            lambda: satsim_run(sc, link_stage=distributed.link_stage_on(client)), probe)
         wall, cpu, base, peak, hwm_reset = m
         after = client.run(_worker_usage)
     workers = {w: {"cpu_s": after[w]["cpu_s"] - before[w]["cpu_s"],
@@ -542,9 +527,10 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
                      precision: str | None, workers: int, log) -> None:
     """The same slice with its link stage on a ``workers``-process LocalCluster
     (:func:`job_cluster`), against the serial slice ``r``: wall times, what the
-    driver spends itself (merging blocks, statistics, coverage view, scheduler,
-    summary: the part no cluster divides), the workers' CPU and memory, and
-    the bytes of merged chunks the workers send."""
+    driver spends itself (joining the blocks' series columns, the time series,
+    joining the blocks' statistics and views, scheduler, summary: the part no
+    cluster divides), the workers' CPU and memory, and the bytes the workers
+    send."""
     from benchmarks.bench_link import run_job
 
     log(f"north_star: the slice again, link stage on a {workers}-worker LocalCluster")
@@ -559,11 +545,11 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
     hs = c["handsets"] * c["steps"]
     pr = c["probe_s"]
     stage = pr.get("link_stage", 0.0)
-    wait = max(0.0, pr.get("next_chunk", 0.0) - pr.get("merge", 0.0))
-    driver = {"merge": pr.get("merge", 0.0), "link_stats": pr.get("link_stats", 0.0),
-              "coverage_view": max(0.0, stage - pr.get("next_chunk", 0.0)
-                                   - pr.get("link_stats", 0.0)),
+    driver = {"series_join": pr.get("merge", 0.0), "time_series": pr.get("link_stats", 0.0),
+              "stats_join": pr.get("absorb", 0.0), "view_join": pr.get("view_join", 0.0),
               "scheduler": pr.get("scheduler", 0.0), "summary": pr.get("summary", 0.0)}
+    wait = max(0.0, stage - driver["series_join"] - driver["time_series"]
+               - driver["stats_join"] - driver["view_join"])
     own = sum(driver.values())
     wcpu = sum(w["cpu_s"] for w in c["workers"].values())
     wpeak = max(w["peak_mib"] - w["rss_before_mib"] for w in c["workers"].values())
@@ -584,10 +570,12 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
             note=f"{wcpu:.1f} s; the target day: {wcpu / hs * TARGET_HANDSETS * TARGET_STEPS:.0f} "
                  "CPU s to divide over the workers (set-up and cell assignment repeated in "
                  "every block)")
-    sec.add("cluster_bytes_per_hs", "  merged chunk bytes per handset-step (workers -> driver)",
-            c["merged_bytes"] / hs, "B",
-            note=f"{c['merged_bytes'] / 2**30:.2f} GiB over {c['chunks']} chunks; the target "
-                 f"day: {c['merged_bytes'] / hs * TARGET_HANDSETS * TARGET_STEPS / 2**30:.0f} "
+    sent = c["merged_bytes"] + (c.get("view_mib") or 0.0) * 2**20
+    sec.add("cluster_bytes_per_hs", "  bytes per handset-step the workers send the driver",
+            sent / hs, "B",
+            note=f"series columns {c['merged_bytes'] / 2**30:.2f} GiB over {c['chunks']} "
+                 f"chunks, the blocks' views {c.get('view_mib') or 0.0:.0f} MiB at the end; "
+                 f"the target day: {sent / hs * TARGET_HANDSETS * TARGET_STEPS / 2**30:.0f} "
                  "GiB into the driver")
     sec.add("cluster_driver_added_mib", "  driver peak memory added", c["rss_added_mib"], "MiB",
             note=f"serial run {r['rss_added_mib']:.0f} MiB; each worker's peak over its RSS "

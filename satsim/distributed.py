@@ -2,9 +2,11 @@
 over a Dask cluster, with chunks equal to the serial ones.
 
 This is not a sweep (a sweep hands whole runs to Dask, :mod:`satsim.sweeps`):
-it feeds one run, ``satsim.run(scenario, link_chunks=link_chunks_on(client))``,
-so it sits beside :mod:`satsim.runner` and uses only the public names of the
-layers below (orbits, link, scenario).
+it feeds one run, ``satsim.run(scenario, link_stage=link_stage_on(client))``
+(or ``link_chunks=link_chunks_on(client)``), so it sits beside
+:mod:`satsim.runner` and uses only the public names of the layers it
+orchestrates (orbits, link, scenario, and the run's statistics and coverage
+view).
 
 Why blocks and not time chunks: the handover state of a handset carries from
 one time chunk to the next, so time chunks are sequential; but the link
@@ -30,6 +32,16 @@ blocks are merged back, one time chunk at a time, in handset order.
 
 Either way the merged chunks equal :func:`satsim.link.iter_link_chunks`'s
 (tests/test_sweeps.py checks every array and the handover events).
+
+* :func:`link_stage_on` / :func:`link_stage_dask`: the run's whole link stage
+  on the cluster, ``satsim.run(scenario, link_stage=link_stage_on(client))``
+  (what ``satsim run --workers`` does). The blocks' actors also build their
+  handsets' running statistics and coverage-view runs, which are per handset,
+  so the driver no longer merges whole chunks: it receives each chunk's series
+  columns (served, satellites in view, downlink SINR, for the time series
+  taken over all handsets) and, at the end, the blocks' statistics and views,
+  which it joins. Same statistics, tables and view as in process
+  (tests/test_cli_run.py, tests/test_distributed_stage.py).
 """
 
 from __future__ import annotations
@@ -104,7 +116,9 @@ class BlockActor:
     def __init__(self, scenario, block: slice):
         from .scenario.build import build
 
-        inputs = build(scenario)
+        self._start(scenario, build(scenario), block)
+
+    def _start(self, scenario, inputs, block: slice) -> None:
         self.block = BlockLink(inputs.constellation, inputs.handsets, block, inputs.times,
                                inputs.link)
         self.ephemeris = iter_chunk_ephemerides(inputs.constellation, inputs.times,
@@ -197,14 +211,8 @@ def iter_link_chunks_dask(scenario, client, *, block_handsets: int | None = None
     inputs = build(scenario)
     if max_epoch_age_days is not None:
         check_epoch_age(inputs.constellation, inputs.times, max_epoch_age_days)
-    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
-    if not workers:
-        raise InputError("the Dask cluster has no workers")
-    nh = len(inputs.handsets)
-    blocks = handset_blocks(nh, block_handsets or max(1, -(-nh // len(workers))))
-    futures = [client.submit(BlockActor, scenario, b, actor=True, pure=False,
-                             workers=[workers[i % len(workers)]])
-               for i, b in enumerate(blocks)]
+    blocks, futures = _place_actors(client, BlockActor, scenario, len(inputs.handsets),
+                                    block_handsets)
     try:
         actors = [f.result() for f in futures]
         pending = [a.next_chunk() for a in actors]
@@ -218,6 +226,20 @@ def iter_link_chunks_dask(scenario, client, *, block_handsets: int | None = None
         client.cancel(futures)
 
 
+def _place_actors(client, actor, scenario, n_handsets: int, block_handsets: int | None):
+    """``(blocks, futures)``: one ``actor(scenario, block)`` per handset block
+    (default: the handsets split evenly over the workers), round robin on them."""
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    if not workers:
+        raise InputError("the Dask cluster has no workers")
+    blocks = handset_blocks(n_handsets,
+                            block_handsets or max(1, -(-n_handsets // len(workers))))
+    futures = [client.submit(actor, scenario, b, actor=True, pure=False,
+                             workers=[workers[i % len(workers)]])
+               for i, b in enumerate(blocks)]
+    return blocks, futures
+
+
 def link_chunks_on(client, block_handsets: int | None = None):
     """``link_chunks(inputs)`` for a run: :func:`iter_link_chunks_dask` of the
     run's scenario (``inputs`` is a ``satsim.scenario.build.RunInputs``)."""
@@ -226,3 +248,99 @@ def link_chunks_on(client, block_handsets: int | None = None):
             inputs.scenario, client, block_handsets=block_handsets,
             max_epoch_age_days=inputs.scenario.constellation.max_epoch_age_days)
     return link_chunks
+
+
+# =============================================================================
+# the whole link stage on the workers: statistics and view built per block
+# =============================================================================
+class BlockStageActor(BlockActor):
+    """A Dask actor: :class:`BlockActor`'s block, which also folds each of its
+    chunks into the block's running statistics (per handset) and coverage-view
+    runs, and sends back only what the run's time series need of a chunk
+    (:func:`satsim.results.summary.series_columns`) and, at the end, its
+    statistics and view (:meth:`result`)."""
+
+    def _start(self, scenario, inputs, block: slice) -> None:
+        from .results.summary import LinkStats, sample_handsets
+        from .scheduler.coverage_view import CoverageViewBuilder
+
+        super()._start(scenario, inputs, block)
+        nh = len(inputs.handsets)
+        sampled = sample_handsets(nh, scenario.run.sample_handsets)
+        mine = sampled[(sampled >= block.start) & (sampled < block.stop)] - block.start
+        self.stats = LinkStats(inputs.times, block.stop - block.start, mine, series=False)
+        self.runs = CoverageViewBuilder(n_rb=inputs.link.carrier.beam_n_rb)
+
+    def next_series(self):
+        """The block's next chunk folded in; its series columns, or None after the last."""
+        from .results.summary import series_columns
+
+        for eph, fine in self.ephemeris:
+            ch = self.block.serve(eph, fine)
+            self.stats.add(ch)
+            self.runs.add_chunk(ch)
+            return series_columns(ch)
+        return None
+
+    def result(self):
+        """``(statistics part, view)`` of the block once every chunk is in
+        (``LinkStats.block_part``, the block's ``CoverageView``)."""
+        return self.stats.block_part(), self.runs.view()
+
+
+def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None = None):
+    """A run's whole link stage on a Dask cluster: ``(stats, view)`` as
+    ``satsim.run`` builds them in process (the same arrays and tables).
+
+    Each actor (one per handset block, round robin on the workers) computes its
+    block's chunks and folds them into its own statistics and coverage-view
+    runs; per chunk the driver receives only the series columns of every handset
+    (served, satellites in view, downlink SINR: ~6 B per handset-step instead of
+    a whole chunk's ~60) and folds them into the run's time series; at the end
+    it joins the blocks' per-handset statistics, tables and views, which are per
+    handset (block ``k``'s handsets follow block ``k - 1``'s).
+
+    Parameters
+    ----------
+    inputs : satsim.scenario.build.RunInputs
+        The run's built inputs (its scenario is built again on every worker).
+    client : distributed.Client
+    progress : callable, optional
+        ``progress("link", steps_done, steps)`` after each chunk.
+    block_handsets : int, optional
+        Handsets per block (default: split evenly over the workers).
+    """
+    from .results.summary import LinkStats, joined_series, sample_handsets
+    from .scheduler.coverage_view import CoverageView
+
+    scenario, times = inputs.scenario, inputs.times
+    age = scenario.constellation.max_epoch_age_days
+    if age is not None:
+        check_epoch_age(inputs.constellation, times, age)
+    nh = len(inputs.handsets)
+    blocks, futures = _place_actors(client, BlockStageActor, scenario, nh, block_handsets)
+    stats = LinkStats(times, nh, sample_handsets(nh, scenario.run.sample_handsets))
+    try:
+        actors = [f.result() for f in futures]
+        pending = [a.next_series() for a in actors]
+        while True:
+            parts = [p.result() for p in pending]
+            if parts[0] is None:
+                break
+            pending = [a.next_series() for a in actors]  # workers go on meanwhile
+            stats.add_series(joined_series(parts))
+            if progress is not None:
+                progress("link", stats.steps_done, len(times))
+        results = [r.result() for r in [a.result() for a in actors]]
+    finally:
+        client.cancel(futures)
+    stats.absorb((b.start, part) for b, (part, _) in zip(blocks, results))
+    return stats, CoverageView.joined(view for _, view in results)
+
+
+def link_stage_on(client, block_handsets: int | None = None):
+    """``link_stage(inputs, progress)`` for ``satsim.run``: :func:`link_stage_dask`
+    of the run on ``client`` (what ``satsim run --workers / --scheduler`` does)."""
+    def link_stage(inputs, progress=None):
+        return link_stage_dask(inputs, client, progress, block_handsets=block_handsets)
+    return link_stage

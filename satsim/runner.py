@@ -36,7 +36,7 @@ Progress = Callable[[str, float, float], None]
 
 def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
         out: str | Path | None = None, overwrite: bool = False,
-        progress: Progress | None = None, link_chunks=None) -> Results:
+        progress: Progress | None = None, link_chunks=None, link_stage=None) -> Results:
     """Run a scenario end to end.
 
     Parameters
@@ -57,12 +57,20 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         place of ``satsim.link.iter_link_chunks`` over the built inputs; e.g.
         ``satsim.distributed.link_chunks_on(client)`` computes handset blocks
         of each chunk on a Dask cluster (same results).
+    link_stage : callable, optional
+        ``link_stage(inputs, progress)`` -> ``(LinkStats, CoverageView)``: the
+        whole link stage elsewhere, e.g. ``satsim.distributed.
+        link_stage_on(client)``, whose workers also build the statistics and
+        the view of their handset blocks (same results). Not with
+        ``link_chunks``.
 
     Returns
     -------
     Results
     """
     scenario = _resolve(scenario, seed)
+    if link_chunks is not None and link_stage is not None:
+        raise ValueError("give link_chunks or link_stage, not both")
     if out is not None:
         Results.check_destination(out, overwrite)
     report = progress or _silent
@@ -70,7 +78,15 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
     t0 = time.perf_counter()
     inputs = build(scenario)
     timings["build"] = time.perf_counter() - t0
-    stats, view = _link_stage(inputs, link_chunks, report, timings)
+    if link_stage is None:
+        stats, view = _link_stage(inputs, link_chunks, report, timings)
+    else:
+        t1 = time.perf_counter()
+        report("link", 0, len(inputs.times))
+        stats, view = link_stage(inputs, report)
+        # computed elsewhere: the stage's parts are not timed here (as with link_chunks)
+        timings.update(propagation=0.0, geometry=0.0, link_kernel=0.0,
+                       link=time.perf_counter() - t1)
     sched = _services(view, inputs, report, timings)
     summary, tables = summarize(inputs, stats, sched)
     timings["total"] = time.perf_counter() - t0

@@ -257,21 +257,22 @@ def test_interrupted_run_leaves_no_results(tmp_path):
 
 @pytest.mark.slow
 def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypatch):
-    """``--workers 2``: the link stage in handset blocks on two worker processes
-    (satsim.distributed); the results folder's summary and tables are those of
-    the run in this process."""
+    """``--workers 2``: the link stage in handset blocks on two worker processes, each
+    also building its handsets' statistics and coverage-view runs
+    (satsim.distributed.link_stage_on); the results folder's summary and every table
+    are those of the run in this process."""
     from satsim import distributed
 
     blocks = []
-    chunks_on = distributed.link_chunks_on
+    stage_on = distributed.link_stage_on
 
-    def spy(client, block_handsets=None):   # the chunks came from the cluster's workers
+    def spy(client, block_handsets=None):   # the stage ran on the cluster's workers
         blocks.append(len(client.scheduler_info(n_workers=-1)["workers"]))
-        return chunks_on(client, block_handsets)
+        return stage_on(client, block_handsets)
 
-    monkeypatch.setattr(distributed, "link_chunks_on", spy)
+    monkeypatch.setattr(distributed, "link_stage_on", spy)
     args = ["run", *SHORT, *FEW_HANDSETS, "--set", "services.voice.enabled=true",
-            "--no-plots", "-q", "--json"]
+            "--set", "run.sample_handsets=5", "--no-plots", "-q", "--json"]
     here = invoke(*args, "--out", tmp_path / "here")
     assert blocks == []
     threads_env = os.environ.get("NUMBA_NUM_THREADS")
@@ -281,10 +282,14 @@ def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypa
     # the workers' 1 thread is theirs: this process' numba setting is left as it was
     assert os.environ.get("NUMBA_NUM_THREADS") == threads_env
     assert json.loads(spread.stdout) == json.loads(here.stdout)
-    for table in ("handsets", "timeseries", "gaps", "handovers", "sms", "calls"):
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(tmp_path / "spread" / "tables" / f"{table}.parquet"),
-            pd.read_parquet(tmp_path / "here" / "tables" / f"{table}.parquet"), obj=table)
+    tables = sorted(p.name for p in (tmp_path / "here" / "tables").glob("*.parquet"))
+    assert {"handsets.parquet", "timeseries.parquet", "gaps.parquet", "handovers.parquet",
+            "samples.parquet", "sms.parquet", "calls.parquet"} <= set(tables)
+    assert sorted(p.name for p in (tmp_path / "spread" / "tables").glob("*.parquet")) == tables
+    for table in tables:
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "spread" / "tables" / table),
+                                      pd.read_parquet(tmp_path / "here" / "tables" / table),
+                                      obj=table, check_exact=True)
 
 
 @pytest.mark.parametrize("args, message", [

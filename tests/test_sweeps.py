@@ -21,6 +21,7 @@ from scipy import stats
 import satsim
 from satsim.cli.sweep import sweep_command
 from satsim.scenario import ScenarioError, load_scenario, with_overrides
+from satsim.scenario.build import build
 from satsim.sweeps import METRICS, MetricWarning, engine, load_sweep, sweep
 from satsim.sweeps.store import metric_value
 
@@ -341,3 +342,25 @@ def test_a_whole_run_with_its_link_stage_on_a_cluster_equals_the_serial_run(bloc
     assert spread.summary == serial.summary
     for name, table in serial.tables.items():
         pd.testing.assert_frame_equal(spread.tables[name], table, check_dtype=True, obj=name)
+
+
+def test_a_whole_run_with_its_statistics_and_view_built_on_a_cluster_equals_the_serial_run(
+        blocks_run, client):
+    """``link_stage_on``: the workers also fold their blocks into statistics and views;
+    the driver gets series columns per chunk and joins the blocks at the end."""
+    from satsim.distributed import link_stage_on
+
+    sc, _, _ = blocks_run
+    serial = satsim.run(sc)
+    seen = []
+    spread = satsim.run(sc, link_stage=link_stage_on(client, block_handsets=7),
+                        progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert spread.summary == serial.summary
+    assert sorted(spread.tables) == sorted(serial.tables)
+    for name, table in serial.tables.items():
+        pd.testing.assert_frame_equal(spread.tables[name], table, check_dtype=True,
+                                      check_exact=True, obj=name)
+    steps = len(build(sc).times)
+    assert [d for s, d, t in seen if s == "link"] == [0, 50, 100, steps]
+    with pytest.raises(ValueError, match="not both"):
+        satsim.run(sc, link_stage=link_stage_on(client), link_chunks=lambda inputs: iter(()))

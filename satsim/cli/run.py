@@ -294,18 +294,18 @@ def _check_cluster_options(workers, scheduler) -> None:
 
 
 @contextmanager
-def _link_chunks(workers, scheduler):
-    """The ``link_chunks`` of :func:`satsim.run` for ``--workers`` /
+def _link_stage(workers, scheduler):
+    """The ``link_stage`` of :func:`satsim.run` for ``--workers`` /
     ``--scheduler`` (None: the link stage in this process), the cluster open
     for the run and closed after it."""
     if workers is None and scheduler is None:
         yield None
         return
-    from ..distributed import link_chunks_on
+    from ..distributed import link_stage_on
     from ..sweeps.engine import open_client
 
     with open_client(scheduler=scheduler, workers=workers) as client:
-        yield link_chunks_on(client)
+        yield link_stage_on(client)
 
 
 def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, *,
@@ -316,8 +316,8 @@ def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, 
 
     try:
         with _StageProgress(console, quiet) as progress, readable_warnings(), \
-                _link_chunks(workers, scheduler) as link_chunks:
-            results = run(sc, progress=progress, link_chunks=link_chunks)
+                _link_stage(workers, scheduler) as link_stage:
+            results = run(sc, progress=progress, link_stage=link_stage)
             progress("writing", 0, 1)
             try:
                 results.write(dest, plots=not no_plots)

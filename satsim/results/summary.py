@@ -19,6 +19,7 @@ unserved samples inside the run lasts ``n * step_s``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,20 @@ class GapTracker:
         self.open_start = np.full(n_handsets, -1, dtype=np.int64)
         self.open_edge = np.full(n_handsets, np.nan)
         self.found = []
+
+    @classmethod
+    def joined(cls, parts) -> GapTracker:
+        """The tracker of all handsets from trackers of consecutive handset blocks
+        that saw the same chunks: ``parts`` is ``[(first_handset, tracker), ...]`` in
+        handset order (gaps are per handset: the same table as one tracker of all)."""
+        parts = list(parts)
+        out = cls(0)
+        out.open_start = np.concatenate([g.open_start for _, g in parts])
+        out.open_edge = np.concatenate([g.open_edge for _, g in parts])
+        if all(g.prev_served is not None for _, g in parts) and parts:
+            out.prev_served = np.concatenate([g.prev_served for _, g in parts])
+        out.found = [(f[0] + h0, *f[1:]) for h0, g in parts for f in g.found]
+        return out
 
     def add(self, served: np.ndarray, k0: int, edge_s: np.ndarray | None = None) -> None:
         """Fold in the ``served`` samples ``(nt, nh)`` of steps ``k0 .. k0 + nt - 1``
@@ -133,6 +148,30 @@ class GapTracker:
                              "censored": (s == 0) | (e == n)})
 
 
+class SeriesColumns(NamedTuple):
+    """What the ``timeseries`` table reads of a chunk (:func:`series_columns`)."""
+
+    time_s: np.ndarray  #: (nt,) sample times, seconds since the epoch
+    served: np.ndarray  #: (nt, nh) bool
+    n_visible: np.ndarray  #: (nt, nh) satellites in view
+    dl_sinr_db: np.ndarray  #: (nt, nh) downlink SINR, dB
+
+
+def series_columns(ch) -> SeriesColumns:
+    """The columns of a :class:`satsim.link.LinkChunk` the time series read."""
+    return SeriesColumns(ch.times.offsets_s, ch.served, ch.n_visible, ch.dl_sinr_db)
+
+
+def joined_series(parts: list[SeriesColumns]) -> SeriesColumns:
+    """The series columns of all handsets from those of consecutive handset blocks
+    (same steps), in handset order."""
+    if len(parts) == 1:
+        return parts[0]
+    return SeriesColumns(parts[0].time_s,
+                         *(np.concatenate([getattr(p, name) for p in parts], axis=1)
+                           for name in ("served", "n_visible", "dl_sinr_db")))
+
+
 class LinkStats:
     """Running statistics of the link timeline, fed one chunk at a time.
 
@@ -143,9 +182,16 @@ class LinkStats:
     n_handsets : int
     sample_handsets : numpy.ndarray of int
         Handsets whose whole timeline goes into the ``samples`` table.
+    series : bool
+        Keep the ``timeseries`` table (sums over all handsets per step). A
+        block of a run's handsets (``satsim.distributed.link_stage_on``) keeps
+        only the per-handset parts (:meth:`block_part`); the run's own
+        statistics then take the series from every handset's columns
+        (:meth:`add_series`) and the rest from the blocks (:meth:`absorb`).
     """
 
-    def __init__(self, times, n_handsets: int, sample_handsets: np.ndarray):
+    def __init__(self, times, n_handsets: int, sample_handsets: np.ndarray, *,
+                 series: bool = True):
         nh = n_handsets
         self.times = times
         self.bounds_s = sample_bounds_s(times.offsets_s)
@@ -165,12 +211,14 @@ class LinkStats:
         self.handovers = []
         self.sample_idx = sample_handsets
         self.gaps = GapTracker(nh)
+        self.with_series = series
 
     def add(self, ch) -> None:
         """Fold in one :class:`satsim.link.LinkChunk` (the next in time)."""
         k0, nt = self.steps_done, ch.served.shape[0]
         self._add_per_handset(ch, np.diff(self.bounds_s[k0:k0 + nt + 1]))
-        self._add_series(ch)
+        if self.with_series:
+            self._add_series(series_columns(ch))
         self._add_samples(ch)
         if len(ch.handovers):
             self.handovers.append(ch.handovers)
@@ -210,7 +258,58 @@ class LinkStats:
         self.ul_snr_hist += hists[2]
         self.ul_sinr_hist += hists[3]
 
-    def _add_series(self, ch) -> None:
+    def add_series(self, cols: SeriesColumns) -> None:
+        """Fold in the next chunk's time series only (``cols``: every handset's
+        columns, :func:`series_columns`); the per-handset parts come from the
+        blocks (:meth:`absorb`)."""
+        self._add_series(cols)
+        self.steps_done += cols.served.shape[0]
+
+    # the parts a block of handsets gives the run's statistics (absorb)
+    _BLOCK_SUMS = ("served_s", "visible_s", "visible_sum_s", "sinr_sum", "sinr_n")
+    _BLOCK_COUNTS = ("status_count", "sinr_hist", "snr_hist", "ul_snr_hist", "ul_sinr_hist")
+
+    def block_part(self) -> dict:
+        """What :meth:`absorb` takes from this block's statistics: per-handset sums,
+        counts, samples, handovers and gaps (plain arrays and tables, to send)."""
+        part = {name: getattr(self, name) for name in self._BLOCK_SUMS + self._BLOCK_COUNTS}
+        part.update(steps_done=self.steps_done, samples=self.samples, handovers=self.handovers,
+                    gaps=self.gaps, n_handsets=self.served_s.size)
+        return part
+
+    def absorb(self, parts) -> None:
+        """Take the per-handset statistics from the blocks of this run's handsets,
+        ``parts`` = ``[(first_handset, block.block_part()), ...]`` in handset order,
+        each block having seen every chunk this one saw (:meth:`add_series`): the
+        same arrays and tables as one :class:`LinkStats` fed the whole chunks."""
+        parts = list(parts)
+        h0 = 0
+        for first, part in parts:
+            if first != h0 or part["steps_done"] != self.steps_done:
+                raise ValueError(f"LinkStats.absorb: blocks must cover handsets 0..n - 1 in "
+                                 f"order over the same {self.steps_done} steps")
+            h0 += part["n_handsets"]
+        if h0 != self.served_s.size:
+            raise ValueError(f"LinkStats.absorb: blocks hold {h0} handsets, not "
+                             f"{self.served_s.size}")
+        for name in self._BLOCK_SUMS:
+            setattr(self, name, np.concatenate([p[name] for _, p in parts]))
+        for name in self._BLOCK_COUNTS:
+            setattr(self, name, sum((p[name] for _, p in parts), np.zeros_like(getattr(self, name))))
+        samples = [df.assign(handset=df["handset"] + first)
+                   for first, p in parts for df in p["samples"]]
+        if samples:  # time then handset, as the whole chunks give them
+            self.samples = [pd.concat(samples, ignore_index=True)
+                            .sort_values("time_s", kind="stable", ignore_index=True)]
+        events = [df.assign(handset=df["handset"] + first)
+                  for first, p in parts for df in p["handovers"] if len(df)]
+        if events:  # by time, then handset (a handset's own events keep their order)
+            ho = pd.concat(events, ignore_index=True)
+            order = np.lexsort((ho["handset"].to_numpy(), ho["time_s"].to_numpy()))
+            self.handovers = [ho.iloc[order].reset_index(drop=True)]
+        self.gaps = GapTracker.joined((first, p["gaps"]) for first, p in parts)
+
+    def _add_series(self, ch: SeriesColumns) -> None:
         served, nvis = ch.served, ch.n_visible
         nt, nh = served.shape
         sinr = np.where(served, ch.dl_sinr_db, 0.0).astype(np.float64)
@@ -220,7 +319,7 @@ class LinkStats:
         p10, p50, p90 = _row_percentiles(np.where(served, ch.dl_sinr_db, np.nan), n_served,
                                          (10, 50, 90))
         self.series.append(pd.DataFrame({
-            "time_s": ch.times.offsets_s,
+            "time_s": ch.time_s,
             "mean_visible": nvis.mean(axis=1) if nh else np.zeros(nt),
             "served_fraction": served.mean(axis=1) if nh else np.zeros(nt),
             "visible_fraction": (nvis > 0).mean(axis=1) if nh else np.zeros(nt),

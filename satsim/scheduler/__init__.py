@@ -66,13 +66,14 @@ from .config import (
     SmsConfig,
     VoiceConfig,
 )
-from .coverage_view import CoverageView, Serving
+from .coverage_view import CoverageView, CoverageViewBuilder, Serving
 from .model import SchedulerResult, simulate
 from .resources import BeamResources, GbrPool, RateLimiter, RbPool, next_paging_occasion
 from .sharing import ElasticShare
 
 __all__ = [
-    "AppCallConfig", "BeamConfig", "BeamResources", "CoverageView", "DataConfig", "ElasticShare", "GbrPool",
+    "AppCallConfig", "BeamConfig", "BeamResources", "CoverageView", "CoverageViewBuilder",
+    "DataConfig", "ElasticShare", "GbrPool",
     "RateLimiter", "RbPool", "SchedulerConfig", "SchedulerResult", "Serving", "SmsConfig",
     "VoiceConfig", "next_paging_occasion", "simulate",
 ]

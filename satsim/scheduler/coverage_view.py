@@ -253,79 +253,49 @@ class CoverageView:
         splits runs on its class (module docstring); without it the uplink is
         not read (unconstrained).
         """
-        epoch = []
-        if n_rb is not None:
-            n_rb = checked_n_rb(n_rb)
-
-        def samples():
-            for ch in chunks:
-                epoch.append(ch.times.epoch)
-                ul = None
-                if n_rb is not None:
-                    ul = getattr(ch, "ul_sinr_db", None)
-                    ul = ch.ul_snr_db if ul is None else ul
-                hole = getattr(ch, "hole_start_s", None), getattr(ch, "hole_end_s", None)
-                yield (ch.times.offsets_s, ch.served, ch.serving_sat, ch.serving_beam,
-                       ch.dl_sinr_db, ch.cqi, getattr(ch, "delay_s", None),
-                       getattr(ch, "service_edge_s", None), ul,
-                       None if hole[0] is None or hole[1] is None else hole)
-
-        return cls._from_sample_chunks(samples(), epoch, n_rb)
+        builder = CoverageViewBuilder(n_rb=n_rb)
+        for ch in chunks:
+            builder.add_chunk(ch)
+        return builder.view()
 
     @classmethod
     def _from_sample_chunks(cls, items, epoch, n_rb=None) -> CoverageView:
         """Runs of consecutive chunks of samples ``(times, served, sat, beam, sinr, cqi,
-        delay[, edge[, ul_sinr[, (hole_start, hole_end)]]])``.
-
-        Each chunk's interval bounds need the neighbouring chunks' times
-        (midpoints) and the next chunk's first service edge, so a chunk is
-        processed once the next one is seen. The view has per-run delays only
-        if every chunk gives them; uplink data only with ``n_rb``, and then
-        every chunk must give it.
-        """
-        if n_rb is not None:
-            n_rb = checked_n_rb(n_rb)
-        parts, pending, t_before, nh, t_first = [], None, None, None, None
-        has_delay = True
+        delay[, edge[, ul_sinr[, (hole_start, hole_end)]]])`` (:class:`CoverageViewBuilder`)."""
+        builder = CoverageViewBuilder(n_rb=n_rb)
         for item in items:
-            item = _checked_samples(*item, nh=nh, n_rb=n_rb)
-            has_delay = has_delay and item[6] is not None
-            times = item[0]
-            if pending is None:
-                nh, t_first = item[1].shape[1], times[0]
-            else:
-                if not times[0] > pending[0][-1]:
-                    raise InputError("CoverageView: chunks must follow each other in time")
-                parts.extend(list(r) for r in _runs_of_chunk(
-                    pending, t_before, times[0], _first_row(item[7]), n_rb,
-                    None if item[9] is None else tuple(_first_row(x) for x in item[9])))
-                t_before = pending[0][-1]
-            pending = item
-        if pending is None:
-            raise InputError("CoverageView: no time samples given")
-        t_last = pending[0][-1]
-        if not t_last > t_first:
-            raise InputError("CoverageView: need at least 2 sample times (the view spans "
-                             "from the first to the last)")
-        parts.extend(list(r) for r in _runs_of_chunk(pending, t_before, None, None, n_rb))
-        if parts:
-            # one column at a time, dropping the pieces as they are joined, so
-            # a long run's runs are held about once, not three times
-            cols = []
-            for k in range(_N_RUN_COLUMNS):
-                cols.append(None if parts[0][k] is None
-                            else np.concatenate([p[k] for p in parts]))
-                for p in parts:
-                    p[k] = None
-            del parts
-            runs = _merge_runs(cols)
-        else:  # no handsets
-            runs = [np.empty(0)] * 8 + [None if n_rb is None else np.empty(0)] * 2
-        if isinstance(epoch, list):
-            epoch = epoch[0] if epoch else None
-        return cls(nh, *runs[:7], start_s=float(t_first), end_s=float(t_last), epoch=epoch,
-                   delay_s=runs[7] if has_delay else None, ul_cqi=runs[8],
-                   ul_sinr_db=runs[9], n_rb=n_rb)
+            builder.add(item)
+        return builder.view(epoch)
+
+    @classmethod
+    def joined(cls, views) -> CoverageView:
+        """The view of all handsets from the views of consecutive handset blocks (same
+        span, epoch and uplink band): block ``k``'s handsets are numbered on from block
+        ``k - 1``'s. Runs are per handset, so this is the view of the whole timeline,
+        array for array (how a cluster's workers each build their block's view,
+        ``satsim.distributed.link_stage_on``)."""
+        views = list(views)
+        if not views:
+            raise InputError("CoverageView.joined: no views given")
+        first = views[0]
+        for v in views[1:]:
+            if ((v.start_s, v.end_s, v.epoch, v.n_rb, v.delay_s is None)
+                    != (first.start_s, first.end_s, first.epoch, first.n_rb,
+                        first.delay_s is None)):
+                raise InputError("CoverageView.joined: the views must share their span, epoch, "
+                                 "uplink band and delays (blocks of one run)")
+        h0 = np.cumsum([0] + [v.n_handsets for v in views])
+        handset = np.concatenate([np.repeat(np.arange(v.n_handsets, dtype=np.int64) + h,
+                                            np.diff(v.offsets)) for v, h in zip(views, h0)])
+
+        def cat(name):
+            parts = [getattr(v, name) for v in views]
+            return None if parts[0] is None else np.concatenate(parts)
+
+        return cls(int(h0[-1]), handset, cat("start"), cat("end"), cat("sat"), cat("beam"),
+                   cat("cqi"), cat("sinr_db"), start_s=first.start_s, end_s=first.end_s,
+                   epoch=first.epoch, delay_s=cat("delay_s"), ul_sinr_db=cat("ul_sinr_db"),
+                   n_rb=first.n_rb, ul_cqi=cat("ul_cqi"))
 
     @classmethod
     def always_covered(cls, n_handsets: int, duration_s: float, *, start_s: float = 0.0,
@@ -536,6 +506,95 @@ class CoverageView:
     def __repr__(self) -> str:
         return (f"CoverageView({self.n_handsets} handsets, {self.n_runs} runs, "
                 f"[{self.start_s:g}, {self.end_s:g}) s)")
+
+
+class CoverageViewBuilder:
+    """A :class:`CoverageView` built one chunk of the link timeline at a time.
+
+    ``add_chunk(ch)`` takes the next :class:`satsim.link.LinkChunk` (``add``
+    the same as a samples tuple, :meth:`CoverageView.from_arrays`' arrays);
+    ``view()`` gives the view once every chunk is in. A chunk's runs are made
+    when the next chunk is seen (its interval bounds need the neighbouring
+    chunks' times, and the next chunk's first service edge); runs that continue
+    across a chunk border are joined, so the view equals the one of the
+    concatenated timeline. Only the pending chunk and the runs are held.
+
+    ``n_rb``: the resource blocks of the band the link's uplink SINR is
+    computed over (:meth:`CoverageView.from_link_chunks`). The view has per-run
+    delays only if every chunk gives them; uplink data only with ``n_rb``, and
+    then every chunk must give it.
+    """
+
+    def __init__(self, *, n_rb=None):
+        self.n_rb = None if n_rb is None else checked_n_rb(n_rb)
+        self._parts, self._pending, self._t_before = [], None, None
+        self._nh = self._t_first = self._epoch = None
+        self._has_delay = True
+
+    def add_chunk(self, ch) -> None:
+        """Fold in the next :class:`satsim.link.LinkChunk` (status 0 = served): serving
+        satellite, beam, CQI, downlink SINR, propagation delay, service edges and
+        holes; with ``n_rb``, the uplink SINR (``ul_sinr_db``; a chunk without one
+        gives its ``ul_snr_db``, equal with moving beams)."""
+        if self._nh is None:  # the first chunk's epoch is the view's
+            self._epoch = ch.times.epoch
+        ul = None
+        if self.n_rb is not None:
+            ul = getattr(ch, "ul_sinr_db", None)
+            ul = ch.ul_snr_db if ul is None else ul
+        hole = getattr(ch, "hole_start_s", None), getattr(ch, "hole_end_s", None)
+        self.add((ch.times.offsets_s, ch.served, ch.serving_sat, ch.serving_beam,
+                  ch.dl_sinr_db, ch.cqi, getattr(ch, "delay_s", None),
+                  getattr(ch, "service_edge_s", None), ul,
+                  None if hole[0] is None or hole[1] is None else hole))
+
+    def add(self, item) -> None:
+        """Fold in the next chunk of samples ``(times, served, sat, beam, sinr, cqi,
+        delay[, edge[, ul_sinr[, (hole_start, hole_end)]]])``."""
+        item = _checked_samples(*item, nh=self._nh, n_rb=self.n_rb)
+        self._has_delay = self._has_delay and item[6] is not None
+        times, pending = item[0], self._pending
+        if pending is None:
+            self._nh, self._t_first = item[1].shape[1], times[0]
+        else:
+            if not times[0] > pending[0][-1]:
+                raise InputError("CoverageView: chunks must follow each other in time")
+            self._parts.extend(list(r) for r in _runs_of_chunk(
+                pending, self._t_before, times[0], _first_row(item[7]), self.n_rb,
+                None if item[9] is None else tuple(_first_row(x) for x in item[9])))
+            self._t_before = pending[0][-1]
+        self._pending = item
+
+    def view(self, epoch=None) -> CoverageView:
+        """The view of every chunk added (``epoch``: the scenario epoch, if no chunk
+        gave one). The builder is spent."""
+        pending, parts = self._pending, self._parts
+        if pending is None:
+            raise InputError("CoverageView: no time samples given")
+        t_first, t_last = self._t_first, pending[0][-1]
+        if not t_last > t_first:
+            raise InputError("CoverageView: need at least 2 sample times (the view spans "
+                             "from the first to the last)")
+        parts.extend(list(r) for r in _runs_of_chunk(pending, self._t_before, None, None,
+                                                      self.n_rb))
+        self._pending = self._parts = None
+        if parts:
+            # one column at a time, dropping the pieces as they are joined, so
+            # a long run's runs are held about once, not three times
+            cols = []
+            for k in range(_N_RUN_COLUMNS):
+                cols.append(None if parts[0][k] is None
+                            else np.concatenate([p[k] for p in parts]))
+                for p in parts:
+                    p[k] = None
+            del parts
+            runs = _merge_runs(cols)
+        else:  # no handsets
+            runs = [np.empty(0)] * 8 + [None if self.n_rb is None else np.empty(0)] * 2
+        return CoverageView(self._nh, *runs[:7], start_s=float(t_first), end_s=float(t_last),
+                            epoch=self._epoch if epoch is None else epoch,
+                            delay_s=runs[7] if self._has_delay else None, ul_cqi=runs[8],
+                            ul_sinr_db=runs[9], n_rb=self.n_rb)
 
 
 def per_run(values) -> array | bytes:
