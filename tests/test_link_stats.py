@@ -102,3 +102,32 @@ def test_histogram_bins_follow_the_edges_not_their_spacing():
                        none2, np.zeros(1), none2, none2, e, N_STATUS)[8]
     counted = {int(i): int(c) for i in np.flatnonzero(hists[0]) for c in [hists[0][i]]}
     assert counted == {0: 1, 800: 1, 799: 1, 1999: 3}
+
+
+def test_row_percentiles_by_partition_equal_the_sorted_rows():
+    """The time series' percentiles per step: order statistics placed by
+    np.partition, the same values as sorting every row (NaN where not served,
+    rows of 0, 1 and 2 values, ties, infinities)."""
+    from satsim.results.summary import _row_percentiles, _row_percentiles_sorted
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(5.0, 8.0, (40, 301)).astype(np.float32)
+    x[:, ::7] = np.round(x[:, ::7])  # ties
+    x[3, 5], x[4, 9] = np.inf, -np.inf
+    served = rng.random(x.shape) < 0.8
+    served[0] = False
+    served[1] = False
+    served[1, 17] = True
+    served[2] = False
+    served[2, [4, 250]] = True
+    xs = np.where(served, x, np.nan)
+    n = served.sum(axis=1)
+    qs = (10, 50, 90, 0, 100, 37.5)
+    got, want = _row_percentiles(xs, n, qs), _row_percentiles_sorted(xs, n, qs)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert np.isnan(got[0][0]) and got[1][1] == x[1, 17]
+    assert got[1][2] == np.float64(x[2, 4]) + (np.float64(x[2, 250]) - x[2, 4]) * 0.5 \
+        or got[1][2] == np.float64(x[2, 250]) + (np.float64(x[2, 4]) - x[2, 250]) * 0.5
+    empty = _row_percentiles(np.empty((3, 0)), np.zeros(3, int), (50,))
+    assert np.isnan(empty[0]).all()

@@ -18,6 +18,7 @@ unserved samples inside the run lasts ``n * step_s``.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -521,7 +522,28 @@ def _add_services(summary: dict, tables: dict, sched, services) -> None:
 
 def _row_percentiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
     """Percentiles ``qs`` of each row of ``x`` over its ``n`` finite values (NaN
-    elsewhere; linear interpolation as numpy's default); NaN for empty rows."""
+    elsewhere; linear interpolation as numpy's default); NaN for empty rows.
+
+    Each row needs only the order statistics either side of each percentile's
+    position: ``np.partition`` places those (NaN last, as a sort does) without
+    sorting the row, the same values as a sort (:func:`_row_percentiles_sorted`,
+    the tests' reference) at about half its time for 100,000 handsets."""
+    x = np.asarray(x, dtype=np.float64)
+    out = [np.full(x.shape[0], np.nan) for _ in qs]
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as the sorted form gives
+        for r in np.flatnonzero(n > 0) if x.shape[1] else ():
+            last = int(n[r]) - 1
+            pos = [q / 100.0 * last for q in qs]
+            lo = [math.floor(p) for p in pos]
+            hi = [min(k + 1, last) for k in lo]
+            row = np.partition(x[r], sorted(set(lo + hi)))
+            for i, p in enumerate(pos):
+                out[i][r] = row[lo[i]] + (row[hi[i]] - row[lo[i]]) * (p - lo[i])
+    return out
+
+
+def _row_percentiles_sorted(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
+    """:func:`_row_percentiles` by sorting every row (the reference)."""
     x = np.sort(np.asarray(x, dtype=np.float64), axis=1)  # NaN sort last
     rows = np.arange(x.shape[0])
     last = np.maximum(n - 1, 0)
@@ -533,7 +555,8 @@ def _row_percentiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
         if x.shape[1] == 0:
             out.append(np.full(x.shape[0], np.nan))
             continue
-        v = x[rows, lo] + (x[rows, hi] - x[rows, lo]) * (pos - lo)
+        with np.errstate(invalid="ignore"):
+            v = x[rows, lo] + (x[rows, hi] - x[rows, lo]) * (pos - lo)
         out.append(np.where(n > 0, v, np.nan))
     return out
 
