@@ -70,7 +70,7 @@ class GapTracker:
         out = cls(0)
         out.open_start = np.concatenate([g.open_start for _, g in parts])
         out.open_edge = np.concatenate([g.open_edge for _, g in parts])
-        if all(g.prev_served is not None for _, g in parts) and parts:
+        if parts and all(g.prev_served is not None for _, g in parts):
             out.prev_served = np.concatenate([g.prev_served for _, g in parts])
         out.found = [(f[0] + h0, *f[1:]) for h0, g in parts for f in g.found]
         return out
@@ -296,7 +296,10 @@ class LinkStats:
         for name in self._BLOCK_SUMS:
             setattr(self, name, np.concatenate([p[name] for _, p in parts]))
         for name in self._BLOCK_COUNTS:
-            setattr(self, name, sum((p[name] for _, p in parts), np.zeros_like(getattr(self, name))))
+            total = np.zeros_like(getattr(self, name))
+            for _, p in parts:
+                total += p[name]
+            setattr(self, name, total)
         samples = [df.assign(handset=df["handset"] + first)
                    for first, p in parts for df in p["samples"]]
         if samples:  # time then handset, as the whole chunks give them
