@@ -187,13 +187,14 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
 @click.option("--force", is_flag=True,
               help="Run even if the memory estimate exceeds the machine's available memory.")
 @click.option("--workers", type=int, default=None,
-              help="Compute the link stage in handset blocks on a local Dask cluster of this "
-                   "many worker processes, 1 thread each (same results)  [default: in this "
-                   "process].")
+              help="Compute the link stage, with its running statistics and coverage view, in "
+                   "handset blocks on a local Dask cluster of this many worker processes, 1 "
+                   "thread each (same results)  [default: in this process].")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Compute the link stage in handset blocks on a running Dask cluster, e.g. "
-                   "tcp://10.0.0.5:8786 (same results; workers need satsim and any "
-                   "constellation file at the same path).")
+              help="Compute the link stage, with its running statistics and coverage view, in "
+                   "handset blocks on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (same "
+                   "results; workers need satsim and any constellation file at the same "
+                   "path).")
 def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_json, force,
                 workers, scheduler):
     """Run a scenario end to end and write a results folder.
