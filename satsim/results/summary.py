@@ -18,7 +18,6 @@ unserved samples inside the run lasts ``n * step_s``.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -527,26 +526,10 @@ def _row_percentiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
     """Percentiles ``qs`` of each row of ``x`` over its ``n`` finite values (NaN
     elsewhere; linear interpolation as numpy's default); NaN for empty rows.
 
-    Each row needs only the order statistics either side of each percentile's
-    position: ``np.partition`` places those (NaN last, as a sort does) without
-    sorting the row, the same values as a sort (:func:`_row_percentiles_sorted`,
-    the tests' reference) at about half its time for 100,000 handsets."""
-    x = np.asarray(x, dtype=np.float64)
-    out = [np.full(x.shape[0], np.nan) for _ in qs]
-    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as the sorted form gives
-        for r in np.flatnonzero(n > 0) if x.shape[1] else ():
-            last = int(n[r]) - 1
-            pos = [q / 100.0 * last for q in qs]
-            lo = [math.floor(p) for p in pos]
-            hi = [min(k + 1, last) for k in lo]
-            row = np.partition(x[r], sorted(set(lo + hi)))
-            for i, p in enumerate(pos):
-                out[i][r] = row[lo[i]] + (row[hi[i]] - row[lo[i]]) * (p - lo[i])
-    return out
-
-
-def _row_percentiles_sorted(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
-    """:func:`_row_percentiles` by sorting every row (the reference)."""
+    One sort of every row at once (NaN sort last). ``np.partition`` of each
+    row's two order statistics per percentile gives the same values but, one
+    call per row, was slower at every size measured (120 x 100,000: 16.5 vs 7.8
+    ns per value; 360 x 2,958: 17.3 vs 5.7)."""
     x = np.sort(np.asarray(x, dtype=np.float64), axis=1)  # NaN sort last
     rows = np.arange(x.shape[0])
     last = np.maximum(n - 1, 0)
@@ -558,7 +541,7 @@ def _row_percentiles_sorted(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray
         if x.shape[1] == 0:
             out.append(np.full(x.shape[0], np.nan))
             continue
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN
             v = x[rows, lo] + (x[rows, hi] - x[rows, lo]) * (pos - lo)
         out.append(np.where(n > 0, v, np.nan))
     return out

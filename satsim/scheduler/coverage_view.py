@@ -190,6 +190,7 @@ class CoverageView:
         self.cover_end = _block_end(end, touch)
         self.serve_end = _block_end(end, same_beam)
         self._off = self.offsets.tolist()
+        self._ul_capacity_bps = None  # ul_capacity_bps(), made on first use
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -443,14 +444,13 @@ class CoverageView:
         data (:attr:`has_uplink`)."""
         if not self.has_uplink:
             raise InputError("ul_capacity_bps: the view has no uplink data (build it with n_rb)")
-        cap = self.__dict__.get("_ul_capacity_bps")
-        if cap is None:
+        if self._ul_capacity_bps is None:
             from .uplink import capacity_bps
 
             cap = capacity_bps(self.ul_sinr_db, self.n_rb)
             cap.flags.writeable = False
             self._ul_capacity_bps = cap
-        return cap
+        return self._ul_capacity_bps
 
     def touching(self) -> np.ndarray:
         """``t[j]``: run ``j + 1`` continues run ``j`` without a break (same handset,
@@ -566,8 +566,9 @@ class CoverageViewBuilder:
         self._pending = item
 
     def view(self, epoch=None) -> CoverageView:
-        """The view of every chunk added (``epoch``: the scenario epoch, if no chunk
-        gave one). The builder is spent."""
+        """The view of every chunk added; ``epoch`` (the scenario epoch) in place of
+        the first chunk's, e.g. for samples given to :meth:`add`, which carry none.
+        The builder is spent."""
         pending, parts = self._pending, self._parts
         if pending is None:
             raise InputError("CoverageView: no time samples given")

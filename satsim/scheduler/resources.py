@@ -393,9 +393,12 @@ class Beams:
         cap = self.n_rb * span
         idle_pool, idle_limiter = RbPool(self.n_rb), RateLimiter(math.inf)
         idle_voice = GbrPool(self.n_rb)  # what a pool never made reads as
-        uls = [b._ul or idle_pool for b in rows]
-        dls = [b._dl or idle_pool for b in rows]
-        voices = [b._voice or idle_voice for b in rows]
+        def made(pool, idle):
+            return idle if pool is None else pool
+
+        uls = [made(b._ul, idle_pool) for b in rows]
+        dls = [made(b._dl, idle_pool) for b in rows]
+        voices = [made(b._voice, idle_voice) for b in rows]
         ul = np.array([p.busy_rb_s for p in uls], dtype=np.float64)
         dl = np.array([p.busy_rb_s for p in dls], dtype=np.float64)
         voice = np.array([p.busy_rb_s(self.end_s) for p in voices], dtype=np.float64)
@@ -410,9 +413,9 @@ class Beams:
             "dl_utilisation": dl / cap,
             "ul_transfers": np.array([p.grants for p in uls], dtype=np.int64),
             "dl_transfers": np.array([p.grants for p in dls], dtype=np.int64),
-            "rach_grants": np.array([(b._rach or idle_limiter).grants for b in rows],
+            "rach_grants": np.array([made(b._rach, idle_limiter).grants for b in rows],
                                     dtype=np.int64),
-            "pages": np.array([(b._paging or idle_limiter).grants for b in rows],
+            "pages": np.array([made(b._paging, idle_limiter).grants for b in rows],
                               dtype=np.int64),
             "voice_rb_s": voice,
             "voice_utilisation": voice / cap,
