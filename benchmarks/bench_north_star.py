@@ -352,14 +352,17 @@ def _worker_usage(reset: bool = False) -> dict:
 def job_cluster(spec):
     """The slice with its whole link stage in handset blocks on a Dask LocalCluster
     (``satsim.run(..., link_stage=link_stage_on(client))``, one block per worker:
-    each worker also folds its block into statistics and coverage-view runs), timed
-    from the driver: the time it waits for the workers, joins the blocks' series
-    columns and folds them into the time series, joins the blocks' statistics and
-    views at the end, then the scheduler and summary, which the driver alone runs;
-    each worker's CPU time and peak memory."""
-    from satsim import distributed, runner
+    each worker also folds its block into statistics and coverage-view runs) and its
+    services in parts whose handsets share no beam, one per worker
+    (``scheduler=scheduler_on(client)``), timed from the driver: the time it waits
+    for the workers, joins the blocks' series columns and folds them into the time
+    series, joins the blocks' statistics and views at the end, splits the view into
+    the scheduler's parts and joins their results (its CPU time while the workers
+    simulate), then the summary; each worker's CPU time and peak memory."""
+    from satsim import distributed
     from satsim import run as satsim_run
     from satsim.results import summary
+    from satsim.scheduler import parts
     from satsim.scheduler.coverage_view import CoverageView
     from satsim.sweeps.engine import open_client
 
@@ -370,7 +373,8 @@ def job_cluster(spec):
         start_s = time.perf_counter() - t0
         nworkers = len(client.scheduler_info(n_workers=-1)["workers"])
         t0 = time.perf_counter()
-        satsim_run(warm, link_stage=distributed.link_stage_on(client))  # numba caches, all
+        satsim_run(warm, link_stage=distributed.link_stage_on(client),  # numba caches, all
+                   scheduler=distributed.scheduler_on(client))
         warm_s = time.perf_counter() - t0
 
         probe, links = _Probe(), {"merged_bytes": 0, "chunks": 0}
@@ -389,12 +393,17 @@ def job_cluster(spec):
         probe.wrap(summary.LinkStats, "absorb", "absorb")
         probe.wrap(CoverageView, "joined", "view_join", after=view_size)
         probe.wrap(distributed, "link_stage_dask", "link_stage")
-        probe.wrap(runner, "simulate", "scheduler")
+        probe.wrap(parts, "simulate_parts", "scheduler")
+        probe.wrap(parts, "split_handsets", "sched_split")
+        probe.wrap(CoverageView, "of_handsets", "sched_views")
+        probe.wrap(parts, "joined", "sched_join")
+        from satsim import runner
         probe.wrap(runner, "summarize", "summary")
 
         before = client.run(_worker_usage, True)
         results, m = _measured(
-            lambda: satsim_run(sc, link_stage=distributed.link_stage_on(client)), probe)
+            lambda: satsim_run(sc, link_stage=distributed.link_stage_on(client),
+                               scheduler=distributed.scheduler_on(client)), probe)
         wall, cpu, base, peak, hwm_reset = m
         after = client.run(_worker_usage)
     workers = {w: {"cpu_s": after[w]["cpu_s"] - before[w]["cpu_s"],
@@ -545,9 +554,12 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
     hs = c["handsets"] * c["steps"]
     pr = c["probe_s"]
     stage = pr.get("link_stage", 0.0)
+    # the scheduler's parts run on the workers: the driver's share is its CPU meanwhile
+    # (splitting the view, sending the parts, joining the results)
+    pcpu = c.get("probe_cpu_s", {})
     driver = {"series_join": pr.get("merge", 0.0), "time_series": pr.get("link_stats", 0.0),
               "stats_join": pr.get("absorb", 0.0), "view_join": pr.get("view_join", 0.0),
-              "scheduler": pr.get("scheduler", 0.0), "summary": pr.get("summary", 0.0)}
+              "scheduler": pcpu.get("scheduler", 0.0), "summary": pr.get("summary", 0.0)}
     wait = max(0.0, stage - driver["series_join"] - driver["time_series"]
                - driver["stats_join"] - driver["view_join"])
     own = sum(driver.values())
@@ -565,6 +577,12 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
             note=", ".join(f"{k} {_ns(c, v):.0f}" for k, v in driver.items())
             + f" ns; the target day: {own / hs * TARGET_HANDSETS * TARGET_STEPS:.0f} s on the "
               "driver whatever the workers (no cluster divides it)")
+    sec.add("cluster_scheduler_ns", "  scheduler in parts on the workers, wall", _ns(c, pr.get(
+            "scheduler", 0.0)), "ns", note="the driver's CPU in it: " + ", ".join(
+            f"{k} {_ns(c, pcpu.get(k, 0.0)):.0f}" for k in ("sched_split", "sched_views",
+                                                            "sched_join", "scheduler"))
+            + " ns (split, part views, join, all); the serial run's scheduler "
+              f"{_ns(r, r['probe_s'].get('scheduler', 0.0)):.0f} ns")
     sec.add("cluster_worker_cpu_ns", "  workers' CPU, ns per handset-step (all workers)",
             _ns(c, wcpu), "ns",
             note=f"{wcpu:.1f} s; the target day: {wcpu / hs * TARGET_HANDSETS * TARGET_STEPS:.0f} "

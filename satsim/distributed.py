@@ -344,3 +344,40 @@ def link_stage_on(client, block_handsets: int | None = None):
     def link_stage(inputs, progress=None):
         return link_stage_dask(inputs, client, progress, block_handsets=block_handsets)
     return link_stage
+
+
+# =============================================================================
+# the scheduler in parts on the workers
+# =============================================================================
+def map_parts_on(client):
+    """``map_parts(fn, args)`` for :func:`satsim.scheduler.parts.simulate_parts`:
+    each ``fn(*a)`` on a worker (round robin), its arguments scattered to that
+    worker first (a part's view is large), the results in order."""
+    def map_parts(fn, args):
+        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+        if not workers:
+            raise InputError("the Dask cluster has no workers")
+        futures = []
+        try:
+            for i, a in enumerate(args):
+                where = [workers[i % len(workers)]]
+                data = client.scatter(list(a), workers=where, direct=True)
+                futures.extend(data)
+                futures.append(client.submit(fn, *data, workers=where, pure=False))
+            return client.gather(futures[len(args[0])::len(args[0]) + 1])
+        finally:
+            client.cancel(futures)
+    return map_parts
+
+
+def scheduler_on(client, n_parts: int | None = None):
+    """``scheduler(view, config, seed)`` for ``satsim.run``: the run's services in
+    independent parts (handsets that share no beam,
+    :mod:`satsim.scheduler.parts`), one or more per worker of ``client`` (default
+    ``n_parts``: the number of workers); the same result as in process."""
+    from .scheduler.parts import simulate_parts
+
+    def scheduler(view, config, seed):
+        n = n_parts or max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        return simulate_parts(view, config, seed, n_parts=n, map_parts=map_parts_on(client))
+    return scheduler

@@ -36,7 +36,8 @@ Progress = Callable[[str, float, float], None]
 
 def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
         out: str | Path | None = None, overwrite: bool = False,
-        progress: Progress | None = None, link_chunks=None, link_stage=None) -> Results:
+        progress: Progress | None = None, link_chunks=None, link_stage=None,
+        scheduler=None) -> Results:
     """Run a scenario end to end.
 
     Parameters
@@ -63,6 +64,11 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         link_stage_on(client)``, whose workers also build the statistics and
         the view of their handset blocks (same results). Not with
         ``link_chunks``.
+    scheduler : callable, optional
+        ``scheduler(view, config, seed)`` -> ``SchedulerResult``, in place of
+        ``satsim.scheduler.simulate``; e.g. ``satsim.distributed.
+        scheduler_on(client)`` runs the services in independent parts
+        (handsets sharing no beam) on a Dask cluster (same results).
 
     Returns
     -------
@@ -87,7 +93,7 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         # computed elsewhere: the stage's parts are not timed here (as with link_chunks)
         timings.update(propagation=0.0, geometry=0.0, link_kernel=0.0,
                        link=time.perf_counter() - t1)
-    sched = _services(view, inputs, report, timings)
+    sched = _services(view, inputs, report, timings, scheduler or simulate)
     summary, tables = summarize(inputs, stats, sched)
     timings["total"] = time.perf_counter() - t0
     results = Results(summary=summary, tables=tables, scenario_yaml=scenario_yaml(scenario),
@@ -147,13 +153,14 @@ def _link_stage(inputs, link_chunks, report: Progress,
     return stats, view
 
 
-def _services(view: CoverageView, inputs, report: Progress, timings: dict):
-    """The scheduler's result over ``view``, or None when no service is on."""
+def _services(view: CoverageView, inputs, report: Progress, timings: dict, scheduler):
+    """The scheduler's result over ``view`` (``scheduler``: ``simulate`` or the
+    caller's), or None when no service is on."""
     t2 = time.perf_counter()
     sched = None
     if inputs.services:
         report("scheduler", 0, 1)
-        sched = simulate(view, inputs.scheduler, seed=inputs.scenario.seed)
+        sched = scheduler(view, inputs.scheduler, inputs.scenario.seed)
         report("scheduler", 1, 1)
     timings["scheduler"] = time.perf_counter() - t2
     return sched

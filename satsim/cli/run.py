@@ -188,13 +188,13 @@ def summary_table(summary: dict, wall_s: float | None = None, out: Path | None =
               help="Run even if the memory estimate exceeds the machine's available memory.")
 @click.option("--workers", type=int, default=None,
               help="Compute the link stage, with its running statistics and coverage view, in "
-                   "handset blocks on a local Dask cluster of this many worker processes, 1 "
-                   "thread each (same results)  [default: in this process].")
+                   "handset blocks, and the services in parts whose handsets share no beam, "
+                   "on a local Dask cluster of this many worker processes, 1 thread each "
+                   "(same results)  [default: in this process].")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Compute the link stage, with its running statistics and coverage view, in "
-                   "handset blocks on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (same "
-                   "results; workers need satsim and any constellation file at the same "
-                   "path).")
+              help="Compute the link stage and the services as --workers does, on a running "
+                   "Dask cluster, e.g. tcp://10.0.0.5:8786 (same results; workers need satsim "
+                   "and any constellation file at the same path).")
 def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_json, force,
                 workers, scheduler):
     """Run a scenario end to end and write a results folder.
@@ -295,18 +295,19 @@ def _check_cluster_options(workers, scheduler) -> None:
 
 
 @contextmanager
-def _link_stage(workers, scheduler):
-    """The ``link_stage`` of :func:`satsim.run` for ``--workers`` /
-    ``--scheduler`` (None: the link stage in this process), the cluster open
-    for the run and closed after it."""
+def _on_cluster(workers, scheduler):
+    """The ``link_stage`` and ``scheduler`` of :func:`satsim.run` for ``--workers`` /
+    ``--scheduler`` (None, None: both in this process), the cluster open for the
+    run and closed after it: the link stage in handset blocks, the services in
+    parts that share no beam."""
     if workers is None and scheduler is None:
-        yield None
+        yield None, None
         return
-    from ..distributed import link_stage_on
+    from ..distributed import link_stage_on, scheduler_on
     from ..sweeps.engine import open_client
 
     with open_client(scheduler=scheduler, workers=workers) as client:
-        yield link_stage_on(client)
+        yield link_stage_on(client), scheduler_on(client)
 
 
 def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, *,
@@ -317,8 +318,8 @@ def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, 
 
     try:
         with _StageProgress(console, quiet) as progress, readable_warnings(), \
-                _link_stage(workers, scheduler) as link_stage:
-            results = run(sc, progress=progress, link_stage=link_stage)
+                _on_cluster(workers, scheduler) as (link_stage, services):
+            results = run(sc, progress=progress, link_stage=link_stage, scheduler=services)
             progress("writing", 0, 1)
             try:
                 results.write(dest, plots=not no_plots)

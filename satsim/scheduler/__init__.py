@@ -35,7 +35,8 @@ aborts), ``app_call`` (calls from an app over data: a real-time flow on the
 data share, degraded time, mouth-to-ear delay), ``sharing`` (processor
 sharing of a beam among data sessions and app calls),
 ``arrivals`` (Poisson traffic, daily profile, the source process that
-releases it), ``config`` (the settings), ``model`` (``simulate``, results). Design notes:
+releases it), ``config`` (the settings), ``model`` (``simulate``, results), ``parts``
+(a run split exactly into parts whose handsets share no beam). Design notes:
 
 * **Processes are plain generators** ``f(env, ctx, i)`` and sleep with one
   timeout to the next instant that matters: the end of a gap or of a beam's

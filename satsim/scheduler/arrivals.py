@@ -29,8 +29,11 @@ epoch).
 from __future__ import annotations
 
 from datetime import datetime
+from heapq import heappush
 
 import numpy as np
+import simpy
+from simpy.events import NORMAL
 
 from ..streams import stream
 
@@ -111,10 +114,32 @@ def handset_draws(seed: int, name: str, handset: np.ndarray, n_handsets: int,
     return np.concatenate(marks) if marks else np.empty(0)
 
 
+class Environment(simpy.Environment):
+    """SimPy's environment with timeouts at absolute instants (:meth:`timeout_at`).
+
+    SimPy fires a timeout at ``now + delay``; ``now + (t - now)`` can miss
+    ``t`` by a unit in the last place, and no delay reaches some ``t`` at all
+    (the sum rounds half to even), so when an instant is reached would depend
+    on the event that scheduled it. At an absolute instant a process runs at
+    the same time whatever else is simulated beside it, which is what lets
+    :mod:`satsim.scheduler.parts` split a run exactly."""
+
+    def timeout_at(self, t: float):
+        """An event that fires at ``t`` (> ``now``) exactly, as a timeout would."""
+        event = simpy.Event(self)
+        event._ok, event._value = True, None
+        heappush(self._queue, (t, NORMAL, next(self._eid), event))
+        return event
+
+
 def at(env, t: float):
-    """A timeout that fires at time ``t`` (never a negative delay from round-off)."""
-    d = t - env.now
-    return env.timeout(d if d > 0.0 else 0.0)
+    """A timeout that fires at time ``t`` (now if ``t`` is past): exactly at ``t`` in
+    an :class:`Environment`, at SimPy's ``now + (t - now)`` in a plain one."""
+    now = env.now
+    if not t > now:
+        return env.timeout(0.0)
+    timeout_at = getattr(env, "timeout_at", None)
+    return env.timeout(t - now) if timeout_at is None else timeout_at(t)
 
 
 def release(env, ctx, process):

@@ -298,6 +298,35 @@ class CoverageView:
                    epoch=first.epoch, delay_s=cat("delay_s"), ul_sinr_db=cat("ul_sinr_db"),
                    n_rb=first.n_rb, ul_cqi=cat("ul_cqi"))
 
+    def of_handsets(self, handsets) -> CoverageView:
+        """The view of ``handsets`` only (increasing indices of this view's handsets):
+        their runs as they are here, cover and serve ends included (they never
+        cross handsets), with the same numbering, span and uplink data; the other
+        handsets have no runs. A part of a run (:mod:`satsim.scheduler.parts`)."""
+        h = np.asarray(handsets)
+        if h.ndim != 1 or (h.size and (h.dtype.kind not in "iu" or h.min() < 0
+                                       or h.max() >= self.n_handsets
+                                       or np.any(np.diff(h) <= 0))):
+            raise InputError(f"CoverageView.of_handsets: handsets must be increasing indices "
+                             f"in 0..{self.n_handsets - 1}")
+        h = h.astype(np.int64)
+        counts = np.diff(self.offsets)[h]
+        first = np.cumsum(counts) - counts  # where each handset's runs start in the part
+        idx = np.repeat(self.offsets[h] - first, counts) + np.arange(int(counts.sum()))
+        part = object.__new__(type(self))
+        part.__dict__.update(self.__dict__)  # span, epoch, band
+        per_handset = np.zeros(self.n_handsets, dtype=np.int64)
+        per_handset[h] = counts
+        part.offsets = np.zeros(self.n_handsets + 1, dtype=np.int64)
+        np.cumsum(per_handset, out=part.offsets[1:])
+        for name in ("start", "end", "cover_end", "serve_end", "sat", "beam", "cqi", "sinr_db",
+                     "delay_s", "ul_cqi", "ul_sinr_db"):
+            a = getattr(self, name)
+            setattr(part, name, None if a is None else a[idx])
+        part._off = part.offsets.tolist()
+        part._ul_capacity_bps = None
+        return part
+
     @classmethod
     def always_covered(cls, n_handsets: int, duration_s: float, *, start_s: float = 0.0,
                        n_beams: int = 1, sat: int = 0, sinr_db: float = 10.0,

@@ -70,7 +70,7 @@ from .app_call import (
     app_calls_table,
 )
 from .app_call import REASONS as APP_CALL_REASONS
-from .arrivals import handset_arrivals, release, seconds_since_midnight
+from .arrivals import Environment, handset_arrivals, release, seconds_since_midnight
 from .config import SchedulerConfig
 from .coverage_view import CoverageView
 from .data import DIRECTIONS as DATA_DIRECTIONS
@@ -642,9 +642,11 @@ def _shared_beams(env: simpy.Environment, view: CoverageView,
 
 
 def _start_services(env: simpy.Environment, view: CoverageView, beams: Beams,
-                    config: SchedulerConfig, seed: int, day0_s: float, given: dict) -> dict:
+                    config: SchedulerConfig, seed: int, day0_s: float, given: dict,
+                    keep=None) -> dict:
     """Start the optional services that are on: each one's arrivals (drawn, or the
-    user's table from ``given``), its context and its source process in ``env``.
+    user's table from ``given``; only the handsets ``keep`` marks, if given), its
+    context and its source process in ``env``.
 
     Returns the contexts by service name (``"voice"``, ``"data"``, ``"app_call"``).
     """
@@ -656,9 +658,31 @@ def _start_services(env: simpy.Environment, view: CoverageView, beams: Beams,
         table = given[service.table]
         drawn = (service.draw(seed, view, cfg, day0_s) if table is None
                  else service.explicit(table, service.table, service.quantity, view))
-        contexts[service.name] = service.context(view, beams, cfg, *_by_time(*drawn))
+        contexts[service.name] = service.context(view, beams, cfg,
+                                                 *_kept(keep, *_by_time(*drawn)))
         env.process(release(env, contexts[service.name], service.process))
     return contexts
+
+
+def _kept(keep, handset, *columns):
+    """The arrivals ``(handset, *columns)`` of the handsets ``keep`` marks (all if None)."""
+    if keep is None:
+        return (handset, *columns)
+    mask = keep[handset]
+    return (handset[mask], *(c[mask] for c in columns))
+
+
+def _handset_mask(handsets, view: CoverageView):
+    """``handsets`` (indices of the view's handsets) as a boolean mask, or None."""
+    if handsets is None:
+        return None
+    h = np.asarray(handsets)
+    if h.ndim != 1 or (h.size and (h.dtype.kind not in "iu" or h.min() < 0
+                                   or h.max() >= view.n_handsets)):
+        raise InputError(f"handsets must be a 1-D array of indices in 0..{view.n_handsets - 1}")
+    keep = np.zeros(view.n_handsets, dtype=bool)
+    keep[h] = True
+    return keep
 
 
 def _events_table(ctx: SmsContext, view: CoverageView, direction, handset,
@@ -697,7 +721,8 @@ def _service_tables(contexts: dict, config: SchedulerConfig) -> dict:
 
 
 def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: int = 0, *,
-             arrivals=None, calls=None, sessions=None, app_calls=None) -> SchedulerResult:
+             arrivals=None, calls=None, sessions=None, app_calls=None,
+             handsets=None) -> SchedulerResult:
     """Run the scheduler over ``view`` and return its events and summary.
 
     Parameters
@@ -722,6 +747,10 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     app_calls : mapping or DataFrame, optional
         Explicit app call attempts instead of the Poisson ones (needs
         ``config.app_call``): columns ``handset``, ``t_arrival_s``, ``holding_s``.
+    handsets : array of int, optional
+        Only the traffic of these handsets (drawn as in the whole run, then
+        kept): one part of a run whose other handsets share no beam with them
+        (:mod:`satsim.scheduler.parts`).
 
     Returns
     -------
@@ -730,14 +759,16 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     given = {"calls": calls, "sessions": sessions, "app_calls": app_calls}
     config, seed = _checked_arguments(view, config, seed, given)
     day0_s = seconds_since_midnight(view.epoch)
+    keep = _handset_mask(handsets, view)
     direction, handset, t_arrival = _sms_arrivals(view, config.sms, seed, day0_s, arrivals)
+    handset, direction, t_arrival = _kept(keep, handset, direction, t_arrival)
 
-    env = simpy.Environment(initial_time=view.start_s)  # env.now: seconds since the epoch
+    env = Environment(initial_time=view.start_s)  # env.now: seconds since the epoch
     beams = _shared_beams(env, view, config)
     sms_ctx = SmsContext(view, beams, config.sms, config.beams, seed,
                          direction, handset, t_arrival)
     env.process(release(env, sms_ctx, sms_message))
-    contexts = _start_services(env, view, beams, config, seed, day0_s, given)
+    contexts = _start_services(env, view, beams, config, seed, day0_s, given, keep)
 
     env.run(until=view.end_s)
     for name in ("data", "app_call"):  # the sessions and calls still in a beam's share
