@@ -42,6 +42,12 @@ Either way the merged chunks equal :func:`satsim.link.iter_link_chunks`'s
   taken over all handsets) and, at the end, the blocks' statistics and views,
   which it joins. Same statistics, tables and view as in process
   (tests/test_cli_run.py, tests/test_distributed_stage.py).
+
+* :func:`scheduler_on`: the services over the joined view, in parts whose
+  handsets share no beam (:mod:`satsim.scheduler.parts`), one part per worker
+  by default, each part's view scattered to its worker; the driver splits the
+  view and joins the parts' tables. Same result as ``simulate`` of the whole
+  view (tests/test_scheduler_parts.py; tests/test_cli_run.py on a cluster).
 """
 
 from __future__ import annotations
