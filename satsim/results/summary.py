@@ -526,11 +526,15 @@ def _row_percentiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
     """Percentiles ``qs`` of each row of ``x`` over its ``n`` finite values (NaN
     elsewhere; linear interpolation as numpy's default); NaN for empty rows.
 
-    One sort of every row at once (NaN sort last). ``np.partition`` of each
-    row's two order statistics per percentile gives the same values but, one
-    call per row, was slower at every size measured (120 x 100,000: 16.5 vs 7.8
-    ns per value; 360 x 2,958: 17.3 vs 5.7)."""
-    x = np.sort(np.asarray(x, dtype=np.float64), axis=1)  # NaN sort last
+    One sort of every row at once (NaN sort last), in the values' own float
+    type (float32 SINR sorts in 3.3 ns per value against 7.7 as float64 at 120
+    x 100,000; the order and the order statistics are the same), the
+    interpolation in float64. ``np.partition`` of each row's two order
+    statistics per percentile gives the same values but, one call per row, was
+    slower at every size measured (120 x 100,000: 16.5 vs 7.8 ns per value; 360
+    x 2,958: 17.3 vs 5.7)."""
+    x = np.asarray(x)
+    x = np.sort(x if x.dtype.kind == "f" else x.astype(np.float64), axis=1)  # NaN sort last
     rows = np.arange(x.shape[0])
     last = np.maximum(n - 1, 0)
     out = []
@@ -541,8 +545,10 @@ def _row_percentiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
         if x.shape[1] == 0:
             out.append(np.full(x.shape[0], np.nan))
             continue
+        a = x[rows, lo].astype(np.float64)
+        b = x[rows, hi].astype(np.float64)
         with np.errstate(invalid="ignore"):  # inf - inf: NaN
-            v = x[rows, lo] + (x[rows, hi] - x[rows, lo]) * (pos - lo)
+            v = a + (b - a) * (pos - lo)
         out.append(np.where(n > 0, v, np.nan))
     return out
 
