@@ -363,16 +363,16 @@ def map_parts_on(client):
         workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
         if not workers:
             raise InputError("the Dask cluster has no workers")
-        futures = []
+        scattered, results = [], []
         try:
             for i, a in enumerate(args):
                 where = [workers[i % len(workers)]]
                 data = client.scatter(list(a), workers=where, direct=True)
-                futures.extend(data)
-                futures.append(client.submit(fn, *data, workers=where, pure=False))
-            return client.gather(futures[len(args[0])::len(args[0]) + 1])
+                scattered.extend(data)
+                results.append(client.submit(fn, *data, workers=where, pure=False))
+            return client.gather(results)
         finally:
-            client.cancel(futures)
+            client.cancel(results + scattered)
     return map_parts
 
 

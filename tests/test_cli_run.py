@@ -259,18 +259,28 @@ def test_interrupted_run_leaves_no_results(tmp_path):
 def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypatch):
     """``--workers 2``: the link stage in handset blocks on two worker processes, each
     also building its handsets' statistics and coverage-view runs
-    (satsim.distributed.link_stage_on); the results folder's summary and every table
+    (satsim.distributed.link_stage_on), and the services in parts on them
+    (satsim.distributed.scheduler_on); the results folder's summary and every table
     are those of the run in this process."""
     from satsim import distributed
 
-    blocks = []
-    stage_on = distributed.link_stage_on
+    blocks, parts = [], []
+    stage_on, map_on = distributed.link_stage_on, distributed.map_parts_on
 
     def spy(client, block_handsets=None):   # the stage ran on the cluster's workers
         blocks.append(len(client.scheduler_info(n_workers=-1)["workers"]))
         return stage_on(client, block_handsets)
 
+    def map_spy(client):                    # and the scheduler's parts too
+        run = map_on(client)
+
+        def map_parts(fn, args):
+            parts.append(len(args))
+            return run(fn, args)
+        return map_parts
+
     monkeypatch.setattr(distributed, "link_stage_on", spy)
+    monkeypatch.setattr(distributed, "map_parts_on", map_spy)
     args = ["run", *SHORT, *FEW_HANDSETS, "--set", "services.voice.enabled=true",
             "--set", "run.sample_handsets=5", "--no-plots", "-q", "--json"]
     here = invoke(*args, "--out", tmp_path / "here")
@@ -278,7 +288,7 @@ def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypa
     threads_env = os.environ.get("NUMBA_NUM_THREADS")
     spread = invoke(*args, "--out", tmp_path / "spread", "--workers", 2)
     assert here.exit_code == 0 and spread.exit_code == 0, spread.output
-    assert blocks == [2]
+    assert blocks == [2] and parts == [2]
     # the workers' 1 thread is theirs: this process' numba setting is left as it was
     assert os.environ.get("NUMBA_NUM_THREADS") == threads_env
     assert json.loads(spread.stdout) == json.loads(here.stdout)
