@@ -350,15 +350,14 @@ def _worker_usage(reset: bool = False) -> dict:
 
 
 def job_cluster(spec):
-    """The slice with its whole link stage in handset blocks on a Dask LocalCluster
-    (``satsim.run(..., link_stage=link_stage_on(client))``, one block per worker:
-    each worker also folds its block into statistics and coverage-view runs) and its
-    services in parts whose handsets share no beam, one per worker
-    (``scheduler=scheduler_on(client)``), timed from the driver: the time it waits
-    for the workers, joins the blocks' series columns and folds them into the time
-    series, joins the blocks' statistics and views at the end, splits the view into
-    the scheduler's parts and joins their results (its CPU time while the workers
-    simulate), then the summary; each worker's CPU time and peak memory."""
+    """The slice on a Dask LocalCluster as ``satsim run --workers`` runs it
+    (``satsim.distributed.on_cluster``): the link stage in handset blocks of whole
+    cells, one per worker, each worker also folding its block into statistics and
+    coverage-view runs and then running its block's services. Timed from the
+    driver: the time it waits for the workers, joins the blocks' series columns and
+    folds them into the time series, joins the blocks' statistics, checks that the
+    blocks share no beam and joins their services' tables (its CPU time while the
+    workers simulate), then the summary; each worker's CPU time and peak memory."""
     from satsim import distributed
     from satsim import run as satsim_run
     from satsim.results import summary
@@ -373,8 +372,8 @@ def job_cluster(spec):
         start_s = time.perf_counter() - t0
         nworkers = len(client.scheduler_info(n_workers=-1)["workers"])
         t0 = time.perf_counter()
-        satsim_run(warm, link_stage=distributed.link_stage_on(client),  # numba caches, all
-                   scheduler=distributed.scheduler_on(client))
+        stage, services = distributed.on_cluster(client)
+        satsim_run(warm, link_stage=stage, scheduler=services)  # numba caches, all
         warm_s = time.perf_counter() - t0
 
         probe, links = _Probe(), {"merged_bytes": 0, "chunks": 0}
@@ -393,17 +392,22 @@ def job_cluster(spec):
         probe.wrap(summary.LinkStats, "absorb", "absorb")
         probe.wrap(CoverageView, "joined", "view_join", after=view_size)
         probe.wrap(distributed, "link_stage_dask", "link_stage")
-        probe.wrap(parts, "simulate_parts", "scheduler")
-        probe.wrap(parts, "split_handsets", "sched_split")
-        probe.wrap(CoverageView, "of_handsets", "sched_views")
+        probe.wrap(distributed.BlockViews, "simulate", "scheduler")
+        probe.wrap(distributed.BlockViews, "separable", "sched_check")
         probe.wrap(parts, "joined", "sched_join")
         from satsim import runner
         probe.wrap(runner, "summarize", "summary")
 
         before = client.run(_worker_usage, True)
-        results, m = _measured(
-            lambda: satsim_run(sc, link_stage=distributed.link_stage_on(client),
-                               scheduler=distributed.scheduler_on(client)), probe)
+        stage, services = distributed.on_cluster(client)
+        ran = []
+
+        def services_noted(view, config, seed):  # where the services ran: blocks or parts
+            out = services(view, config, seed)
+            ran.append(getattr(view, "ran", None))
+            return out
+        results, m = _measured(lambda: satsim_run(sc, link_stage=stage,
+                                                  scheduler=services_noted), probe)
         wall, cpu, base, peak, hwm_reset = m
         after = client.run(_worker_usage)
     workers = {w: {"cpu_s": after[w]["cpu_s"] - before[w]["cpu_s"],
@@ -420,6 +424,7 @@ def job_cluster(spec):
         "probe_missing": probe.missing, "workers": workers,
         "merged_bytes": links["merged_bytes"], "chunks": links["chunks"],
         "view_runs": links.get("view_runs"), "view_mib": links.get("view_mib"),
+        "services_ran": ran,
         "rss_baseline_mib": base, "rss_peak_mib": peak, "rss_added_mib": peak - base,
         "peak_method": "VmHWM reset after warm-up" if hwm_reset else "whole process",
         "summary": {k: summ.get(k) for k in ("coverage", "link", "sms", "voice", "data",
@@ -577,11 +582,12 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
             note=", ".join(f"{k} {_ns(c, v):.0f}" for k, v in driver.items())
             + f" ns; the target day: {own / hs * TARGET_HANDSETS * TARGET_STEPS:.0f} s on the "
               "driver whatever the workers (no cluster divides it)")
-    sec.add("cluster_scheduler_ns", "  scheduler in parts on the workers, wall", _ns(c, pr.get(
-            "scheduler", 0.0)), "ns", note="the driver's CPU in it: " + ", ".join(
-            f"{k} {_ns(c, pcpu.get(k, 0.0)):.0f}" for k in ("sched_split", "sched_views",
-                                                            "sched_join", "scheduler"))
-            + " ns (split, part views, join, all); the serial run's scheduler "
+    sec.add("cluster_scheduler_ns", "  services on the workers, wall", _ns(c, pr.get(
+            "scheduler", 0.0)), "ns", note=f"ran on {', '.join(map(str, c.get('services_ran')))}"
+            "; the driver's CPU in it: " + ", ".join(
+            f"{k} {_ns(c, pcpu.get(k, 0.0)):.0f}" for k in ("sched_check", "sched_join",
+                                                            "scheduler"))
+            + " ns (beams disjoint?, tables joined, all); the serial run's scheduler "
               f"{_ns(r, r['probe_s'].get('scheduler', 0.0)):.0f} ns")
     sec.add("cluster_worker_cpu_ns", "  workers' CPU, ns per handset-step (all workers)",
             _ns(c, wcpu), "ns",
@@ -592,7 +598,8 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
     sec.add("cluster_bytes_per_hs", "  bytes per handset-step the workers send the driver",
             sent / hs, "B",
             note=f"series columns {c['merged_bytes'] / 2**30:.2f} GiB over {c['chunks']} "
-                 f"chunks, the blocks' views {c.get('view_mib') or 0.0:.0f} MiB at the end; "
+                 f"chunks, the blocks' views {c.get('view_mib') or 0.0:.0f} MiB at the end "
+                 "(none when the services ran on the blocks); "
                  f"the target day: {sent / hs * TARGET_HANDSETS * TARGET_STEPS / 2**30:.0f} "
                  "GiB into the driver")
     sec.add("cluster_driver_added_mib", "  driver peak memory added", c["rss_added_mib"], "MiB",

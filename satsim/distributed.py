@@ -232,18 +232,46 @@ def iter_link_chunks_dask(scenario, client, *, block_handsets: int | None = None
         client.cancel(futures)
 
 
-def _place_actors(client, actor, scenario, n_handsets: int, block_handsets: int | None):
-    """``(blocks, futures)``: one ``actor(scenario, block)`` per handset block
-    (default: the handsets split evenly over the workers), round robin on them."""
+def _workers(client) -> list:
+    """The cluster's workers (InputError if it has none)."""
     workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
     if not workers:
         raise InputError("the Dask cluster has no workers")
-    blocks = handset_blocks(n_handsets,
-                            block_handsets or max(1, -(-n_handsets // len(workers))))
+    return workers
+
+
+def _place_actors(client, actor, scenario, n_handsets: int, block_handsets: int | None,
+                  blocks=None):
+    """``(blocks, futures)``: one ``actor(scenario, block)`` per handset block
+    (``blocks``, or by default the handsets split evenly over the workers in
+    consecutive blocks), round robin on the workers."""
+    workers = _workers(client)
+    if blocks is None:
+        blocks = handset_blocks(n_handsets,
+                                block_handsets or max(1, -(-n_handsets // len(workers))))
     futures = [client.submit(actor, scenario, b, actor=True, pure=False,
                              workers=[workers[i % len(workers)]])
                for i, b in enumerate(blocks)]
     return blocks, futures
+
+
+def cell_blocks(inputs, n_blocks: int) -> list[np.ndarray] | None:
+    """Handset blocks closed under cells: every Earth-fixed cell's handsets in one
+    block (whole cells, the most populated first, each to the block with the
+    fewest handsets so far), as increasing handset indices; None without
+    Earth-fixed cells. A cell's handsets share its beams and no other handset
+    does, so each block can run its own services (:class:`BlockViews`)."""
+    cells = prepare_cells_for(inputs.link, inputs.handsets, inputs.constellation)
+    if cells is None:
+        return None
+    if isinstance(n_blocks, bool) or int(n_blocks) != n_blocks or n_blocks < 1:
+        raise InputError(f"the number of blocks must be a whole number >= 1, got {n_blocks!r}")
+    from .scheduler.parts import balanced_bins
+
+    cell = np.asarray(cells.grid.handset_cell, dtype=np.int64)
+    block_of = balanced_bins(np.bincount(cell), int(n_blocks))[cell]
+    blocks = [np.flatnonzero(block_of == k) for k in range(int(n_blocks))]
+    return [b for b in blocks if b.size]
 
 
 def link_chunks_on(client, block_handsets: int | None = None):
@@ -266,16 +294,20 @@ class BlockStageActor(BlockActor):
     (:func:`satsim.results.summary.series_columns`) and, at the end, its
     statistics and view (:meth:`result`)."""
 
-    def _start(self, scenario, inputs, block: slice) -> None:
-        from .results.summary import LinkStats, sample_handsets
+    def _start(self, scenario, inputs, block) -> None:
+        from .results.summary import LinkStats, block_handsets, sample_handsets
         from .scheduler.coverage_view import CoverageViewBuilder
 
         super()._start(scenario, inputs, block)
         nh = len(inputs.handsets)
+        self.n_handsets = nh
+        self.handsets = (np.arange(nh)[block] if isinstance(block, slice)
+                         else block_handsets(block, 0))
         sampled = sample_handsets(nh, scenario.run.sample_handsets)
-        mine = sampled[(sampled >= block.start) & (sampled < block.stop)] - block.start
-        self.stats = LinkStats(inputs.times, block.stop - block.start, mine, series=False)
+        mine = np.flatnonzero(np.isin(self.handsets, sampled))
+        self.stats = LinkStats(inputs.times, self.handsets.size, mine, series=False)
         self.runs = CoverageViewBuilder(n_rb=inputs.link.carrier.beam_n_rb)
+        self._view = None
 
     def next_series(self):
         """The block's next chunk folded in; its series columns, or None after the last."""
@@ -291,10 +323,35 @@ class BlockStageActor(BlockActor):
     def result(self):
         """``(statistics part, view)`` of the block once every chunk is in
         (``LinkStats.block_part``, the block's ``CoverageView``)."""
-        return self.stats.block_part(), self.runs.view()
+        return self.stats.block_part(), self.view()
+
+    def statistics(self) -> dict:
+        """The block's statistics part once every chunk is in (``LinkStats.block_part``)."""
+        return self.stats.block_part()
+
+    def view(self):
+        """The block's ``CoverageView`` (its handsets numbered from 0) once every
+        chunk is in."""
+        if self._view is None:
+            self._view = self.runs.view()
+        return self._view
+
+    def beam_keys(self) -> np.ndarray:
+        """The beams the block's runs use, ``sat x 2^32 + beam``, increasing."""
+        v = self.view()
+        return np.unique(v.sat.astype(np.int64) * 2**32 + v.beam.astype(np.int64))
+
+    def services(self, config, seed: int):
+        """The scheduler's result for the block's handsets alone (a part of the run:
+        :mod:`satsim.scheduler.parts`; exact when no other block uses its beams)."""
+        from .scheduler import simulate
+
+        view = self.view().renumbered(self.handsets, self.n_handsets)
+        return simulate(view, config, seed, handsets=self.handsets)
 
 
-def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None = None):
+def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None = None,
+                    keep_blocks: bool = False):
     """A run's whole link stage on a Dask cluster: ``(stats, view)`` as
     ``satsim.run`` builds them in process (the same arrays and tables).
 
@@ -303,8 +360,9 @@ def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None
     runs; per chunk the driver receives only the series columns of every handset
     (served, satellites in view, downlink SINR: ~6 B per handset-step instead of
     a whole chunk's ~60) and folds them into the run's time series; at the end
-    it joins the blocks' per-handset statistics, tables and views, which are per
-    handset (block ``k``'s handsets follow block ``k - 1``'s).
+    it joins the blocks' per-handset statistics and tables, which are per
+    handset. With Earth-fixed cells the blocks are whole cells
+    (:func:`cell_blocks`), otherwise consecutive handsets.
 
     Parameters
     ----------
@@ -314,7 +372,10 @@ def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None
     progress : callable, optional
         ``progress("link", steps_done, steps)`` after each chunk.
     block_handsets : int, optional
-        Handsets per block (default: split evenly over the workers).
+        Handsets per block (default: one block per worker).
+    keep_blocks : bool
+        Return, in place of the joined view, the :class:`BlockViews` that keep
+        the blocks' views on their actors (for :func:`on_cluster`'s scheduler).
     """
     from .results.summary import LinkStats, joined_series, sample_handsets
     from .scheduler.coverage_view import CoverageView
@@ -324,8 +385,13 @@ def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None
     if age is not None:
         check_epoch_age(inputs.constellation, times, age)
     nh = len(inputs.handsets)
-    blocks, futures = _place_actors(client, BlockStageActor, scenario, nh, block_handsets)
+    n_blocks = (-(-nh // block_handsets) if block_handsets else len(_workers(client)))
+    blocks = cell_blocks(inputs, max(1, n_blocks))
+    blocks, futures = _place_actors(client, BlockStageActor, scenario, nh, block_handsets,
+                                    blocks)
+    indexed = not isinstance(blocks[0], slice)
     stats = LinkStats(times, nh, sample_handsets(nh, scenario.run.sample_handsets))
+    kept = False
     try:
         actors = [f.result() for f in futures]
         pending = [a.next_series() for a in actors]
@@ -334,22 +400,96 @@ def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None
             if parts[0] is None:
                 break
             pending = [a.next_series() for a in actors]  # workers go on meanwhile
-            stats.add_series(joined_series(parts))
+            stats.add_series(joined_series(parts, blocks if indexed else None))
             if progress is not None:
                 progress("link", stats.steps_done, len(times))
+        starts = [b if indexed else b.start for b in blocks]
+        if keep_blocks:
+            stats.absorb(zip(starts, [r.result() for r in [a.statistics() for a in actors]]))
+            kept = True
+            return stats, BlockViews(client, actors, futures, blocks, nh)
         results = [r.result() for r in [a.result() for a in actors]]
     finally:
-        client.cancel(futures)
-    stats.absorb((b.start, part) for b, (part, _) in zip(blocks, results))
-    return stats, CoverageView.joined(view for _, view in results)
+        if not kept:
+            client.cancel(futures)
+    stats.absorb((b, part) for b, (part, _) in zip(starts, results))
+    return stats, CoverageView.joined((view for _, view in results),
+                                      blocks if indexed else None)
 
 
 def link_stage_on(client, block_handsets: int | None = None):
     """``link_stage(inputs, progress)`` for ``satsim.run``: :func:`link_stage_dask`
-    of the run on ``client`` (what ``satsim run --workers / --scheduler`` does)."""
+    of the run on ``client``, the blocks' views joined on the driver."""
     def link_stage(inputs, progress=None):
         return link_stage_dask(inputs, client, progress, block_handsets=block_handsets)
     return link_stage
+
+
+class BlockViews:
+    """The coverage views of a run's handset blocks, left on their actors by
+    :func:`link_stage_dask` (``keep_blocks``): :meth:`simulate` runs the services
+    of each block on its own actor when that is exact (the blocks are whole cells,
+    no beam is used by two blocks, and the configuration can be split:
+    :mod:`satsim.scheduler.parts`), so no view crosses the network; otherwise it
+    joins the views here and runs them in parts (:func:`scheduler_on`)."""
+
+    def __init__(self, client, actors, futures, blocks, n_handsets: int):
+        self.client, self.actors, self.futures = client, actors, futures
+        self.blocks, self.n_handsets = blocks, n_handsets
+        #: Where the last :meth:`simulate` ran the services: "blocks" or "parts".
+        self.ran = None
+
+    def separable(self, config) -> bool:
+        """The blocks' services can run apart, each on its actor, exactly."""
+        from .scheduler.parts import split_reason
+
+        if isinstance(self.blocks[0], slice) or split_reason(config) is not None:
+            return False
+        keys = np.concatenate([f.result() for f in [a.beam_keys() for a in self.actors]])
+        return np.unique(keys).size == keys.size
+
+    def view(self):
+        """The joined view of all handsets (on the driver)."""
+        from .scheduler.coverage_view import CoverageView
+
+        views = [f.result() for f in [a.view() for a in self.actors]]
+        indexed = not isinstance(self.blocks[0], slice)
+        return CoverageView.joined(views, self.blocks if indexed else None)
+
+    def simulate(self, config, seed: int):
+        """The run's ``SchedulerResult``, the same as ``simulate`` of the joined view."""
+        from .scheduler.parts import joined
+
+        if self.separable(config):
+            self.ran = "blocks"
+            return joined([f.result() for f in [a.services(config, seed)
+                                                for a in self.actors]])
+        self.ran = "parts"
+        return scheduler_on(self.client)(self.view(), config, seed)
+
+    def close(self) -> None:
+        """Release the actors."""
+        self.client.cancel(self.futures)
+
+
+def on_cluster(client, block_handsets: int | None = None):
+    """``(link_stage, scheduler)`` for ``satsim.run`` (what ``satsim run --workers
+    / --scheduler`` uses): the link stage in handset blocks on the workers, and
+    the services of each block on its own worker when the blocks share no beam
+    (whole Earth-fixed cells), else in parts over the joined view
+    (:class:`BlockViews`). Same results as in process. Give both to one run."""
+    def link_stage(inputs, progress=None):
+        return link_stage_dask(inputs, client, progress, block_handsets=block_handsets,
+                               keep_blocks=True)
+
+    def scheduler(view, config, seed):
+        if not isinstance(view, BlockViews):
+            return scheduler_on(client)(view, config, seed)
+        try:
+            return view.simulate(config, seed)
+        finally:
+            view.close()
+    return link_stage, scheduler
 
 
 # =============================================================================

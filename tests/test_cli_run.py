@@ -257,30 +257,27 @@ def test_interrupted_run_leaves_no_results(tmp_path):
 
 @pytest.mark.slow
 def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypatch):
-    """``--workers 2``: the link stage in handset blocks on two worker processes, each
-    also building its handsets' statistics and coverage-view runs
-    (satsim.distributed.link_stage_on), and the services in parts on them
-    (satsim.distributed.scheduler_on); the results folder's summary and every table
-    are those of the run in this process."""
+    """``--workers 2``: the link stage in handset blocks of whole cells on two worker
+    processes, each also building its handsets' statistics and coverage-view runs,
+    then running its handsets' services (satsim.distributed.on_cluster); the
+    results folder's summary and every table are those of the run in this
+    process."""
     from satsim import distributed
 
-    blocks, parts = [], []
-    stage_on, map_on = distributed.link_stage_on, distributed.map_parts_on
+    blocks, ran = [], []
+    cluster_on, simulate_blocks = distributed.on_cluster, distributed.BlockViews.simulate
 
     def spy(client, block_handsets=None):   # the stage ran on the cluster's workers
         blocks.append(len(client.scheduler_info(n_workers=-1)["workers"]))
-        return stage_on(client, block_handsets)
+        return cluster_on(client, block_handsets)
 
-    def map_spy(client):                    # and the scheduler's parts too
-        run = map_on(client)
+    def simulate_spy(self, config, seed):   # and the services on the blocks' actors
+        out = simulate_blocks(self, config, seed)
+        ran.append((self.ran, len(self.blocks)))
+        return out
 
-        def map_parts(fn, args):
-            parts.append(len(args))
-            return run(fn, args)
-        return map_parts
-
-    monkeypatch.setattr(distributed, "link_stage_on", spy)
-    monkeypatch.setattr(distributed, "map_parts_on", map_spy)
+    monkeypatch.setattr(distributed, "on_cluster", spy)
+    monkeypatch.setattr(distributed.BlockViews, "simulate", simulate_spy)
     args = ["run", *SHORT, *FEW_HANDSETS, "--set", "services.voice.enabled=true",
             "--set", "run.sample_handsets=5", "--no-plots", "-q", "--json"]
     here = invoke(*args, "--out", tmp_path / "here")
@@ -288,7 +285,7 @@ def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypa
     threads_env = os.environ.get("NUMBA_NUM_THREADS")
     spread = invoke(*args, "--out", tmp_path / "spread", "--workers", 2)
     assert here.exit_code == 0 and spread.exit_code == 0, spread.output
-    assert blocks == [2] and parts == [2]
+    assert blocks == [2] and ran == [("blocks", 2)]
     # the workers' 1 thread is theirs: this process' numba setting is left as it was
     assert os.environ.get("NUMBA_NUM_THREADS") == threads_env
     assert json.loads(spread.stdout) == json.loads(here.stdout)

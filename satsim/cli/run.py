@@ -298,16 +298,17 @@ def _check_cluster_options(workers, scheduler) -> None:
 def _on_cluster(workers, scheduler):
     """The ``link_stage`` and ``scheduler`` of :func:`satsim.run` for ``--workers`` /
     ``--scheduler`` (None, None: both in this process), the cluster open for the
-    run and closed after it: the link stage in handset blocks, the services in
-    parts that share no beam."""
+    run and closed after it: the link stage in handset blocks, the services of
+    each block on its worker when the blocks share no beam, else in parts
+    (``satsim.distributed.on_cluster``)."""
     if workers is None and scheduler is None:
         yield None, None
         return
-    from ..distributed import link_stage_on, scheduler_on
+    from ..distributed import on_cluster
     from ..sweeps.engine import open_client
 
     with open_client(scheduler=scheduler, workers=workers) as client:
-        yield link_stage_on(client), scheduler_on(client)
+        yield on_cluster(client)
 
 
 def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, *,

@@ -62,16 +62,22 @@ class GapTracker:
 
     @classmethod
     def joined(cls, parts) -> GapTracker:
-        """The tracker of all handsets from trackers of consecutive handset blocks
-        that saw the same chunks: ``parts`` is ``[(first_handset, tracker), ...]`` in
-        handset order (gaps are per handset: the same table as one tracker of all)."""
-        parts = list(parts)
-        out = cls(0)
-        out.open_start = np.concatenate([g.open_start for _, g in parts])
-        out.open_edge = np.concatenate([g.open_edge for _, g in parts])
+        """The tracker of all handsets from trackers of handset blocks that saw the
+        same chunks: ``parts`` is ``[(block, tracker), ...]``, ``block`` the block's
+        first handset (consecutive blocks, in handset order) or its handsets
+        (:func:`block_handsets`; the blocks covering every handset once). Gaps are per
+        handset: the same table as one tracker of all."""
+        parts = [(block_handsets(b, g.open_start.size), g) for b, g in parts]
+        n = sum(idx.size for idx, _ in parts)
+        out = cls(n)
+        for idx, g in parts:
+            out.open_start[idx] = g.open_start
+            out.open_edge[idx] = g.open_edge
         if parts and all(g.prev_served is not None for _, g in parts):
-            out.prev_served = np.concatenate([g.prev_served for _, g in parts])
-        out.found = [(f[0] + h0, *f[1:]) for h0, g in parts for f in g.found]
+            out.prev_served = np.empty(n, dtype=bool)
+            for idx, g in parts:
+                out.prev_served[idx] = g.prev_served
+        out.found = [(idx[f[0]], *f[1:]) for idx, g in parts for f in g.found]
         return out
 
     def add(self, served: np.ndarray, k0: int, edge_s: np.ndarray | None = None) -> None:
@@ -162,14 +168,34 @@ def series_columns(ch) -> SeriesColumns:
     return SeriesColumns(ch.times.offsets_s, ch.served, ch.n_visible, ch.dl_sinr_db)
 
 
-def joined_series(parts: list[SeriesColumns]) -> SeriesColumns:
-    """The series columns of all handsets from those of consecutive handset blocks
-    (same steps), in handset order."""
-    if len(parts) == 1:
+def block_handsets(block, n: int) -> np.ndarray:
+    """The handsets of a block: ``block`` is its first handset (then its ``n``
+    handsets follow it) or already their indices."""
+    if np.ndim(block) == 0:
+        return np.arange(int(block), int(block) + n, dtype=np.int64)
+    return np.asarray(block, dtype=np.int64)
+
+
+def joined_series(parts: list[SeriesColumns], blocks=None) -> SeriesColumns:
+    """The series columns of all handsets from those of handset blocks (same
+    steps): consecutive blocks in handset order, or, with ``blocks`` (each
+    block's handsets, together every handset once), put back in handset order."""
+    if len(parts) == 1 and blocks is None:
         return parts[0]
-    return SeriesColumns(parts[0].time_s,
-                         *(np.concatenate([getattr(p, name) for p in parts], axis=1)
-                           for name in ("served", "n_visible", "dl_sinr_db")))
+    names = ("served", "n_visible", "dl_sinr_db")
+    if blocks is None:
+        return SeriesColumns(parts[0].time_s,
+                             *(np.concatenate([getattr(p, name) for p in parts], axis=1)
+                               for name in names))
+    nh = sum(len(b) for b in blocks)
+    out = []
+    for name in names:
+        first = getattr(parts[0], name)
+        a = np.empty((first.shape[0], nh), dtype=first.dtype)
+        for p, b in zip(parts, blocks):
+            a[:, b] = getattr(p, name)
+        out.append(a)
+    return SeriesColumns(parts[0].time_s, *out)
 
 
 class LinkStats:
@@ -279,38 +305,50 @@ class LinkStats:
 
     def absorb(self, parts) -> None:
         """Take the per-handset statistics from the blocks of this run's handsets,
-        ``parts`` = ``[(first_handset, block.block_part()), ...]`` in handset order,
-        each block having seen every chunk this one saw (:meth:`add_series`): the
-        same arrays and tables as one :class:`LinkStats` fed the whole chunks."""
-        parts = list(parts)
-        h0 = 0
-        for first, part in parts:
-            if first != h0 or part["steps_done"] != self.steps_done:
-                raise ValueError(f"LinkStats.absorb: blocks must cover handsets 0..n - 1 in "
-                                 f"order over the same {self.steps_done} steps")
-            h0 += part["n_handsets"]
-        if h0 != self.served_s.size:
-            raise ValueError(f"LinkStats.absorb: blocks hold {h0} handsets, not "
-                             f"{self.served_s.size}")
+        ``parts`` = ``[(block, block_stats.block_part()), ...]``, ``block`` the block's
+        first handset (consecutive blocks in handset order) or its handsets (blocks
+        of any handsets, together every handset once), each block having seen every
+        chunk this one saw (:meth:`add_series`): the same arrays and tables as one
+        :class:`LinkStats` fed the whole chunks."""
+        nh = self.served_s.size
+        parts = [(block_handsets(b, p["n_handsets"]), p) for b, p in parts]
+        seen = np.zeros(nh, dtype=np.int64)
+        for idx, part in parts:
+            if idx.size != part["n_handsets"] or (idx.size and (idx.min() < 0
+                                                                or idx.max() >= nh)):
+                seen[:] = 0
+                break
+            np.add.at(seen, idx, 1)
+        if not np.all(seen == 1):
+            raise ValueError(f"LinkStats.absorb: the blocks must cover handsets 0..{nh - 1}, "
+                             f"each once")
+        if any(part["steps_done"] != self.steps_done for _, part in parts):
+            raise ValueError(f"LinkStats.absorb: every block must have seen the same "
+                             f"{self.steps_done} steps")
         for name in self._BLOCK_SUMS:
-            setattr(self, name, np.concatenate([p[name] for _, p in parts]))
+            first = parts[0][1][name]
+            whole = np.empty((nh, *first.shape[1:]), dtype=first.dtype)
+            for idx, p in parts:
+                whole[idx] = p[name]
+            setattr(self, name, whole)
         for name in self._BLOCK_COUNTS:
             total = np.zeros_like(getattr(self, name))
             for _, p in parts:
                 total += p[name]
             setattr(self, name, total)
-        samples = [df.assign(handset=df["handset"] + first)
-                   for first, p in parts for df in p["samples"]]
+        samples = [df.assign(handset=idx[df["handset"].to_numpy()])
+                   for idx, p in parts for df in p["samples"]]
         if samples:  # time then handset, as the whole chunks give them
-            self.samples = [pd.concat(samples, ignore_index=True)
-                            .sort_values("time_s", kind="stable", ignore_index=True)]
-        events = [df.assign(handset=df["handset"] + first)
-                  for first, p in parts for df in p["handovers"] if len(df)]
+            sa = pd.concat(samples, ignore_index=True)
+            order = np.lexsort((sa["handset"].to_numpy(), sa["time_s"].to_numpy()))
+            self.samples = [sa.iloc[order].reset_index(drop=True)]
+        events = [df.assign(handset=idx[df["handset"].to_numpy()])
+                  for idx, p in parts for df in p["handovers"] if len(df)]
         if events:  # by time, then handset (a handset's own events keep their order)
             ho = pd.concat(events, ignore_index=True)
             order = np.lexsort((ho["handset"].to_numpy(), ho["time_s"].to_numpy()))
             self.handovers = [ho.iloc[order].reset_index(drop=True)]
-        self.gaps = GapTracker.joined((first, p["gaps"]) for first, p in parts)
+        self.gaps = GapTracker.joined((idx, p["gaps"]) for idx, p in parts)
 
     def _add_series(self, ch: SeriesColumns) -> None:
         served, nvis = ch.served, ch.n_visible

@@ -269,13 +269,17 @@ class CoverageView:
         return builder.view(epoch)
 
     @classmethod
-    def joined(cls, views) -> CoverageView:
-        """The view of all handsets from the views of consecutive handset blocks (same
-        span, epoch and uplink band): block ``k``'s handsets are numbered on from block
-        ``k - 1``'s. Runs are per handset, so this is the view of the whole timeline,
-        array for array (how a cluster's workers each build their block's view,
-        ``satsim.distributed.link_stage_on``)."""
+    def joined(cls, views, blocks=None) -> CoverageView:
+        """The view of all handsets from the views of handset blocks (same span, epoch
+        and uplink band): consecutive blocks, block ``k``'s handsets numbered on from
+        block ``k - 1``'s, or, with ``blocks``, each view's handsets ``blocks[k]``
+        (increasing indices; together every handset once). Runs are per handset, so
+        this is the view of the whole timeline, array for array (how a cluster's
+        workers each build their block's view, ``satsim.distributed.link_stage_on``)."""
         views = list(views)
+        if blocks is not None:
+            n = sum(len(b) for b in blocks)
+            views = [v.renumbered(b, n) for v, b in zip(views, blocks)]
         if not views:
             raise InputError("CoverageView.joined: no views given")
         first = views[0]
@@ -285,18 +289,48 @@ class CoverageView:
                         first.delay_s is None)):
                 raise InputError("CoverageView.joined: the views must share their span, epoch, "
                                  "uplink band and delays (blocks of one run)")
-        h0 = np.cumsum([0] + [v.n_handsets for v in views])
-        handset = np.concatenate([np.repeat(np.arange(v.n_handsets, dtype=np.int64) + h,
-                                            np.diff(v.offsets)) for v, h in zip(views, h0)])
+        if blocks is None:
+            h0 = np.cumsum([0] + [v.n_handsets for v in views])
+            n_handsets = int(h0[-1])
+            handset = np.concatenate([np.repeat(np.arange(v.n_handsets, dtype=np.int64) + h,
+                                                np.diff(v.offsets))
+                                      for v, h in zip(views, h0)])
+            order = slice(None)
+        else:  # each view numbers all handsets and holds its blocks' runs
+            n_handsets = views[0].n_handsets
+            handset = np.concatenate([np.repeat(np.arange(n_handsets, dtype=np.int64),
+                                                np.diff(v.offsets)) for v in views])
+            order = np.argsort(handset, kind="stable")  # a handset's runs keep their order
+            handset = handset[order]
 
         def cat(name):
             parts = [getattr(v, name) for v in views]
-            return None if parts[0] is None else np.concatenate(parts)
+            return None if parts[0] is None else np.concatenate(parts)[order]
 
-        return cls(int(h0[-1]), handset, cat("start"), cat("end"), cat("sat"), cat("beam"),
+        return cls(n_handsets, handset, cat("start"), cat("end"), cat("sat"), cat("beam"),
                    cat("cqi"), cat("sinr_db"), start_s=first.start_s, end_s=first.end_s,
                    epoch=first.epoch, delay_s=cat("delay_s"), ul_sinr_db=cat("ul_sinr_db"),
                    n_rb=first.n_rb, ul_cqi=cat("ul_cqi"))
+
+    def renumbered(self, handsets, n_handsets: int) -> CoverageView:
+        """This view's runs with its handset ``i`` numbered ``handsets[i]`` (increasing
+        indices) among ``n_handsets``; the others have no runs. A block's view in the
+        run's numbering (what :meth:`of_handsets` would cut out of the whole view)."""
+        h = np.asarray(handsets)
+        if h.shape != (self.n_handsets,) or (h.size and (
+                h.dtype.kind not in "iu" or h.min() < 0 or h.max() >= n_handsets
+                or np.any(np.diff(h) <= 0))):
+            raise InputError(f"CoverageView.renumbered: handsets must be {self.n_handsets} "
+                             f"increasing indices in 0..{n_handsets - 1}")
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)  # the runs, span, epoch and band as they are
+        per_handset = np.zeros(int(n_handsets), dtype=np.int64)
+        per_handset[h.astype(np.int64)] = np.diff(self.offsets)
+        out.n_handsets = int(n_handsets)
+        out.offsets = np.zeros(out.n_handsets + 1, dtype=np.int64)
+        np.cumsum(per_handset, out=out.offsets[1:])
+        out._off = out.offsets.tolist()
+        return out
 
     def of_handsets(self, handsets) -> CoverageView:
         """The view of ``handsets`` only (increasing indices of this view's handsets):

@@ -85,16 +85,22 @@ def split_handsets(view: CoverageView, n_parts: int) -> list[np.ndarray]:
     group = beam_groups(view)
     runs = np.bincount(group, weights=np.diff(view.offsets), minlength=int(group.max()) + 1)
     # ~1 run of weight for a handset without runs: its arrivals are work too
-    weight = runs + np.bincount(group)
-    heap = [(0.0, p) for p in range(int(n_parts))]
-    part_of = np.empty(weight.size, dtype=np.int64)
-    for g in np.argsort(-weight, kind="stable").tolist():
-        load, p = heapq.heappop(heap)
-        part_of[g] = p
-        heapq.heappush(heap, (load + float(weight[g]), p))
-    owner = part_of[group]
+    owner = balanced_bins(runs + np.bincount(group), int(n_parts))[group]
     parts = [np.flatnonzero(owner == p) for p in range(int(n_parts))]
     return [p for p in parts if p.size]
+
+
+def balanced_bins(weight: np.ndarray, n_bins: int) -> np.ndarray:
+    """The bin (0..n_bins-1) of each item: the heaviest first, each to the bin with
+    the least weight so far (ties: the lower bin): longest-processing-time first,
+    within 4/3 of the best split (Graham 1969)."""
+    heap = [(0.0, b) for b in range(n_bins)]
+    bins = np.empty(len(weight), dtype=np.int64)
+    for i in np.argsort(-np.asarray(weight, dtype=np.float64), kind="stable").tolist():
+        load, b = heapq.heappop(heap)
+        bins[i] = b
+        heapq.heappush(heap, (load + float(weight[i]), b))
+    return bins
 
 
 def view_part(view: CoverageView, handsets: np.ndarray) -> CoverageView:
