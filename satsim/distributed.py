@@ -47,7 +47,17 @@ Either way the merged chunks equal :func:`satsim.link.iter_link_chunks`'s
   handsets share no beam (:mod:`satsim.scheduler.parts`), one part per worker
   by default, each part's view scattered to its worker; the driver splits the
   view and joins the parts' tables. Same result as ``simulate`` of the whole
-  view (tests/test_scheduler_parts.py; tests/test_cli_run.py on a cluster).
+  view (tests/test_scheduler_parts.py).
+
+* :func:`on_cluster` (what ``satsim run --workers / --scheduler`` uses): with
+  Earth-fixed cells the link stage's blocks are whole cells
+  (:func:`cell_blocks`), so a block's handsets share no beam with another's,
+  and each block's actor runs its own handsets' services over the view it
+  built (:class:`BlockViews`): no view crosses the network, and the driver only
+  checks that the blocks' beams are disjoint and joins the tables. Otherwise
+  (beams on the satellite, or an SMS option that draws in simulation order) the
+  views are joined on the driver and run as :func:`scheduler_on` does. Same
+  results as in process (tests/test_distributed_stage.py, tests/test_cli_run.py).
 """
 
 from __future__ import annotations
