@@ -267,19 +267,20 @@ def _place_actors(client, actor, scenario, n_handsets: int, block_handsets: int 
 
 def cell_blocks(inputs, n_blocks: int) -> list[np.ndarray] | None:
     """Handset blocks closed under cells: every Earth-fixed cell's handsets in one
-    block (whole cells, the most populated first, each to the block with the
-    fewest handsets so far), as increasing handset indices; None without
-    Earth-fixed cells. A cell's handsets share its beams and no other handset
-    does, so each block can run its own services (:class:`BlockViews`)."""
+    block, as increasing handset indices; None without Earth-fixed cells. The
+    cells are cut in their lattice order (rows of neighbouring cells) into
+    ``n_blocks`` runs of about equal handset counts, so a block is a compact band
+    of the region. A cell's handsets share its beams and no other handset does,
+    so each block can run its own services (:class:`BlockViews`)."""
     cells = prepare_cells_for(inputs.link, inputs.handsets, inputs.constellation)
     if cells is None:
         return None
     if isinstance(n_blocks, bool) or int(n_blocks) != n_blocks or n_blocks < 1:
         raise InputError(f"the number of blocks must be a whole number >= 1, got {n_blocks!r}")
-    from .scheduler.parts import balanced_bins
-
     cell = np.asarray(cells.grid.handset_cell, dtype=np.int64)
-    block_of = balanced_bins(np.bincount(cell), int(n_blocks))[cell]
+    count = np.bincount(cell)
+    # each cell to the block its first handset falls in, counting in cell order
+    block_of = (((np.cumsum(count) - count) * int(n_blocks)) // max(cell.size, 1))[cell]
     blocks = [np.flatnonzero(block_of == k) for k in range(int(n_blocks))]
     return [b for b in blocks if b.size]
 
