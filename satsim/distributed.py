@@ -282,7 +282,7 @@ def cell_blocks(inputs, n_blocks: int) -> list[np.ndarray] | None:
     # each cell to the block its first handset falls in, counting in cell order
     block_of = (((np.cumsum(count) - count) * int(n_blocks)) // max(cell.size, 1))[cell]
     blocks = [np.flatnonzero(block_of == k) for k in range(int(n_blocks))]
-    return [b for b in blocks if b.size]
+    return [b for b in blocks if b.size] or None
 
 
 def link_chunks_on(client, block_handsets: int | None = None):
