@@ -1109,6 +1109,18 @@ def cells_reaching(cell_sat, needed, color, nsat):
 
 
 @njit
+def linked_satellites(offsets, sat, nt, nsat):
+    """``(nt * nsat,)`` uint8: 1 where a satellite is in some handset's links at a
+    step (``offsets``: the CSR of the links over (step, handset), ``sat`` theirs)."""
+    out = np.zeros(nt * nsat, dtype=np.uint8)
+    nh = (offsets.size - 1) // max(nt, 1)
+    for t in range(nt):
+        for k in range(offsets[t * nh], offsets[(t + 1) * nh]):
+            out[t * nsat + sat[k]] = 1
+    return out
+
+
+@njit
 def beam_counts(cell_sat, nsat, color, ncolor):
     """The CSR bounds of the beams :func:`fill_beams` lays out: ``color_offsets``
     ((nt * nsat * ncolor + 1,)) over (step, satellite, colour) of the cells
@@ -1128,14 +1140,17 @@ def beam_counts(cell_sat, nsat, color, ncolor):
 @njit(parallel=True)
 def fill_beams(cell_sat, nsat, color, color_offsets, sat_pos, axes, cell_pos, eirp_ts,
                scan_exponent, activity, cell, beam_color, direction, u, v, inv_r2, scan,
-               eirp_w, interf_w):
+               eirp_w, interf_w, needed):
     """Every active beam of a chunk in one pass per step, as ``cell_engine.
     ActiveBeams`` holds them: row (step, satellite) by row, colour by colour,
     cells ascending (``color_offsets`` from :func:`beam_counts`); its cell,
     colour, pointing (:func:`beam_pointing`), scan factor ``cos^n`` of its
     steering (``sqrt(1 - u0² - v0²)`` clipped to [0, 1]; 1 when ``scan_exponent``
     is 0), EIRP (``eirp_ts`` of its (step, satellite), W, times the scan factor)
-    and interfering power (``activity`` x EIRP)."""
+    and interfering power (``activity`` x EIRP). Only the beams of the (step,
+    satellite)s ``needed`` marks ((nt * nsat,), uint8) are pointed; the others
+    get their cell and colour only, the rest left as the caller allocated it
+    (zeros: a block of handsets reads no satellite outside its links)."""
     nt, ncell = cell_sat.shape
     ncolor = (color_offsets.size - 1) // (nt * nsat)
     for t in prange(nt):
@@ -1149,6 +1164,8 @@ def fill_beams(cell_sat, nsat, color, color_offsets, sat_pos, axes, cell_pos, ei
             fill[i] += 1
             cell[b] = c
             beam_color[b] = color[c]
+            if needed[t * nsat + s] == 0:   # left as allocated (zeros)
+                continue
             ax = axes[s, t]
             d0, d1, d2, rng = _unit_from(sat_pos[s, t], cell_pos[c])
             direction[b, 0], direction[b, 1], direction[b, 2] = d0, d1, d2

@@ -196,13 +196,16 @@ class CellState:
     #: the satellite serving a cell (chosen at its centre) is never missing from
     #: a phone's links (:func:`link_mask_margin_deg`).
     link_mask_margin_deg: float = 0.0
+    #: This state serves a block of the run's handsets (:meth:`for_block`): its
+    #: chunks point only the beams of the satellites in the block's links.
+    block: bool = False
 
-    def for_block(self, block: slice) -> CellState:
-        """The same cells and assignment for a block of the handsets: every block
-        assigns all cells (the same deterministic choice), so blocks merge into
-        exactly the serial result."""
+    def for_block(self, block) -> CellState:
+        """The same cells and assignment for a block of the handsets (a slice or
+        their indices): every block assigns all cells (the same deterministic
+        choice), so blocks merge into exactly the serial result."""
         return dataclasses.replace(self, handset_cell=self.grid.handset_cell[block],
-                                   sat=self.sat.copy())
+                                   sat=self.sat.copy(), block=True)
 
 
 def reevaluations(times_s: np.ndarray, interval_s: float,
@@ -282,7 +285,8 @@ def check_doppler_rate_cells(ephemeris, handsets: Handsets, state: CellState,
 
 def build_beams(config: LinkConfig, cell_sat: np.ndarray, cell_color: np.ndarray,
                 sat_pos: np.ndarray, axes: np.ndarray, cell_pos: np.ndarray,
-                beams_per_sat: np.ndarray | None = None) -> ActiveBeams:
+                beams_per_sat: np.ndarray | None = None,
+                needed: np.ndarray | None = None) -> ActiveBeams:
     """The active beams of a chunk (:class:`ActiveBeams`): one per assigned cell
     of ``cell_sat`` ((nt, ncell), -1 none), pointed at its centre, its EIRP
     :func:`beam_eirp_dbw` (the satellite's power shared by the beams it lights
@@ -290,7 +294,9 @@ def build_beams(config: LinkConfig, cell_sat: np.ndarray, cell_color: np.ndarray
     only some of them) times its scan factor. Two numba passes
     (``_cell_kernels.beam_counts``, ``fill_beams``): the same record as
     :meth:`ActiveBeams.of` from :func:`active_beams` and
-    ``_cell_kernels.beam_pointing`` (tested)."""
+    ``_cell_kernels.beam_pointing`` (tested). ``needed`` ((nt * nsat,) uint8):
+    point only the beams of the satellites it marks, the others zero (a block of
+    handsets' chunk: :func:`serve_cells_chunk`)."""
     nsat = sat_pos.shape[0]
     color = np.ascontiguousarray(cell_color, dtype=np.int64)
     ncolor = int(color.max()) + 1 if color.size else 1
@@ -302,11 +308,15 @@ def build_beams(config: LinkConfig, cell_sat: np.ndarray, cell_color: np.ndarray
     eirp_ts = 10.0 ** (beam_eirp_dbw(config, sharing, np.ones(per_sat.size)) / 10.0)
     nb = int(offsets[-1])
     cell, beam_color = np.empty(nb, dtype=np.int64), np.empty(nb, dtype=np.int64)
-    direction = np.empty((nb, 3))
-    u, v, inv_r2, scan, eirp_w, interf_w = (np.empty(nb) for _ in range(6))
+    # zeros where fill_beams points no beam (not ``needed``); calloc'd pages cost
+    # nothing until written
+    direction = np.zeros((nb, 3))
+    u, v, inv_r2, scan, eirp_w, interf_w = (np.zeros(nb) for _ in range(6))
+    if needed is None:
+        needed = np.ones(cell_sat.shape[0] * nsat, dtype=np.uint8)
     ck.fill_beams(cell_sat, nsat, color, color_offsets, sat_pos, axes, cell_pos, eirp_ts,
                   float(config.payload.scan_loss_exponent), float(config.beams.activity), cell,
-                  beam_color, direction, u, v, inv_r2, scan, eirp_w, interf_w)
+                  beam_color, direction, u, v, inv_r2, scan, eirp_w, interf_w, needed)
     return ActiveBeams(offsets=offsets, cell=cell, eirp_w=eirp_w, color=beam_color,
                        color_offsets=color_offsets, interf_w=interf_w, direction=direction,
                        u=u, v=v, scan_lin=scan, inv_range2_km=inv_r2)
@@ -352,8 +362,13 @@ def serve_cells_chunk(ephemeris, geometry, config: LinkConfig, state: CellState,
                         else assign_cells_chunk(ephemeris, config, state))
     grid = state.grid
     axes = ck.body_axes(ephemeris.position_km, ephemeris.velocity_km_s)
+    nsat = ephemeris.position_km.shape[0]
+    # a block of the run's handsets reads only the satellites in its links: the
+    # other beams are not pointed (every handset of the run reads nearly all)
+    needed = (ck.linked_satellites(geometry.offsets, geometry.sat, cell_sat.shape[0], nsat)
+              if state.block else None)
     beams = build_beams(config, cell_sat, state.color, ephemeris.position_km, axes,
-                        grid.centres.position_km, beams_per_sat)
+                        grid.centres.position_km, beams_per_sat, needed)
     pattern, circ, rect = _pattern_args(config)
     hc = state.handset_cell if handset_cell is None else handset_cell
     ck.serve_cells(geometry, axes,
