@@ -9,7 +9,13 @@ own runs. So two sets of handsets whose runs never touch a common beam do not
 interact at all: simulated apart, each gives exactly the rows it gives in the
 whole run. SimPy orders events of one instant by insertion, and the events of
 one part are inserted in the same relative order whether or not another part's
-are interleaved with them, so even ties resolve the same way.
+are interleaved with them, so even ties resolve the same way; its timeouts go
+to absolute instants (:class:`satsim.scheduler.arrivals.Environment`), so an
+instant does not depend on which event scheduled it. The one process the
+parts share in the whole run is each service's source, which wakes at every
+arrival: a drawn arrival time (continuous) never coincides with another event
+of its part, but an explicit table's could, which is why :func:`simulate_parts`
+takes drawn traffic only.
 
 The parts are unions of the connected components of the graph that links each
 handset to every beam of its runs (:func:`beam_groups`). With the Earth-fixed
