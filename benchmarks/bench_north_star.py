@@ -380,8 +380,8 @@ def job_cluster(spec):
 
         def series_size(cols):
             links["chunks"] += 1
-            links["merged_bytes"] += sum(getattr(cols, n).nbytes
-                                         for n in ("served", "n_visible", "dl_sinr_db"))
+            links["merged_bytes"] += sum(getattr(cols, n).nbytes for n in (
+                "served", "visible", "visible_sum", "sinr_bins", "sinr_special", "sinr_values"))
 
         def view_size(view):
             links["view_runs"] = int(view.n_runs)

@@ -38,9 +38,9 @@ Either way the merged chunks equal :func:`satsim.link.iter_link_chunks`'s
   (what ``satsim run --workers`` does). The blocks' actors also build their
   handsets' running statistics and coverage-view runs, which are per handset,
   so the driver no longer merges whole chunks: it receives each chunk's series
-  columns (served, satellites in view, downlink SINR, for the time series
-  taken over all handsets) and, at the end, the blocks' statistics and views,
-  which it joins. Same statistics, tables and view as in process
+  columns (counts, exact SINR sums and the served SINR values, for the time
+  series taken over all handsets, :func:`satsim.results.summary.joined_series`)
+  and, at the end, the blocks' statistics and views, which it joins. Same statistics, tables and view as in process
   (tests/test_cli_run.py, tests/test_distributed_stage.py).
 
 * :func:`scheduler_on`: the services over the joined view, in parts whose
@@ -368,9 +368,11 @@ def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None
 
     Each actor (one per handset block, round robin on the workers) computes its
     block's chunks and folds them into its own statistics and coverage-view
-    runs; per chunk the driver receives only the series columns of every handset
-    (served, satellites in view, downlink SINR: ~6 B per handset-step instead of
-    a whole chunk's ~60) and folds them into the run's time series; at the end
+    runs; per chunk the driver receives only what the time series need of it
+    (per step: counts, the served SINR's exact sums and its values, ~4 B per
+    handset-step instead of a whole chunk's ~60; added up in any order,
+    :func:`satsim.results.summary.joined_series`) and folds them into the run's
+    time series; at the end
     it joins the blocks' per-handset statistics and tables, which are per
     handset. With Earth-fixed cells the blocks are whole cells
     (:func:`cell_blocks`), otherwise consecutive handsets.
@@ -411,7 +413,7 @@ def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None
             if parts[0] is None:
                 break
             pending = [a.next_series() for a in actors]  # workers go on meanwhile
-            stats.add_series(joined_series(parts, blocks if indexed else None))
+            stats.add_series(joined_series(parts))
             if progress is not None:
                 progress("link", stats.steps_done, len(times))
         starts = [b if indexed else b.start for b in blocks]

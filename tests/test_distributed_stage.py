@@ -46,7 +46,7 @@ def blocked_stage(sc, inputs, blocks):
         parts = [a.next_series() for a in actors]
         if parts[0] is None:
             break
-        stats.add_series(joined_series(parts, blocks if indexed else None))
+        stats.add_series(joined_series(parts))
     results = [a.result() for a in actors]
     stats.absorb((b if indexed else b.start, part) for b, (part, _) in zip(blocks, results))
     return stats, CoverageView.joined((v for _, v in results), blocks if indexed else None), \

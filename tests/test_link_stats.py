@@ -147,3 +147,88 @@ def test_row_percentiles_by_partition_equal_the_sorted_rows():
         or got[1][2] == np.float64(x[2, 250]) + (np.float64(x[2, 4]) - x[2, 250]) * 0.5
     empty = _row_percentiles(np.empty((3, 0)), np.zeros(3, int), (50,))
     assert np.isnan(empty[0]).all()
+
+
+# -- the time series' reduction: exact sums that blocks add up in any order ----------
+def series_chunk(nt, nh, seed):
+    """A chunk's fields the time series read: served flags, satellites in view and a
+    float32 SINR with the hard values planted (tiny, subnormal, large, negative,
+    zero; one step with +inf, one with +inf and -inf)."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    served = rng.random((nt, nh)) < 0.9
+    sinr = rng.normal(3.0, 9.0, (nt, nh)).astype(np.float32)
+    sinr[0, :5] = [1e-30, -3e-39, 1e30, -0.0, 0.0]
+    served[0, :5] = True
+    sinr[1, 7], served[1, 7] = np.inf, True
+    sinr[2, 3], sinr[2, 4], served[2, 3], served[2, 4] = np.inf, -np.inf, True, True
+    nvis = rng.integers(0, 5, (nt, nh)).astype(np.uint8)
+    return SimpleNamespace(served=served, n_visible=nvis, dl_sinr_db=sinr,
+                           times=SimpleNamespace(offsets_s=np.arange(nt, dtype=float)))
+
+
+def test_series_sums_are_exact_and_blocks_add_up_to_the_whole():
+    """Each step's served SINR sum is the exact sum rounded once (Fraction
+    reference), so blocks of handsets in any order give the whole chunk's series
+    bit for bit; the other columns equal numpy's means."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from satsim.results.summary import (
+        LinkStats,
+        _exact_sinr_sums,
+        joined_series,
+        series_columns,
+    )
+
+    nt, nh = 6, 701
+    ch = series_chunk(nt, nh, 3)
+    cols = series_columns(ch)
+    sums = _exact_sinr_sums(cols)
+    for t in range(nt):
+        vals = ch.dl_sinr_db[t][ch.served[t]].astype(np.float64)
+        if not np.all(np.isfinite(vals)):
+            with np.errstate(invalid="ignore"):
+                np.testing.assert_array_equal(sums[t], vals[~np.isfinite(vals)].sum())
+            continue
+        assert sums[t] == float(sum((Fraction(float(v)) for v in vals), Fraction(0)))
+    assert np.isposinf(sums[1]) and np.isnan(sums[2])
+
+    def table(parts):
+        stats = LinkStats(SimpleTimes(nt), nh, np.empty(0, dtype=np.int64))
+        stats.add_series(joined_series(parts))
+        return stats.series[0]
+
+    whole = table([cols])
+    rng = np.random.default_rng(8)
+    order = rng.permutation(nh)
+    blocks = [np.sort(order[:300]), np.sort(order[300:310]), np.sort(order[310:])]
+    parts = []
+    for b in reversed(blocks):  # blocks of any handsets, in any order
+        parts.append(series_columns(SimpleNamespace(
+            served=ch.served[:, b], n_visible=ch.n_visible[:, b], dl_sinr_db=ch.dl_sinr_db[:, b],
+            times=ch.times)))
+    pd.testing.assert_frame_equal(table(parts), whole, check_exact=True)
+    np.testing.assert_array_equal(whole["served_fraction"], ch.served.mean(axis=1))
+    np.testing.assert_array_equal(whole["mean_visible"], ch.n_visible.mean(axis=1))
+    np.testing.assert_array_equal(whole["visible_fraction"], (ch.n_visible > 0).mean(axis=1))
+    finite = [t for t in range(nt) if t not in (1, 2)]
+    with np.errstate(invalid="ignore"):
+        pairwise = np.where(ch.served, ch.dl_sinr_db, 0.0).astype(np.float64).sum(axis=1)
+    np.testing.assert_allclose(whole["mean_sinr_db"].to_numpy()[finite],
+                               (pairwise / ch.served.sum(axis=1))[finite], rtol=1e-12)
+    for t in finite:  # the percentiles: numpy's linear ones of the served values
+        vals = ch.dl_sinr_db[t][ch.served[t]].astype(np.float64)
+        for q in (10, 50, 90):
+            np.testing.assert_allclose(whole[f"p{q}_sinr_db"][t], np.percentile(vals, q),
+                                       rtol=1e-12, atol=1e-12)
+
+
+class SimpleTimes:
+    """The time grid a LinkStats needs for its series alone: ``offsets_s``."""
+
+    def __init__(self, n):
+        self.offsets_s = np.arange(n, dtype=float)

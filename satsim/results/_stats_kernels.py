@@ -154,3 +154,32 @@ def chunk_sums_numpy(status, served_code, w, nvis, dl_sinr, dl_snr, ul_snr, ul_s
             (nvis * wc).sum(axis=0),
             np.where(served, dl_sinr, 0.0).astype(np.float64).sum(axis=0), served.sum(axis=0),
             np.bincount(status.ravel(), minlength=n_status), hists)
+
+
+#: Binary exponents of float32 values as ``math.frexp`` gives them (-148 for the
+#: smallest subnormal .. 128), offset to bin indices 0..SINR_EXPONENT_BINS - 1.
+SINR_EXPONENT_OFFSET = 150
+SINR_EXPONENT_BINS = 280
+
+
+@njit
+def sinr_exponent_sums(sinr, served, bins, special):
+    """The served values of ``sinr`` ((nt, nh) float32, ``served`` bool) summed
+    exactly per step: each finite value ``x = m 2^e`` (``math.frexp``) adds its
+    integer mantissa ``m 2^24`` (exact: a float32 has 24 bits) to ``bins[t, e +
+    SINR_EXPONENT_OFFSET]`` (int64: up to 2^39 values per bin without overflow);
+    non-finite values are added to ``special[t]`` (their sum, inf or NaN, does
+    not depend on the order). Integer sums: the same in any order, so blocks of
+    handsets add up to the whole exactly
+    (:func:`satsim.results.summary.joined_series`)."""
+    nt, nh = sinr.shape
+    for t in range(nt):
+        for h in range(nh):
+            if not served[t, h]:
+                continue
+            x = np.float64(sinr[t, h])
+            if not math.isfinite(x):
+                special[t] += x
+            elif x != 0.0:
+                m, e = math.frexp(x)
+                bins[t, e + SINR_EXPONENT_OFFSET] += np.int64(m * 16777216.0)

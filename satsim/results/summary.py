@@ -27,7 +27,12 @@ import pandas as pd
 from .. import __version__
 from ..link.timeline import SERVED, STATUS_NAMES
 from ..orbits.coverage import sample_bounds_s
-from ._stats_kernels import chunk_sums
+from ._stats_kernels import (
+    SINR_EXPONENT_BINS,
+    SINR_EXPONENT_OFFSET,
+    chunk_sums,
+    sinr_exponent_sums,
+)
 
 #: SINR histogram for the percentiles of the summary: 0.05 dB bins.
 SINR_EDGES_DB = np.arange(-40.0, 60.0001, 0.05)
@@ -155,17 +160,36 @@ class GapTracker:
 
 
 class SeriesColumns(NamedTuple):
-    """What the ``timeseries`` table reads of a chunk (:func:`series_columns`)."""
+    """What the ``timeseries`` table needs of a chunk over a set of handsets
+    (:func:`series_columns`), reduced so that the parts of any handset blocks add
+    up exactly, whatever their order (:func:`joined_series`): per step, counts,
+    the served SINR's exact sum (integer mantissa sums by binary exponent,
+    :func:`._stats_kernels.sinr_exponent_sums`) and the served SINR values
+    themselves (for the percentiles, which do not depend on their order)."""
 
     time_s: np.ndarray  #: (nt,) sample times, seconds since the epoch
-    served: np.ndarray  #: (nt, nh) bool
-    n_visible: np.ndarray  #: (nt, nh) satellites in view
-    dl_sinr_db: np.ndarray  #: (nt, nh) downlink SINR, dB
+    n_handsets: int  #: handsets these columns cover
+    served: np.ndarray  #: (nt,) int64, handsets served
+    visible: np.ndarray  #: (nt,) int64, handsets with a satellite in view
+    visible_sum: np.ndarray  #: (nt,) int64, satellites in view summed over handsets
+    sinr_bins: np.ndarray  #: (nt, SINR_EXPONENT_BINS) int64, exact sums of the served SINR
+    sinr_special: np.ndarray  #: (nt,) float64, sum of the served non-finite SINR (0: none)
+    sinr_values: np.ndarray  #: (sum(served),) float32, served SINR, step after step, dB
 
 
 def series_columns(ch) -> SeriesColumns:
-    """The columns of a :class:`satsim.link.LinkChunk` the time series read."""
-    return SeriesColumns(ch.times.offsets_s, ch.served, ch.n_visible, ch.dl_sinr_db)
+    """The time series' reduction (:class:`SeriesColumns`) of a
+    :class:`satsim.link.LinkChunk`."""
+    served, nvis = ch.served, ch.n_visible
+    nt, nh = served.shape
+    sinr = np.ascontiguousarray(ch.dl_sinr_db, dtype=np.float32)
+    bins = np.zeros((nt, SINR_EXPONENT_BINS), dtype=np.int64)
+    special = np.zeros(nt)
+    sinr_exponent_sums(sinr, np.ascontiguousarray(served), bins, special)
+    return SeriesColumns(np.asarray(ch.times.offsets_s, dtype=np.float64), nh,
+                         served.sum(axis=1, dtype=np.int64),
+                         (nvis > 0).sum(axis=1, dtype=np.int64),
+                         nvis.sum(axis=1, dtype=np.int64), bins, special, sinr[served])
 
 
 def block_handsets(block, n: int) -> np.ndarray:
@@ -176,26 +200,51 @@ def block_handsets(block, n: int) -> np.ndarray:
     return np.asarray(block, dtype=np.int64)
 
 
-def joined_series(parts: list[SeriesColumns], blocks=None) -> SeriesColumns:
-    """The series columns of all handsets from those of handset blocks (same
-    steps): consecutive blocks in handset order, or, with ``blocks`` (each
-    block's handsets, together every handset once), put back in handset order."""
-    if len(parts) == 1 and blocks is None:
+def joined_series(parts: list[SeriesColumns]) -> SeriesColumns:
+    """The series columns of all handsets from those of handset blocks (the same
+    steps; blocks of any handsets, together every handset once): counts and exact
+    sums added, the served SINR values of each step gathered (block after block)."""
+    if len(parts) == 1:
         return parts[0]
-    names = ("served", "n_visible", "dl_sinr_db")
-    if blocks is None:
-        return SeriesColumns(parts[0].time_s,
-                             *(np.concatenate([getattr(p, name) for p in parts], axis=1)
-                               for name in names))
-    nh = sum(len(b) for b in blocks)
-    out = []
-    for name in names:
-        first = getattr(parts[0], name)
-        a = np.empty((first.shape[0], nh), dtype=first.dtype)
-        for p, b in zip(parts, blocks):
-            a[:, b] = getattr(p, name)
-        out.append(a)
-    return SeriesColumns(parts[0].time_s, *out)
+    first = parts[0]
+    nt = first.served.size
+    served = np.sum([p.served for p in parts], axis=0)
+    values = np.empty(int(served.sum()), dtype=np.float32)
+    at = np.concatenate([[0], np.cumsum(served)]).tolist()
+    starts = [np.concatenate([[0], np.cumsum(p.served)]).tolist() for p in parts]
+    for t in range(nt):  # step t's values: each block's slice, one after the other
+        k = at[t]
+        for p, off in zip(parts, starts):
+            a, b = off[t], off[t + 1]
+            values[k:k + b - a] = p.sinr_values[a:b]
+            k += b - a
+    with np.errstate(invalid="ignore"):  # inf + -inf: NaN, as in one block
+        special = np.sum([p.sinr_special for p in parts], axis=0)
+    return SeriesColumns(first.time_s, sum(p.n_handsets for p in parts), served,
+                         np.sum([p.visible for p in parts], axis=0),
+                         np.sum([p.visible_sum for p in parts], axis=0),
+                         np.sum([p.sinr_bins for p in parts], axis=0), special, values)
+
+
+def _exact_sinr_sums(cols: SeriesColumns) -> np.ndarray:
+    """Each step's sum of the served SINR, exact then rounded once to float64
+    (the bins' integer mantissas scaled by their exponents, in Python integers);
+    a step with a non-finite value gets their sum (inf, -inf or NaN)."""
+    out = np.empty(cols.served.size)
+    for t in range(cols.served.size):
+        if cols.sinr_special[t] != 0.0 or np.isnan(cols.sinr_special[t]):
+            out[t] = cols.sinr_special[t]
+            continue
+        row = cols.sinr_bins[t]
+        nz = np.flatnonzero(row)
+        if nz.size == 0:
+            out[t] = 0.0
+            continue
+        lo = int(nz[0])
+        total = sum(int(row[k]) << (int(k) - lo) for k in nz)
+        shift = lo - SINR_EXPONENT_OFFSET - 24  # value = total x 2^shift
+        out[t] = float(total << shift) if shift >= 0 else total / (1 << -shift)
+    return out
 
 
 class LinkStats:
@@ -286,10 +335,13 @@ class LinkStats:
 
     def add_series(self, cols: SeriesColumns) -> None:
         """Fold in the next chunk's time series only (``cols``: every handset's
-        columns, :func:`series_columns`); the per-handset parts come from the
-        blocks (:meth:`absorb`)."""
+        columns, :func:`series_columns`, :func:`joined_series`); the per-handset
+        parts come from the blocks (:meth:`absorb`)."""
+        if cols.n_handsets != self.served_s.size:
+            raise ValueError(f"LinkStats.add_series: columns of {cols.n_handsets} handsets, "
+                             f"not {self.served_s.size}")
         self._add_series(cols)
-        self.steps_done += cols.served.shape[0]
+        self.steps_done += cols.served.size
 
     # the parts a block of handsets gives the run's statistics (absorb)
     _BLOCK_SUMS = ("served_s", "visible_s", "visible_sum_s", "sinr_sum", "sinr_n")
@@ -351,19 +403,24 @@ class LinkStats:
         self.gaps = GapTracker.joined((idx, p["gaps"]) for idx, p in parts)
 
     def _add_series(self, ch: SeriesColumns) -> None:
-        served, nvis = ch.served, ch.n_visible
-        nt, nh = served.shape
-        sinr = np.where(served, ch.dl_sinr_db, 0.0).astype(np.float64)
-        n_served = served.sum(axis=1)
+        """One chunk's rows of the time series: fractions and means over every
+        handset at each step (the counts are exact integers, the SINR sum exact
+        then rounded once: no order of the handsets changes them), the served
+        SINR's percentiles from its values (the order statistics of a set)."""
+        nt, nh, n_served = ch.served.size, ch.n_handsets, ch.served
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean_sinr = np.where(n_served > 0, sinr.sum(axis=1) / np.maximum(n_served, 1), np.nan)
-        p10, p50, p90 = _row_percentiles(np.where(served, ch.dl_sinr_db, np.nan), n_served,
-                                         (10, 50, 90))
+            mean_sinr = np.where(n_served > 0, _exact_sinr_sums(ch) / np.maximum(n_served, 1),
+                                 np.nan)
+        # the percentiles read a (steps, most served) array, NaN past each step's values
+        width = int(n_served.max()) if nt else 0
+        x = np.full((nt, width), np.nan, dtype=np.float32)
+        x[np.arange(width) < n_served[:, None]] = ch.sinr_values
+        p10, p50, p90 = _row_percentiles(x, n_served, (10, 50, 90))
         self.series.append(pd.DataFrame({
             "time_s": ch.time_s,
-            "mean_visible": nvis.mean(axis=1) if nh else np.zeros(nt),
-            "served_fraction": served.mean(axis=1) if nh else np.zeros(nt),
-            "visible_fraction": (nvis > 0).mean(axis=1) if nh else np.zeros(nt),
+            "mean_visible": ch.visible_sum / nh if nh else np.zeros(nt),
+            "served_fraction": n_served / nh if nh else np.zeros(nt),
+            "visible_fraction": ch.visible / nh if nh else np.zeros(nt),
             "mean_sinr_db": mean_sinr,
             "p10_sinr_db": p10, "p50_sinr_db": p50, "p90_sinr_db": p90,
         }))
