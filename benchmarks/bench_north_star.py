@@ -432,7 +432,38 @@ def job_cluster(spec):
     }
 
 
-JOBS = {"slice": job_slice, "cluster": job_cluster}
+def job_block_cost(spec):
+    """What every handset block repeats per step, whatever its size: one block of
+    whole cells (``satsim.distributed.cell_blocks``, the first) of about each of
+    ``sizes`` handsets, served chunk after chunk as a cluster worker serves it
+    (``BlockLink``, numba on 1 thread, after one warm-up chunk); CPU time per
+    step. The fixed part is the intercept of the line through the sizes."""
+    import numba
+
+    from satsim.distributed import BlockLink, cell_blocks
+    from satsim.link.engine import iter_chunk_ephemerides
+    from satsim.scenario.build import build
+
+    numba.set_num_threads(1)
+    sc = scenario_for(spec["spacing_km"], spec["duration_s"], spec.get("precision"))
+    inputs = build(sc)
+    nh = len(inputs.handsets)
+    out = {"handsets": nh, "sizes": [], "cpu_ms_per_step": []}
+    for size in spec["sizes"]:
+        block = cell_blocks(inputs, max(1, round(nh / size)))[0]
+        chunks = list(iter_chunk_ephemerides(inputs.constellation, inputs.times, inputs.link,
+                                             spec["chunk_steps"], max_epoch_age_days=None))
+        link = BlockLink(inputs.constellation, inputs.handsets, block, inputs.times, inputs.link)
+        link.serve(*chunks[0])  # compiled, caches warm
+        c0, steps = cpu_s(), 0
+        for eph, fine in chunks[1:]:
+            steps += link.serve(eph, fine).served.shape[0]
+        out["sizes"].append(int(block.size))
+        out["cpu_ms_per_step"].append((cpu_s() - c0) / steps * 1e3)
+    return out
+
+
+JOBS = {"slice": job_slice, "cluster": job_cluster, "block_cost": job_block_cost}
 
 
 def main(argv=None):
@@ -602,6 +633,24 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
                  "(none when the services ran on the blocks); "
                  f"the target day: {sent / hs * TARGET_HANDSETS * TARGET_STEPS / 2**30:.0f} "
                  "GiB into the driver")
+    b = run_job({"kind": "block_cost", "spacing_km": spacing, "duration_s": 81.0,
+                 "precision": precision, "sizes": [100, 1000], "chunk_steps": 20},
+                module="benchmarks.bench_north_star", timeout=3600.0)
+    sec.raw["block_cost"] = b
+    (n0, n1), (m0, m1) = b["sizes"], b["cpu_ms_per_step"]
+    fixed_ms = m0 - (m1 - m0) / (n1 - n0) * n0
+    per_block_day_s = fixed_ms / 1e3 * TARGET_STEPS
+    work_day_s = wcpu / hs * TARGET_HANDSETS * TARGET_STEPS
+    need = (work_day_s / (GOAL_S - per_block_day_s) if per_block_day_s < GOAL_S
+            else float("inf"))
+    sec.add("cluster_block_fixed_ms", "  per-step work every block repeats (1 thread)", fixed_ms,
+            "ms", note=f"blocks of whole cells of {n0:,} / {n1:,} handsets: {m0:.2f} / {m1:.2f} "
+                       f"ms CPU per step; the day: {per_block_day_s:.0f} CPU s per block; "
+                       f"{_load_note(b)}")
+    sec.add("cluster_workers_for_goal", "  single-thread workers for the day in 10 minutes",
+            need, "", note=f"({work_day_s:.0f} CPU s of the workers' work + B x "
+                           f"{per_block_day_s:.0f} s) / B <= {GOAL_S:g} s; the driver's own "
+                           f"{own / hs * TARGET_HANDSETS * TARGET_STEPS:.0f} s beside it")
     sec.add("cluster_driver_added_mib", "  driver peak memory added", c["rss_added_mib"], "MiB",
             note=f"serial run {r['rss_added_mib']:.0f} MiB; each worker's peak over its RSS "
                  f"before the run: at most {wpeak:.0f} MiB")
