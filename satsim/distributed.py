@@ -40,8 +40,9 @@ Either way the merged chunks equal :func:`satsim.link.iter_link_chunks`'s
   so the driver no longer merges whole chunks: it receives each chunk's series
   columns (counts, exact SINR sums and the served SINR values, for the time
   series taken over all handsets, :func:`satsim.results.summary.joined_series`)
-  and, at the end, the blocks' statistics and views, which it joins. Same statistics, tables and view as in process
-  (tests/test_cli_run.py, tests/test_distributed_stage.py).
+  and, at the end, the blocks' statistics and views, which it joins. Same
+  statistics, tables and view as in process (tests/test_cli_run.py,
+  tests/test_distributed_stage.py).
 
 * :func:`scheduler_on`: the services over the joined view, in parts whose
   handsets share no beam (:mod:`satsim.scheduler.parts`), one part per worker
@@ -348,9 +349,11 @@ class BlockStageActor(BlockActor):
         return self._view
 
     def beam_keys(self) -> np.ndarray:
-        """The beams the block's runs use, ``sat x 2^32 + beam``, increasing."""
-        v = self.view()
-        return np.unique(v.sat.astype(np.int64) * 2**32 + v.beam.astype(np.int64))
+        """The beam numbers the block's runs use, increasing (of any satellite: two
+        blocks with no number in common share no ``(sat, beam)``; with Earth-fixed
+        cells a beam's number is its cell's, so this is at most the block's cells,
+        whatever the duration)."""
+        return np.unique(self.view().beam).astype(np.int64)
 
     def services(self, config, seed: int):
         """The scheduler's result for the block's handsets alone (a part of the run:
@@ -453,7 +456,9 @@ class BlockViews:
         self.ran = None
 
     def separable(self, config) -> bool:
-        """The blocks' services can run apart, each on its actor, exactly."""
+        """The blocks' services can run apart, each on its actor, exactly: no beam
+        number is used by two blocks (:meth:`BlockStageActor.beam_keys`, a
+        sufficient test) and the configuration can be split."""
         from .scheduler.parts import split_reason
 
         if isinstance(self.blocks[0], slice) or split_reason(config) is not None:

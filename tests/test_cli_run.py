@@ -299,6 +299,36 @@ def test_link_stage_on_a_local_cluster_gives_the_same_results(tmp_path, monkeypa
                                       obj=table, check_exact=True)
 
 
+@pytest.mark.slow
+def test_moving_beams_on_a_local_cluster_run_the_services_from_the_joined_view(
+        tmp_path, monkeypatch):
+    """Beams that move with the satellite serve handsets of every block: the blocks
+    are consecutive handsets, their views are joined on the driver and the services
+    run in parts there (satsim.distributed.BlockViews falls back); same results."""
+    from satsim import distributed
+
+    ran = []
+    simulate_blocks = distributed.BlockViews.simulate
+
+    def simulate_spy(self, config, seed):
+        out = simulate_blocks(self, config, seed)
+        ran.append(self.ran)
+        return out
+
+    monkeypatch.setattr(distributed.BlockViews, "simulate", simulate_spy)
+    args = ["run", *SHORT, *FEW_HANDSETS, "--set", "beams.mode=moving", "--no-plots", "-q",
+            "--json"]
+    here = invoke(*args, "--out", tmp_path / "here")
+    spread = invoke(*args, "--out", tmp_path / "spread", "--workers", 2)
+    assert here.exit_code == 0 and spread.exit_code == 0, spread.output
+    assert ran == ["parts"]
+    assert json.loads(spread.stdout) == json.loads(here.stdout)
+    for table in sorted(p.name for p in (tmp_path / "here" / "tables").glob("*.parquet")):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "spread" / "tables" / table),
+                                      pd.read_parquet(tmp_path / "here" / "tables" / table),
+                                      obj=table, check_exact=True)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--workers", "0"], "--workers must be at least 1"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "give one of them"),
