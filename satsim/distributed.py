@@ -375,10 +375,9 @@ def link_stage_dask(inputs, client, progress=None, *, block_handsets: int | None
     (per step: counts, the served SINR's exact sums and its values, ~4 B per
     handset-step instead of a whole chunk's ~60; added up in any order,
     :func:`satsim.results.summary.joined_series`) and folds them into the run's
-    time series; at the end
-    it joins the blocks' per-handset statistics and tables, which are per
-    handset. With Earth-fixed cells the blocks are whole cells
-    (:func:`cell_blocks`), otherwise consecutive handsets.
+    time series; at the end it joins the blocks' per-handset statistics and
+    tables, which are per handset. With Earth-fixed cells the blocks are whole
+    cells (:func:`cell_blocks`), otherwise consecutive handsets.
 
     Parameters
     ----------
@@ -518,9 +517,7 @@ def map_parts_on(client):
     each ``fn(*a)`` on a worker (round robin), its arguments scattered to that
     worker first (a part's view is large), the results in order."""
     def map_parts(fn, args):
-        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
-        if not workers:
-            raise InputError("the Dask cluster has no workers")
+        workers = _workers(client)
         scattered, results = [], []
         try:
             for i, a in enumerate(args):
@@ -542,6 +539,6 @@ def scheduler_on(client, n_parts: int | None = None):
     from .scheduler.parts import simulate_parts
 
     def scheduler(view, config, seed):
-        n = n_parts or max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        n = n_parts or len(_workers(client))
         return simulate_parts(view, config, seed, n_parts=n, map_parts=map_parts_on(client))
     return scheduler

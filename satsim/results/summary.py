@@ -232,7 +232,7 @@ def _exact_sinr_sums(cols: SeriesColumns) -> np.ndarray:
     a step with a non-finite value gets their sum (inf, -inf or NaN)."""
     out = np.empty(cols.served.size)
     for t in range(cols.served.size):
-        if cols.sinr_special[t] != 0.0 or np.isnan(cols.sinr_special[t]):
+        if cols.sinr_special[t] != 0.0:  # inf, -inf or NaN (NaN != 0 too)
             out[t] = cols.sinr_special[t]
             continue
         row = cols.sinr_bins[t]
@@ -364,14 +364,9 @@ class LinkStats:
         :class:`LinkStats` fed the whole chunks."""
         nh = self.served_s.size
         parts = [(block_handsets(b, p["n_handsets"]), p) for b, p in parts]
-        seen = np.zeros(nh, dtype=np.int64)
-        for idx, part in parts:
-            if idx.size != part["n_handsets"] or (idx.size and (idx.min() < 0
-                                                                or idx.max() >= nh)):
-                seen[:] = 0
-                break
-            np.add.at(seen, idx, 1)
-        if not np.all(seen == 1):
+        every = np.concatenate([idx for idx, _ in parts]) if parts else np.empty(0, np.int64)
+        if (any(idx.size != p["n_handsets"] for idx, p in parts)
+                or not np.array_equal(np.sort(every), np.arange(nh))):
             raise ValueError(f"LinkStats.absorb: the blocks must cover handsets 0..{nh - 1}, "
                              f"each once")
         if any(part["steps_done"] != self.steps_done for _, part in parts):

@@ -316,50 +316,41 @@ class CoverageView:
         """This view's runs with its handset ``i`` numbered ``handsets[i]`` (increasing
         indices) among ``n_handsets``; the others have no runs. A block's view in the
         run's numbering (what :meth:`of_handsets` would cut out of the whole view)."""
-        h = np.asarray(handsets)
-        if h.shape != (self.n_handsets,) or (h.size and (
-                h.dtype.kind not in "iu" or h.min() < 0 or h.max() >= n_handsets
-                or np.any(np.diff(h) <= 0))):
-            raise InputError(f"CoverageView.renumbered: handsets must be {self.n_handsets} "
-                             f"increasing indices in 0..{n_handsets - 1}")
-        out = object.__new__(type(self))
-        out.__dict__.update(self.__dict__)  # the runs, span, epoch and band as they are
+        h = _increasing_handsets(handsets, int(n_handsets), "renumbered", self.n_handsets)
         per_handset = np.zeros(int(n_handsets), dtype=np.int64)
-        per_handset[h.astype(np.int64)] = np.diff(self.offsets)
-        out.n_handsets = int(n_handsets)
-        out.offsets = np.zeros(out.n_handsets + 1, dtype=np.int64)
-        np.cumsum(per_handset, out=out.offsets[1:])
-        out._off = out.offsets.tolist()
-        return out
+        per_handset[h] = np.diff(self.offsets)
+        return self._with_runs(per_handset, None)
 
     def of_handsets(self, handsets) -> CoverageView:
         """The view of ``handsets`` only (increasing indices of this view's handsets):
         their runs as they are here, cover and serve ends included (they never
         cross handsets), with the same numbering, span and uplink data; the other
         handsets have no runs. A part of a run (:mod:`satsim.scheduler.parts`)."""
-        h = np.asarray(handsets)
-        if h.ndim != 1 or (h.size and (h.dtype.kind not in "iu" or h.min() < 0
-                                       or h.max() >= self.n_handsets
-                                       or np.any(np.diff(h) <= 0))):
-            raise InputError(f"CoverageView.of_handsets: handsets must be increasing indices "
-                             f"in 0..{self.n_handsets - 1}")
-        h = h.astype(np.int64)
+        h = _increasing_handsets(handsets, self.n_handsets, "of_handsets")
         counts = np.diff(self.offsets)[h]
         first = np.cumsum(counts) - counts  # where each handset's runs start in the part
         idx = np.repeat(self.offsets[h] - first, counts) + np.arange(int(counts.sum()))
-        part = object.__new__(type(self))
-        part.__dict__.update(self.__dict__)  # span, epoch, band
         per_handset = np.zeros(self.n_handsets, dtype=np.int64)
         per_handset[h] = counts
-        part.offsets = np.zeros(self.n_handsets + 1, dtype=np.int64)
-        np.cumsum(per_handset, out=part.offsets[1:])
-        for name in ("start", "end", "cover_end", "serve_end", "sat", "beam", "cqi", "sinr_db",
-                     "delay_s", "ul_cqi", "ul_sinr_db"):
-            a = getattr(self, name)
-            setattr(part, name, None if a is None else a[idx])
-        part._off = part.offsets.tolist()
-        part._ul_capacity_bps = None
-        return part
+        return self._with_runs(per_handset, idx)
+
+    def _with_runs(self, per_handset: np.ndarray, idx) -> CoverageView:
+        """A copy of this view (span, epoch, band) over ``per_handset.size`` handsets
+        with ``per_handset[h]`` runs each: this view's runs ``idx`` (all, in order,
+        if None), cover and serve ends included."""
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.n_handsets = per_handset.size
+        out.offsets = np.zeros(per_handset.size + 1, dtype=np.int64)
+        np.cumsum(per_handset, out=out.offsets[1:])
+        out._off = out.offsets.tolist()
+        if idx is not None:
+            for name in ("start", "end", "cover_end", "serve_end", "sat", "beam", "cqi",
+                         "sinr_db", "delay_s", "ul_cqi", "ul_sinr_db"):
+                a = getattr(self, name)
+                setattr(out, name, None if a is None else a[idx])
+            out._ul_capacity_bps = None
+        return out
 
     @classmethod
     def always_covered(cls, n_handsets: int, duration_s: float, *, start_s: float = 0.0,
@@ -659,6 +650,19 @@ class CoverageViewBuilder:
                             epoch=self._epoch if epoch is None else epoch,
                             delay_s=runs[7] if self._has_delay else None, ul_cqi=runs[8],
                             ul_sinr_db=runs[9], n_rb=self.n_rb)
+
+
+def _increasing_handsets(handsets, n_handsets: int, what: str, size=None) -> np.ndarray:
+    """``handsets`` as int64 if they are increasing indices in ``0..n_handsets - 1``
+    (``size`` of them, if given), else InputError naming ``CoverageView.what``."""
+    h = np.asarray(handsets)
+    if h.ndim != 1 or (size is not None and h.size != size) or (h.size and (
+            h.dtype.kind not in "iu" or h.min() < 0 or h.max() >= n_handsets
+            or np.any(np.diff(h) <= 0))):
+        count = "" if size is None else f"{size} "
+        raise InputError(f"CoverageView.{what}: handsets must be {count}increasing indices "
+                         f"in 0..{n_handsets - 1}")
+    return h.astype(np.int64)
 
 
 def per_run(values) -> array | bytes:

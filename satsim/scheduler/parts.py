@@ -52,8 +52,8 @@ from .coverage_view import CoverageView
 from .model import SchedulerResult, simulate
 from .sms import DIRECTIONS
 
-#: The tables of a SchedulerResult that list arrivals, with their sort keys
-#: (the keys the whole run orders them by: ``model._sms_arrivals``, ``model._by_time``).
+#: The tables of a SchedulerResult besides the SMS events that list arrivals: the
+#: whole run orders them by arrival time, then handset (``model._by_time``).
 _ARRIVAL_TABLES = ("calls", "sessions", "app_calls")
 
 
@@ -167,7 +167,7 @@ def simulate_parts(view: CoverageView, config: SchedulerConfig | None = None, se
 
     ``map_parts(fn, args)`` runs ``fn(*a)`` for each ``a`` in ``args`` and
     returns the results in order (default: one after the other here; e.g.
-    ``satsim.distributed.simulate_on(client)`` runs them on a Dask cluster).
+    ``satsim.distributed.map_parts_on(client)`` runs them on a Dask cluster).
     A configuration that cannot be split (:func:`split_reason`) runs whole.
     """
     if split_reason(config) is not None:
