@@ -18,9 +18,13 @@ This module only orchestrates: what is computed lives in those layers.
 
 from __future__ import annotations
 
+import math
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from .link.engine import iter_link_chunks
 from .results.folder import Results, metadata_for
@@ -29,6 +33,12 @@ from .scenario import Scenario, load_scenario, scenario_yaml, with_overrides
 from .scenario.build import build
 from .scheduler.coverage_view import CoverageView
 from .scheduler.model import simulate
+from .scheduler.spool import SpooledView
+
+#: Handset-steps per bucket of a spooled view (``run.spool``): a bucket's view,
+#: read back for its services, holds ~0.1 run per handset-step at 1 s steps with
+#: Earth-fixed cells (~5 M runs, ~250 MB).
+SPOOL_BUCKET_HANDSET_STEPS = 50_000_000
 
 #: ``progress(stage, done, total)``: stage is "link", "scheduler" or "writing".
 Progress = Callable[[str, float, float], None]
@@ -93,7 +103,11 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         # computed elsewhere: the stage's parts are not timed here (as with link_chunks)
         timings.update(propagation=0.0, geometry=0.0, link_kernel=0.0,
                        link=time.perf_counter() - t1)
-    sched = _services(view, inputs, report, timings, scheduler or simulate)
+    try:
+        sched = _services(view, inputs, report, timings, scheduler or simulate)
+    finally:
+        if isinstance(view, SpooledView):
+            view.close()
     summary, tables = summarize(inputs, stats, sched)
     timings["total"] = time.perf_counter() - t0
     results = Results(summary=summary, tables=tables, scenario_yaml=scenario_yaml(scenario),
@@ -143,7 +157,18 @@ def _link_stage(inputs, link_chunks, report: Progress,
             report("link", stats.steps_done, len(times))
             yield ch
 
-    view = CoverageView.from_link_chunks(tapped(), n_rb=inputs.link.carrier.beam_n_rb)
+    n_rb = inputs.link.carrier.beam_n_rb
+    if inputs.scenario.run.spool:
+        view = spooled_view(inputs, n_rb)
+        try:
+            for ch in tapped():
+                view.add_chunk(ch)
+            view.finish()
+        except BaseException:
+            view.close()
+            raise
+    else:
+        view = CoverageView.from_link_chunks(tapped(), n_rb=n_rb)
     # parts of the chunked stage; "link" is the whole of it (with the running
     # statistics and the scheduler's view)
     timings.update(propagation=parts.get("propagation", 0.0),
@@ -153,14 +178,35 @@ def _link_stage(inputs, link_chunks, report: Progress,
     return stats, view
 
 
-def _services(view: CoverageView, inputs, report: Progress, timings: dict, scheduler):
+def spooled_view(inputs, n_rb) -> SpooledView:
+    """An empty :class:`~satsim.scheduler.spool.SpooledView` of the run in a new
+    temporary folder (under TMPDIR; :meth:`~SpooledView.close` removes it): buckets of
+    whole Earth-fixed cells (``satsim.distributed.cell_blocks``), else of consecutive
+    handsets, each about :data:`SPOOL_BUCKET_HANDSET_STEPS` handset-steps."""
+    from .distributed import cell_blocks
+
+    nh, steps = len(inputs.handsets), len(inputs.times)
+    n = max(1, min(nh, math.ceil(nh * steps / SPOOL_BUCKET_HANDSET_STEPS)))
+    buckets = cell_blocks(inputs, n) if nh else None
+    if buckets is None:
+        buckets = [b for b in np.array_split(np.arange(nh, dtype=np.int64), n) if b.size] \
+            or [np.empty(0, np.int64)]
+    return SpooledView(tempfile.mkdtemp(prefix="satsim-spool-"), nh, buckets, n_rb=n_rb,
+                       owned=True)
+
+
+def _services(view, inputs, report: Progress, timings: dict, scheduler):
     """The scheduler's result over ``view`` (``scheduler``: ``simulate`` or the
-    caller's), or None when no service is on."""
+    caller's; a :class:`SpooledView` runs its own groups), or None when no service
+    is on."""
     t2 = time.perf_counter()
     sched = None
     if inputs.services:
         report("scheduler", 0, 1)
-        sched = scheduler(view, inputs.scheduler, inputs.scenario.seed)
+        if isinstance(view, SpooledView):
+            sched = view.simulate(inputs.scheduler, inputs.scenario.seed)
+        else:
+            sched = scheduler(view, inputs.scheduler, inputs.scenario.seed)
         report("scheduler", 1, 1)
     timings["scheduler"] = time.perf_counter() - t2
     return sched

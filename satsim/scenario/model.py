@@ -255,6 +255,14 @@ class RunSpec(Section):
                     "step; ignored when step_s >= knot_step_s. 30 s moves positions by at most "
                     "0.022 m and velocities by 0.17 mm/s (measured on Starlink DTC elements, "
                     "tests/test_interpolation.py) and is 10-17x faster than SGP4 at 1 s steps.")
+    spool: bool = Field(
+        False,
+        description="Keep the scheduler's coverage view on disk (a temporary folder under "
+                    "TMPDIR, removed after the run), in buckets of handsets, and run the "
+                    "services one group of buckets at a time: memory no longer holds the "
+                    "whole run's view (~1.7 GiB per simulated hour at 100,000 phones and 1 s "
+                    "steps). Same results (satsim.scheduler.spool). Bounded only with "
+                    "Earth-fixed cells: moving beams share beam numbers and run whole.")
 
 
 # -- the scenario ---------------------------------------------------------

@@ -613,43 +613,63 @@ class CoverageViewBuilder:
         else:
             if not times[0] > pending[0][-1]:
                 raise InputError("CoverageView: chunks must follow each other in time")
-            self._parts.extend(list(r) for r in _runs_of_chunk(
+            self._keep(_runs_of_chunk(
                 pending, self._t_before, times[0], _first_row(item[7]), self.n_rb,
                 None if item[9] is None else tuple(_first_row(x) for x in item[9])))
             self._t_before = pending[0][-1]
         self._pending = item
 
-    def view(self, epoch=None) -> CoverageView:
-        """The view of every chunk added; ``epoch`` (the scenario epoch) in place of
-        the first chunk's, e.g. for samples given to :meth:`add`, which carry none.
-        The builder is spent."""
-        pending, parts = self._pending, self._parts
+    def _keep(self, runs) -> None:
+        """Keep one chunk's runs (:func:`_runs_of_chunk`'s blocks of columns) for
+        :meth:`view`; a subclass may put them elsewhere (:mod:`.spool`)."""
+        self._parts.extend(list(r) for r in runs)
+
+    def _close(self) -> tuple[float, float]:
+        """Make the last chunk's runs (:meth:`_keep`) and return the span, first and
+        last sample times, s. The builder is spent."""
+        pending = self._pending
         if pending is None:
             raise InputError("CoverageView: no time samples given")
         t_first, t_last = self._t_first, pending[0][-1]
         if not t_last > t_first:
             raise InputError("CoverageView: need at least 2 sample times (the view spans "
                              "from the first to the last)")
-        parts.extend(list(r) for r in _runs_of_chunk(pending, self._t_before, None, None,
-                                                      self.n_rb))
-        self._pending = self._parts = None
-        if parts:
-            # one column at a time, dropping the pieces as they are joined, so
-            # a long run's runs are held about once, not three times
-            cols = []
-            for k in range(_N_RUN_COLUMNS):
-                cols.append(None if parts[0][k] is None
-                            else np.concatenate([p[k] for p in parts]))
-                for p in parts:
-                    p[k] = None
-            del parts
-            runs = _merge_runs(cols)
-        else:  # no handsets
-            runs = [np.empty(0)] * 8 + [None if self.n_rb is None else np.empty(0)] * 2
-        return CoverageView(self._nh, *runs[:7], start_s=float(t_first), end_s=float(t_last),
-                            epoch=self._epoch if epoch is None else epoch,
-                            delay_s=runs[7] if self._has_delay else None, ul_cqi=runs[8],
-                            ul_sinr_db=runs[9], n_rb=self.n_rb)
+        self._keep(_runs_of_chunk(pending, self._t_before, None, None, self.n_rb))
+        self._pending = None
+        return float(t_first), float(t_last)
+
+    def view(self, epoch=None) -> CoverageView:
+        """The view of every chunk added; ``epoch`` (the scenario epoch) in place of
+        the first chunk's, e.g. for samples given to :meth:`add`, which carry none.
+        The builder is spent."""
+        t_first, t_last = self._close()
+        parts, self._parts = self._parts, None
+        return view_of_runs(parts, self._nh, t_first, t_last,
+                            self._epoch if epoch is None else epoch, self._has_delay, self.n_rb)
+
+
+def view_of_runs(parts: list, n_handsets: int, t_first: float, t_last: float, epoch,
+                 has_delay: bool, n_rb) -> CoverageView:
+    """The view of runs made chunk after chunk (``parts``: lists of the
+    :data:`_N_RUN_COLUMNS` columns, chunk after chunk, each in (handset, start)
+    order; emptied as they are joined), over ``[t_first, t_last]``: the runs
+    sorted and joined across chunk borders (:func:`_merge_runs`)."""
+    if parts:
+        # one column at a time, dropping the pieces as they are joined, so
+        # a long run's runs are held about once, not three times
+        cols = []
+        for k in range(_N_RUN_COLUMNS):
+            cols.append(None if parts[0][k] is None
+                        else np.concatenate([p[k] for p in parts]))
+            for p in parts:
+                p[k] = None
+        del parts
+        runs = _merge_runs(cols)
+    else:  # no handsets
+        runs = [np.empty(0)] * 8 + [None if n_rb is None else np.empty(0)] * 2
+    return CoverageView(n_handsets, *runs[:7], start_s=t_first, end_s=t_last, epoch=epoch,
+                        delay_s=runs[7] if has_delay else None, ul_cqi=runs[8],
+                        ul_sinr_db=runs[9], n_rb=n_rb)
 
 
 def _increasing_handsets(handsets, n_handsets: int, what: str, size=None) -> np.ndarray:

@@ -1,0 +1,186 @@
+"""The coverage view spooled to disk in buckets of handsets (``run.spool``,
+satsim.scheduler.spool): each bucket read back is the whole view's cut for its
+handsets, array for array, and the services run group by group give the whole
+view's result, table for table; moving beams, which share beam numbers, run as one
+group; the spool removes only what it wrote."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import satsim.runner as runner
+from satsim import run
+from satsim.distributed import cell_blocks
+from satsim.errors import InputError
+from satsim.link.engine import iter_link_chunks
+from satsim.scenario import Scenario, with_overrides
+from satsim.scenario.build import build
+from satsim.scheduler import CoverageView, simulate
+from satsim.scheduler.config import SchedulerConfig, SmsConfig
+from satsim.scheduler.spool import SpooledView
+
+VIEW_ARRAYS = ("offsets", "start", "end", "cover_end", "serve_end", "sat", "beam", "cqi",
+               "sinr_db", "delay_s", "ul_cqi", "ul_sinr_db")
+RESULT_TABLES = ("events", "beams", "calls", "sessions", "app_calls")
+CITIES = [{"name": "a", "lat_deg": 40.0, "lon_deg": -100.0, "population": 3.0},
+          {"name": "b", "lat_deg": 35.0, "lon_deg": -90.0, "population": 2.0},
+          {"name": "c", "lat_deg": 44.0, "lon_deg": -75.0, "population": 1.0}]
+
+
+def crowded_scenario(**more):
+    """120 phones around three cities (several per Earth-fixed cell: a cell's phones
+    contend for its beam), every service, 20 min at 10 s in 3 chunks of 50 steps."""
+    return with_overrides(Scenario(), {
+        "duration_s": 1200.0, "step_s": 10.0, "run.chunk_steps": 50,
+        "run.sample_handsets": 5, "handsets.placement": "cities", "handsets.count": 120,
+        "handsets.cities": CITIES, "handsets.radius_km": 20.0,
+        "services.voice.enabled": True, "services.voice.calls_per_hour": 4.0,
+        "services.data.enabled": True, "services.data.sessions_per_hour": 20.0,
+        "services.app_call.enabled": True, "services.app_call.calls_per_hour": 4.0,
+        **more})
+
+
+def chunks_of(inputs):
+    return list(iter_link_chunks(inputs.constellation, inputs.handsets, inputs.times,
+                                 inputs.link, chunk_steps=inputs.scenario.run.chunk_steps))
+
+
+def spooled(folder, inputs, chunks, buckets):
+    spool = SpooledView(folder, len(inputs.handsets), buckets,
+                        n_rb=inputs.link.carrier.beam_n_rb)
+    for ch in chunks:
+        spool.add_chunk(ch)
+    spool.finish()
+    return spool
+
+
+@pytest.fixture(scope="module")
+def crowded():
+    inputs = build(crowded_scenario())
+    chunks = chunks_of(inputs)
+    view = CoverageView.from_link_chunks(chunks, n_rb=inputs.link.carrier.beam_n_rb)
+    want = simulate(view, inputs.scheduler, inputs.scenario.seed)
+    assert want.summary()["voice"]["offered"] > 5 and len(want.sessions) > 50
+    return inputs, chunks, view, want
+
+
+def assert_same_view(got, want):
+    for name in VIEW_ARRAYS:
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
+    assert (got.start_s, got.end_s, got.epoch, got.n_rb) == \
+        (want.start_s, want.end_s, want.epoch, want.n_rb)
+
+
+def assert_same_result(got, want):
+    for name in RESULT_TABLES:
+        a, b = getattr(got, name), getattr(want, name)
+        if b is None:  # a service that was off
+            assert a is None, name
+            continue
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
+    assert got.summary() == want.summary()
+
+
+def test_buckets_of_cells_read_back_as_the_whole_views_cuts(crowded, tmp_path):
+    inputs, chunks, view, _ = crowded
+    buckets = cell_blocks(inputs, 4)
+    spool = spooled(tmp_path, inputs, chunks, buckets)
+    assert spool.runs_written.sum() >= view.n_runs > 0     # runs cross the chunk borders
+    groups = spool.groups(inputs.scheduler)
+    assert [g.tolist() for g in groups] == [[0], [1], [2], [3]]  # cells share no beam
+    for k, b in enumerate(buckets):
+        assert_same_view(spool.view_of([k]), view.of_handsets(b))
+    assert_same_view(spool.view_of(range(4)), view)
+
+
+def test_services_by_groups_of_buckets_are_the_whole_runs(crowded, tmp_path):
+    inputs, chunks, _, want = crowded
+    spool = spooled(tmp_path, inputs, chunks, cell_blocks(inputs, 5))
+    got = spool.simulate(inputs.scheduler, inputs.scenario.seed)
+    assert spool.groups_run == 5
+    assert_same_result(got, want)
+
+
+def test_buckets_cutting_through_cells_are_simulated_together(crowded, tmp_path):
+    """Consecutive handsets of the cities cut through cells: the buckets that share a
+    cell's beam run as one group, and the result is still the whole run's."""
+    inputs, chunks, _, want = crowded
+    nh = len(inputs.handsets)
+    buckets = np.array_split(np.random.default_rng(3).permutation(nh), 6)
+    spool = spooled(tmp_path, inputs, chunks, [np.sort(b) for b in buckets])
+    groups = spool.groups(inputs.scheduler)
+    assert len(groups) < 6
+    assert_same_result(spool.simulate(inputs.scheduler, inputs.scenario.seed), want)
+
+
+def test_an_sms_option_drawn_in_simulation_order_runs_whole(crowded, tmp_path):
+    inputs, chunks, view, _ = crowded
+    config = SchedulerConfig(sms=SmsConfig(failure_prob=0.05))
+    spool = spooled(tmp_path, inputs, chunks, cell_blocks(inputs, 3))
+    assert len(spool.groups(config)) == 1
+    assert_same_result(spool.simulate(config, 5), simulate(view, config, 5))
+
+
+def test_moving_beams_share_their_numbers_and_run_as_one_group(tmp_path):
+    inputs = build(crowded_scenario(**{"beams.mode": "moving", "duration_s": 600.0}))
+    chunks = chunks_of(inputs)
+    view = CoverageView.from_link_chunks(chunks, n_rb=inputs.link.carrier.beam_n_rb)
+    nh = len(inputs.handsets)
+    spool = spooled(tmp_path, inputs, chunks, np.array_split(np.arange(nh), 3))
+    assert len(spool.groups(inputs.scheduler)) == 1
+    assert_same_result(spool.simulate(inputs.scheduler, 2),
+                       simulate(view, inputs.scheduler, 2))
+
+
+def test_close_removes_what_the_spool_wrote_and_nothing_else(crowded, tmp_path):
+    inputs, chunks, _, _ = crowded
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    spool = spooled(mine, inputs, chunks, cell_blocks(inputs, 3))
+    (mine / "notes.txt").write_text("a user's file")
+    assert len(list(mine.glob("runs-*.bin"))) == 3
+    spool.owned = True
+    spool.close()
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]   # kept, and so its folder
+
+
+def test_bad_buckets_are_refused(tmp_path):
+    with pytest.raises(InputError, match="each once"):
+        SpooledView(tmp_path, 4, [np.array([0, 1]), np.array([1, 2, 3])])
+    with pytest.raises(InputError, match="each once"):
+        SpooledView(tmp_path, 4, [np.array([0, 1])])
+    with pytest.raises(InputError, match="not a folder"):
+        SpooledView(tmp_path / "nowhere", 4, [np.arange(4)])
+
+
+def test_a_spooled_run_gives_the_same_results_and_leaves_no_files(tmp_path, monkeypatch):
+    """``run.spool`` through ``satsim.run``: every table and the summary identical to
+    the run in memory, the services run in several groups, and the temporary
+    folder is gone after the run."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    sc = crowded_scenario()
+    want = run(sc)
+    made = []
+    real = runner.spooled_view
+
+    def watched(inputs, n_rb):
+        made.append(real(inputs, n_rb))
+        return made[-1]
+
+    monkeypatch.setattr(runner, "SPOOL_BUCKET_HANDSET_STEPS", 120 * 121 // 4)
+    monkeypatch.setattr(runner, "spooled_view", watched)
+    got = run(with_overrides(sc, {"run.spool": True}))
+    assert made and made[0].groups_run >= 3
+    assert Path(made[0].directory).parent == tmp_path
+    assert got.summary == want.summary
+    assert set(got.tables) == set(want.tables)
+    for name in want.tables:
+        pd.testing.assert_frame_equal(got.tables[name], want.tables[name], check_exact=True,
+                                      obj=name)
+    assert list(tmp_path.iterdir()) == []
