@@ -104,11 +104,15 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         timings.update(propagation=0.0, geometry=0.0, link_kernel=0.0,
                        link=time.perf_counter() - t1)
     try:
-        sched = _services(view, inputs, report, timings, scheduler or simulate)
-    finally:
-        if isinstance(view, SpooledView):
-            view.close()
-    summary, tables = summarize(inputs, stats, sched)
+        try:
+            sched = _services(view, inputs, report, timings, scheduler or simulate)
+        finally:
+            if isinstance(view, SpooledView):
+                view.close()
+        summary, tables = summarize(inputs, stats, sched)
+    except BaseException:
+        stats.discard_spool()  # with run.spool: the tables' files written so far
+        raise
     timings["total"] = time.perf_counter() - t0
     results = Results(summary=summary, tables=tables, scenario_yaml=scenario_yaml(scenario),
                       metadata=metadata_for(scenario, timings), timings_s=timings)
@@ -137,7 +141,23 @@ def _link_stage(inputs, link_chunks, report: Progress,
     """Orbits, geometry and link, chunk by chunk, into the summary's running
     statistics and the scheduler's view; adds the stage's timings."""
     times, nh = inputs.times, len(inputs.handsets)
-    stats = LinkStats(times, nh, sample_handsets(nh, inputs.scenario.run.sample_handsets))
+    spool = None
+    if inputs.scenario.run.spool:  # gaps in files of about a bucket's handset-steps
+        spool = tempfile.mkdtemp(prefix="satsim-tables-")
+    stats = LinkStats(times, nh, sample_handsets(nh, inputs.scenario.run.sample_handsets),
+                      spool=spool, gap_range_handsets=max(
+                          1, SPOOL_BUCKET_HANDSET_STEPS // max(len(times), 1)))
+    try:
+        return _fold_chunks(inputs, link_chunks, report, timings, stats)
+    except BaseException:
+        stats.discard_spool()
+        raise
+
+
+def _fold_chunks(inputs, link_chunks, report: Progress, timings: dict,
+                 stats: LinkStats) -> tuple[LinkStats, CoverageView]:
+    """:func:`_link_stage`'s chunks folded into ``stats`` and the view."""
+    times = inputs.times
     t1 = time.perf_counter()
     parts = {}
     if link_chunks is None:

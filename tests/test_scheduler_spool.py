@@ -6,6 +6,7 @@ group; the spool removes only what it wrote."""
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from pathlib import Path
 
@@ -183,4 +184,38 @@ def test_a_spooled_run_gives_the_same_results_and_leaves_no_files(tmp_path, monk
     for name in want.tables:
         pd.testing.assert_frame_equal(got.tables[name], want.tables[name], check_exact=True,
                                       obj=name)
+    # the view's spool is gone; the gaps and handovers are read from files until the
+    # results are dropped
+    left = list(tmp_path.iterdir())
+    assert [p.name[:14] for p in left] == ["satsim-tables-"]
+    assert got.tables.path_of("gaps").parent == left[0]
+    del got
+    gc.collect()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_spooled_tables_written_to_a_folder_are_read_from_it(tmp_path, monkeypatch):
+    """Writing the results folder copies the spooled files; the results then read
+    the folder's tables and the temporary files are gone. A run that fails leaves
+    no spool behind."""
+    spool_root = tmp_path / "tmp"
+    spool_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_root))
+    sc = crowded_scenario(**{"duration_s": 600.0, "run.spool": True})
+    got = run(sc, out=tmp_path / "out")
+    assert list(spool_root.iterdir()) == []
+    assert got.tables.path_of("handovers") == tmp_path / "out" / "tables" / "handovers.parquet"
+    want = run(with_overrides(sc, {"run.spool": False}))
+    for name in ("gaps", "handovers", "handsets"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "out" / "tables" / f"{name}.parquet"),
+            want.tables[name], check_exact=True, obj=name)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("scheduler failed")
+
+    monkeypatch.setattr(runner, "simulate", broken)
+    monkeypatch.setattr(SpooledView, "simulate", broken)
+    with pytest.raises(RuntimeError, match="scheduler failed"):
+        run(sc)
+    assert list(spool_root.iterdir()) == []

@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import platform
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -108,8 +109,10 @@ class Results:
     ----------
     summary : dict
         The content of summary.json (README, "Results folder").
-    tables : dict of str -> pandas.DataFrame
-        See :data:`TABLES`; also reachable as attributes (``results.sms``).
+    tables : mapping of str -> pandas.DataFrame
+        See :data:`TABLES`; also reachable as attributes (``results.sms``). A
+        dict, or with ``run.spool`` a :class:`~satsim.results.table_spool.
+        SpooledTables` that reads the gaps and handovers from files when asked.
     scenario_yaml : str
         The resolved scenario.
     metadata : dict
@@ -163,6 +166,8 @@ class Results:
         already claimed (the CLI claims it before the simulation)."""
         dest = out if isinstance(out, Destination) else Destination(out, overwrite)
         self.path = dest.write(lambda folder: self._write_into(folder, plots))
+        if hasattr(self.tables, "reading_from"):  # spooled: read from the folder now
+            self.tables = self.tables.reading_from(self.path / "tables")
         return self.path
 
     def _write_into(self, folder: Path, plots: bool) -> None:
@@ -172,6 +177,10 @@ class Results:
         tdir = folder / "tables"
         tdir.mkdir()
         for name in TABLES:
+            path = self.tables.path_of(name) if hasattr(self.tables, "path_of") else None
+            if path is not None:  # spooled (satsim.results.table_spool): the file as it is
+                shutil.copyfile(path, tdir / f"{name}.parquet")
+                continue
             t = self.tables.get(name)
             if t is not None:
                 t.to_parquet(tdir / f"{name}.parquet", index=False)

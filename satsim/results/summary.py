@@ -18,15 +18,24 @@ unserved samples inside the run lasts ``n * step_s``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from .. import __version__
 from ..link.timeline import SERVED, STATUS_NAMES
 from ..orbits.coverage import sample_bounds_s
+from .table_spool import (
+    GapSpool,
+    ParquetAppender,
+    SpooledTables,
+    exact_percentiles,
+    remove_spool,
+)
 from ._stats_kernels import (
     SINR_EXPONENT_BINS,
     SINR_EXPONENT_OFFSET,
@@ -130,33 +139,42 @@ class GapTracker:
             self.found.append((h_idx, k, k, np.asarray(start_s[t_idx, h_idx], np.float64),
                                np.asarray(end_s[t_idx, h_idx], np.float64)))
 
+    def still_open(self, n: int) -> tuple:
+        """The gaps open at the end of a run of ``n`` samples, by handset: (handset,
+        start, end = n, start edge, end edge = NaN) arrays."""
+        still = np.flatnonzero(self.open_start >= 0)
+        return (still, self.open_start[still], np.full(still.size, n),
+                self.open_edge[still], np.full(still.size, np.nan))
+
     def table(self, bounds_s: np.ndarray, times_s: np.ndarray | None = None) -> pd.DataFrame:
         """The gaps table (handset, start_s, end_s, duration_s, censored), by handset
         then start, once every chunk is in; ``bounds_s``: the run's sample bounds
         (midpoints), ``times_s``: its sample times (with them, an edge with a
         known ``service_edge_s`` is placed there instead of at the midpoint)."""
         n = bounds_s.size - 1
-        found = list(self.found)
-        still = np.flatnonzero(self.open_start >= 0)
-        if still.size:
-            found.append((still, self.open_start[still], np.full(still.size, n),
-                          self.open_edge[still], np.full(still.size, np.nan)))
-        if found:
-            h, s, e = (np.concatenate([g[k] for g in found]) for k in range(3))
-            es, ee = (np.concatenate([g[k] for g in found]) for k in (3, 4))
-        else:
-            h = s = e = np.empty(0, dtype=np.int64)
-            es = ee = np.empty(0)
-        order = np.lexsort((s, h))
-        h, s, e, es, ee = h[order], s[order], e[order], es[order], ee[order]
-        start_s, end_s = bounds_s[s], bounds_s[e]
-        if times_s is not None:
-            t = np.append(np.asarray(times_s, dtype=np.float64), np.nan)
-            start_s = np.where(np.isfinite(es), t[s] - es, start_s)
-            end_s = np.where(np.isfinite(ee) & (e < n), t[np.minimum(e, n)] - ee, end_s)
-        return pd.DataFrame({"handset": h.astype(np.int64), "start_s": start_s, "end_s": end_s,
-                             "duration_s": end_s - start_s,
-                             "censored": (s == 0) | (e == n)})
+        found = [*self.found, self.still_open(n)]
+        cols = [np.concatenate([np.asarray(g[k]) for g in found]) for k in range(5)]
+        return gap_frame(*cols, bounds_s, times_s)
+
+
+def gap_frame(h, s, e, es, ee, bounds_s: np.ndarray, times_s: np.ndarray | None = None
+              ) -> pd.DataFrame:
+    """Gaps as :meth:`GapTracker.table` gives them, from its five arrays (any order;
+    sorted by handset, then start): handsets, first unserved and first served
+    samples (``bounds_s.size - 1``: open at the end), and the edges at each."""
+    n = bounds_s.size - 1
+    h, s, e = (np.asarray(x, dtype=np.int64) for x in (h, s, e))
+    es, ee = (np.asarray(x, dtype=np.float64) for x in (es, ee))
+    order = np.lexsort((s, h))
+    h, s, e, es, ee = h[order], s[order], e[order], es[order], ee[order]
+    start_s, end_s = bounds_s[s], bounds_s[e]
+    if times_s is not None:
+        t = np.append(np.asarray(times_s, dtype=np.float64), np.nan)
+        start_s = np.where(np.isfinite(es), t[s] - es, start_s)
+        end_s = np.where(np.isfinite(ee) & (e < n), t[np.minimum(e, n)] - ee, end_s)
+    return pd.DataFrame({"handset": h, "start_s": start_s, "end_s": end_s,
+                         "duration_s": end_s - start_s,
+                         "censored": (s == 0) | (e == n)})
 
 
 class SeriesColumns(NamedTuple):
@@ -263,10 +281,19 @@ class LinkStats:
         only the per-handset parts (:meth:`block_part`); the run's own
         statistics then take the series from every handset's columns
         (:meth:`add_series`) and the rest from the blocks (:meth:`absorb`).
+    spool : path, optional
+        A folder made for this run's tables (``run.spool``): handovers and gaps
+        go there as the chunks arrive instead of staying in memory
+        (:mod:`satsim.results.table_spool`); :meth:`tables` then gives a
+        :class:`~satsim.results.table_spool.SpooledTables` reading them from
+        there, which removes the folder when it is dropped.
+    gap_range_handsets : int, optional
+        With ``spool``: handsets per file of spooled gaps (the gaps of one file
+        are sorted in memory at the end); default all.
     """
 
     def __init__(self, times, n_handsets: int, sample_handsets: np.ndarray, *,
-                 series: bool = True):
+                 series: bool = True, spool=None, gap_range_handsets: int | None = None):
         nh = n_handsets
         self.times = times
         self.bounds_s = sample_bounds_s(times.offsets_s)
@@ -287,6 +314,12 @@ class LinkStats:
         self.sample_idx = sample_handsets
         self.gaps = GapTracker(nh)
         self.with_series = series
+        self.spool = None if spool is None else Path(spool)
+        if self.spool is not None:
+            self._handover_file = ParquetAppender(self.spool / "handovers.parquet",
+                                                  _no_handovers)
+            self._gap_spool = GapSpool(self.spool, nh, gap_range_handsets or nh)
+        self.facts = None  #: what the coverage summary needs of the tables (tables())
 
     def add(self, ch) -> None:
         """Fold in one :class:`satsim.link.LinkChunk` (the next in time)."""
@@ -296,9 +329,15 @@ class LinkStats:
             self._add_series(series_columns(ch))
         self._add_samples(ch)
         if len(ch.handovers):
-            self.handovers.append(ch.handovers)
+            if self.spool is None:
+                self.handovers.append(ch.handovers)
+            else:
+                self._handover_file.append(ch.handovers)
         self.gaps.add(ch.served, k0, getattr(ch, "service_edge_s", None))
         self.gaps.add_holes(k0, getattr(ch, "hole_start_s", None), getattr(ch, "hole_end_s", None))
+        if self.spool is not None:
+            self._gap_spool.add(self.gaps.found)
+            self.gaps.found = []
         self.steps_done += nt
 
     def _add_per_handset(self, ch, w: np.ndarray) -> None:
@@ -436,53 +475,122 @@ class LinkStats:
             "status": ch.status[:, s].ravel(),
         }))
 
-    def tables(self, handsets) -> dict[str, pd.DataFrame]:
+    def tables(self, handsets) -> Mapping[str, pd.DataFrame]:
         """The run's timeline tables: gaps, handsets, timeseries, samples (if any
         handset is sampled), handovers; ``handsets``: the run's
-        :class:`satsim.orbits.Handsets`."""
-        tables = {"gaps": self.gaps.table(self.bounds_s, self.times.offsets_s)}
-        tables["handsets"] = self._handset_table(handsets, tables["gaps"])
-        tables["timeseries"] = (pd.concat(self.series, ignore_index=True) if self.series
-                                else pd.DataFrame())
-        if self.samples:
-            tables["samples"] = pd.concat(self.samples, ignore_index=True)
-        tables["handovers"] = (pd.concat(self.handovers, ignore_index=True) if self.handovers
-                               else pd.DataFrame({c: [] for c in HANDOVER_COLUMNS}))
+        :class:`satsim.orbits.Handsets`. Also sets :attr:`facts` (what
+        :meth:`coverage_summary` needs of them). With ``spool``, once: the gaps
+        and handovers are then files (:class:`SpooledTables`)."""
+        if self.spool is not None:
+            return self._spooled_tables(handsets)
+        gaps = self.gaps.table(self.bounds_s, self.times.offsets_s)
+        handovers = (pd.concat(self.handovers, ignore_index=True) if self.handovers
+                     else _no_handovers())
+        self.facts = self.table_facts(gaps, handovers)
+        tables = {"gaps": gaps}
+        tables["handsets"] = self._handset_table(handsets, *_per_handset_gaps(
+            gaps, len(handsets)))
+        tables.update(self._step_tables())
+        tables["handovers"] = handovers
         return tables
 
-    def _handset_table(self, h, gaps: pd.DataFrame) -> pd.DataFrame:
+    def discard_spool(self) -> None:
+        """Remove what ``spool`` holds (a run that failed), and its folder if empty."""
+        if self.spool is not None:
+            if self._handover_file._writer is not None:
+                self._handover_file._writer.close()
+            remove_spool(self.spool, ["handovers.parquet", "gaps.parquet"], ["gaps-*.bin"])
+
+    def _step_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables with rows per step (kept in memory): timeseries, samples."""
+        tables = {"timeseries": (pd.concat(self.series, ignore_index=True) if self.series
+                                 else pd.DataFrame())}
+        if self.samples:
+            tables["samples"] = pd.concat(self.samples, ignore_index=True)
+        return tables
+
+    def _spooled_tables(self, handsets) -> SpooledTables:
+        """:meth:`tables` with ``spool``: the gaps sorted range by range into
+        ``gaps.parquet`` (per-handset counts, longest gaps and the summary's
+        figures taken on the way), the handovers' file closed."""
+        nh, n = len(handsets), self.bounds_s.size - 1
+        count, longest = np.zeros(nh, dtype=np.int64), np.zeros(nh)
+        censored = 0
+        gap_file = ParquetAppender(self.spool / "gaps.parquet", lambda: gap_frame(
+            *([np.empty(0)] * 5), self.bounds_s))
+        for cols in self._gap_spool.ranges(self.gaps.still_open(n)):
+            df = gap_frame(*cols, self.bounds_s, self.times.offsets_s)
+            if len(df):
+                c, m = _per_handset_gaps(df, nh)
+                count += c
+                np.maximum(longest, m, out=longest)
+                censored += int(df["censored"].sum())
+                gap_file.append(df)
+        self._gap_spool.close()
+        gaps_path, handovers_path = gap_file.close(), self._handover_file.close()
+
+        def durations():
+            f = pq.ParquetFile(gaps_path)
+            return (b.column(0).to_numpy() for b in f.iter_batches(columns=["duration_s"]))
+
+        sat_handovers = 0
+        for b in pq.ParquetFile(handovers_path).iter_batches(columns=["from_sat", "to_sat"]):
+            sat_handovers += int(np.count_nonzero(b.column(0).to_numpy() != b.column(1).to_numpy()))
+        q = exact_percentiles(durations, (50, 95))
+        self.facts = {"gaps": gap_file.rows, "censored_gaps": censored,
+                      "gap_s": {"p50": q[50], "p95": q[95],
+                                "max": float(longest.max()) if gap_file.rows else None},
+                      "handovers": self._handover_file.rows,
+                      "satellite_handovers": sat_handovers}
+        frames = {"handsets": self._handset_table(handsets, count, longest),
+                  **self._step_tables()}
+        files = {"gaps": gaps_path, "handovers": handovers_path}
+        order = [k for k in ("gaps", "handsets", "timeseries", "samples", "handovers")
+                 if k in frames or k in files]
+        return SpooledTables(frames, files, self.spool, order=order)
+
+    @staticmethod
+    def table_facts(gaps: pd.DataFrame, handovers: pd.DataFrame) -> dict:
+        """What :meth:`coverage_summary` needs of the gaps and handovers tables."""
+        return {"gaps": len(gaps), "censored_gaps": int(gaps["censored"].sum()),
+                "gap_s": _percentiles(gaps["duration_s"].to_numpy()),
+                "handovers": len(handovers),
+                "satellite_handovers": int((handovers["kind"] == "satellite").sum())
+                if len(handovers) else 0}
+
+    def _handset_table(self, h, gap_count: np.ndarray, max_gap: np.ndarray) -> pd.DataFrame:
         nh, span = len(h), self.times.duration_s
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_sinr = np.where(self.sinr_n > 0, self.sinr_sum / np.maximum(self.sinr_n, 1),
                                  np.nan)
-        max_gap = np.zeros(nh)
-        if len(gaps):
-            np.maximum.at(max_gap, gaps["handset"].to_numpy(), gaps["duration_s"].to_numpy())
         return pd.DataFrame({
             "handset": np.arange(nh, dtype=np.int64), "lat_deg": h.lat_deg,
             "lon_deg": h.lon_deg, "alt_m": h.alt_m, "served_fraction": self.served_s / span,
             "visible_fraction": self.visible_s / span,
             "mean_visible": self.visible_sum_s / span,
-            "gaps": np.bincount(gaps["handset"], minlength=nh).astype(np.int64),
-            "max_gap_s": max_gap, "mean_sinr_db": mean_sinr,
+            "gaps": gap_count, "max_gap_s": max_gap, "mean_sinr_db": mean_sinr,
         })
 
     # -- the summary's sections ------------------------------------------------
-    def coverage_summary(self, gaps: pd.DataFrame, handovers: pd.DataFrame) -> dict:
-        """``summary["coverage"]``: availability, visibility, gaps, handovers."""
+    def coverage_summary(self, gaps: pd.DataFrame | None = None,
+                         handovers: pd.DataFrame | None = None) -> dict:
+        """``summary["coverage"]``: availability, visibility, gaps, handovers; of the
+        given tables, or else of those :meth:`tables` made (:attr:`facts`)."""
+        facts = self.facts if gaps is None else self.table_facts(gaps, handovers)
         nh, span = self.served_s.size, self.times.duration_s
+        n_ho = facts["handovers"]
         return {
             "availability": float(self.served_s.sum() / (span * nh)) if nh else None,
             "availability_p5": float(np.percentile(self.served_s / span, 5)) if nh else None,
             "visible": float(self.visible_s.sum() / (span * nh)) if nh else None,
             "mean_visible": float(self.visible_sum_s.sum() / (span * nh)) if nh else None,
-            "gaps": len(gaps),
-            "censored_gaps": int(gaps["censored"].sum()),
-            "gap_s": _percentiles(gaps["duration_s"].to_numpy()),
-            "handovers_per_handset_hour": (float(len(handovers) / (nh * span / 3600.0))
+            "gaps": facts["gaps"],
+            "censored_gaps": facts["censored_gaps"],
+            "gap_s": facts["gap_s"],
+            "handovers_per_handset_hour": (float(n_ho / (nh * span / 3600.0))
                                            if nh else None),
-            "inter_satellite_handover_share": (float((handovers["kind"] == "satellite").mean())
-                                               if len(handovers) else None),
+            "inter_satellite_handover_share": (facts["satellite_handovers"] / n_ho
+                                               if n_ho else None),
         }
 
     def link_summary(self) -> dict:
@@ -528,7 +636,7 @@ def summarize(inputs, stats: LinkStats, sched=None) -> tuple[dict, dict[str, pd.
         "seed": inputs.scenario.seed,
         "satsim_version": __version__,
         "run": _run_section(inputs),
-        "coverage": stats.coverage_summary(tables["gaps"], tables["handovers"]),
+        "coverage": stats.coverage_summary(),
         "link": stats.link_summary(),
         "sms": None, "voice": None, "data": None, "app_call": None,
     }
@@ -641,6 +749,20 @@ def _row_percentiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
             v = a + (b - a) * (pos - lo)
         out.append(np.where(n > 0, v, np.nan))
     return out
+
+
+def _no_handovers() -> pd.DataFrame:
+    """The handovers table of a run without any."""
+    return pd.DataFrame({c: [] for c in HANDOVER_COLUMNS})
+
+
+def _per_handset_gaps(gaps: pd.DataFrame, n_handsets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each handset's number of gaps and longest gap, s (0 without any)."""
+    h = gaps["handset"].to_numpy()
+    longest = np.zeros(n_handsets)
+    if len(gaps):
+        np.maximum.at(longest, h, gaps["duration_s"].to_numpy())
+    return np.bincount(h, minlength=n_handsets).astype(np.int64), longest
 
 
 def _percentiles(values: np.ndarray, qs=(50, 95)) -> dict:

@@ -1,0 +1,277 @@
+"""Tables of a run kept on disk as they grow (``run.spool``).
+
+The gaps and handovers of a run grow with the simulated time (at 1 s steps and
+100,000 phones, ~10 M gaps and ~27 M handovers per simulated hour). With
+``run.spool`` the running statistics (:class:`satsim.results.summary.LinkStats`)
+write them to a folder as the chunks arrive instead of holding them:
+
+* **handovers** come chunk after chunk in the table's order (time, then
+  handset), so each chunk's rows are appended to ``handovers.parquet`` as a row
+  group (:class:`ParquetAppender`);
+* **gaps** are found chunk after chunk but the table is ordered by handset,
+  then start: each chunk's gaps go to the file of their handsets' range
+  (:class:`GapSpool`), and at the end each range, in handset order, is sorted
+  and appended to ``gaps.parquet``; the handsets table's per-handset gap
+  counts and longest gaps, and the summary's counts and duration percentiles
+  are taken on the way (percentiles exact, :func:`exact_percentiles`).
+
+The tables are then read from those files when asked for
+(:class:`SpooledTables`). The same rows as the run in memory (tested); only
+the files' row groups differ. The ``samples`` and ``timeseries`` tables grow
+with the steps only (a row per step, and per step and sampled handset) and
+stay in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import weakref
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: One spooled gap on disk: handset, first unserved sample, first served sample
+#: after it, and the service edges at each (seconds before the sample; NaN: midpoint).
+GAP_RECORD = np.dtype([("h", np.int64), ("s", np.int64), ("e", np.int64),
+                       ("es", np.float64), ("ee", np.float64)])
+
+#: Bins of the exact percentiles' first pass: the top 20 bits of each value's
+#: order-preserving 64-bit key (sign, exponent, 8 bits of mantissa).
+_KEY_SHIFT = 44
+
+
+class ParquetAppender:
+    """Rows appended to one Parquet file, a row group per :meth:`append` (the
+    first frame fixes the schema); :meth:`close` writes the footer (an empty
+    table of ``empty`` if nothing was appended)."""
+
+    def __init__(self, path, empty: Callable[[], pd.DataFrame]):
+        self.path = Path(path)
+        self.rows = 0
+        self._empty = empty
+        self._writer = None
+        self._schema = None
+
+    def append(self, df: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(df, schema=self._schema, preserve_index=False)
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        self._writer.write_table(table)
+        self.rows += len(df)
+
+    def close(self) -> Path:
+        if self._writer is None:
+            self._empty().to_parquet(self.path, index=False)
+        else:
+            self._writer.close()
+            self._writer = None
+        return self.path
+
+
+def remove_spool(folder, names: Iterable[str], patterns: Iterable[str] = ()) -> None:
+    """Remove the named files and those matching ``patterns`` from a spool folder
+    satsim made, then the folder if it is empty (a failed run's spool)."""
+    folder = Path(folder)
+    files = [folder / n for n in names] + [p for pat in patterns for p in folder.glob(pat)]
+    _remove(folder, files)
+
+
+class GapSpool:
+    """Gaps (:data:`GAP_RECORD`) filed by handset range, ``range_handsets`` handsets
+    per file, in ``folder``; :meth:`write_table` makes the sorted gaps table."""
+
+    def __init__(self, folder, n_handsets: int, range_handsets: int):
+        self.folder = Path(folder)
+        self.n_handsets = int(n_handsets)
+        self.range_handsets = max(1, int(range_handsets))
+        self.n_ranges = max(1, math.ceil(self.n_handsets / self.range_handsets))
+        self.records = 0
+
+    def _path(self, k: int) -> Path:
+        return self.folder / f"gaps-{k:05d}.bin"
+
+    def add(self, found: Iterable[tuple]) -> None:
+        """File gaps ``(handsets, start, end, start_edge, end_edge)`` arrays."""
+        for h, s, e, es, ee in found:
+            if not len(h):
+                continue
+            rec = np.empty(len(h), dtype=GAP_RECORD)
+            rec["h"], rec["s"], rec["e"], rec["es"], rec["ee"] = h, s, e, es, ee
+            k = rec["h"] // self.range_handsets
+            order = np.argsort(k, kind="stable")
+            rec, k = rec[order], k[order]
+            bounds = np.searchsorted(k, np.arange(self.n_ranges + 1))
+            for r in np.flatnonzero(np.diff(bounds)):
+                with open(self._path(int(r)), "ab") as f:
+                    rec[bounds[r]:bounds[r + 1]].tofile(f)
+            self.records += rec.size
+
+    def ranges(self, still: tuple) -> Iterator[tuple]:
+        """Each handset range's gaps, ranges in handset order: the filed gaps and
+        those of ``still`` (the gaps open at the end, the same five arrays) in the
+        range, as five arrays, filed order (the caller sorts)."""
+        h_open = still[0]
+        cut = np.searchsorted(h_open, np.arange(self.n_ranges + 1) * self.range_handsets)
+        for k in range(self.n_ranges):
+            p = self._path(k)
+            rec = np.fromfile(p, dtype=GAP_RECORD) if p.exists() else np.empty(0, GAP_RECORD)
+            a, b = cut[k], cut[k + 1]
+            yield tuple(np.concatenate([rec[f], x[a:b]])
+                        for f, x in zip(("h", "s", "e", "es", "ee"), still))
+
+    def close(self) -> None:
+        """Remove the range files (only those this spool writes)."""
+        for k in range(self.n_ranges):
+            self._path(k).unlink(missing_ok=True)
+
+
+def order_key(x: np.ndarray) -> np.ndarray:
+    """uint64 keys in the order of the float64 values ``x`` (no NaN): the bits, with
+    the sign bit flipped for non-negative values and every bit for negative ones."""
+    b = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+    return np.where(b >> np.uint64(63), ~b, b | np.uint64(1 << 63))
+
+
+class _Histogram:
+    """Counts, minimum and maximum of values per top-bits bin of :func:`order_key`."""
+
+    def __init__(self):
+        n = 1 << (64 - _KEY_SHIFT)
+        self.count = np.zeros(n, dtype=np.int64)
+        self.lo = np.full(n, np.inf)
+        self.hi = np.full(n, -np.inf)
+
+    def add(self, x: np.ndarray) -> None:
+        if not x.size:
+            return
+        b = (order_key(x) >> np.uint64(_KEY_SHIFT)).astype(np.int64)
+        self.count += np.bincount(b, minlength=self.count.size)
+        np.minimum.at(self.lo, b, x)
+        np.maximum.at(self.hi, b, x)
+
+
+def exact_percentiles(batches: Callable[[], Iterable[np.ndarray]], qs) -> dict:
+    """``{q: np.percentile(values, q)}`` (numpy's default linear method, the same
+    float64 value) of the values ``batches()`` yields, without holding them: a
+    first pass counts them in :func:`order_key` bins (and each bin's minimum and
+    maximum); an order statistic in a bin of equal values is read off it, others
+    come from a second pass over that bin's values alone. ``batches`` is called
+    once or twice. Values must not be NaN; no values: every q None."""
+    hist = _Histogram()
+    for x in batches():
+        hist.add(np.asarray(x, dtype=np.float64))
+    n = int(hist.count.sum())
+    if n == 0:
+        return {q: None for q in qs}
+    below = np.cumsum(hist.count) - hist.count
+    where = {}  # rank -> (bin, rank in bin)
+    pos = {}
+    for q in qs:
+        v = (n - 1) * np.true_divide(q, 100)  # numpy's virtual index
+        lo = int(np.floor(v))
+        hi = min(lo + 1, n - 1)
+        pos[q] = (lo, hi, v - lo)
+        for r in (lo, hi):
+            b = int(np.searchsorted(below, r, side="right")) - 1
+            where[r] = (b, r - int(below[b]))
+    value = {r: hist.lo[b] for r, (b, _) in where.items() if hist.lo[b] == hist.hi[b]}
+    need = {b for r, (b, _) in where.items() if r not in value}
+    if need:
+        found = {b: [] for b in need}
+        for x in batches():
+            x = np.asarray(x, dtype=np.float64)
+            kb = (order_key(x) >> np.uint64(_KEY_SHIFT)).astype(np.int64)
+            for b in need:
+                found[b].append(x[kb == b])
+        for r, (b, i) in where.items():
+            if r not in value:
+                value[r] = np.sort(np.concatenate(found[b]))[i]
+    out = {}
+    for q, (lo, hi, t) in pos.items():
+        a, b = np.float64(value[lo]), np.float64(value[hi])
+        d = b - a  # numpy's _lerp
+        out[q] = float(b - d * (1 - t) if t >= 0.5 else a + d * t)
+    return out
+
+
+class SpooledTables(MutableMapping):
+    """A run's tables, some in memory, some in Parquet files read when asked for
+    (:meth:`path_of`). With ``folder`` (a temporary folder made for the files),
+    the files are removed when the mapping is garbage-collected, at exit
+    (``weakref.finalize``) or by :meth:`reading_from`: only the files named
+    here, and the folder only if then empty. Without it nothing is ever removed
+    (e.g. the files of a results folder)."""
+
+    def __init__(self, frames: dict, files: dict, folder=None, order=None):
+        self._frames = dict(frames)
+        self._files = {k: Path(v) for k, v in files.items()}
+        self._order = list(order) if order is not None else [*self._frames, *self._files]
+        self.folder = None if folder is None else Path(folder)
+        self._cleanup = (None if folder is None else
+                         weakref.finalize(self, _remove, self.folder, list(self._files.values())))
+
+    def reading_from(self, tables_dir) -> SpooledTables:
+        """The same tables read from ``tables_dir`` (``<name>.parquet``, e.g. the
+        results folder they were written to); this mapping's own files are removed."""
+        files = {k: Path(tables_dir) / f"{k}.parquet" for k in self._files}
+        out = SpooledTables(self._frames, files, None, self._order)
+        if self._cleanup is not None:
+            self._cleanup()
+        return out
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name in self._frames:
+            return self._frames[name]
+        if name in self._files:
+            return pd.read_parquet(self._files[name])
+        raise KeyError(name)
+
+    def __setitem__(self, name: str, df: pd.DataFrame) -> None:
+        """A table in memory (in place of a file's, if there was one)."""
+        self._files.pop(name, None)
+        self._frames[name] = df
+        if name not in self._order:
+            self._order.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._frames.pop(name, None)
+        self._files.pop(name, None)
+        self._order.remove(name)
+
+    def __iter__(self):
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._frames) + len(self._files)
+
+    def __contains__(self, name) -> bool:
+        return name in self._frames or name in self._files
+
+    def path_of(self, name: str) -> Path | None:
+        """The Parquet file a table is read from, or None (in memory)."""
+        return self._files.get(name)
+
+    def copy_file(self, name: str, to) -> None:
+        """Copy a spooled table's file to ``to``."""
+        shutil.copyfile(self._files[name], to)
+
+
+def _remove(folder: Path, files: list) -> None:
+    for f in files:
+        try:
+            os.unlink(f)
+        except FileNotFoundError:
+            pass
+    try:
+        folder.rmdir()
+    except OSError:  # something else is there: left as it is
+        pass
