@@ -155,11 +155,21 @@ def main(argv=None) -> int:
                        help="also run the slice with its link stage on a Dask LocalCluster of "
                             "this many worker processes, 1 thread each (needs "
                             "dask.distributed)")
+    north.add_argument("--spool", action="store_true",
+                       help="run the slice with run.spool (the coverage view, gaps and "
+                            "handovers on disk; the memory pair always does)")
+    north.add_argument("--pair-handsets", type=int, default=None,
+                       help="handsets of the memory pair (CONUS grid; default 362, the "
+                            "default scenario's grid; the issue's check is at 100,000)")
     args = parser.parse_args(argv)
     if args.which != "north_star" and (args.full or args.handsets or args.slice_h
-                                       or args.no_pair or args.precision or args.cluster):
-        parser.error("--full, --handsets, --slice-h, --no-pair, --precision and --cluster are "
-                     "options of the north_star section: python -m benchmarks north_star ...")
+                                       or args.no_pair or args.precision or args.cluster
+                                       or args.spool or args.pair_handsets):
+        parser.error("--full, --handsets, --slice-h, --no-pair, --precision, --cluster, "
+                     "--spool and --pair-handsets are options of the north_star section: "
+                     "python -m benchmarks north_star ...")
+    if args.pair_handsets is not None and args.pair_handsets < 1:
+        parser.error(f"--pair-handsets must be at least 1, got {args.pair_handsets}")
     if args.cluster is not None and args.cluster < 1:
         parser.error(f"--cluster must be at least 1 worker, got {args.cluster}")
     if args.handsets is not None and args.handsets < 1:
@@ -190,7 +200,8 @@ def main(argv=None) -> int:
         if name == "north_star":
             extra = {"full": args.full, "handsets": args.handsets, "slice_h": args.slice_h,
                      "pair": not args.no_pair, "precision": args.precision,
-                     "cluster": args.cluster}
+                     "cluster": args.cluster, "spool": args.spool,
+                     "pair_handsets": args.pair_handsets}
         sec = module.run(quick=args.quick, repeats=args.repeats, log=log, **extra)
         sec.wall_s = time.perf_counter() - t0
         limits.apply(sec)

@@ -11,10 +11,12 @@ a day at 1 s steps for 100,000 CONUS handsets, in under 10 minutes on a
   the measured nanoseconds per handset-step of each stage (propagation, which
   does not depend on the handsets, from nanoseconds per satellite-step);
 * **memory pair**: the same scenario for 1 h and 4 h over a smaller handset
-  count (the default scenario's 150 km grid, 362 handsets: a 4 h slice at
-  100,000 handsets would take many hours here); their peak memories (the
-  issue's check: within 10 %) and their cost per handset-step (growth with
-  the duration);
+  count (the default scenario's 150 km grid, 362 handsets, or
+  ``--pair-handsets``: a 4 h slice at 100,000 handsets takes ~1.2 h here),
+  with ``run.spool`` (the coverage view, gaps and handovers on disk: the
+  bounded configuration); their peak memories (the issue's check: within
+  10 %) and their cost per handset-step (growth with the duration);
+* ``--spool``: the slice with ``run.spool`` too;
 * ``--cluster N``: the slice again with its link stage in handset blocks on a
   Dask LocalCluster of N single-thread workers (:func:`job_cluster`); the
   driver's own share (merging, statistics, view, scheduler, summary) is what
@@ -132,12 +134,15 @@ def services_on() -> dict:
     return {f"services.{n}.enabled": True for n in SERVICE_NAMES if hasattr(services, n)}
 
 
-def scenario_for(spacing_km: float, duration_s: float, precision: str | None = None):
+def scenario_for(spacing_km: float, duration_s: float, precision: str | None = None,
+                 spool: bool = False):
     """The north-star scenario: the default one at 1 s steps with every service
-    (and ``link.interference_precision`` if given)."""
+    (and ``link.interference_precision`` if given; ``run.spool`` if ``spool``)."""
     from satsim.scenario import Scenario, with_overrides
 
     extra = {} if precision is None else {"link.interference_precision": precision}
+    if spool:
+        extra["run.spool"] = True
     return with_overrides(Scenario(), {
         "name": "north_star", "step_s": TARGET_STEP_S, "duration_s": float(duration_s),
         "handsets.spacing_km": float(spacing_km), **services_on(), **extra,
@@ -201,17 +206,23 @@ def _instrument(probe: _Probe, trace: list, links: dict) -> None:
     from satsim.link import _kernels, engine
     from satsim.orbits import propagation
     from satsim.results import summary
-    from satsim.scheduler.coverage_view import CoverageView
+    from satsim.scheduler.spool import SpooledView
 
     def count_links(out):
         links["links"] = links.get("links", 0) + int(out.offsets[-1])
 
     probe.wrap(runner, "build", "build")
-    def view_size(view):
+    def view_size(out):
+        view = out[1]
+        if isinstance(view, SpooledView):  # runs on disk (before joining across chunks)
+            links["view_runs"] = int(view.runs_written.sum())
+            links["view_mib"] = view.bytes_written / 2**20
+            links["view_on_disk"] = True
+            return
         links["view_runs"] = int(getattr(view, "n_runs", -1))
         links["view_mib"] = getattr(view, "nbytes", float("nan")) / 2**20
 
-    probe.wrap(CoverageView, "from_link_chunks", "link_stage", after=view_size)
+    probe.wrap(runner, "_link_stage", "link_stage", after=view_size)
     probe.wrap(propagation, "propagate", "propagation")
     probe.wrap(engine, "serve_chunk", "serve_chunk")
     probe.wrap(engine, "channel_draws", "prepare")
@@ -224,6 +235,7 @@ def _instrument(probe: _Probe, trace: list, links: dict) -> None:
     probe.wrap(engine, "_handover_events", "handover_events")
     probe.wrap(summary.LinkStats, "add", "link_stats")
     probe.wrap(runner, "simulate", "scheduler")
+    probe.wrap(SpooledView, "simulate", "scheduler")
     probe.wrap(runner, "summarize", "summary")
 
     original = getattr(runner, "iter_link_chunks", None)
@@ -304,8 +316,10 @@ def _measured(fn, probe: _Probe):
 def job_slice(spec):
     from satsim import run
 
-    sc = scenario_for(spec["spacing_km"], spec["duration_s"], spec.get("precision"))
-    warm = scenario_for(spec["spacing_km"], WARM_STEPS * TARGET_STEP_S, spec.get("precision"))
+    spool = bool(spec.get("spool"))
+    sc = scenario_for(spec["spacing_km"], spec["duration_s"], spec.get("precision"), spool)
+    warm = scenario_for(spec["spacing_km"], WARM_STEPS * TARGET_STEP_S, spec.get("precision"),
+                        spool)
     t0 = time.perf_counter()
     run(warm)
     warm_s = time.perf_counter() - t0
@@ -321,7 +335,8 @@ def job_slice(spec):
     return {
         "scenario_overrides": {"step_s": TARGET_STEP_S, "duration_s": spec["duration_s"],
                                "handsets.spacing_km": spec["spacing_km"], **services_on(),
-                               "link.interference_precision": sc.link.interference_precision},
+                               "link.interference_precision": sc.link.interference_precision,
+                               "run.spool": sc.run.spool},
         "satellites": summ["run"]["satellites"], "handsets": summ["run"]["handsets"],
         "steps": summ["run"]["steps"], "duration_s": summ["run"]["duration_s"],
         "chunk_steps": sc.run.chunk_steps, "beams": summ["run"].get("beams"),
@@ -334,6 +349,7 @@ def job_slice(spec):
         "rss_baseline_mib": base, "rss_peak_mib": peak, "rss_added_mib": peak - base,
         "peak_method": "VmHWM reset after warm-up" if hwm_reset else "whole process",
         "trace": trace, "table_rows": rows, "table_mib": table_mib,
+        "view_on_disk": links.get("view_on_disk", False),
         "summary": {k: summ.get(k) for k in ("coverage", "link", "sms", "voice", "data",
                                              "app_call")},
         "propagation_alone": prop,
@@ -477,10 +493,11 @@ def stage_seconds(r: dict, clock: str = "wall") -> dict:
     """Seconds per stage of one slice (keys of :data:`STAGES`, plus "total"),
     wall time (``clock="wall"``) or CPU time of all threads (``"cpu"``).
 
-    Probes give each stage function's time; the link stage (``CoverageView.
-    from_link_chunks`` consuming the run's chunks) less propagation, the
+    Probes give each stage function's time; the link stage (``runner._link_stage``
+    consuming the run's chunks) less propagation, the
     link chunks (``serve_chunk``) and the running statistics is the coverage
-    view (less the link set-up, once per run: channel draws and cells); one link
+    view (with ``run.spool``, written to disk; less the link set-up, once per run:
+    channel draws and cells); one link
     chunk less its probed parts is "link, rest"; the run's
     total less every probed stage goes to the summary."""
     pr = r["probe_s"] if clock == "wall" else r["probe_cpu_s"]
@@ -659,7 +676,8 @@ def _cluster_figures(sec: Section, r: dict, spacing: float, duration: float,
 def run(quick: bool = False, repeats: int | None = None, log=print, *, full: bool = False,
         handsets: int | None = None, slice_h: float | None = None,
         pair: bool = True, precision: str | None = None,
-        cluster: int | None = None) -> Section:
+        cluster: int | None = None, spool: bool = False,
+        pair_handsets: int | None = None) -> Section:
     from benchmarks.bench_link import run_job
 
     del repeats  # one run per size: each takes minutes
@@ -676,6 +694,8 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
     if slice_h is not None:
         duration = slice_h * 3600.0
     p_spacing, p_short, p_long = QUICK_PAIR if quick else DEFAULT_PAIR
+    if pair_handsets is not None:
+        p_spacing = spacing_for(pair_handsets)
     sec.config = {
         "scenario": "Scenario() with " + ", ".join(f"{k}={v}" for k, v in {
             "step_s": TARGET_STEP_S, **services_on()}.items()) + ", handsets.spacing_km per run",
@@ -683,8 +703,9 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
                   f"{TARGET_STEP_S:g} s, the scenario's satellites, in {GOAL_S:g} s",
         "slice": {"spacing_km": spacing, "duration_s": duration},
         "interference_precision": precision or "the scenario's (float64)",
-        "memory_pair": ({"spacing_km": p_spacing, "durations_s": [p_short, p_long]}
-                        if pair else None),
+        "memory_pair": ({"spacing_km": p_spacing, "durations_s": [p_short, p_long],
+                         "run.spool": True} if pair else None),
+        "run.spool": spool,
         "memory": "VmHWM reset after a warm-up run, minus the RSS then (fresh process per run)",
         "extrapolation": "per handset-step for every stage but propagation (per "
                          "satellite-step) and build (per handset)",
@@ -694,7 +715,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
     what = "the whole day" if full else f"a {duration / 60:g} min slice"
     log(f"north_star: {what} at {spacing:.2f} km spacing (fresh process)")
     r = run_job({"kind": "slice", "spacing_km": spacing, "duration_s": duration,
-                 "precision": precision},
+                 "precision": precision, "spool": spool},
                 module="benchmarks.bench_north_star", timeout=48 * 3600.0)
     sec.raw["slice"] = r
     st = stage_seconds(r)
@@ -785,7 +806,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
         for dur in (p_short, p_long):
             log(f"north_star: memory pair, {dur / 3600:g} h at {p_spacing:g} km (fresh process)")
             x = run_job({"kind": "slice", "spacing_km": p_spacing, "duration_s": dur,
-                         "precision": precision, "knots": False},
+                         "precision": precision, "knots": False, "spool": True},
                         module="benchmarks.bench_north_star",
                         timeout=7200.0)
             pr[dur] = x

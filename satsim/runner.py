@@ -35,10 +35,12 @@ from .scheduler.coverage_view import CoverageView
 from .scheduler.model import simulate
 from .scheduler.spool import SpooledView
 
-#: Handset-steps per bucket of a spooled view (``run.spool``): a bucket's view,
-#: read back for its services, holds ~0.1 run per handset-step at 1 s steps with
-#: Earth-fixed cells (~5 M runs, ~250 MB).
-SPOOL_BUCKET_HANDSET_STEPS = 50_000_000
+#: Buckets of a spooled view (``run.spool``) hold about this many chunks' worth of
+#: handset-steps (all handsets x ``run.chunk_steps``), so the number of buckets grows
+#: with the duration and a bucket read back for its services stays a small part of
+#: the link stage's chunk: ~12.5 B per handset-step of the bucket (view and
+#: scheduler, measured at 1 s steps) against the chunk's ~470 (100,000 handsets).
+SPOOL_BUCKET_CHUNKS = 1.0
 
 #: ``progress(stage, done, total)``: stage is "link", "scheduler" or "writing".
 Progress = Callable[[str, float, float], None]
@@ -142,11 +144,11 @@ def _link_stage(inputs, link_chunks, report: Progress,
     statistics and the scheduler's view; adds the stage's timings."""
     times, nh = inputs.times, len(inputs.handsets)
     spool = None
-    if inputs.scenario.run.spool:  # gaps in files of about a bucket's handset-steps
+    if inputs.scenario.run.spool:  # gaps in files of as many handsets as a view's bucket
         spool = tempfile.mkdtemp(prefix="satsim-tables-")
     stats = LinkStats(times, nh, sample_handsets(nh, inputs.scenario.run.sample_handsets),
-                      spool=spool, gap_range_handsets=max(
-                          1, SPOOL_BUCKET_HANDSET_STEPS // max(len(times), 1)))
+                      spool=spool,
+                      gap_range_handsets=math.ceil(nh / spool_buckets(inputs)) if nh else 1)
     try:
         return _fold_chunks(inputs, link_chunks, report, timings, stats)
     except BaseException:
@@ -198,15 +200,22 @@ def _fold_chunks(inputs, link_chunks, report: Progress, timings: dict,
     return stats, view
 
 
+def spool_buckets(inputs) -> int:
+    """How many buckets a spooled run's handsets go in: its steps over
+    :data:`SPOOL_BUCKET_CHUNKS` chunks, at least 1, at most one per handset."""
+    steps, chunk = len(inputs.times), inputs.scenario.run.chunk_steps
+    n = math.ceil(steps / (SPOOL_BUCKET_CHUNKS * chunk))
+    return max(1, min(len(inputs.handsets), n))
+
+
 def spooled_view(inputs, n_rb) -> SpooledView:
     """An empty :class:`~satsim.scheduler.spool.SpooledView` of the run in a new
     temporary folder (under TMPDIR; :meth:`~SpooledView.close` removes it): buckets of
     whole Earth-fixed cells (``satsim.distributed.cell_blocks``), else of consecutive
-    handsets, each about :data:`SPOOL_BUCKET_HANDSET_STEPS` handset-steps."""
+    handsets, :func:`spool_buckets` of them."""
     from .distributed import cell_blocks
 
-    nh, steps = len(inputs.handsets), len(inputs.times)
-    n = max(1, min(nh, math.ceil(nh * steps / SPOOL_BUCKET_HANDSET_STEPS)))
+    nh, n = len(inputs.handsets), spool_buckets(inputs)
     buckets = cell_blocks(inputs, n) if nh else None
     if buckets is None:
         buckets = [b for b in np.array_split(np.arange(nh, dtype=np.int64), n) if b.size] \

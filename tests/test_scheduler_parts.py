@@ -199,3 +199,32 @@ def test_a_whole_run_with_its_services_in_parts_is_the_same_run():
     assert got.summary == want.summary
     for name, table in want.tables.items():
         pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True, obj=name)
+
+
+def test_a_part_draws_only_its_traffic_blocks_and_the_same_arrivals():
+    """Traffic is drawn per block of 256 handsets, each from its own stream: a part
+    draws only the blocks holding its handsets (not every block of the run), and
+    gets the very arrivals those handsets have in the whole run."""
+    from satsim.scheduler.arrivals import BLOCK_HANDSETS, blocks_of, handset_arrivals
+
+    n = 3 * BLOCK_HANDSETS + 40
+    whole = handset_arrivals(5, "sms/mo/arrivals", n, 20.0, 0.0, 3600.0)
+    blocks = blocks_of([3, BLOCK_HANDSETS * 3 + 7, BLOCK_HANDSETS * 3 + 1])
+    assert blocks.tolist() == [0, 3]
+    got = handset_arrivals(5, "sms/mo/arrivals", n, 20.0, 0.0, 3600.0, blocks=blocks)
+    mine = (whole[0] < BLOCK_HANDSETS) | (whole[0] >= 3 * BLOCK_HANDSETS)
+    assert np.array_equal(got[0], whole[0][mine]) and np.array_equal(got[1], whole[1][mine])
+    assert handset_arrivals(5, "x", n, 20.0, 0.0, 60.0, blocks=[])[0].size == 0
+
+
+def test_parts_spanning_many_traffic_blocks_are_the_whole_run():
+    """~700 handsets (three traffic blocks), each group of three on its own beam:
+    parts that mix handsets of every block give the whole run, table for table."""
+    n, beams = 700, 233
+    view = CoverageView.periodic(n, on_s=500.0, off_s=100.0, duration_s=3600.0,
+                                 n_beams=beams)
+    config = busy_config()
+    want = simulate(view, config, seed=4)
+    assert want.events["handset"].max() >= 512
+    got = simulate_parts(view, config, seed=4, n_parts=5)
+    assert_same_result(got, want)

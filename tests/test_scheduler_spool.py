@@ -174,7 +174,7 @@ def test_a_spooled_run_gives_the_same_results_and_leaves_no_files(tmp_path, monk
         made.append(real(inputs, n_rb))
         return made[-1]
 
-    monkeypatch.setattr(runner, "SPOOL_BUCKET_HANDSET_STEPS", 120 * 121 // 4)
+    monkeypatch.setattr(runner, "SPOOL_BUCKET_CHUNKS", 0.5)  # 121 steps: 5 buckets
     monkeypatch.setattr(runner, "spooled_view", watched)
     got = run(with_overrides(sc, {"run.spool": True}))
     assert made and made[0].groups_run >= 3

@@ -160,10 +160,10 @@ _RATE_BPS_PER_RB = RATE_BPS_PER_RB.tolist()
 
 
 def app_call_attempts(seed: int, view: CoverageView, app_call: AppCallConfig,
-                      day_offset_s: float):
+                      day_offset_s: float, blocks=None):
     """Poisson app call attempts of every handset (``voice.call_attempts`` on the
     ``app_call`` streams)."""
-    return call_attempts(seed, view, app_call, day_offset_s, "app_call")
+    return call_attempts(seed, view, app_call, day_offset_s, "app_call", blocks)
 
 
 class AppCallContext:

@@ -78,9 +78,11 @@ def block_poisson_times(rng: np.random.Generator, rate_per_s: float, start_s: fl
 
 def handset_arrivals(seed: int, name: str, n_handsets: int, rate_per_hour: float,
                      start_s: float, end_s: float, profile=None,
-                     day_offset_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                     day_offset_s: float = 0.0, blocks=None) -> tuple[np.ndarray, np.ndarray]:
     """Arrivals of every handset: ``(handset int32, t_s float64)``, by handset then
-    time, drawn block by block (module docstring)."""
+    time, drawn block by block (module docstring); with ``blocks`` (increasing
+    block numbers, :func:`blocks_of`), those blocks' handsets only, the same
+    arrivals as they have among every handset's (each block has its own stream)."""
     if rate_per_hour <= 0 or n_handsets == 0:
         return np.empty(0, np.int32), np.empty(0, np.float64)
     prof = None if profile is None else np.asarray(profile, dtype=np.float64)
@@ -88,14 +90,23 @@ def handset_arrivals(seed: int, name: str, n_handsets: int, rate_per_hour: float
         prof = prof / prof.mean()
     rate = rate_per_hour / SECONDS_PER_HOUR
     handsets, times = [], []
-    for b in range(-(-n_handsets // BLOCK_HANDSETS)):
+    every = range(-(-n_handsets // BLOCK_HANDSETS))
+    for b in (every if blocks is None else np.asarray(blocks).tolist()):
         slot, t = block_poisson_times(stream(seed, name, b), rate, start_s, end_s, prof,
                                       day_offset_s)
         first = b * BLOCK_HANDSETS
         present = slot < n_handsets - first
         handsets.append((first + slot[present]).astype(np.int32))
         times.append(t[present])
+    if not handsets:
+        return np.empty(0, np.int32), np.empty(0, np.float64)
     return np.concatenate(handsets), np.concatenate(times)
+
+
+def blocks_of(handsets) -> np.ndarray:
+    """The traffic blocks (:data:`BLOCK_HANDSETS` handsets each) holding ``handsets``,
+    increasing: what a part of a run draws (``scheduler.simulate(handsets=)``)."""
+    return np.unique(np.asarray(handsets, dtype=np.int64) // BLOCK_HANDSETS)
 
 
 def handset_draws(seed: int, name: str, handset: np.ndarray, n_handsets: int,

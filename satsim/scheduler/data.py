@@ -188,13 +188,16 @@ DIRECTIONS = ("download", "upload")
 _RATE_BPS_PER_RB = RATE_BPS_PER_RB.tolist()
 
 
-def data_sessions(seed: int, view: CoverageView, data: DataConfig, day_offset_s: float):
+def data_sessions(seed: int, view: CoverageView, data: DataConfig, day_offset_s: float,
+                  blocks=None):
     """Poisson sessions of every handset: ``(handset int32, t_s, size_bytes, upload bool)``,
     by handset then time; sizes and directions from their own streams
     (``data/sizes``, ``data/directions``; no direction is drawn when
-    ``upload_fraction`` is 0: all downloads)."""
+    ``upload_fraction`` is 0: all downloads); ``blocks``: only those traffic blocks'
+    handsets (``arrivals.handset_arrivals``)."""
     handset, t = handset_arrivals(seed, "data/sessions", view.n_handsets, data.sessions_per_hour,
-                                  view.start_s, view.end_s, data.daily_profile, day_offset_s)
+                                  view.start_s, view.end_s, data.daily_profile, day_offset_s,
+                                  blocks)
     sizes = handset_draws(seed, "data/sizes", handset, view.n_handsets, data.draw_sizes)
     if data.upload_fraction > 0.0 and handset.size:
         upload = handset_draws(seed, "data/directions", handset, view.n_handsets,

@@ -70,7 +70,13 @@ from .app_call import (
     app_calls_table,
 )
 from .app_call import REASONS as APP_CALL_REASONS
-from .arrivals import Environment, handset_arrivals, release, seconds_since_midnight
+from .arrivals import (
+    Environment,
+    blocks_of,
+    handset_arrivals,
+    release,
+    seconds_since_midnight,
+)
 from .config import SchedulerConfig
 from .coverage_view import CoverageView
 from .data import DIRECTIONS as DATA_DIRECTIONS
@@ -607,11 +613,13 @@ def _checked_arguments(view, config, seed, given: dict) -> tuple[SchedulerConfig
     return config, seed
 
 
-def _drawn_sms_arrivals(view: CoverageView, sms, seed: int, day0_s: float):
-    """Poisson MO and MT arrivals ``(direction, handset, t_arrival_s)``, MO first."""
+def _drawn_sms_arrivals(view: CoverageView, sms, seed: int, day0_s: float, blocks=None):
+    """Poisson MO and MT arrivals ``(direction, handset, t_arrival_s)``, MO first (of
+    the traffic ``blocks`` only, if given)."""
     parts = [
         (direction, *handset_arrivals(seed, f"sms/{name}/arrivals", view.n_handsets, rate,
-                                      view.start_s, view.end_s, sms.daily_profile, day0_s))
+                                      view.start_s, view.end_s, sms.daily_profile, day0_s,
+                                      blocks))
         for direction, name, rate in ((MO, "mo", sms.mo_per_hour), (MT, "mt", sms.mt_per_hour))
     ]
     direction = np.concatenate([np.full(p[1].size, p[0], np.int8) for p in parts])
@@ -620,11 +628,12 @@ def _drawn_sms_arrivals(view: CoverageView, sms, seed: int, day0_s: float):
     return direction, handset, t_arrival
 
 
-def _sms_arrivals(view: CoverageView, sms, seed: int, day0_s: float, arrivals):
+def _sms_arrivals(view: CoverageView, sms, seed: int, day0_s: float, arrivals, blocks=None):
     """The SMS arrivals ``(direction, handset, t_arrival_s)``, the user's ``arrivals``
-    or drawn, in time order (ties: MO first, then by handset)."""
+    or drawn (of the traffic ``blocks`` only, if given), in time order (ties: MO
+    first, then by handset)."""
     if arrivals is None:
-        direction, handset, t_arrival = _drawn_sms_arrivals(view, sms, seed, day0_s)
+        direction, handset, t_arrival = _drawn_sms_arrivals(view, sms, seed, day0_s, blocks)
     else:
         direction, handset, t_arrival = _explicit_arrivals(arrivals, view)
     order = np.lexsort((handset, direction, t_arrival))
@@ -643,7 +652,7 @@ def _shared_beams(env: simpy.Environment, view: CoverageView,
 
 def _start_services(env: simpy.Environment, view: CoverageView, beams: Beams,
                     config: SchedulerConfig, seed: int, day0_s: float, given: dict,
-                    keep=None) -> dict:
+                    keep=None, blocks=None) -> dict:
     """Start the optional services that are on: each one's arrivals (drawn, or the
     user's table from ``given``; only the handsets ``keep`` marks, if given), its
     context and its source process in ``env``.
@@ -656,7 +665,7 @@ def _start_services(env: simpy.Environment, view: CoverageView, beams: Beams,
         if cfg is None:
             continue
         table = given[service.table]
-        drawn = (service.draw(seed, view, cfg, day0_s) if table is None
+        drawn = (service.draw(seed, view, cfg, day0_s, blocks) if table is None
                  else service.explicit(table, service.table, service.quantity, view))
         contexts[service.name] = service.context(view, beams, cfg,
                                                  *_kept(keep, *_by_time(*drawn)))
@@ -760,7 +769,10 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     config, seed = _checked_arguments(view, config, seed, given)
     day0_s = seconds_since_midnight(view.epoch)
     keep = _handset_mask(handsets, view)
-    direction, handset, t_arrival = _sms_arrivals(view, config.sms, seed, day0_s, arrivals)
+    # a part draws only its handsets' traffic blocks (each has its own streams)
+    blocks = None if keep is None else blocks_of(np.flatnonzero(keep))
+    direction, handset, t_arrival = _sms_arrivals(view, config.sms, seed, day0_s, arrivals,
+                                                  blocks)
     handset, direction, t_arrival = _kept(keep, handset, direction, t_arrival)
 
     env = Environment(initial_time=view.start_s)  # env.now: seconds since the epoch
@@ -768,7 +780,7 @@ def simulate(view: CoverageView, config: SchedulerConfig | None = None, seed: in
     sms_ctx = SmsContext(view, beams, config.sms, config.beams, seed,
                          direction, handset, t_arrival)
     env.process(release(env, sms_ctx, sms_message))
-    contexts = _start_services(env, view, beams, config, seed, day0_s, given, keep)
+    contexts = _start_services(env, view, beams, config, seed, day0_s, given, keep, blocks)
 
     env.run(until=view.end_s)
     for name in ("data", "app_call"):  # the sessions and calls still in a beam's share

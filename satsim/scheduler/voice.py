@@ -193,14 +193,15 @@ def radio_link_outcome(t_leave: float, t_back: float, t_end: float, t310_s: floa
 
 
 def call_attempts(seed: int, view: CoverageView, calls, day_offset_s: float,
-                  service: str = "voice"):
+                  service: str = "voice", blocks=None):
     """Poisson call attempts of every handset: ``(handset int32, t_s, holding_s)``,
     by handset then time, from the streams ``<service>/attempts`` and
     ``<service>/holding`` (block by block: ``arrivals.handset_draws``); ``calls``
-    is a VoiceConfig or an AppCallConfig (rate, daily profile, holding law)."""
+    is a VoiceConfig or an AppCallConfig (rate, daily profile, holding law);
+    ``blocks``: only those traffic blocks' handsets (``arrivals.handset_arrivals``)."""
     handset, t = handset_arrivals(seed, f"{service}/attempts", view.n_handsets,
                                   calls.calls_per_hour, view.start_s, view.end_s,
-                                  calls.daily_profile, day_offset_s)
+                                  calls.daily_profile, day_offset_s, blocks)
     if calls.holding == "fixed":
         return handset, t, np.full(t.size, float(calls.mean_holding_s))
     hold = handset_draws(seed, f"{service}/holding", handset, view.n_handsets,
@@ -208,9 +209,10 @@ def call_attempts(seed: int, view: CoverageView, calls, day_offset_s: float,
     return handset, t, hold
 
 
-def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float):
+def voice_attempts(seed: int, view: CoverageView, voice: VoiceConfig, day_offset_s: float,
+                   blocks=None):
     """Poisson voice call attempts of every handset (:func:`call_attempts`)."""
-    return call_attempts(seed, view, voice, day_offset_s, "voice")
+    return call_attempts(seed, view, voice, day_offset_s, "voice", blocks)
 
 
 def call_log_columns(ctx, outcome_names=OUTCOMES, reason_names=REASONS) -> dict:
