@@ -191,3 +191,37 @@ def test_lit_cells_estimate_is_close_to_the_cells_a_run_builds(path):
     built, _ = inputs.cells
     alt = float(np.min(inputs.constellation.altitude_km))
     assert lit_cells(sc, len(inputs.handsets), alt) == pytest.approx(built, rel=0.3)
+
+
+def test_spooled_estimate_keeps_memory_flat_and_counts_the_disk(tmp_path, monkeypatch):
+    """``run.spool`` with Earth-fixed cells: memory nearly flat in the duration (the
+    chunk, one bucket, the services' tables), the disk growing per handset-hour; a
+    run whose spool would not fit on the temporary folder's disk is refused, naming
+    TMPDIR, before anything is built."""
+    from satsim.scenario.estimate import SPOOL_DISK_BYTES_PER_HANDSET_HOUR_CELLS
+
+    def est(hours, spool=True, **more):
+        return estimate(load_scenario(overrides={
+            "duration_s": hours * 3600, "step_s": 1, "run.spool": spool, **more}))
+
+    one, four = est(1), est(4)
+    assert four.total_bytes < 1.2 * one.total_bytes
+    assert est(4, spool=False).output_bytes > 5 * four.output_bytes
+    assert four.disk_bytes == pytest.approx(
+        4 * four.handsets * SPOOL_DISK_BYTES_PER_HANDSET_HOUR_CELLS)
+    assert "spooled to disk" in four.describe() and est(1, spool=False).disk_bytes == 0
+    moving = est(1, **{"beams.mode": "moving"})     # read back whole: not bounded
+    assert moving.total_bytes == pytest.approx(est(1, False, **{"beams.mode": "moving"})
+                                               .total_bytes)
+    assert "TMPDIR" in four.problem(1e12, free_disk_bytes=1e6)
+    assert four.problem(1e12, free_disk_bytes=1e12) is None
+
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(1e7, 0, 1e5))
+    p = tmp_path / "s.yaml"
+    p.write_text("name: s\nrun:\n  spool: true\n")
+    refused(invoke("run", p, "--out", tmp_path / "r"), "TMPDIR", "--force")
+    assert not (tmp_path / "r").exists()

@@ -268,7 +268,8 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
 
 def check_resources(sc, force: bool):
     """The run's :class:`~satsim.scenario.estimate.Estimate`; refuses (InputError)
-    a run that does not fit in the available memory, unless ``force``."""
+    a run that does not fit in the available memory (or, with ``run.spool``, whose
+    files do not fit on the temporary folder's disk), unless ``force``."""
     from ..scenario.estimate import available_memory_bytes, estimate
 
     alts = None
@@ -277,7 +278,13 @@ def check_resources(sc, force: bool):
 
         alts = build_constellation(sc).altitude_km
     est = estimate(sc, alts)
-    problem = est.problem(available_memory_bytes())
+    free_disk = None
+    if sc.run.spool:
+        import shutil
+        import tempfile
+
+        free_disk = float(shutil.disk_usage(tempfile.gettempdir()).free)
+    problem = est.problem(available_memory_bytes(), free_disk)
     if problem is not None and not force:
         raise InputError(problem)
     return est

@@ -7,7 +7,9 @@ A run holds, at once (``satsim.run``'s chunked link stage, design notes):
   position and velocity) and, per (time step, handset) of the chunk, the
   link-layer arrays and one record per satellite in view; the scheduler's view
   holds two chunks at once;
-* what grows with the run: runs of the serving timeline, gaps and handovers,
+* what grows with the run (in memory; with ``run.spool`` and Earth-fixed cells
+  on disk, but for the services' tables and one bucket of the view at a time):
+  runs of the serving timeline, gaps and handovers,
   about :data:`OUTPUT_BYTES_PER_HANDSET_STEP` per (time step, handset); with
   Earth-fixed cells at most :data:`OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS` per
   handset-hour however fine the steps (their changes follow the satellites and
@@ -89,6 +91,33 @@ CONUS_AREA_KM2 = 8.1e6
 #: Fraction of the available memory a run may plan to use.
 MEMORY_SHARE = 0.8
 
+#: ``run.spool`` with Earth-fixed cells: what stays in memory per handset-hour, bytes:
+#: the services' tables (messages, calls, sessions, beams), which the spool does not
+#: write out. Measured 2026-12-05: 10.8 MiB for 2,958 handsets x 4 h at 1 s with every
+#: service on (0.93 KiB per handset-hour, the beams table 60 % of it); rounded up.
+SPOOL_MEMORY_BYTES_PER_HANDSET_HOUR = 2e3
+
+#: ``run.spool``: memory of one bucket of the view read back with its services, per
+#: handset-step of the bucket (``satsim.runner.SPOOL_BUCKET_CHUNKS`` chunks' worth):
+#: measured ~12.5 B at 1 s (2,958 handsets, 4 h in one bucket: 530 MiB for 4.3 M runs),
+#: rounded up.
+SPOOL_BYTES_PER_BUCKET_HANDSET_STEP = 25.0
+
+#: ``run.spool`` with Earth-fixed cells: bytes written per handset-hour, whatever the
+#: step: the view's runs before they are joined across chunks (54 B each,
+#: ``satsim.scheduler.spool``; 363 per handset-hour at 1 s, measured 2026-12-05 on
+#: 2,958 handsets x 4 h: 19.1 KiB), gaps (40 B, ~7 per handset-hour) and the
+#: handovers' Parquet (~61 rows per handset-hour); ~21 KiB, rounded up by a quarter
+#: (the national day at 100,000 handsets: ~65 GB).
+SPOOL_DISK_BYTES_PER_HANDSET_HOUR_CELLS = 27e3
+
+#: ``run.spool`` with moving beams: bytes on disk per byte such a run keeps in memory
+#: without it (its per-step figure above), rounded up.
+SPOOL_DISK_FACTOR = 1.25
+
+#: Fraction of the free disk space a spooled run may plan to use.
+DISK_SHARE = 0.9
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -101,6 +130,9 @@ class Estimate:
     chunk_steps: int
     chunk_bytes: float
     output_bytes: float
+    #: ``run.spool``: bytes written to the temporary folder (0 without it)
+    disk_bytes: float = 0.0
+    spool: bool = False
 
     @property
     def handset_steps(self) -> float:
@@ -120,16 +152,29 @@ class Estimate:
         return (f"estimate: {self.steps:,} steps x {self.handsets:,} handsets x "
                 f"~{self.visible_per_handset:.1f} satellites in view = {self.links:,.3g} "
                 f"links; memory ~{_gb(self.total_bytes)} (chunks of {self.chunk_steps} steps "
-                f"~{_gb(self.chunk_bytes)}, outputs ~{_gb(self.output_bytes)})")
+                f"~{_gb(self.chunk_bytes)}, outputs ~{_gb(self.output_bytes)})"
+                + (f"; spooled to disk ~{_gb(self.disk_bytes)}" if self.spool else ""))
 
-    def problem(self, available_bytes: float | None) -> str | None:
-        """Why the run does not fit in ``available_bytes`` and what to change, or None."""
+    def problem(self, available_bytes: float | None,
+                free_disk_bytes: float | None = None) -> str | None:
+        """Why the run does not fit in ``available_bytes`` of memory (or, with
+        ``run.spool``, its files in ``free_disk_bytes`` of the temporary folder's
+        disk) and what to change, or None."""
+        if (self.spool and free_disk_bytes is not None
+                and self.disk_bytes > DISK_SHARE * free_disk_bytes):
+            return (f"this run spools about {_gb(self.disk_bytes)} to disk (run.spool) and the "
+                    f"temporary folder's disk has {_gb(free_disk_bytes)} free "
+                    f"({self.describe()}).\n  How to fix: point TMPDIR to a disk with more "
+                    "space; or fewer handsets, a shorter duration_s; or --set run.spool=false "
+                    "if it fits in memory. Pass --force to run it anyway")
         if available_bytes is None or self.total_bytes <= MEMORY_SHARE * available_bytes:
             return None
         knobs = []
         if self.chunk_bytes > 0.3 * (self.total_bytes - BASE_BYTES) and self.chunk_steps > 10:
             knobs.append(f"fewer steps per chunk (--set run.chunk_steps="
                          f"{max(10, self.chunk_steps // 4)})")
+        if not self.spool and self.output_bytes > 0.3 * (self.total_bytes - BASE_BYTES):
+            knobs.append("the growing outputs on disk (--set run.spool=true)")
         knobs += [("fewer handsets (a larger handsets.spacing_km, or a smaller "
                    "handsets.count)"), "a longer step_s", "a shorter duration_s"]
         return (f"this run needs about {_gb(self.total_bytes)} of memory and the machine has "
@@ -252,8 +297,18 @@ def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
         hours = sc.duration_s / 3600.0
         per_handset = min(per_handset, hours * OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS)
     sampled = min(sc.run.sample_handsets, nh)
-    output_bytes = (nh * per_handset
-                    + float(steps) * (OUTPUT_BYTES_PER_STEP
-                                      + sampled * OUTPUT_BYTES_PER_SAMPLE_ROW))
+    rows = float(steps) * (OUTPUT_BYTES_PER_STEP + sampled * OUTPUT_BYTES_PER_SAMPLE_ROW)
+    disk_bytes = 0.0
+    kept = nh * per_handset
+    if sc.run.spool and cells:  # buckets of whole cells, one at a time; services' tables
+        from ..runner import SPOOL_BUCKET_CHUNKS
+
+        hours = sc.duration_s / 3600.0
+        disk_bytes = nh * hours * SPOOL_DISK_BYTES_PER_HANDSET_HOUR_CELLS
+        kept = (nh * hours * SPOOL_MEMORY_BYTES_PER_HANDSET_HOUR
+                + SPOOL_BUCKET_CHUNKS * chunk * nh * SPOOL_BYTES_PER_BUCKET_HANDSET_STEP)
+    elif sc.run.spool:  # moving beams: buckets share beam numbers, read back whole
+        disk_bytes = SPOOL_DISK_FACTOR * kept
     return Estimate(steps=steps, handsets=nh, satellites=nsat, visible_per_handset=vis,
-                    chunk_steps=chunk, chunk_bytes=chunk_bytes, output_bytes=output_bytes)
+                    chunk_steps=chunk, chunk_bytes=chunk_bytes, output_bytes=kept + rows,
+                    disk_bytes=disk_bytes, spool=bool(sc.run.spool))

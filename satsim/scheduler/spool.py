@@ -50,11 +50,15 @@ from .model import SchedulerResult, simulate
 from .parts import joined, split_reason
 
 #: The columns of a run as :func:`~satsim.scheduler.coverage_view._runs_of_block`
-#: makes them (before runs are joined across chunks), and their types on disk.
-_RUN_FIELDS = (("handset", np.int64), ("start", np.float64), ("end", np.float64),
+#: makes them (before runs are joined across chunks), and their types on disk: the
+#: handset and the sample counts (at most a chunk's steps) as int32, 54 bytes a run
+#: with uplink data; read back in the types the view is built from (int64: exact).
+_RUN_FIELDS = (("handset", np.int32), ("start", np.float64), ("end", np.float64),
                ("sat", np.int32), ("beam", np.int32), ("cqi", np.int8), ("sinr", np.float32),
-               ("count", np.int64), ("delay", np.float32), ("delay_count", np.int64),
-               ("ul_cqi", np.int8), ("ul_sinr", np.float32), ("ul_count", np.int64))
+               ("count", np.int32), ("delay", np.float32), ("delay_count", np.int32),
+               ("ul_cqi", np.int8), ("ul_sinr", np.float32), ("ul_count", np.int32))
+#: Fields held narrower on disk than in memory (int64 there).
+_WIDENED = ("handset", "count", "delay_count", "ul_count")
 assert len(_RUN_FIELDS) == _N_RUN_COLUMNS
 
 
@@ -137,7 +141,7 @@ class SpooledView(CoverageViewBuilder):
         rec = np.empty(n, dtype=self._dtype)
         for (name, _), c in zip(_RUN_FIELDS, cols):
             if c is not None:
-                rec[name] = c[order]
+                rec[name] = c[order]  # int64 -> int32: handsets < 2^31, counts <= chunk steps
         bucket = bucket[order]
         nb = len(self.buckets)
         self._pairs = np.union1d(self._pairs, rec["beam"].astype(np.int64) * nb + bucket)
@@ -188,8 +192,9 @@ class SpooledView(CoverageViewBuilder):
             rec = np.concatenate(recs) if len(recs) > 1 else recs[0]
             del recs
             names = self._dtype.names
-            parts = [[np.ascontiguousarray(rec[name]) if name in names else None
-                      for name, _ in _RUN_FIELDS]]
+            parts = [[None if name not in names else
+                      rec[name].astype(np.int64) if name in _WIDENED else
+                      np.ascontiguousarray(rec[name]) for name, _ in _RUN_FIELDS]]
             del rec
         t_first, t_last = self._span
         return view_of_runs(parts, self.n_handsets, t_first, t_last, self._epoch,
