@@ -219,3 +219,16 @@ def test_spooled_tables_written_to_a_folder_are_read_from_it(tmp_path, monkeypat
     with pytest.raises(RuntimeError, match="scheduler failed"):
         run(sc)
     assert list(spool_root.iterdir()) == []
+
+    real_chunks = runner.iter_link_chunks
+
+    def interrupted(*args, **kwargs):  # Ctrl-C after the first chunk was spooled
+        chunks = real_chunks(*args, **kwargs)
+        yield next(chunks)
+        yield next(chunks)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "iter_link_chunks", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(with_overrides(sc, {"run.chunk_steps": 20}))
+    assert list(spool_root.iterdir()) == []

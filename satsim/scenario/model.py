@@ -261,8 +261,10 @@ class RunSpec(Section):
                     "TMPDIR, removed after the run), in buckets of handsets, and run the "
                     "services one group of buckets at a time: memory no longer holds the "
                     "whole run's view (~1.7 GiB per simulated hour at 100,000 phones and 1 s "
-                    "steps). Same results (satsim.scheduler.spool). Bounded only with "
-                    "Earth-fixed cells: moving beams share beam numbers and run whole.")
+                    "steps); the gaps and handovers tables go to temporary Parquet files too. Same "
+                    "results (satsim.scheduler.spool). Bounded only with Earth-fixed cells: "
+                    "moving beams share beam numbers and run whole. For runs in this process "
+                    "(with --workers each worker holds its own blocks' views instead).")
 
 
 # -- the scenario ---------------------------------------------------------
