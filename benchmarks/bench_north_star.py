@@ -743,7 +743,10 @@ def run(quick: bool = False, repeats: int | None = None, log=print, *, full: boo
         tmib = r.get("table_mib", {})
         sec.add("slice_view_runs_per_hs", "  coverage-view runs per handset-step",
                 r["view_runs"] / hs, "", note=f"{r['view_runs']:,} runs, "
-                f"{r['view_mib']:.0f} MiB; tables {sum(tmib.values()):.0f} MiB ("
+                f"{r['view_mib']:.0f} MiB"
+                + (" on disk (run.spool: as written, before joining across chunks)"
+                   if r.get("view_on_disk") else "")
+                + f"; tables {sum(tmib.values()):.0f} MiB ("
                 + ", ".join(f"{k} {v:.0f}" for k, v in sorted(tmib.items(),
                                                                 key=lambda kv: -kv[1])[:3])
                 + ")")

@@ -33,14 +33,8 @@ from .scenario import Scenario, load_scenario, scenario_yaml, with_overrides
 from .scenario.build import build
 from .scheduler.coverage_view import CoverageView
 from .scheduler.model import simulate
+from .scheduler import spool as view_spool
 from .scheduler.spool import SpooledView
-
-#: Buckets of a spooled view (``run.spool``) hold about this many chunks' worth of
-#: handset-steps (all handsets x ``run.chunk_steps``), so the number of buckets grows
-#: with the duration and a bucket read back for its services stays a small part of
-#: the link stage's chunk: ~12.5 B per handset-step of the bucket (view and
-#: scheduler, measured at 1 s steps) against the chunk's ~470 (100,000 handsets).
-SPOOL_BUCKET_CHUNKS = 1.0
 
 #: ``progress(stage, done, total)``: stage is "link", "scheduler" or "writing".
 Progress = Callable[[str, float, float], None]
@@ -202,9 +196,10 @@ def _fold_chunks(inputs, link_chunks, report: Progress, timings: dict,
 
 def spool_buckets(inputs) -> int:
     """How many buckets a spooled run's handsets go in: its steps over
-    :data:`SPOOL_BUCKET_CHUNKS` chunks, at least 1, at most one per handset."""
+    ``satsim.scheduler.spool.BUCKET_CHUNKS`` chunks, at least 1, at most one per
+    handset."""
     steps, chunk = len(inputs.times), inputs.scenario.run.chunk_steps
-    n = math.ceil(steps / (SPOOL_BUCKET_CHUNKS * chunk))
+    n = math.ceil(steps / (view_spool.BUCKET_CHUNKS * chunk))
     return max(1, min(len(inputs.handsets), n))
 
 

@@ -23,6 +23,7 @@ from satsim.scenario import Scenario, with_overrides
 from satsim.scenario.build import build
 from satsim.scheduler import CoverageView, simulate
 from satsim.scheduler.config import SchedulerConfig, SmsConfig
+from satsim.scheduler import spool as spool_module
 from satsim.scheduler.spool import SpooledView
 
 VIEW_ARRAYS = ("offsets", "start", "end", "cover_end", "serve_end", "sat", "beam", "cqi",
@@ -174,7 +175,7 @@ def test_a_spooled_run_gives_the_same_results_and_leaves_no_files(tmp_path, monk
         made.append(real(inputs, n_rb))
         return made[-1]
 
-    monkeypatch.setattr(runner, "SPOOL_BUCKET_CHUNKS", 0.5)  # 121 steps: 5 buckets
+    monkeypatch.setattr(spool_module, "BUCKET_CHUNKS", 0.5)  # 121 steps: 5 buckets
     monkeypatch.setattr(runner, "spooled_view", watched)
     got = run(with_overrides(sc, {"run.spool": True}))
     assert made and made[0].groups_run >= 3

@@ -98,7 +98,7 @@ MEMORY_SHARE = 0.8
 SPOOL_MEMORY_BYTES_PER_HANDSET_HOUR = 2e3
 
 #: ``run.spool``: memory of one bucket of the view read back with its services, per
-#: handset-step of the bucket (``satsim.runner.SPOOL_BUCKET_CHUNKS`` chunks' worth):
+#: handset-step of the bucket (``satsim.scheduler.spool.BUCKET_CHUNKS`` chunks' worth):
 #: measured ~12.5 B at 1 s (2,958 handsets, 4 h in one bucket: 530 MiB for 4.3 M runs),
 #: rounded up.
 SPOOL_BYTES_PER_BUCKET_HANDSET_STEP = 25.0
@@ -301,12 +301,12 @@ def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
     disk_bytes = 0.0
     kept = nh * per_handset
     if sc.run.spool and cells:  # buckets of whole cells, one at a time; services' tables
-        from ..runner import SPOOL_BUCKET_CHUNKS
+        from ..scheduler.spool import BUCKET_CHUNKS
 
         hours = sc.duration_s / 3600.0
         disk_bytes = nh * hours * SPOOL_DISK_BYTES_PER_HANDSET_HOUR_CELLS
         kept = (nh * hours * SPOOL_MEMORY_BYTES_PER_HANDSET_HOUR
-                + SPOOL_BUCKET_CHUNKS * chunk * nh * SPOOL_BYTES_PER_BUCKET_HANDSET_STEP)
+                + BUCKET_CHUNKS * chunk * nh * SPOOL_BYTES_PER_BUCKET_HANDSET_STEP)
     elif sc.run.spool:  # moving beams: buckets share beam numbers, read back whole
         disk_bytes = SPOOL_DISK_FACTOR * kept
     return Estimate(steps=steps, handsets=nh, satellites=nsat, visible_per_handset=vis,

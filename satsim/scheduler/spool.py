@@ -59,6 +59,13 @@ _RUN_FIELDS = (("handset", np.int32), ("start", np.float64), ("end", np.float64)
                ("ul_cqi", np.int8), ("ul_sinr", np.float32), ("ul_count", np.int32))
 #: Fields held narrower on disk than in memory (int64 there).
 _WIDENED = ("handset", "count", "delay_count", "ul_count")
+
+#: Buckets of a run's spooled view hold about this many chunks' worth of handset-steps
+#: (all handsets x ``run.chunk_steps``; ``satsim.runner.spool_buckets``), so the number
+#: of buckets grows with the duration and a bucket read back for its services stays a
+#: small part of the link stage's chunk: ~12.5 B per handset-step of the bucket (view
+#: and scheduler, measured at 1 s steps) against the chunk's ~470 (100,000 handsets).
+BUCKET_CHUNKS = 1.0
 assert len(_RUN_FIELDS) == _N_RUN_COLUMNS
 
 
