@@ -159,6 +159,10 @@ def test_bad_buckets_are_refused(tmp_path):
         SpooledView(tmp_path, 4, [np.array([0, 1])])
     with pytest.raises(InputError, match="not a folder"):
         SpooledView(tmp_path / "nowhere", 4, [np.arange(4)])
+    (tmp_path / "runs-00000.bin").write_bytes(b"a user's file")
+    with pytest.raises(InputError, match="already holds runs"):
+        SpooledView(tmp_path, 4, [np.arange(4)])
+    assert (tmp_path / "runs-00000.bin").read_bytes() == b"a user's file"
 
 
 def test_a_spooled_run_gives_the_same_results_and_leaves_no_files(tmp_path, monkeypatch):

@@ -65,6 +65,18 @@ def test_appender_writes_row_groups_and_an_empty_table(tmp_path):
     assert len(pd.read_parquet(empty.close())) == 0
 
 
+def test_a_spool_folder_holding_its_names_is_refused(chunks, tmp_path):
+    from satsim.errors import InputError
+
+    inputs, _ = chunks
+    (tmp_path / "handovers.parquet").write_bytes(b"a user's file")
+    with pytest.raises(InputError, match="already holds handovers.parquet"):
+        LinkStats(inputs.times, 3, sample_handsets(3, 0), spool=tmp_path)
+    with pytest.raises(InputError, match="not a folder"):
+        LinkStats(inputs.times, 3, sample_handsets(3, 0), spool=tmp_path / "nowhere")
+    assert (tmp_path / "handovers.parquet").read_bytes() == b"a user's file"
+
+
 def test_spooled_tables_act_as_a_mapping_and_clean_up(tmp_path):
     folder = tmp_path / "spool"
     folder.mkdir()

@@ -33,6 +33,7 @@ from .table_spool import (
     GapSpool,
     ParquetAppender,
     SpooledTables,
+    check_spool_folder,
     exact_percentiles,
     remove_spool,
 )
@@ -316,6 +317,7 @@ class LinkStats:
         self.with_series = series
         self.spool = None if spool is None else Path(spool)
         if self.spool is not None:
+            check_spool_folder(self.spool, ["handovers.parquet", "gaps.parquet"], ["gaps-*.bin"])
             self._handover_file = ParquetAppender(self.spool / "handovers.parquet",
                                                   _no_handovers)
             self._gap_spool = GapSpool(self.spool, nh, gap_range_handsets or nh)

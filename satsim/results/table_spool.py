@@ -75,6 +75,21 @@ class ParquetAppender:
         return self.path
 
 
+def check_spool_folder(folder, names: Iterable[str], patterns: Iterable[str] = ()) -> None:
+    """Refuse (InputError) a spool folder that does not exist or already holds a file
+    the spool would write and later remove: ``names`` or ``patterns``."""
+    from ..errors import InputError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"spool folder {folder} is not a folder")
+    there = [n for n in names if (folder / n).exists()]
+    there += [p.name for pat in patterns for p in folder.glob(pat)]
+    if there:
+        raise InputError(f"spool folder {folder} already holds {', '.join(sorted(there))}; "
+                         "give an empty folder (the spool writes and removes those names)")
+
+
 def remove_spool(folder, names: Iterable[str], patterns: Iterable[str] = ()) -> None:
     """Remove the named files and those matching ``patterns`` from a spool folder
     satsim made, then the folder if it is empty (a failed run's spool)."""

@@ -96,6 +96,9 @@ class SpooledView(CoverageViewBuilder):
         self.directory = Path(directory)
         if not self.directory.is_dir():
             raise InputError(f"SpooledView: {self.directory} is not a folder")
+        if any(self.directory.glob("runs-*.bin")):  # would be appended to, then removed
+            raise InputError(f"SpooledView: {self.directory} already holds runs-*.bin files; "
+                             "give an empty folder (the spool writes and removes those names)")
         self.owned = owned
         self.n_handsets = int(n_handsets)
         self.buckets = [_increasing_handsets(b, self.n_handsets, "SpooledView bucket")
