@@ -49,3 +49,15 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[Path], None]) ->
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_own_files(folder, files) -> None:
+    """Remove ``files`` (those a satsim spool wrote into ``folder``; missing ones are
+    skipped), then ``folder`` if it is left empty: anything else put there, and so
+    the folder, stays."""
+    for f in files:
+        Path(f).unlink(missing_ok=True)
+    try:
+        Path(folder).rmdir()
+    except OSError:  # not empty (or already gone): left as it is
+        pass

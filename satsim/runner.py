@@ -31,9 +31,9 @@ from .results.folder import Results, metadata_for
 from .results.summary import LinkStats, sample_handsets, summarize
 from .scenario import Scenario, load_scenario, scenario_yaml, with_overrides
 from .scenario.build import build
+from .scheduler import spool as view_spool
 from .scheduler.coverage_view import CoverageView
 from .scheduler.model import simulate
-from .scheduler import spool as view_spool
 from .scheduler.spool import SpooledView
 
 #: ``progress(stage, done, total)``: stage is "link", "scheduler" or "writing".

@@ -29,6 +29,12 @@ import pyarrow.parquet as pq
 from .. import __version__
 from ..link.timeline import SERVED, STATUS_NAMES
 from ..orbits.coverage import sample_bounds_s
+from ._stats_kernels import (
+    SINR_EXPONENT_BINS,
+    SINR_EXPONENT_OFFSET,
+    chunk_sums,
+    sinr_exponent_sums,
+)
 from .table_spool import (
     GapSpool,
     ParquetAppender,
@@ -37,15 +43,12 @@ from .table_spool import (
     exact_percentiles,
     remove_spool,
 )
-from ._stats_kernels import (
-    SINR_EXPONENT_BINS,
-    SINR_EXPONENT_OFFSET,
-    chunk_sums,
-    sinr_exponent_sums,
-)
 
 #: SINR histogram for the percentiles of the summary: 0.05 dB bins.
 SINR_EDGES_DB = np.arange(-40.0, 60.0001, 0.05)
+
+#: What :class:`LinkStats` writes in its ``spool`` folder: file names, name patterns.
+_SPOOL_FILES = (("handovers.parquet", "gaps.parquet"), ("gaps-*.bin",))
 
 #: Columns of the handovers table (``satsim.link.LinkChunk.handovers``).
 HANDOVER_COLUMNS = ("time_s", "handset", "from_sat", "from_beam", "to_sat", "to_beam", "kind")
@@ -317,7 +320,7 @@ class LinkStats:
         self.with_series = series
         self.spool = None if spool is None else Path(spool)
         if self.spool is not None:
-            check_spool_folder(self.spool, ["handovers.parquet", "gaps.parquet"], ["gaps-*.bin"])
+            check_spool_folder(self.spool, *_SPOOL_FILES)
             self._handover_file = ParquetAppender(self.spool / "handovers.parquet",
                                                   _no_handovers)
             self._gap_spool = GapSpool(self.spool, nh, gap_range_handsets or nh)
@@ -499,9 +502,8 @@ class LinkStats:
     def discard_spool(self) -> None:
         """Remove what ``spool`` holds (a run that failed), and its folder if empty."""
         if self.spool is not None:
-            if self._handover_file._writer is not None:
-                self._handover_file._writer.close()
-            remove_spool(self.spool, ["handovers.parquet", "gaps.parquet"], ["gaps-*.bin"])
+            self._handover_file.abort()
+            remove_spool(self.spool, *_SPOOL_FILES)
 
     def _step_tables(self) -> dict[str, pd.DataFrame]:
         """The tables with rows per step (kept in memory): timeseries, samples."""

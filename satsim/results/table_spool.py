@@ -25,8 +25,6 @@ stay in memory.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import weakref
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from pathlib import Path
@@ -35,6 +33,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from .._atomic import remove_own_files
 
 #: One spooled gap on disk: handset, first unserved sample, first served sample
 #: after it, and the service edges at each (seconds before the sample; NaN: midpoint).
@@ -66,6 +66,12 @@ class ParquetAppender:
         self._writer.write_table(table)
         self.rows += len(df)
 
+    def abort(self) -> None:
+        """Stop writing (a failed run): the file is left for the caller to remove."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
     def close(self) -> Path:
         if self._writer is None:
             self._empty().to_parquet(self.path, index=False)
@@ -95,19 +101,19 @@ def remove_spool(folder, names: Iterable[str], patterns: Iterable[str] = ()) -> 
     satsim made, then the folder if it is empty (a failed run's spool)."""
     folder = Path(folder)
     files = [folder / n for n in names] + [p for pat in patterns for p in folder.glob(pat)]
-    _remove(folder, files)
+    remove_own_files(folder, files)
 
 
 class GapSpool:
     """Gaps (:data:`GAP_RECORD`) filed by handset range, ``range_handsets`` handsets
-    per file, in ``folder``; :meth:`write_table` makes the sorted gaps table."""
+    per file, in ``folder``; :meth:`ranges` reads them back range by range (the
+    caller sorts each into the gaps table), :meth:`close` removes the files."""
 
     def __init__(self, folder, n_handsets: int, range_handsets: int):
         self.folder = Path(folder)
         self.n_handsets = int(n_handsets)
         self.range_handsets = max(1, int(range_handsets))
         self.n_ranges = max(1, math.ceil(self.n_handsets / self.range_handsets))
-        self.records = 0
 
     def _path(self, k: int) -> Path:
         return self.folder / f"gaps-{k:05d}.bin"
@@ -126,7 +132,6 @@ class GapSpool:
             for r in np.flatnonzero(np.diff(bounds)):
                 with open(self._path(int(r)), "ab") as f:
                     rec[bounds[r]:bounds[r + 1]].tofile(f)
-            self.records += rec.size
 
     def ranges(self, still: tuple) -> Iterator[tuple]:
         """Each handset range's gaps, ranges in handset order: the filed gaps and
@@ -229,8 +234,8 @@ class SpooledTables(MutableMapping):
         self._files = {k: Path(v) for k, v in files.items()}
         self._order = list(order) if order is not None else [*self._frames, *self._files]
         self.folder = None if folder is None else Path(folder)
-        self._cleanup = (None if folder is None else
-                         weakref.finalize(self, _remove, self.folder, list(self._files.values())))
+        self._cleanup = (None if folder is None else weakref.finalize(
+            self, remove_own_files, self.folder, list(self._files.values())))
 
     def reading_from(self, tables_dir) -> SpooledTables:
         """The same tables read from ``tables_dir`` (``<name>.parquet``, e.g. the
@@ -274,19 +279,3 @@ class SpooledTables(MutableMapping):
     def path_of(self, name: str) -> Path | None:
         """The Parquet file a table is read from, or None (in memory)."""
         return self._files.get(name)
-
-    def copy_file(self, name: str, to) -> None:
-        """Copy a spooled table's file to ``to``."""
-        shutil.copyfile(self._files[name], to)
-
-
-def _remove(folder: Path, files: list) -> None:
-    for f in files:
-        try:
-            os.unlink(f)
-        except FileNotFoundError:
-            pass
-    try:
-        folder.rmdir()
-    except OSError:  # something else is there: left as it is
-        pass

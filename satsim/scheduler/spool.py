@@ -37,6 +37,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .._atomic import remove_own_files
 from ..errors import InputError
 from .config import SchedulerConfig
 from .coverage_view import (
@@ -120,14 +121,13 @@ class SpooledView(CoverageViewBuilder):
     def close(self) -> None:
         """Remove the spool's files (only those it wrote), and its folder if ``owned``
         (made for it) and then empty."""
-        for k in range(len(self.buckets)):
-            self._path(k).unlink(missing_ok=True)
+        files = [self._path(k) for k in range(len(self.buckets))]
         self.runs_written[:] = 0
         if self.owned:
-            try:
-                self.directory.rmdir()
-            except OSError:  # something else was put there: left as it is
-                pass
+            remove_own_files(self.directory, files)
+        else:
+            for f in files:
+                f.unlink(missing_ok=True)
 
     def _path(self, k: int) -> Path:
         return self.directory / f"runs-{k:05d}.bin"
