@@ -256,9 +256,18 @@ def _instrument(probe: _Probe, trace: list, links: dict) -> None:
 
 
 def _table_sizes(tables) -> tuple[dict, dict]:
-    """Rows and memory (MiB, pandas' own count, strings not deep) of each table."""
+    """Rows and memory (MiB, pandas' own count, strings not deep) of each table in
+    memory; a table kept in a file (``run.spool``) is counted from the file's
+    metadata, not read."""
+    import pyarrow.parquet as pq
+
     rows, mib = {}, {}
-    for name, table in dict(tables).items():
+    for name in list(tables):
+        path = tables.path_of(name) if hasattr(tables, "path_of") else None
+        if path is not None:
+            rows[name] = pq.ParquetFile(path).metadata.num_rows
+            continue
+        table = tables[name]
         try:
             rows[name] = len(table)
             mib[name] = float(table.memory_usage(index=True).sum()) / 2**20

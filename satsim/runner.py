@@ -29,6 +29,7 @@ import numpy as np
 from .link.engine import iter_link_chunks
 from .results.folder import Results, metadata_for
 from .results.summary import LinkStats, sample_handsets, summarize
+from .results.table_spool import SERVICE_TABLES, ServiceSpool, service_windows
 from .scenario import Scenario, load_scenario, scenario_yaml, with_overrides
 from .scenario.build import build
 from .scheduler import spool as view_spool
@@ -99,15 +100,25 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         # computed elsewhere: the stage's parts are not timed here (as with link_chunks)
         timings.update(propagation=0.0, geometry=0.0, link_kernel=0.0,
                        link=time.perf_counter() - t1)
+    services_spool = None
+    if isinstance(view, SpooledView) and inputs.services and stats.spool is not None:
+        # the services' tables in files beside the gaps' as the groups finish
+        services_spool = ServiceSpool(stats.spool, len(inputs.constellation),
+                                      service_windows(len(inputs.handsets)
+                                                      * inputs.times.duration_s / 3600.0))
     try:
         try:
-            sched = _services(view, inputs, report, timings, scheduler or simulate)
+            sched, files = _services(view, inputs, report, timings, scheduler or simulate,
+                                     services_spool)
         finally:
             if isinstance(view, SpooledView):
                 view.close()
-        summary, tables = summarize(inputs, stats, sched)
+        summary, tables = summarize(inputs, stats, sched, files)
     except BaseException:
-        stats.discard_spool()  # with run.spool: the tables' files written so far
+        # with run.spool: the tables' files written so far
+        if services_spool is not None:
+            services_spool.discard()
+        stats.discard_spool()
         raise
     timings["total"] = time.perf_counter() - t0
     results = Results(summary=summary, tables=tables, scenario_yaml=scenario_yaml(scenario),
@@ -219,18 +230,25 @@ def spooled_view(inputs, n_rb) -> SpooledView:
                        owned=True)
 
 
-def _services(view, inputs, report: Progress, timings: dict, scheduler):
+def _services(view, inputs, report: Progress, timings: dict, scheduler, spool=None):
     """The scheduler's result over ``view`` (``scheduler``: ``simulate`` or the
     caller's; a :class:`SpooledView` runs its own groups), or None when no service
-    is on."""
+    is on; and the services' table files, or None. With ``spool`` (a
+    :class:`ServiceSpool`) each group's tables go to files as it finishes, and
+    the result holds the summary's columns only."""
     t2 = time.perf_counter()
-    sched = None
+    sched = files = None
     if inputs.services:
         report("scheduler", 0, 1)
-        if isinstance(view, SpooledView):
-            sched = view.simulate(inputs.scheduler, inputs.scenario.seed)
+        config, seed = inputs.scheduler, inputs.scenario.seed
+        if spool is not None:
+            view.simulate(config, seed, sink=spool.add)
+            sched, files = spool.finish(keep=[
+                n for n in SERVICE_TABLES if n != "sms" or "sms" in inputs.services])
+        elif isinstance(view, SpooledView):
+            sched = view.simulate(config, seed)
         else:
-            sched = scheduler(view, inputs.scheduler, inputs.scenario.seed)
+            sched = scheduler(view, config, seed)
         report("scheduler", 1, 1)
     timings["scheduler"] = time.perf_counter() - t2
-    return sched
+    return sched, files

@@ -6,12 +6,14 @@ group; the spool removes only what it wrote."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import satsim.runner as runner
@@ -19,6 +21,7 @@ from satsim import run
 from satsim.distributed import cell_blocks
 from satsim.errors import InputError
 from satsim.link.engine import iter_link_chunks
+from satsim.results.table_spool import SERVICE_TABLES, ServiceSpool
 from satsim.scenario import Scenario, with_overrides
 from satsim.scenario.build import build
 from satsim.scheduler import CoverageView, simulate
@@ -109,6 +112,80 @@ def test_services_by_groups_of_buckets_are_the_whole_runs(crowded, tmp_path):
     assert_same_result(got, want)
 
 
+def services_spooled(folder, spool, inputs, windows, config=None, seed=None):
+    """The services of ``spool``'s groups through a ServiceSpool: (light result, files)."""
+    services = ServiceSpool(folder, len(inputs.constellation), windows)
+    spool.simulate(config or inputs.scheduler,
+                   inputs.scenario.seed if seed is None else seed, sink=services.add)
+    return services.finish()
+
+
+@pytest.mark.parametrize("windows", [1, 4])
+def test_services_tables_filed_group_by_group_are_the_whole_runs(crowded, tmp_path, windows):
+    """Each group's tables go to files as the group finishes; sorted window by window
+    they are the whole run's tables, row for row (ids renumbered across windows), and
+    the summary's columns alone give the whole run's summary."""
+    inputs, chunks, _, want = crowded
+    (tmp_path / "view").mkdir()
+    spool = spooled(tmp_path / "view", inputs, chunks, cell_blocks(inputs, 5))
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    light, files = services_spooled(tables, spool, inputs, windows)
+    assert spool.groups_run == 5
+    assert set(files) == {"sms", "calls", "sessions", "app_calls", "beams"}
+    for name, attr in SERVICE_TABLES.items():
+        got = pd.read_parquet(files[name])
+        pd.testing.assert_frame_equal(got, getattr(want, attr), check_exact=True, obj=name)
+        if windows > 1 and name != "beams":  # rows of several windows and groups
+            assert pq.ParquetFile(files[name]).metadata.num_row_groups > 1
+    assert light.summary() == want.summary()
+    assert len(light.events.columns) < len(want.events.columns)
+    assert sorted(p.name for p in tables.iterdir()) == sorted(p.name for p in files.values())
+
+
+def test_services_of_one_group_are_written_as_they_come(crowded, tmp_path):
+    """A run that cannot be split (here an SMS option drawn in simulation order)
+    is one group: its tables are written as the whole run gives them, unsorted;
+    ``keep`` drops a table's file."""
+    inputs, chunks, view, _ = crowded
+    config = dataclasses.replace(inputs.scheduler, sms=dataclasses.replace(
+        inputs.scheduler.sms, failure_prob=0.05))
+    want = simulate(view, config, 5)
+    (tmp_path / "view").mkdir()
+    spool = spooled(tmp_path / "view", inputs, chunks, cell_blocks(inputs, 3))
+    services = ServiceSpool(tmp_path, len(inputs.constellation), 3)
+    spool.simulate(config, 5, sink=services.add)
+    assert spool.groups_run == 1
+    light, files = services.finish(keep=["calls", "beams"])
+    assert set(files) == {"calls", "beams"}
+    for name in files:
+        pd.testing.assert_frame_equal(pd.read_parquet(files[name]),
+                                      getattr(want, SERVICE_TABLES[name]), check_exact=True)
+    assert light.summary() == want.summary()
+    assert not (tmp_path / "sms.parquet").exists()
+
+
+def test_services_spool_refuses_a_folder_with_its_names_and_discards_only_its_own(
+        crowded, tmp_path):
+    inputs, chunks, _, _ = crowded
+    (tmp_path / "calls-w00002.parquet").write_bytes(b"a user's file")
+    with pytest.raises(InputError, match="already holds calls-w00002.parquet"):
+        ServiceSpool(tmp_path, 10)
+    assert (tmp_path / "calls-w00002.parquet").read_bytes() == b"a user's file"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    (tmp_path / "view").mkdir()
+    spool = spooled(tmp_path / "view", inputs, chunks, cell_blocks(inputs, 3))
+    services = ServiceSpool(mine, len(inputs.constellation), 2)
+    for g in spool.groups(inputs.scheduler)[:2]:   # a run that fails after two groups
+        services.add(simulate(spool.view_of(g), inputs.scheduler, inputs.scenario.seed,
+                              handsets=spool.handsets_of(g)), 3)
+    assert len(list(mine.glob("*-w*.parquet"))) > 2
+    services.discard()
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
 def test_buckets_cutting_through_cells_are_simulated_together(crowded, tmp_path):
     """Consecutive handsets of the cities cut through cells: the buckets that share a
     cell's beam run as one group, and the result is still the whole run's."""
@@ -193,7 +270,8 @@ def test_a_spooled_run_gives_the_same_results_and_leaves_no_files(tmp_path, monk
     # results are dropped
     left = list(tmp_path.iterdir())
     assert [p.name[:14] for p in left] == ["satsim-tables-"]
-    assert got.tables.path_of("gaps").parent == left[0]
+    for name in ("gaps", "handovers", "sms", "calls", "sessions", "app_calls", "beams"):
+        assert got.tables.path_of(name).parent == left[0], name
     del got
     gc.collect()
     assert list(tmp_path.iterdir()) == []

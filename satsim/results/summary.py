@@ -36,6 +36,7 @@ from ._stats_kernels import (
     sinr_exponent_sums,
 )
 from .table_spool import (
+    SERVICE_TABLES,
     GapSpool,
     ParquetAppender,
     SpooledTables,
@@ -615,7 +616,8 @@ class LinkStats:
         }
 
 
-def summarize(inputs, stats: LinkStats, sched=None) -> tuple[dict, dict[str, pd.DataFrame]]:
+def summarize(inputs, stats: LinkStats, sched=None, service_files: dict | None = None
+              ) -> tuple[dict, dict[str, pd.DataFrame]]:
     """``summary.json`` and the tables of a run.
 
     Parameters
@@ -627,6 +629,11 @@ def summarize(inputs, stats: LinkStats, sched=None) -> tuple[dict, dict[str, pd.
         The whole link timeline folded in.
     sched : satsim.scheduler.SchedulerResult, optional
         The services' result; None when no service was simulated.
+    service_files : dict, optional
+        With ``run.spool``: the services' tables as files
+        (:meth:`satsim.results.table_spool.ServiceSpool.finish`, which gives
+        ``sched`` holding the summary's columns only); the tables then read
+        them (``stats`` spooled too).
 
     Returns
     -------
@@ -645,7 +652,7 @@ def summarize(inputs, stats: LinkStats, sched=None) -> tuple[dict, dict[str, pd.
         "sms": None, "voice": None, "data": None, "app_call": None,
     }
     if sched is not None:
-        _add_services(summary, tables, sched, inputs.services)
+        _add_services(summary, tables, sched, inputs.services, service_files)
     return summary, tables
 
 
@@ -705,23 +712,24 @@ def sms_section(groups: dict) -> dict:
     return groups["all"] | {"by_group": {k: v for k, v in groups.items() if k != "all"}}
 
 
-def _add_services(summary: dict, tables: dict, sched, services) -> None:
-    """The scheduler's summary sections and event tables."""
+def _add_services(summary: dict, tables: dict, sched, services, files=None) -> None:
+    """The scheduler's summary sections and event tables (``files``: the tables'
+    files, :class:`~satsim.results.table_spool.SpooledTables` ``tables``)."""
     s = sched.summary()
     if "sms" in services:
         summary["sms"] = sms_section(s["sms"])
-        tables["sms"] = sched.events
     summary["voice"] = s["voice"]
     summary["data"] = s["data"]
     summary["app_call"] = s.get("app_call")
     summary["beams"] = s["beams"]
-    if sched.calls is not None:
-        tables["calls"] = sched.calls
-    if sched.sessions is not None:
-        tables["sessions"] = sched.sessions
-    if getattr(sched, "app_calls", None) is not None:
-        tables["app_calls"] = sched.app_calls
-    tables["beams"] = sched.beams
+    for name, attr in SERVICE_TABLES.items():
+        if name == "sms" and "sms" not in services:
+            continue
+        if files is not None:
+            if name in files:
+                tables.add_file(name, files[name])
+        elif getattr(sched, attr, None) is not None:
+            tables[name] = getattr(sched, attr)
 
 
 def _row_percentiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:

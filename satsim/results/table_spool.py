@@ -234,8 +234,9 @@ class SpooledTables(MutableMapping):
         self._files = {k: Path(v) for k, v in files.items()}
         self._order = list(order) if order is not None else [*self._frames, *self._files]
         self.folder = None if folder is None else Path(folder)
+        self._owned = list(self._files.values())  # the finalizer removes these
         self._cleanup = (None if folder is None else weakref.finalize(
-            self, remove_own_files, self.folder, list(self._files.values())))
+            self, remove_own_files, self.folder, self._owned))
 
     def reading_from(self, tables_dir) -> SpooledTables:
         """The same tables read from ``tables_dir`` (``<name>.parquet``, e.g. the
@@ -245,6 +246,15 @@ class SpooledTables(MutableMapping):
         if self._cleanup is not None:
             self._cleanup()
         return out
+
+    def add_file(self, name: str, path) -> None:
+        """A table read from ``path`` (in place of one of that name); with a
+        ``folder``, the file is removed with the others."""
+        self._frames.pop(name, None)
+        self._files[name] = Path(path)
+        self._owned.append(Path(path))
+        if name not in self._order:
+            self._order.append(name)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name in self._frames:
@@ -279,3 +289,159 @@ class SpooledTables(MutableMapping):
     def path_of(self, name: str) -> Path | None:
         """The Parquet file a table is read from, or None (in memory)."""
         return self._files.get(name)
+
+
+#: The services' tables as a run's results name them, from the
+#: :class:`~satsim.scheduler.SchedulerResult` attribute each comes from.
+SERVICE_TABLES = {"sms": "events", "calls": "calls", "sessions": "sessions",
+                  "app_calls": "app_calls", "beams": "beams"}
+
+#: Handset-hours of services per window of a :class:`ServiceSpool` (at ~0.9 KiB
+#: of tables per handset-hour, ~90 MiB of rows per window, all tables together).
+WINDOW_HANDSET_HOURS = 1e5
+
+#: At most this many windows (each table keeps one file open per window).
+MAX_WINDOWS = 64
+
+
+def service_windows(handset_hours: float) -> int:
+    """How many windows a :class:`ServiceSpool` files a run's rows in:
+    :data:`WINDOW_HANDSET_HOURS` each, 1 to :data:`MAX_WINDOWS`."""
+    return int(min(MAX_WINDOWS, max(1, math.ceil(handset_hours / WINDOW_HANDSET_HOURS))))
+
+
+class ServiceSpool:
+    """The services' tables of a run simulated in groups
+    (``satsim.scheduler.spool.SpooledView.simulate(sink=...)``), kept on disk as
+    the groups finish: the same rows, in the same order, as
+    :func:`satsim.scheduler.parts.joined` gives in memory.
+
+    Each group's rows go to one file per table and window (:meth:`add`): the
+    windows split each table's primary key (:data:`satsim.scheduler.parts.
+    PRIMARY_KEY`: arrival time over the run's span, or satellite) into
+    ``windows`` ranges (``n_satellites``: the run's), so a window holds every row of its key range, in group
+    order. :meth:`finish` then sorts window after window (the stable sort of
+    ``joined``, ids renumbered on from the windows before) into
+    ``<table>.parquet`` and returns the summary's columns read back
+    (:data:`satsim.scheduler.model.SUMMARY_COLUMNS`). A run of one group is
+    written as it comes (``joined`` leaves a single result as it is).
+
+    ``folder`` is the run's (``LinkStats``' spool folder); the spool writes,
+    and removes, only ``<table>.parquet`` and ``<table>-w*.parquet``."""
+
+    def __init__(self, folder, n_satellites: int, windows: int = 1):
+        self.folder = Path(folder)
+        names = [f"{n}.parquet" for n in SERVICE_TABLES]
+        patterns = [f"{n}-w*.parquet" for n in SERVICE_TABLES]
+        check_spool_folder(self.folder, names, patterns)
+        self.n_satellites = max(1, int(n_satellites))
+        self.windows = max(1, int(windows))
+        self.groups = 0
+        self.n_groups = None
+        self._first = None
+        self._empty = {}
+        self._open = {}
+        self._finals = []
+
+    def _window_path(self, name: str, k: int) -> Path:
+        return self.folder / f"{name}-w{k:05d}.parquet"
+
+    def _window_of(self, attr: str, table: pd.DataFrame) -> np.ndarray:
+        """Each row's window (int64), from its primary key."""
+        from ..scheduler.parts import PRIMARY_KEY
+
+        key = table[PRIMARY_KEY[attr]].to_numpy()
+        if PRIMARY_KEY[attr] == "sat":
+            k = key.astype(np.int64) * self.windows // self.n_satellites
+        else:   # arrival times over the run's span
+            start, span = self._first.start_s, self._first.end_s - self._first.start_s
+            x = (key - start) / span if span > 0 else np.zeros(key.size)
+            k = np.floor(np.nan_to_num(x * self.windows)).astype(np.int64)
+        return np.clip(k, 0, self.windows - 1)
+
+    def add(self, result, n_groups: int) -> None:
+        """File one group's result (groups in the order the whole run joins them)."""
+        if self.n_groups is None:
+            self.n_groups, self._first = int(n_groups), result
+        elif int(n_groups) != self.n_groups:
+            raise ValueError(f"ServiceSpool: a run of {self.n_groups} groups got a result "
+                             f"of a run of {n_groups}")
+        self.groups += 1
+        for name, attr in SERVICE_TABLES.items():
+            table = getattr(result, attr)
+            if table is None:
+                continue
+            self._empty.setdefault(name, table.iloc[:0].copy())
+            if not len(table):
+                continue
+            if self.n_groups == 1:
+                self._appender(name, 0).append(table)
+                continue
+            k = self._window_of(attr, table)
+            order = np.argsort(k, kind="stable")
+            bounds = np.searchsorted(k[order], np.arange(self.windows + 1))
+            for w in np.flatnonzero(np.diff(bounds)):
+                rows = order[bounds[w]:bounds[w + 1]]
+                self._appender(name, int(w)).append(table.iloc[rows])
+
+    def _appender(self, name: str, k: int) -> ParquetAppender:
+        key = (name, k)
+        if key not in self._open:
+            self._open[key] = ParquetAppender(self._window_path(name, k),
+                                              lambda: self._empty[name])
+        return self._open[key]
+
+    def finish(self, keep=None):
+        """Sort the windows into one file per table; returns ``(result, files)``: a
+        :class:`~satsim.scheduler.SchedulerResult` holding the summary's columns
+        only (:data:`~satsim.scheduler.model.SUMMARY_COLUMNS`; its ``summary()``
+        is the whole run's) and ``{table: path}`` of the tables in ``keep``
+        (results names, default all), the others' files removed."""
+        from ..scheduler.model import SUMMARY_COLUMNS, SchedulerResult
+        from ..scheduler.parts import ordered
+
+        if self._first is None:
+            raise ValueError("ServiceSpool.finish: no group was added")
+        keep = set(SERVICE_TABLES if keep is None else keep)
+        light, files = {}, {}
+        for name, attr in SERVICE_TABLES.items():
+            if getattr(self._first, attr) is None:
+                light[attr] = None
+                continue
+            final = self.folder / f"{name}.parquet"
+            out = ParquetAppender(final, lambda n=name: self._empty[n])
+            self._finals.append(final)
+            id_start = 0
+            for k in range(self.windows):
+                w = self._open.pop((name, k), None)
+                if w is None:
+                    continue
+                path = w.close()
+                df = pd.read_parquet(path)
+                if self.n_groups > 1:
+                    df = ordered([df], attr, id_start)
+                id_start += len(df)
+                out.append(df)
+                path.unlink()
+            out.close()
+            columns = pq.read_schema(final).names
+            light[attr] = pd.read_parquet(final, columns=[
+                c for c in SUMMARY_COLUMNS[attr] if c in columns])
+            if name in keep:
+                files[name] = final
+            else:
+                final.unlink()
+        r = self._first
+        result = SchedulerResult(start_s=r.start_s, end_s=r.end_s, seed=r.seed,
+                                 config=r.config, uplink_modelled=r.uplink_modelled, **light)
+        return result, files
+
+    def discard(self) -> None:
+        """Remove every file this spool wrote (a failed run), then the folder if
+        that left it empty."""
+        for w in self._open.values():
+            w.abort()
+        self._open.clear()
+        remove_own_files(self.folder, [
+            *self._finals, *(p for n in SERVICE_TABLES
+                             for p in self.folder.glob(f"{n}-w*.parquet"))])

@@ -292,6 +292,21 @@ class SchedulerResult:
         }
 
 
+#: The columns :meth:`SchedulerResult.summary` reads, by table: a result holding
+#: only these (e.g. read back from files, ``satsim.results.table_spool``) gives
+#: the same summary. Columns a run does not have (a service off) are skipped.
+SUMMARY_COLUMNS = {
+    "events": ("direction", "covered_at_arrival", "outcome", "latency_s"),
+    "beams": ("ul_utilisation", "dl_utilisation", "rach_grants", "pages",
+              "voice_utilisation", "data_utilisation", "dl_utilisation_all"),
+    "calls": ("outcome", "reason", "reestablishments"),
+    "sessions": ("direction", "outcome", "active_s", "power_limited_s", "throughput_kbps",
+                 "throughput_incl_pauses_kbps"),
+    "app_calls": ("outcome", "reason", "satisfied_s", "degraded_s", "uplink_degraded_s",
+                  "delay_s"),
+}
+
+
 def _json_float(x) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None

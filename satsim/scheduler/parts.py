@@ -124,16 +124,39 @@ def split_reason(config: SchedulerConfig | None) -> str | None:
     return None
 
 
-def _ordered(tables: list[pd.DataFrame], keys: Callable) -> pd.DataFrame:
-    """The rows of ``tables`` (each in its own run's order) in the whole run's order:
-    a stable sort on ``keys(table)`` (np.lexsort's, last key primary), ``id``
-    renumbered if there is one."""
-    if len(tables) == 1:
-        return tables[0]
+def order_keys(name: str) -> Callable[[pd.DataFrame], tuple]:
+    """The whole run's order of the :class:`SchedulerResult` table ``name``
+    (``events``, ``beams``, ``calls``, ``sessions``, ``app_calls``): a function
+    giving a table's ``np.lexsort`` keys, the last one primary (module docstring).
+    :data:`PRIMARY_KEY` names each table's primary column."""
+    if name == "events":
+        mo = DIRECTIONS[0]
+        return lambda t: (t["handset"].to_numpy(),
+                          np.where(t["direction"].to_numpy() == mo, 0, 1),
+                          t["t_arrival_s"].to_numpy())
+    if name == "beams":
+        return lambda t: (t["beam"].to_numpy(), t["sat"].to_numpy())
+    if name in _ARRIVAL_TABLES:
+        return lambda t: (t["handset"].to_numpy(), t["t_arrival_s"].to_numpy())
+    raise KeyError(f"no scheduler table {name!r}")
+
+
+#: The column each table's order (:func:`order_keys`) sorts on first.
+PRIMARY_KEY = {"events": "t_arrival_s", "beams": "sat",
+               **{name: "t_arrival_s" for name in _ARRIVAL_TABLES}}
+
+#: The tables of a :class:`SchedulerResult` (attribute names; None: a service off).
+RESULT_TABLES = ("events", "beams", *_ARRIVAL_TABLES)
+
+
+def ordered(tables: list[pd.DataFrame], name: str, id_start: int = 0) -> pd.DataFrame:
+    """The rows of ``tables`` (each in its own run's order) in the whole run's order
+    of table ``name``: a stable sort on :func:`order_keys`, ``id`` renumbered from
+    ``id_start`` if there is one."""
     t = pd.concat(tables, ignore_index=True)
-    t = t.iloc[np.lexsort(keys(t))].reset_index(drop=True)
+    t = t.iloc[np.lexsort(order_keys(name)(t))].reset_index(drop=True)
     if "id" in t:
-        t["id"] = np.arange(len(t), dtype=np.int64)
+        t["id"] = np.arange(id_start, id_start + len(t), dtype=np.int64)
     return t
 
 
@@ -143,20 +166,15 @@ def joined(results: Sequence[SchedulerResult]) -> SchedulerResult:
     if not results:
         raise ValueError("joined needs at least one part")
     first = results[0]
-    mo = DIRECTIONS[0]
-    events = _ordered([r.events for r in results], lambda t: (
-        t["handset"].to_numpy(), np.where(t["direction"].to_numpy() == mo, 0, 1),
-        t["t_arrival_s"].to_numpy()))
-    beams = _ordered([r.beams for r in results],
-                     lambda t: (t["beam"].to_numpy(), t["sat"].to_numpy()))
-    extra = {}
-    for name in _ARRIVAL_TABLES:
-        tables = [getattr(r, name) for r in results]
-        extra[name] = None if tables[0] is None else _ordered(
-            tables, lambda t: (t["handset"].to_numpy(), t["t_arrival_s"].to_numpy()))
-    return SchedulerResult(events=events, beams=beams, start_s=first.start_s,
-                           end_s=first.end_s, seed=first.seed, config=first.config,
-                           uplink_modelled=first.uplink_modelled, **extra)
+    if len(results) == 1:
+        return first
+    tables = {}
+    for name in RESULT_TABLES:
+        parts = [getattr(r, name) for r in results]
+        tables[name] = None if parts[0] is None else ordered(parts, name)
+    return SchedulerResult(start_s=first.start_s, end_s=first.end_s, seed=first.seed,
+                           config=first.config, uplink_modelled=first.uplink_modelled,
+                           **tables)
 
 
 def simulate_parts(view: CoverageView, config: SchedulerConfig | None = None, seed: int = 0,

@@ -31,6 +31,7 @@ written there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -210,17 +211,31 @@ class SpooledView(CoverageViewBuilder):
         return view_of_runs(parts, self.n_handsets, t_first, t_last, self._epoch,
                             self._has_delay, self.n_rb)
 
-    def simulate(self, config: SchedulerConfig | None = None, seed: int = 0
-                 ) -> SchedulerResult:
+    def simulate(self, config: SchedulerConfig | None = None, seed: int = 0, *,
+                 sink: Callable[[SchedulerResult, int], None] | None = None
+                 ) -> SchedulerResult | None:
         """The run's services, one group of buckets at a time (:meth:`groups`): the
         same result, table for table, as :func:`~satsim.scheduler.simulate` of the
-        whole view."""
+        whole view.
+
+        With ``sink``, each group's result goes to ``sink(result, n_groups)`` as
+        soon as it is simulated, in group order, and nothing is returned (e.g.
+        ``satsim.results.table_spool.ServiceSpool.add``, which files the rows as
+        :func:`~satsim.scheduler.parts.joined` would join them): memory then holds
+        one group's result, not the run's."""
         groups = self.groups(config)
         self.groups_run = len(groups)
         if len(groups) == 1:
-            return simulate(self.view_of(groups[0]), config, seed)
+            whole = simulate(self.view_of(groups[0]), config, seed)
+            if sink is None:
+                return whole
+            sink(whole, 1)
+            return None
         results = []
         for g in groups:
-            h = self.handsets_of(g)
-            results.append(simulate(self.view_of(g), config, seed, handsets=h))
-        return joined(results)
+            r = simulate(self.view_of(g), config, seed, handsets=self.handsets_of(g))
+            if sink is None:
+                results.append(r)
+            else:
+                sink(r, len(groups))
+        return joined(results) if sink is None else None
