@@ -205,7 +205,7 @@ def _instrument(probe: _Probe, trace: list, links: dict) -> None:
     from satsim import runner
     from satsim.link import _kernels, engine
     from satsim.orbits import propagation
-    from satsim.results import summary
+    from satsim.results import summary, table_spool
     from satsim.scheduler.spool import SpooledView
 
     def count_links(out):
@@ -236,6 +236,7 @@ def _instrument(probe: _Probe, trace: list, links: dict) -> None:
     probe.wrap(summary.LinkStats, "add", "link_stats")
     probe.wrap(runner, "simulate", "scheduler")
     probe.wrap(SpooledView, "simulate", "scheduler")
+    probe.wrap(table_spool.ServiceSpool, "finish", "scheduler")  # sorts the tables' windows
     probe.wrap(runner, "summarize", "summary")
 
     original = getattr(runner, "iter_link_chunks", None)

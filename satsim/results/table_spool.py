@@ -15,6 +15,11 @@ write them to a folder as the chunks arrive instead of holding them:
   counts and longest gaps, and the summary's counts and duration percentiles
   are taken on the way (percentiles exact, :func:`exact_percentiles`).
 
+The services' tables (SMS, calls, sessions, app calls, beams) come from the
+scheduler group by group (``satsim.scheduler.spool.SpooledView.simulate``
+with a sink): :class:`ServiceSpool` files each group's rows by window of the
+table's first sort key and sorts window after window at the end.
+
 The tables are then read from those files when asked for
 (:class:`SpooledTables`). The same rows as the run in memory (tested); only
 the files' row groups differ. The ``samples`` and ``timeseries`` tables grow
@@ -296,18 +301,18 @@ class SpooledTables(MutableMapping):
 SERVICE_TABLES = {"sms": "events", "calls": "calls", "sessions": "sessions",
                   "app_calls": "app_calls", "beams": "beams"}
 
-#: Handset-hours of services per window of a :class:`ServiceSpool` (at ~0.9 KiB
-#: of tables per handset-hour, ~90 MiB of rows per window, all tables together).
-WINDOW_HANDSET_HOURS = 1e5
-
 #: At most this many windows (each table keeps one file open per window).
 MAX_WINDOWS = 64
 
 
 def service_windows(handset_hours: float) -> int:
     """How many windows a :class:`ServiceSpool` files a run's rows in:
-    :data:`WINDOW_HANDSET_HOURS` each, 1 to :data:`MAX_WINDOWS`."""
-    return int(min(MAX_WINDOWS, max(1, math.ceil(handset_hours / WINDOW_HANDSET_HOURS))))
+    ``satsim.scheduler.spool.SERVICE_WINDOW_HANDSET_HOURS`` each, 1 to
+    :data:`MAX_WINDOWS`."""
+    from ..scheduler.spool import SERVICE_WINDOW_HANDSET_HOURS
+
+    return int(min(MAX_WINDOWS, max(1, math.ceil(handset_hours
+                                                  / SERVICE_WINDOW_HANDSET_HOURS))))
 
 
 class ServiceSpool:

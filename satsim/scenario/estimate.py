@@ -8,8 +8,8 @@ A run holds, at once (``satsim.run``'s chunked link stage, design notes):
   link-layer arrays and one record per satellite in view; the scheduler's view
   holds two chunks at once;
 * what grows with the run (in memory; with ``run.spool`` and Earth-fixed cells
-  on disk, but for the services' tables and one bucket of the view at a time):
-  runs of the serving timeline, gaps and handovers,
+  on disk, but for the summary's columns of the services' tables and one bucket of
+  the view at a time): runs of the serving timeline, gaps and handovers,
   about :data:`OUTPUT_BYTES_PER_HANDSET_STEP` per (time step, handset); with
   Earth-fixed cells at most :data:`OUTPUT_BYTES_PER_HANDSET_HOUR_CELLS` per
   handset-hour however fine the steps (their changes follow the satellites and
@@ -92,10 +92,17 @@ CONUS_AREA_KM2 = 8.1e6
 MEMORY_SHARE = 0.8
 
 #: ``run.spool`` with Earth-fixed cells: what stays in memory per handset-hour, bytes:
-#: the services' tables (messages, calls, sessions, beams), which the spool does not
-#: write out. Measured 2026-12-05: 10.8 MiB for 2,958 handsets x 4 h at 1 s with every
-#: service on (0.93 KiB per handset-hour, the beams table 60 % of it); rounded up.
-SPOOL_MEMORY_BYTES_PER_HANDSET_HOUR = 2e3
+#: the columns of the services' tables the summary reads back
+#: (``satsim.scheduler.model.SUMMARY_COLUMNS``; the tables themselves are on disk).
+#: Measured 2026-12-05: 350 B per handset-hour (2,958 handsets x 30 min at 1 s, every
+#: service on; the beams table's 208 of it; 938 for the whole tables); rounded up.
+SPOOL_MEMORY_BYTES_PER_HANDSET_HOUR = 8e2
+
+#: ``run.spool``: memory of one window of the services' tables sorted at the end of the
+#: run, per handset-hour of the window (``satsim.scheduler.spool.
+#: SERVICE_WINDOW_HANDSET_HOURS``): the rows (938 B per handset-hour measured, above)
+#: read, concatenated and sorted, about three copies; rounded up.
+SPOOL_WINDOW_BYTES_PER_HANDSET_HOUR = 3e3
 
 #: ``run.spool``: memory of one bucket of the view read back with its services, per
 #: handset-step of the bucket (``satsim.scheduler.spool.BUCKET_CHUNKS`` chunks' worth):
@@ -106,10 +113,11 @@ SPOOL_BYTES_PER_BUCKET_HANDSET_STEP = 25.0
 #: ``run.spool`` with Earth-fixed cells: bytes written per handset-hour, whatever the
 #: step: the view's runs before they are joined across chunks (54 B each,
 #: ``satsim.scheduler.spool``; 363 per handset-hour at 1 s, measured 2026-12-05 on
-#: 2,958 handsets x 4 h: 19.1 KiB), gaps (40 B, ~7 per handset-hour) and the
-#: handovers' Parquet (~61 rows per handset-hour); ~21 KiB, rounded up by a quarter
-#: (the national day at 100,000 handsets: ~65 GB).
-SPOOL_DISK_BYTES_PER_HANDSET_HOUR_CELLS = 27e3
+#: 2,958 handsets x 4 h: 19.1 KiB), gaps (40 B, ~7 per handset-hour), the
+#: handovers' Parquet (~61 rows per handset-hour) and the services' tables' (378 B,
+#: measured on 2,958 handsets x 30 min); ~21.4 KiB, rounded up by a quarter (the
+#: national day at 100,000 handsets: ~67 GB).
+SPOOL_DISK_BYTES_PER_HANDSET_HOUR_CELLS = 28e3
 
 #: ``run.spool`` with moving beams: bytes on disk per byte such a run keeps in memory
 #: without it (its per-step figure above), rounded up.
@@ -301,11 +309,13 @@ def estimate(sc: Scenario, satellites_altitude_km=None) -> Estimate:
     disk_bytes = 0.0
     kept = nh * per_handset
     if sc.run.spool and cells:  # buckets of whole cells, one at a time; services' tables
-        from ..scheduler.spool import BUCKET_CHUNKS
+        from ..scheduler.spool import BUCKET_CHUNKS, SERVICE_WINDOW_HANDSET_HOURS
 
         hours = sc.duration_s / 3600.0
         disk_bytes = nh * hours * SPOOL_DISK_BYTES_PER_HANDSET_HOUR_CELLS
         kept = (nh * hours * SPOOL_MEMORY_BYTES_PER_HANDSET_HOUR
+                + min(nh * hours, SERVICE_WINDOW_HANDSET_HOURS)
+                * SPOOL_WINDOW_BYTES_PER_HANDSET_HOUR
                 + BUCKET_CHUNKS * chunk * nh * SPOOL_BYTES_PER_BUCKET_HANDSET_STEP)
     elif sc.run.spool:  # moving beams: buckets share beam numbers, read back whole
         disk_bytes = SPOOL_DISK_FACTOR * kept

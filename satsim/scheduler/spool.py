@@ -68,6 +68,12 @@ _WIDENED = ("handset", "count", "delay_count", "ul_count")
 #: small part of the link stage's chunk: ~12.5 B per handset-step of the bucket (view
 #: and scheduler, measured at 1 s steps) against the chunk's ~470 (100,000 handsets).
 BUCKET_CHUNKS = 1.0
+
+#: Handset-hours of services per window when a spooled run's services' tables are
+#: filed as its groups finish (``satsim.results.table_spool.ServiceSpool``): a window's
+#: rows are sorted in memory at the end, ~0.9 KiB of tables per handset-hour with
+#: every service on (measured 2026-12-05), so ~90 MiB of rows per window.
+SERVICE_WINDOW_HANDSET_HOURS = 1e5
 assert len(_RUN_FIELDS) == _N_RUN_COLUMNS
 
 
