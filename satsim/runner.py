@@ -18,7 +18,12 @@ This module only orchestrates: what is computed lives in those layers.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
+import os
+import re
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,17 +33,34 @@ import numpy as np
 
 from .link.engine import iter_link_chunks
 from .results.folder import Results, metadata_for
-from .results.summary import LinkStats, sample_handsets, summarize
-from .results.table_spool import SERVICE_TABLES, ServiceSpool, service_windows
+from .results.summary import SPOOL_FILES, LinkStats, sample_handsets, summarize
+from .results.table_spool import (
+    SERVICE_SPOOL_FILES,
+    SERVICE_TABLES,
+    ServiceSpool,
+    remove_spool,
+    service_windows,
+)
 from .scenario import Scenario, load_scenario, scenario_yaml, with_overrides
 from .scenario.build import build
 from .scheduler import spool as view_spool
 from .scheduler.coverage_view import CoverageView
 from .scheduler.model import simulate
-from .scheduler.spool import SpooledView
+from .scheduler.spool import RUN_FILES, SpooledView
 
 #: ``progress(stage, done, total)``: stage is "link", "scheduler" or "writing".
 Progress = Callable[[str, float, float], None]
+
+log = logging.getLogger(__name__)
+
+#: What each kind of temporary spool folder holds (file names, name patterns): the
+#: view's runs, and the tables' files (gaps, handovers, the services' tables).
+SPOOL_KINDS = {"spool": ((), (RUN_FILES,)),
+               "tables": (SPOOL_FILES[0] + SERVICE_SPOOL_FILES[0],
+                          SPOOL_FILES[1] + SERVICE_SPOOL_FILES[1])}
+
+#: A temporary spool folder's name: ``satsim-<kind>-<host>-<pid>-<random>``.
+_SPOOL_NAME = re.compile(r"^satsim-(spool|tables)-([0-9a-f]{8})-([0-9]+)-")
 
 
 def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
@@ -150,7 +172,8 @@ def _link_stage(inputs, link_chunks, report: Progress,
     times, nh = inputs.times, len(inputs.handsets)
     spool = None
     if inputs.scenario.run.spool:  # gaps in files of as many handsets as a view's bucket
-        spool = tempfile.mkdtemp(prefix="satsim-tables-")
+        sweep_stale_spools()
+        spool = spool_folder("tables")
     stats = LinkStats(times, nh, sample_handsets(nh, inputs.scenario.run.sample_handsets),
                       spool=spool,
                       gap_range_handsets=math.ceil(nh / spool_buckets(inputs)) if nh else 1)
@@ -226,8 +249,63 @@ def spooled_view(inputs, n_rb) -> SpooledView:
     if buckets is None:
         buckets = [b for b in np.array_split(np.arange(nh, dtype=np.int64), n) if b.size] \
             or [np.empty(0, np.int64)]
-    return SpooledView(tempfile.mkdtemp(prefix="satsim-spool-"), nh, buckets, n_rb=n_rb,
+    return SpooledView(spool_folder("spool"), nh, buckets, n_rb=n_rb,
                        owned=True)
+
+
+def _host_tag() -> str:
+    """8 hex digits naming this machine in a spool folder's name."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def spool_folder(kind: str) -> str:
+    """A new temporary folder (under TMPDIR) for a spooled run's files of ``kind``
+    (:data:`SPOOL_KINDS`), named after this machine and process so that a later run
+    can tell the folder of a run that was killed (:func:`sweep_stale_spools`)."""
+    if kind not in SPOOL_KINDS:
+        raise ValueError(f"no spool kind {kind!r}")
+    return tempfile.mkdtemp(prefix=f"satsim-{kind}-{_host_tag()}-{os.getpid()}-")
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (POSIX; unsure counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)     # signal 0: only asks
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):    # e.g. another user's process: alive
+        return True
+    return True
+
+
+def sweep_stale_spools(root=None) -> list[Path]:
+    """Empty the spool folders a killed run left behind: under ``root`` (default
+    the temporary folder), those named by :func:`spool_folder` for this machine
+    whose process is gone (a run stops its own spool on any error or Ctrl-C, but
+    not when it is killed: SIGKILL, the kernel's out-of-memory killer). Only the
+    files a spool writes are removed (:data:`SPOOL_KINDS`), then the folder if that
+    empties it. Returns the folders swept (those that held such files). POSIX only (elsewhere nothing is done:
+    a process cannot be asked whether it lives without signalling it)."""
+    if os.name != "posix":
+        return []
+    root = Path(tempfile.gettempdir() if root is None else root)
+    here, swept = _host_tag(), []
+    for folder in sorted(root.glob("satsim-*")):
+        m = _SPOOL_NAME.match(folder.name)
+        if (m is None or m.group(2) != here or not folder.is_dir()
+                or _process_alive(int(m.group(3)))):
+            continue
+        names, patterns = SPOOL_KINDS[m.group(1)]
+        if not (any((folder / n).exists() for n in names)
+                or any(any(folder.glob(p)) for p in patterns)):
+            continue    # swept before: what is left is not a spool's
+        remove_spool(folder, names, patterns)
+        swept.append(folder)
+        log.warning("satsim: removed the spool files of a run that was killed (process %s) "
+                    "from %s", m.group(3), folder)
+    return swept
 
 
 def _services(view, inputs, report: Progress, timings: dict, scheduler, spool=None):

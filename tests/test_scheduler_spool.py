@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -315,3 +318,42 @@ def test_spooled_tables_written_to_a_folder_are_read_from_it(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         run(with_overrides(sc, {"run.chunk_steps": 20}))
     assert list(spool_root.iterdir()) == []
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended."""
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the sweep asks processes with POSIX signals")
+def test_a_killed_runs_spool_is_swept_by_the_next_spooled_run(tmp_path, monkeypatch):
+    """A run killed outright (SIGKILL) cannot remove its spool: the next spooled run
+    removes the files spools write from folders of this machine whose process is
+    gone, and the folder if that empties it; a user's file, a live run's folder,
+    another machine's and other names are left alone."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    host, pid = runner._host_tag(), dead_pid()
+    killed_view = tmp_path / f"satsim-spool-{host}-{pid}-ab12"
+    killed_tables = tmp_path / f"satsim-tables-{host}-{pid}-cd34"
+    live = tmp_path / f"satsim-spool-{host}-{os.getppid()}-ef56"
+    elsewhere = tmp_path / f"satsim-spool-{'0' * 8 if host != '0' * 8 else '1' * 8}-{pid}-x"
+    other = tmp_path / "satsim-spool-notes"
+    for d in (killed_view, killed_tables, live, elsewhere, other):
+        d.mkdir()
+        (d / "runs-00000.bin").write_bytes(b"\0" * 54)
+    (killed_view / "mine.txt").write_text("a user's file")
+    for name in ("gaps-00001.bin", "gaps.parquet", "handovers.parquet", "sms-w00000.parquet",
+                 "beams.parquet"):
+        (killed_tables / name).write_bytes(b"x")
+    (killed_tables / "runs-00000.bin").unlink()
+
+    run(crowded_scenario(**{"duration_s": 300.0, "run.spool": True}))
+    assert sorted(p.name for p in killed_view.iterdir()) == ["mine.txt"]
+    assert not killed_tables.exists()
+    for d in (live, elsewhere, other):
+        assert [p.name for p in d.iterdir()] == ["runs-00000.bin"], d.name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        d.name for d in (killed_view, live, elsewhere, other))
+    assert runner.sweep_stale_spools(tmp_path) == []     # nothing of a spool's left

@@ -49,7 +49,7 @@ from .table_spool import (
 SINR_EDGES_DB = np.arange(-40.0, 60.0001, 0.05)
 
 #: What :class:`LinkStats` writes in its ``spool`` folder: file names, name patterns.
-_SPOOL_FILES = (("handovers.parquet", "gaps.parquet"), ("gaps-*.bin",))
+SPOOL_FILES = (("handovers.parquet", "gaps.parquet"), ("gaps-*.bin",))
 
 #: Columns of the handovers table (``satsim.link.LinkChunk.handovers``).
 HANDOVER_COLUMNS = ("time_s", "handset", "from_sat", "from_beam", "to_sat", "to_beam", "kind")
@@ -321,7 +321,7 @@ class LinkStats:
         self.with_series = series
         self.spool = None if spool is None else Path(spool)
         if self.spool is not None:
-            check_spool_folder(self.spool, *_SPOOL_FILES)
+            check_spool_folder(self.spool, *SPOOL_FILES)
             self._handover_file = ParquetAppender(self.spool / "handovers.parquet",
                                                   _no_handovers)
             self._gap_spool = GapSpool(self.spool, nh, gap_range_handsets or nh)
@@ -504,7 +504,7 @@ class LinkStats:
         """Remove what ``spool`` holds (a run that failed), and its folder if empty."""
         if self.spool is not None:
             self._handover_file.abort()
-            remove_spool(self.spool, *_SPOOL_FILES)
+            remove_spool(self.spool, *SPOOL_FILES)
 
     def _step_tables(self) -> dict[str, pd.DataFrame]:
         """The tables with rows per step (kept in memory): timeseries, samples."""

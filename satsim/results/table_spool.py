@@ -301,6 +301,10 @@ class SpooledTables(MutableMapping):
 SERVICE_TABLES = {"sms": "events", "calls": "calls", "sessions": "sessions",
                   "app_calls": "app_calls", "beams": "beams"}
 
+#: What a :class:`ServiceSpool` writes in its folder: file names, name patterns.
+SERVICE_SPOOL_FILES = (tuple(f"{n}.parquet" for n in SERVICE_TABLES),
+                       tuple(f"{n}-w*.parquet" for n in SERVICE_TABLES))
+
 #: At most this many windows (each table keeps one file open per window).
 MAX_WINDOWS = 64
 
@@ -336,9 +340,7 @@ class ServiceSpool:
 
     def __init__(self, folder, n_satellites: int, windows: int = 1):
         self.folder = Path(folder)
-        names = [f"{n}.parquet" for n in SERVICE_TABLES]
-        patterns = [f"{n}-w*.parquet" for n in SERVICE_TABLES]
-        check_spool_folder(self.folder, names, patterns)
+        check_spool_folder(self.folder, *SERVICE_SPOOL_FILES)
         self.n_satellites = max(1, int(n_satellites))
         self.windows = max(1, int(windows))
         self.groups = 0

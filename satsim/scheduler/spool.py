@@ -59,6 +59,9 @@ _RUN_FIELDS = (("handset", np.int32), ("start", np.float64), ("end", np.float64)
                ("sat", np.int32), ("beam", np.int32), ("cqi", np.int8), ("sinr", np.float32),
                ("count", np.int32), ("delay", np.float32), ("delay_count", np.int32),
                ("ul_cqi", np.int8), ("ul_sinr", np.float32), ("ul_count", np.int32))
+#: The files a :class:`SpooledView` writes in its folder (a name pattern).
+RUN_FILES = "runs-*.bin"
+
 #: Fields held narrower on disk than in memory (int64 there).
 _WIDENED = ("handset", "count", "delay_count", "ul_count")
 
@@ -104,7 +107,7 @@ class SpooledView(CoverageViewBuilder):
         self.directory = Path(directory)
         if not self.directory.is_dir():
             raise InputError(f"SpooledView: {self.directory} is not a folder")
-        if any(self.directory.glob("runs-*.bin")):  # would be appended to, then removed
+        if any(self.directory.glob(RUN_FILES)):  # would be appended to, then removed
             raise InputError(f"SpooledView: {self.directory} already holds runs-*.bin files; "
                              "give an empty folder (the spool writes and removes those names)")
         self.owned = owned
