@@ -24,6 +24,7 @@ from satsim import run
 from satsim.distributed import cell_blocks
 from satsim.errors import InputError
 from satsim.link.engine import iter_link_chunks
+from satsim.results import plots
 from satsim.results.table_spool import SERVICE_TABLES, ServiceSpool
 from satsim.scenario import Scenario, with_overrides
 from satsim.scenario.build import build
@@ -275,6 +276,10 @@ def test_a_spooled_run_gives_the_same_results_and_leaves_no_files(tmp_path, monk
     assert [p.name[:14] for p in left] == ["satsim-tables-"]
     for name in ("gaps", "handovers", "sms", "calls", "sessions", "app_calls", "beams"):
         assert got.tables.path_of(name).parent == left[0], name
+    for name in ("gaps", "sms", "calls", "sessions"):   # plots read their columns alone
+        cols = list(plots.TABLE_COLUMNS[name])
+        pd.testing.assert_frame_equal(plots._table(got.tables, name), want.tables[name][cols],
+                                      check_exact=True, obj=name)
     del got
     gc.collect()
     assert list(tmp_path.iterdir()) == []

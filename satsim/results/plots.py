@@ -17,6 +17,7 @@ from textwrap import shorten
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -489,15 +490,23 @@ def _session_throughput(ax, sessions: pd.DataFrame) -> None:
 
 
 def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
-    """The named table, or None when it is missing or empty; checks its columns."""
-    df = (tables or {}).get(name)
+    """The named table, or None when it is missing or empty; checks its columns. A
+    table kept in a file (``run.spool``: ``tables.path_of``) is read for the plot's
+    columns only (the gaps of a national day are ~17 M rows)."""
+    path = tables.path_of(name) if hasattr(tables, "path_of") else None
+    if path is not None:
+        have = pq.read_schema(path).names
+        df = pd.read_parquet(path, columns=[c for c in TABLE_COLUMNS[name] if c in have])
+    else:
+        df = (tables or {}).get(name)
+        have = [] if df is None else list(df.columns)
     if df is None or len(df) == 0:
         return None
-    missing = [c for c in TABLE_COLUMNS[name] if c not in df.columns]
+    missing = [c for c in TABLE_COLUMNS[name] if c not in have]
     if missing:
         raise ValueError(
             f"results table {name!r} lacks column(s) {missing} needed for its plot "
-            f"(it has {list(df.columns)}); write the table with columns "
+            f"(it has {have}); write the table with columns "
             f"{list(TABLE_COLUMNS[name])}"
         )
     return df
