@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .link.engine import iter_link_chunks
+from .errors import InputError
 from .results.folder import Results, metadata_for
 from .results.summary import SPOOL_FILES, LinkStats, sample_handsets, summarize
 from .results.table_spool import (
@@ -58,6 +59,13 @@ log = logging.getLogger(__name__)
 SPOOL_KINDS = {"spool": ((), (RUN_FILES,)),
                "tables": (SPOOL_FILES[0] + SERVICE_SPOOL_FILES[0],
                           SPOOL_FILES[1] + SERVICE_SPOOL_FILES[1])}
+
+#: Why ``run.spool`` and a link stage run elsewhere do not go together.
+SPOOL_ON_CLUSTER = (
+    "run.spool keeps a run's growing outputs on this machine's disk as its link stage "
+    "makes them, but with a cluster (satsim run --workers / --scheduler, or run(link_stage=...)) "
+    "the workers build them: set run.spool=false there (each worker then holds its own "
+    "handset block's view), or run on this machine with run.spool=true")
 
 #: A temporary spool folder's name: ``satsim-<kind>-<host>-<pid>-<random>``.
 _SPOOL_NAME = re.compile(r"^satsim-(spool|tables)-([0-9a-f]{8})-([0-9]+)-")
@@ -106,6 +114,8 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
     scenario = _resolve(scenario, seed)
     if link_chunks is not None and link_stage is not None:
         raise ValueError("give link_chunks or link_stage, not both")
+    if link_stage is not None and scenario.run.spool:
+        raise InputError(SPOOL_ON_CLUSTER)
     if out is not None:
         Results.check_destination(out, overwrite)
     report = progress or _silent

@@ -332,6 +332,8 @@ def test_moving_beams_on_a_local_cluster_run_the_services_from_the_joined_view(
 @pytest.mark.parametrize("args, message", [
     (["--workers", "0"], "--workers must be at least 1"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "give one of them"),
+    (["--workers", "2", "--set", "run.spool=true"], "set run.spool=false there"),
+    (["--scheduler", "tcp://127.0.0.1:1", "--set", "run.spool=true"], "with a cluster"),
 ])
 def test_bad_cluster_options_exit_2_and_write_nothing(tmp_path, args, message):
     res = invoke("run", *SHORT, *FEW_HANDSETS, *args, "--out", tmp_path / "r")

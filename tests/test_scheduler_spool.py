@@ -362,3 +362,13 @@ def test_a_killed_runs_spool_is_swept_by_the_next_spooled_run(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         d.name for d in (killed_view, live, elsewhere, other))
     assert runner.sweep_stale_spools(tmp_path) == []     # nothing of a spool's left
+
+
+def test_a_spooled_run_with_its_link_stage_elsewhere_is_refused():
+    """``run.spool`` writes what the link stage makes on this machine: with the link
+    stage on a cluster (``link_stage=``) it is refused, saying what to set."""
+    def elsewhere(inputs, progress=None):
+        raise AssertionError("not reached")
+
+    with pytest.raises(InputError, match="set run.spool=false there"):
+        run(crowded_scenario(**{"run.spool": True}), link_stage=elsewhere)

@@ -218,6 +218,10 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
         sc = load_scenario(scenario, overrides=list(overrides))
         if seed is not None:
             sc = with_overrides(sc, {"seed": seed})
+        if (workers is not None or scheduler is not None) and sc.run.spool:
+            from ..runner import SPOOL_ON_CLUSTER
+
+            raise InputError(SPOOL_ON_CLUSTER)
         try:
             est = check_resources(sc, force)
         except ScenarioError as exc:
