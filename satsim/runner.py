@@ -296,8 +296,9 @@ def sweep_stale_spools(root=None) -> list[Path]:
     whose process is gone (a run stops its own spool on any error or Ctrl-C, but
     not when it is killed: SIGKILL, the kernel's out-of-memory killer). Only the
     files a spool writes are removed (:data:`SPOOL_KINDS`), then the folder if that
-    empties it. Returns the folders swept (those that held such files). POSIX only (elsewhere nothing is done:
-    a process cannot be asked whether it lives without signalling it)."""
+    empties it. Returns the folders swept (those that held such files). POSIX
+    only (elsewhere nothing is done: a process cannot be asked whether it lives
+    without signalling it)."""
     if os.name != "posix":
         return []
     root = Path(tempfile.gettempdir() if root is None else root)

@@ -29,6 +29,7 @@ stay in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
@@ -328,9 +329,10 @@ class ServiceSpool:
     Each group's rows go to one file per table and window (:meth:`add`): the
     windows split each table's primary key (:data:`satsim.scheduler.parts.
     PRIMARY_KEY`: arrival time over the run's span, or satellite) into
-    ``windows`` ranges (``n_satellites``: the run's), so a window holds every row of its key range, in group
-    order. :meth:`finish` then sorts window after window (the stable sort of
-    ``joined``, ids renumbered on from the windows before) into
+    ``windows`` ranges (``n_satellites``: the run's), so a window holds every
+    row of its key range, in group order. :meth:`finish` then sorts window after
+    window (the stable sort of ``joined``, ids renumbered on from the windows
+    before) into
     ``<table>.parquet`` and returns the summary's columns read back
     (:data:`satsim.scheduler.model.SUMMARY_COLUMNS`). A run of one group is
     written as it comes (``joined`` leaves a single result as it is).
@@ -346,7 +348,6 @@ class ServiceSpool:
         self.groups = 0
         self.n_groups = None
         self._first = None
-        self._empty = {}
         self._open = {}
         self._finals = []
 
@@ -368,8 +369,11 @@ class ServiceSpool:
 
     def add(self, result, n_groups: int) -> None:
         """File one group's result (groups in the order the whole run joins them)."""
-        if self.n_groups is None:
-            self.n_groups, self._first = int(n_groups), result
+        if self.n_groups is None:   # the run's span, seed, ...: the first result's, no rows
+            self.n_groups = int(n_groups)
+            self._first = dataclasses.replace(result, **{
+                attr: getattr(result, attr).iloc[:0].copy()
+                for attr in SERVICE_TABLES.values() if getattr(result, attr) is not None})
         elif int(n_groups) != self.n_groups:
             raise ValueError(f"ServiceSpool: a run of {self.n_groups} groups got a result "
                              f"of a run of {n_groups}")
@@ -378,7 +382,6 @@ class ServiceSpool:
             table = getattr(result, attr)
             if table is None:
                 continue
-            self._empty.setdefault(name, table.iloc[:0].copy())
             if not len(table):
                 continue
             if self.n_groups == 1:
@@ -394,8 +397,8 @@ class ServiceSpool:
     def _appender(self, name: str, k: int) -> ParquetAppender:
         key = (name, k)
         if key not in self._open:
-            self._open[key] = ParquetAppender(self._window_path(name, k),
-                                              lambda: self._empty[name])
+            self._open[key] = ParquetAppender(self._window_path(name, k), lambda: getattr(
+                self._first, SERVICE_TABLES[name]))
         return self._open[key]
 
     def finish(self, keep=None):
@@ -416,7 +419,7 @@ class ServiceSpool:
                 light[attr] = None
                 continue
             final = self.folder / f"{name}.parquet"
-            out = ParquetAppender(final, lambda n=name: self._empty[n])
+            out = ParquetAppender(final, lambda a=attr: getattr(self._first, a))
             self._finals.append(final)
             id_start = 0
             for k in range(self.windows):
