@@ -22,9 +22,11 @@ a day at 1 s steps for 100,000 CONUS handsets, in under 10 minutes on a
   driver's own share (merging, statistics, view, scheduler, summary) is what
   no cluster divides;
 * ``--full``: the whole day at 100,000 handsets, measured instead of
-  extrapolated (hours here; and the memory the run keeps grows with the
-  simulated time: ~670 GiB for the day at commit f2f4a0f, so it does not
-  fit on a 24 GiB machine until the outputs are streamed).
+  extrapolated (~7-8 h here). In memory it does not fit a 24 GiB machine
+  (the outputs grow with the simulated time); with ``--spool`` the estimate
+  plans ~11.5 GB of memory (its chunk figure is cautious: the 1 h slice peaked
+  at 4.7 GiB) and ~68 GB in the temporary folder (``satsim.scenario.
+  estimate``); not run to the end yet.
 
 The scenario: ``Scenario()`` (the embedded default: 648 satellites in two
 Walker shells fitted to the Starlink DTC snapshot, Earth-fixed cells with
