@@ -231,6 +231,37 @@ def test_internal_error_exits_1_with_a_log(tmp_path, monkeypatch):
     assert not (out / "INCOMPLETE").exists() and (out / "summary.json").is_file()
 
 
+def test_a_full_disk_while_spooling_exits_1_and_leaves_nothing(tmp_path, monkeypatch):
+    """The temporary folder's disk fills up during a spooled run (another process
+    took the space the pre-run check saw): exit 1 with what to do, the spool
+    removed, no results folder, no internal-error log."""
+    import errno
+    import tempfile
+
+    from satsim.scheduler.spool import SpooledView
+
+    spool_root = tmp_path / "tmp"
+    spool_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_root))
+    real = SpooledView.add_chunk
+    calls = []
+
+    def filling(self, ch):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, ch)
+
+    monkeypatch.setattr(SpooledView, "add_chunk", filling)
+    out = tmp_path / "r"
+    res = invoke("run", *SHORT, *FEW_HANDSETS, "--set", "run.spool=true", "--set",
+                 "run.chunk_steps=20", "--out", out, "-q")
+    assert res.exit_code == 1, res.output
+    assert "filled up while the run spooled" in res.stderr and "TMPDIR" in res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+    assert list(spool_root.iterdir()) == [] and not out.exists()
+
+
 @pytest.mark.slow
 def test_interrupted_run_leaves_no_results(tmp_path):
     """Ctrl-C in the middle of the link stage: exit 130, no folder, no partial folder."""

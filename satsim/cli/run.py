@@ -11,6 +11,7 @@ partial behind (see :mod:`satsim.results.destination`).
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 import traceback
@@ -322,6 +323,10 @@ def _on_cluster(workers, scheduler):
         yield on_cluster(client)
 
 
+#: errno of a full disk or quota.
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
 def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, *,
                    workers: int | None = None, scheduler: str | None = None):
     """The simulation and the results folder; an internal error is logged in the
@@ -346,6 +351,15 @@ def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, 
     except InputError:
         raise
     except Exception as exc:  # internal error: keep the traceback, exit 1
+        if sc.run.spool and isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            import tempfile
+
+            click.echo(f"error: the disk of the temporary folder {tempfile.gettempdir()} "
+                       f"filled up while the run spooled its outputs (run.spool): "
+                       f"{exc.strerror or exc}. The spool was removed and no results folder "
+                       "was written. Free some space or point TMPDIR at a larger disk, or "
+                       "run fewer handsets or a shorter duration_s", err=True)
+            sys.exit(1)
         log = _write_error_log(dest, exc)
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         if log is not None:
