@@ -13,6 +13,13 @@ Stages (data flows one way, ARCHITECTURE.md):
 4. the summary and tables (:func:`satsim.results.summary.summarize`) and, if
    asked, the results folder.
 
+With ``run.spool`` what grows with the simulated time goes to a temporary
+folder as it is made (:func:`spool_folder`): the view in buckets of handsets
+(``satsim.scheduler.spool``), whose services run group by group, their tables
+filed as each group finishes (``satsim.results.table_spool.ServiceSpool``),
+and the gaps and handovers (``LinkStats``); a killed run's folders are swept
+by the next spooled run (:func:`sweep_stale_spools`).
+
 This module only orchestrates: what is computed lives in those layers.
 """
 
@@ -100,7 +107,7 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         whole link stage elsewhere, e.g. ``satsim.distributed.
         link_stage_on(client)``, whose workers also build the statistics and
         the view of their handset blocks (same results). Not with
-        ``link_chunks``.
+        ``link_chunks``, nor with ``run.spool`` (InputError).
     scheduler : callable, optional
         ``scheduler(view, config, seed)`` -> ``SchedulerResult``, in place of
         ``satsim.scheduler.simulate``; e.g. ``satsim.distributed.
