@@ -140,13 +140,13 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         timings.update(propagation=0.0, geometry=0.0, link_kernel=0.0,
                        link=time.perf_counter() - t1)
     services_spool = None
-    if isinstance(view, SpooledView) and inputs.services and stats.spool is not None:
-        # the services' tables in files beside the gaps' as the groups finish
-        services_spool = ServiceSpool(stats.spool, len(inputs.constellation),
-                                      service_windows(len(inputs.handsets)
-                                                      * inputs.times.duration_s / 3600.0))
     try:
         try:
+            if isinstance(view, SpooledView) and inputs.services and stats.spool is not None:
+                # the services' tables in files beside the gaps' as the groups finish
+                services_spool = ServiceSpool(
+                    stats.spool, len(inputs.constellation),
+                    service_windows(len(inputs.handsets) * inputs.times.duration_s / 3600.0))
             sched, files = _services(view, inputs, report, timings, scheduler or simulate,
                                      services_spool)
         finally:
@@ -316,10 +316,13 @@ def sweep_stale_spools(root=None) -> list[Path]:
                 or _process_alive(int(m.group(3)))):
             continue
         names, patterns = SPOOL_KINDS[m.group(1)]
-        if not (any((folder / n).exists() for n in names)
-                or any(any(folder.glob(p)) for p in patterns)):
-            continue    # swept before: what is left is not a spool's
-        remove_spool(folder, names, patterns)
+        try:
+            if not (any((folder / n).exists() for n in names)
+                    or any(any(folder.glob(p)) for p in patterns)):
+                continue    # swept before: what is left is not a spool's
+            remove_spool(folder, names, patterns)
+        except OSError:     # e.g. another user's folder: not ours to sweep
+            continue
         swept.append(folder)
         log.warning("satsim: removed the spool files of a run that was killed (process %s) "
                     "from %s", m.group(3), folder)

@@ -372,3 +372,25 @@ def test_a_spooled_run_with_its_link_stage_elsewhere_is_refused():
 
     with pytest.raises(InputError, match="set run.spool=false there"):
         run(crowded_scenario(**{"run.spool": True}), link_stage=elsewhere)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the sweep asks processes with POSIX signals")
+def test_a_folder_the_sweep_cannot_touch_is_left_and_the_run_goes_on(tmp_path, monkeypatch):
+    """Another user's killed run (a folder this process may not read or empty): the
+    sweep skips it instead of failing the run, and sweeps the others."""
+    host, pid = runner._host_tag(), dead_pid()
+    theirs = tmp_path / f"satsim-spool-{host}-{pid}-aa"
+    mine = tmp_path / f"satsim-spool-{host}-{pid}-bb"
+    for d in (theirs, mine):
+        d.mkdir()
+        (d / "runs-00000.bin").write_bytes(b"\0")
+    real = runner.remove_spool
+
+    def guarded(folder, *args):
+        if Path(folder) == theirs:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real(folder, *args)
+
+    monkeypatch.setattr(runner, "remove_spool", guarded)
+    assert runner.sweep_stale_spools(tmp_path) == [mine]
+    assert not mine.exists() and (theirs / "runs-00000.bin").exists()
