@@ -59,6 +59,8 @@ _RUN_FIELDS = (("handset", np.int32), ("start", np.float64), ("end", np.float64)
                ("sat", np.int32), ("beam", np.int32), ("cqi", np.int8), ("sinr", np.float32),
                ("count", np.int32), ("delay", np.float32), ("delay_count", np.int32),
                ("ul_cqi", np.int8), ("ul_sinr", np.float32), ("ul_count", np.int32))
+assert len(_RUN_FIELDS) == _N_RUN_COLUMNS
+
 #: The files a :class:`SpooledView` writes in its folder (a name pattern).
 RUN_FILES = "runs-*.bin"
 
@@ -77,7 +79,6 @@ BUCKET_CHUNKS = 1.0
 #: rows are sorted in memory at the end, ~0.9 KiB of tables per handset-hour with
 #: every service on (measured 2026-12-05), so ~90 MiB of rows per window.
 SERVICE_WINDOW_HANDSET_HOURS = 1e5
-assert len(_RUN_FIELDS) == _N_RUN_COLUMNS
 
 
 class SpooledView(CoverageViewBuilder):
