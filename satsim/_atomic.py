@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from .errors import InputError
 
 
 def _temporary_sibling(path: Path) -> tuple[int, Path]:
@@ -61,3 +63,16 @@ def remove_own_files(folder, files) -> None:
         Path(folder).rmdir()
     except OSError:  # not empty (or already gone): left as it is
         pass
+
+
+def check_spool_folder(folder, names: Iterable[str], patterns: Iterable[str] = ()) -> None:
+    """Refuse (InputError) a spool folder that does not exist or already holds a file
+    the spool would write and later remove: ``names`` or ``patterns``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"spool folder {folder} is not a folder")
+    there = [n for n in names if (folder / n).exists()]
+    there += [p.name for pat in patterns for p in folder.glob(pat)]
+    if there:
+        raise InputError(f"spool folder {folder} already holds {', '.join(sorted(there))}; "
+                         "give an empty folder (the spool writes and removes those names)")

@@ -38,13 +38,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .link.engine import iter_link_chunks
 from .errors import InputError
+from .link.engine import iter_link_chunks
 from .results.folder import Results, metadata_for
-from .results.summary import SPOOL_FILES, LinkStats, sample_handsets, summarize
+from .results.summary import (
+    SPOOL_FILES,
+    LinkStats,
+    listed_service_tables,
+    sample_handsets,
+    summarize,
+)
 from .results.table_spool import (
     SERVICE_SPOOL_FILES,
-    SERVICE_TABLES,
     ServiceSpool,
     remove_spool,
     service_windows,
@@ -342,8 +347,7 @@ def _services(view, inputs, report: Progress, timings: dict, scheduler, spool=No
         config, seed = inputs.scheduler, inputs.scenario.seed
         if spool is not None:
             view.simulate(config, seed, sink=spool.add)
-            sched, files = spool.finish(keep=[
-                n for n in SERVICE_TABLES if n != "sms" or "sms" in inputs.services])
+            sched, files = spool.finish(keep=listed_service_tables(inputs.services))
         elif isinstance(view, SpooledView):
             sched = view.simulate(config, seed)
         else:

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from .. import __version__
+from .._atomic import check_spool_folder
 from ..link.timeline import SERVED, STATUS_NAMES
 from ..orbits.coverage import sample_bounds_s
 from ._stats_kernels import (
@@ -40,7 +41,6 @@ from .table_spool import (
     GapSpool,
     ParquetAppender,
     SpooledTables,
-    check_spool_folder,
     exact_percentiles,
     remove_spool,
 )
@@ -712,6 +712,12 @@ def sms_section(groups: dict) -> dict:
     return groups["all"] | {"by_group": {k: v for k, v in groups.items() if k != "all"}}
 
 
+def listed_service_tables(services) -> list[str]:
+    """The services' tables a run's results list (``SERVICE_TABLES`` names): all
+    but ``sms`` when the SMS service is off (its events table is then empty)."""
+    return [name for name in SERVICE_TABLES if name != "sms" or "sms" in services]
+
+
 def _add_services(summary: dict, tables: dict, sched, services, files=None) -> None:
     """The scheduler's summary sections and event tables (``files``: the tables'
     files, :class:`~satsim.results.table_spool.SpooledTables` ``tables``)."""
@@ -722,9 +728,8 @@ def _add_services(summary: dict, tables: dict, sched, services, files=None) -> N
     summary["data"] = s["data"]
     summary["app_call"] = s.get("app_call")
     summary["beams"] = s["beams"]
-    for name, attr in SERVICE_TABLES.items():
-        if name == "sms" and "sms" not in services:
-            continue
+    for name in listed_service_tables(services):
+        attr = SERVICE_TABLES[name]
         if files is not None:
             if name in files:
                 tables.add_file(name, files[name])

@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .._atomic import remove_own_files
+from .._atomic import check_spool_folder, remove_own_files
 
 #: One spooled gap on disk: handset, first unserved sample, first served sample
 #: after it, and the service edges at each (seconds before the sample; NaN: midpoint).
@@ -85,21 +85,6 @@ class ParquetAppender:
             self._writer.close()
             self._writer = None
         return self.path
-
-
-def check_spool_folder(folder, names: Iterable[str], patterns: Iterable[str] = ()) -> None:
-    """Refuse (InputError) a spool folder that does not exist or already holds a file
-    the spool would write and later remove: ``names`` or ``patterns``."""
-    from ..errors import InputError
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"spool folder {folder} is not a folder")
-    there = [n for n in names if (folder / n).exists()]
-    there += [p.name for pat in patterns for p in folder.glob(pat)]
-    if there:
-        raise InputError(f"spool folder {folder} already holds {', '.join(sorted(there))}; "
-                         "give an empty folder (the spool writes and removes those names)")
 
 
 def remove_spool(folder, names: Iterable[str], patterns: Iterable[str] = ()) -> None:
@@ -332,9 +317,8 @@ class ServiceSpool:
     ``windows`` ranges (``n_satellites``: the run's), so a window holds every
     row of its key range, in group order. :meth:`finish` then sorts window after
     window (the stable sort of ``joined``, ids renumbered on from the windows
-    before) into
-    ``<table>.parquet`` and returns the summary's columns read back
-    (:data:`satsim.scheduler.model.SUMMARY_COLUMNS`). A run of one group is
+    before) into ``<table>.parquet`` and returns the summary's columns read
+    back (:data:`satsim.scheduler.model.SUMMARY_COLUMNS`). A run of one group is
     written as it comes (``joined`` leaves a single result as it is).
 
     ``folder`` is the run's (``LinkStats``' spool folder); the spool writes,
@@ -345,11 +329,9 @@ class ServiceSpool:
         check_spool_folder(self.folder, *SERVICE_SPOOL_FILES)
         self.n_satellites = max(1, int(n_satellites))
         self.windows = max(1, int(windows))
-        self.groups = 0
         self.n_groups = None
         self._first = None
         self._open = {}
-        self._finals = []
 
     def _window_path(self, name: str, k: int) -> Path:
         return self.folder / f"{name}-w{k:05d}.parquet"
@@ -377,12 +359,9 @@ class ServiceSpool:
         elif int(n_groups) != self.n_groups:
             raise ValueError(f"ServiceSpool: a run of {self.n_groups} groups got a result "
                              f"of a run of {n_groups}")
-        self.groups += 1
         for name, attr in SERVICE_TABLES.items():
             table = getattr(result, attr)
-            if table is None:
-                continue
-            if not len(table):
+            if table is None or not len(table):
                 continue
             if self.n_groups == 1:
                 self._appender(name, 0).append(table)
@@ -407,7 +386,7 @@ class ServiceSpool:
         only (:data:`~satsim.scheduler.model.SUMMARY_COLUMNS`; its ``summary()``
         is the whole run's) and ``{table: path}`` of the tables in ``keep``
         (results names, default all), the others' files removed."""
-        from ..scheduler.model import SUMMARY_COLUMNS, SchedulerResult
+        from ..scheduler.model import SUMMARY_COLUMNS
         from ..scheduler.parts import ordered
 
         if self._first is None:
@@ -420,7 +399,6 @@ class ServiceSpool:
                 continue
             final = self.folder / f"{name}.parquet"
             out = ParquetAppender(final, lambda a=attr: getattr(self._first, a))
-            self._finals.append(final)
             id_start = 0
             for k in range(self.windows):
                 w = self._open.pop((name, k), None)
@@ -441,10 +419,7 @@ class ServiceSpool:
                 files[name] = final
             else:
                 final.unlink()
-        r = self._first
-        result = SchedulerResult(start_s=r.start_s, end_s=r.end_s, seed=r.seed,
-                                 config=r.config, uplink_modelled=r.uplink_modelled, **light)
-        return result, files
+        return dataclasses.replace(self._first, **light), files
 
     def discard(self) -> None:
         """Remove every file this spool wrote (a failed run), then the folder if
@@ -452,6 +427,4 @@ class ServiceSpool:
         for w in self._open.values():
             w.abort()
         self._open.clear()
-        remove_own_files(self.folder, [
-            *self._finals, *(p for n in SERVICE_TABLES
-                             for p in self.folder.glob(f"{n}-w*.parquet"))])
+        remove_spool(self.folder, *SERVICE_SPOOL_FILES)

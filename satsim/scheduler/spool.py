@@ -38,7 +38,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .._atomic import remove_own_files
+from .._atomic import check_spool_folder, remove_own_files
 from ..errors import InputError
 from .config import SchedulerConfig
 from .coverage_view import (
@@ -106,11 +106,7 @@ class SpooledView(CoverageViewBuilder):
     def __init__(self, directory, n_handsets: int, buckets, *, n_rb=None, owned: bool = False):
         super().__init__(n_rb=n_rb)
         self.directory = Path(directory)
-        if not self.directory.is_dir():
-            raise InputError(f"SpooledView: {self.directory} is not a folder")
-        if any(self.directory.glob(RUN_FILES)):  # would be appended to, then removed
-            raise InputError(f"SpooledView: {self.directory} already holds runs-*.bin files; "
-                             "give an empty folder (the spool writes and removes those names)")
+        check_spool_folder(self.directory, (), (RUN_FILES,))  # would append, then remove
         self.owned = owned
         self.n_handsets = int(n_handsets)
         self.buckets = [_increasing_handsets(b, self.n_handsets, "SpooledView bucket")
