@@ -18,7 +18,7 @@ folder as it is made (:func:`spool_folder`): the view in buckets of handsets
 (``satsim.scheduler.spool``), whose services run group by group, their tables
 filed as each group finishes (``satsim.results.table_spool.ServiceSpool``),
 and the gaps and handovers (``LinkStats``); a killed run's folders are swept
-by the next spooled run (:func:`sweep_stale_spools`).
+by the next run on the machine (:func:`sweep_stale_spools`).
 
 This module only orchestrates: what is computed lives in those layers.
 """
@@ -192,9 +192,9 @@ def _link_stage(inputs, link_chunks, report: Progress,
     """Orbits, geometry and link, chunk by chunk, into the summary's running
     statistics and the scheduler's view; adds the stage's timings."""
     times, nh = inputs.times, len(inputs.handsets)
+    sweep_stale_spools()    # a killed run's spool, whether or not this run spools
     spool = None
     if inputs.scenario.run.spool:  # gaps in files of as many handsets as a view's bucket
-        sweep_stale_spools()
         spool = spool_folder("tables")
     stats = LinkStats(times, nh, sample_handsets(nh, inputs.scenario.run.sample_handsets),
                       spool=spool,

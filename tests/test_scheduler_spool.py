@@ -333,11 +333,12 @@ def dead_pid() -> int:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the sweep asks processes with POSIX signals")
-def test_a_killed_runs_spool_is_swept_by_the_next_spooled_run(tmp_path, monkeypatch):
-    """A run killed outright (SIGKILL) cannot remove its spool: the next spooled run
-    removes the files spools write from folders of this machine whose process is
-    gone, and the folder if that empties it; a user's file, a live run's folder,
-    another machine's and other names are left alone."""
+@pytest.mark.parametrize("spool", [True, False], ids=["spooled", "in-memory"])
+def test_a_killed_runs_spool_is_swept_by_the_next_run(tmp_path, monkeypatch, spool):
+    """A run killed outright (SIGKILL) cannot remove its spool: the next run, spooled
+    or not, removes the files spools write from folders of this machine whose
+    process is gone, and the folder if that empties it; a user's file, a live run's
+    folder, another machine's and other names are left alone."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     host, pid = runner._host_tag(), dead_pid()
     killed_view = tmp_path / f"satsim-spool-{host}-{pid}-ab12"
@@ -354,7 +355,7 @@ def test_a_killed_runs_spool_is_swept_by_the_next_spooled_run(tmp_path, monkeypa
         (killed_tables / name).write_bytes(b"x")
     (killed_tables / "runs-00000.bin").unlink()
 
-    run(crowded_scenario(**{"duration_s": 300.0, "run.spool": True}))
+    run(crowded_scenario(**{"duration_s": 300.0, "run.spool": spool}))
     assert sorted(p.name for p in killed_view.iterdir()) == ["mine.txt"]
     assert not killed_tables.exists()
     for d in (live, elsewhere, other):
