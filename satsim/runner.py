@@ -56,6 +56,7 @@ from .results.table_spool import (
 )
 from .scenario import Scenario, load_scenario, scenario_yaml, with_overrides
 from .scenario.build import build
+from .scenario.estimate import check_resources
 from .scheduler import spool as view_spool
 from .scheduler.coverage_view import CoverageView
 from .scheduler.model import simulate
@@ -86,7 +87,7 @@ _SPOOL_NAME = re.compile(r"^satsim-(spool|tables)-([0-9a-f]{8})-([0-9]+)-")
 def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
         out: str | Path | None = None, overwrite: bool = False,
         progress: Progress | None = None, link_chunks=None, link_stage=None,
-        scheduler=None) -> Results:
+        scheduler=None, force: bool = False) -> Results:
     """Run a scenario end to end.
 
     Parameters
@@ -118,6 +119,13 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         ``satsim.scheduler.simulate``; e.g. ``satsim.distributed.
         scheduler_on(client)`` runs the services in independent parts
         (handsets sharing no beam) on a Dask cluster (same results).
+    force : bool
+        Run even if the memory estimate (``satsim.scenario.estimate``) says the
+        run does not fit in this machine's available memory, or with
+        ``run.spool`` its files on the temporary folder's disk. Without it such
+        a run is refused (InputError, naming what to change) before anything is
+        built, as ``satsim run`` does. Not checked with ``link_stage`` (the
+        link stage and its memory are elsewhere).
 
     Returns
     -------
@@ -128,6 +136,8 @@ def run(scenario: Scenario | str | Path | None = None, *, seed: int | None = Non
         raise ValueError("give link_chunks or link_stage, not both")
     if link_stage is not None and scenario.run.spool:
         raise InputError(SPOOL_ON_CLUSTER)
+    if link_stage is None and not force:
+        check_resources(scenario, force_hint="force=True")
     if out is not None:
         Results.check_destination(out, overwrite)
     report = progress or _silent

@@ -91,6 +91,30 @@ def test_estimate_limit_follows_the_available_memory(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
 
 
+def test_python_run_that_cannot_fit_is_refused_unless_forced(monkeypatch):
+    """``satsim.run`` refuses, before building anything, what ``satsim run`` refuses
+    (a Jupyter kernel killed hours into a run is worse than an error), naming the
+    knobs and its own override; ``force=True`` runs it."""
+    import satsim
+    from satsim.errors import InputError
+    from satsim.scenario import with_overrides
+
+    sc = with_overrides(load_scenario(), {"duration_s": 600, "step_s": 60,
+                                          "handsets.spacing_km": 300})
+    built = []
+    monkeypatch.setattr("satsim.runner.build", lambda s: built.append(s) or 1 / 0)
+    monkeypatch.setattr(est_module, "available_memory_bytes", lambda: 1e8)
+    with pytest.raises(InputError, match=r"(?s)machine has 100 MB available.*force=True"):
+        satsim.run(sc)
+    assert built == []
+    with pytest.raises(ZeroDivisionError):      # forced: it goes on to build the run
+        satsim.run(sc, force=True)
+    assert len(built) == 1
+    monkeypatch.setattr(est_module, "available_memory_bytes", lambda: 1e12)
+    with pytest.raises(ZeroDivisionError):      # fits: not refused
+        satsim.run(sc)
+
+
 def test_estimate_scales_with_steps_and_handsets():
     base = estimate(load_scenario(overrides={"duration_s": 3600}))
     longer = estimate(load_scenario(overrides={"duration_s": 7200}))

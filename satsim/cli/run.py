@@ -272,27 +272,11 @@ def run_command(scenario, out, seed, overrides, overwrite, no_plots, quiet, as_j
 
 
 def check_resources(sc, force: bool):
-    """The run's :class:`~satsim.scenario.estimate.Estimate`; refuses (InputError)
-    a run that does not fit in the available memory (or, with ``run.spool``, whose
-    files do not fit on the temporary folder's disk), unless ``force``."""
-    from ..scenario.estimate import available_memory_bytes, estimate
+    """``satsim.scenario.estimate.check_resources`` (imported when first needed:
+    the command line starts without numba)."""
+    from ..scenario.estimate import check_resources as check
 
-    alts = None
-    if sc.constellation.file is not None:
-        from ..scenario.build import build_constellation
-
-        alts = build_constellation(sc).altitude_km
-    est = estimate(sc, alts)
-    free_disk = None
-    if sc.run.spool:
-        import shutil
-        import tempfile
-
-        free_disk = float(shutil.disk_usage(tempfile.gettempdir()).free)
-    problem = est.problem(available_memory_bytes(), free_disk)
-    if problem is not None and not force:
-        raise InputError(problem)
-    return est
+    return check(sc, force)
 
 
 def _check_cluster_options(workers, scheduler) -> None:
@@ -336,7 +320,9 @@ def _run_and_write(sc, dest: Destination, console, quiet: bool, no_plots: bool, 
     try:
         with _StageProgress(console, quiet) as progress, readable_warnings(), \
                 _on_cluster(workers, scheduler) as (link_stage, services):
-            results = run(sc, progress=progress, link_stage=link_stage, scheduler=services)
+            # the resources were checked (or --force given) before the folder was claimed
+            results = run(sc, progress=progress, link_stage=link_stage, scheduler=services,
+                          force=True)
             progress("writing", 0, 1)
             try:
                 results.write(dest, plots=not no_plots)

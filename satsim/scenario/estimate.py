@@ -35,6 +35,7 @@ import os
 from dataclasses import dataclass
 
 from ..constants import IUGG_MEAN_RADIUS_KM
+from ..errors import InputError
 from ..link.substeps import substeps_in
 from .model import Scenario
 
@@ -164,17 +165,18 @@ class Estimate:
                 + (f"; spooled to disk ~{_gb(self.disk_bytes)}" if self.spool else ""))
 
     def problem(self, available_bytes: float | None,
-                free_disk_bytes: float | None = None) -> str | None:
+                free_disk_bytes: float | None = None, force_hint: str = "--force") -> str | None:
         """Why the run does not fit in ``available_bytes`` of memory (or, with
         ``run.spool``, its files in ``free_disk_bytes`` of the temporary folder's
-        disk) and what to change, or None."""
+        disk) and what to change, or None; ``force_hint`` is how to run it anyway
+        (the command line's flag, or ``satsim.run``'s argument)."""
         if (self.spool and free_disk_bytes is not None
                 and self.disk_bytes > DISK_SHARE * free_disk_bytes):
             return (f"this run spools about {_gb(self.disk_bytes)} to disk (run.spool) and the "
                     f"temporary folder's disk has {_gb(free_disk_bytes)} free "
                     f"({self.describe()}).\n  How to fix: point TMPDIR to a disk with more "
                     "space; or fewer handsets, a shorter duration_s; or --set run.spool=false "
-                    "if it fits in memory. Pass --force to run it anyway")
+                    f"if it fits in memory. Pass {force_hint} to run it anyway")
         if available_bytes is None or self.total_bytes <= MEMORY_SHARE * available_bytes:
             return None
         knobs = []
@@ -187,7 +189,31 @@ class Estimate:
                    "handsets.count)"), "a longer step_s", "a shorter duration_s"]
         return (f"this run needs about {_gb(self.total_bytes)} of memory and the machine has "
                 f"{_gb(available_bytes)} available ({self.describe()}).\n  How to fix: "
-                + "; or ".join(knobs) + ". Pass --force to run it anyway")
+                + "; or ".join(knobs) + f". Pass {force_hint} to run it anyway")
+
+
+def check_resources(sc: Scenario, force: bool = False,
+                    force_hint: str = "--force") -> Estimate:
+    """The run's :class:`Estimate`; refuses (InputError) a run that does not fit in
+    the machine's available memory (or, with ``run.spool``, whose files do not fit
+    on the temporary folder's disk), naming what to change, unless ``force``. A
+    constellation file is read for its satellites' altitudes."""
+    alts = None
+    if sc.constellation.file is not None:
+        from .build import build_constellation
+
+        alts = build_constellation(sc).altitude_km
+    est = estimate(sc, alts)
+    free_disk = None
+    if sc.run.spool:
+        import shutil
+        import tempfile
+
+        free_disk = float(shutil.disk_usage(tempfile.gettempdir()).free)
+    problem = est.problem(available_memory_bytes(), free_disk, force_hint)
+    if problem is not None and not force:
+        raise InputError(problem)
+    return est
 
 
 def _gb(n: float) -> str:
