@@ -230,24 +230,28 @@ def test_single_precision_sums_follow_the_closed_form(taper):
     directions against the float64 closed form: every term within 1e-5 of the
     peak, within 5e-5 relative (2e-4 dB) wherever it is above 1e-8 of the peak
     (measured: 3.4e-6 and 1.8e-5); a weighted sum within 2e-5 relative
-    (measured 4e-6); behind-the-array weights add the floor."""
+    (measured 4e-6), the same whether or not the loop tests the weights' sign;
+    behind-the-array weights add the floor."""
     kx, ky, u0, v0, us, vs, ws, want = _sphere_probes(taper)
     n = us.size
     f32 = np.float32
-    us32, vs32, ws32 = us.astype(f32), vs.astype(f32), ws.astype(f32)
+    kus, kvs, ws32 = np.empty(n, f32), np.empty(n, f32), ws.astype(f32)
+    ck.scaled_copy(us, kx, kus)
+    ck.scaled_copy(vs, ky, kvs)
     phase32 = ck.beam_phase(us, vs, kx, ky).astype(f32)
     probe = ck.probe_phase(u0, v0, kx, ky)
     ones = np.ones(n, dtype=f32)
-    one = np.array([ck.pattern_sum_f32(us32, vs32, phase32, ones, i, i + 1, u0, v0, probe, kx,
+    one = np.array([ck.pattern_sum_f32(kus, kvs, phase32, ones, i, i + 1, u0, v0, probe, kx,
                                        ky, taper, 0.0) for i in range(n)])
     assert np.max(np.abs(one - want)) <= 1e-5
     above = want > 1e-8
     assert np.max(np.abs(one[above] / want[above] - 1.0)) <= 5e-5
     floor = 1e-8
-    total = ck.pattern_sum_f32(us32, vs32, phase32, ws32, 0, n, u0, v0, probe, kx, ky, taper,
-                               floor)
-    assert total == pytest.approx(np.sum(ws * np.maximum(want, floor)), rel=2e-5)
-    behind = ck.pattern_sum_f32(us32, vs32, phase32, -ws32, 0, n, u0, v0, probe, kx, ky, taper,
+    for signed in (True, False):
+        total = ck.pattern_sum_f32(kus, kvs, phase32, ws32, 0, n, u0, v0, probe, kx, ky, taper,
+                                   floor, signed)
+        assert total == pytest.approx(np.sum(ws * np.maximum(want, floor)), rel=2e-5)
+    behind = ck.pattern_sum_f32(kus, kvs, phase32, -ws32, 0, n, u0, v0, probe, kx, ky, taper,
                                 floor)
     assert behind == pytest.approx(floor * ws.sum(), rel=1e-5)
 

@@ -538,30 +538,40 @@ def _field_sq_parts(x, sa, ca, sb, cb, taper):
 
 
 @njit(fastmath=_SUM_MATH)
-def pattern_sum_f32(us, vs, phase, ws, lo, hi, u, v, probe, half_kl_x_rad, half_kl_y_rad,
-                    taper, floor_lin):
+def pattern_sum_f32(kus, kvs, phase, ws, lo, hi, u, v, probe, half_kl_x_rad, half_kl_y_rad,
+                    taper, floor_lin, signed=True):
     """:func:`pattern_sum` in single precision (``link.interference_precision:
-    float32``): ``us``, ``vs``, ``ws`` and ``phase`` (point ``b`` in column
-    ``b``) float32, the probe and the pattern's constants cast to float32, the
-    terms and their sum in float32: a SIMD lane holds twice the terms of the
-    float64 sum. Returns a float64. Against the float64 closed form
-    (tests/test_single_precision.py, a 2.7 m x 2.3 m array at 1992.5 MHz):
-    every term within 3.4e-6 of the peak, within 1.8e-5 relative (8e-5 dB)
-    wherever above 1e-8 of it; a sum of 20,000 weighted terms within 4e-6
-    relative."""
-    us, vs, ws = us[lo:hi], vs[lo:hi], ws[lo:hi]
+    float32``): the points' steering already times the pattern's constants,
+    ``kus = kx u_b``, ``kvs = ky v_b`` (:func:`scaled_copy`; one subtraction per
+    term instead of a subtraction and a product), ``ws`` and ``phase`` (point
+    ``b`` in column ``b``) float32, the probe ``(u, v)`` times ``kx``, ``ky``
+    and its phases cast to float32, the terms and their sum in float32: a SIMD
+    lane holds twice the terms of the float64 sum. ``signed`` False: every
+    weight is >= 0 (the downlink's interfering powers, the serving satellite's
+    own 1 / r²), and the loop skips the test for a direction behind the array.
+    Returns a float64. Against the float64 closed form
+    (tests/test_cells_serve.py, a 2.7 m x 2.3 m array at 1992.5 MHz, offsets up
+    to 2 in sine space): every term within 1e-5 of the peak and 5e-5 relative
+    wherever above 1e-8 of it; a weighted sum within 2e-5 relative."""
+    kus, kvs, ws = kus[lo:hi], kvs[lo:hi], ws[lo:hi]
     sxs, cxs, sys_, cys = phase[0, lo:hi], phase[1, lo:hi], phase[2, lo:hi], phase[3, lo:hi]
     f = np.float32
     su, cu, sv, cv = f(probe[0]), f(probe[1]), f(probe[2]), f(probe[3])
-    u32, v32, kx, ky, floor = f(u), f(v), f(half_kl_x_rad), f(half_kl_y_rad), f(floor_lin)
+    ku, kv, floor = f(half_kl_x_rad * u), f(half_kl_y_rad * v), f(floor_lin)
     zero = f(0.0)
     total = f(0.0)
-    for b in range(ws.size):
-        nx, dx = _field_sq_parts_f32(kx * (u32 - us[b]), su, cu, sxs[b], cxs[b], taper)
-        ny, dy = _field_sq_parts_f32(ky * (v32 - vs[b]), sv, cv, sys_[b], cys[b], taper)
-        g = max((nx * ny) / (dx * dy), floor)
-        w = ws[b]
-        total += w * g if w >= zero else -w * floor
+    if signed:
+        for b in range(ws.size):
+            nx, dx = _field_sq_parts_f32(ku - kus[b], su, cu, sxs[b], cxs[b], taper)
+            ny, dy = _field_sq_parts_f32(kv - kvs[b], sv, cv, sys_[b], cys[b], taper)
+            g = max((nx * ny) / (dx * dy), floor)
+            w = ws[b]
+            total += w * g if w >= zero else -w * floor
+    else:
+        for b in range(ws.size):
+            nx, dx = _field_sq_parts_f32(ku - kus[b], su, cu, sxs[b], cxs[b], taper)
+            ny, dy = _field_sq_parts_f32(kv - kvs[b], sv, cv, sys_[b], cys[b], taper)
+            total += ws[b] * max((nx * ny) / (dx * dy), floor)
     return float(total)
 
 
@@ -574,16 +584,16 @@ def _field_sq_parts_f32(x, sa, ca, sb, cb, taper):
 
 
 @njit
-def _pattern_sum_without_f32(us, vs, phase, ws, lo, hi, skip, u, v, probe, rect):
+def _pattern_sum_without_f32(kus, kvs, phase, ws, lo, hi, skip, u, v, probe, rect):
     """:func:`_pattern_sum_without` through :func:`pattern_sum_f32` (indices
-    into the step's single-precision buffers)."""
+    into the step's single-precision buffers, whose weights are >= 0)."""
     if lo <= skip < hi:
-        return (pattern_sum_f32(us, vs, phase, ws, lo, skip, u, v, probe, rect[0], rect[1],
-                                rect[2], rect[3])
-                + pattern_sum_f32(us, vs, phase, ws, skip + 1, hi, u, v, probe, rect[0],
-                                  rect[1], rect[2], rect[3]))
-    return pattern_sum_f32(us, vs, phase, ws, lo, hi, u, v, probe, rect[0], rect[1], rect[2],
-                           rect[3])
+        return (pattern_sum_f32(kus, kvs, phase, ws, lo, skip, u, v, probe, rect[0], rect[1],
+                                rect[2], rect[3], False)
+                + pattern_sum_f32(kus, kvs, phase, ws, skip + 1, hi, u, v, probe, rect[0],
+                                  rect[1], rect[2], rect[3], False))
+    return pattern_sum_f32(kus, kvs, phase, ws, lo, hi, u, v, probe, rect[0], rect[1], rect[2],
+                           rect[3], False)
 
 
 @njit(inline="always")
@@ -747,27 +757,33 @@ def _uplink_link_rel(geo, cells, beams, phase, phase_base, t, s, bs, s2, color, 
     base = pair_start[pair] - beams.offsets[slot]
     if single[0]:
         return pattern_sum_f32(single[6], single[7], single[9], single[8], base + lo,
-                               base + hi, u0, v0, probe, rect[0], rect[1], rect[2], rect[3])
+                               base + hi, u0, v0, probe, rect[0], rect[1], rect[2], rect[3],
+                               True)
     return pattern_sum(pu, pv, pphase, 0, pinv, base + lo, base + hi, u0, v0, probe, rect[0],
                        rect[1], rect[2], rect[3])
 
 
 @njit
-def _turn_cells(t, s, s2, geo, axes, beams, centres, base, at, pu, pv, pinv, pphase, rect):
+def _turn_cells(t, s, s2, geo, axes, beams, centres, base, at, pu, pv, pinv, pphase, rect,
+                scaled):
     """The cells of satellite ``s2``'s beams at step ``t`` in satellite ``s``'s
-    sine space, from ``at``: ``pu``, ``pv``, their phases ``pphase``
-    (:func:`beam_phase`) and ``pinv`` = 1 / r² (km⁻²; 0 when the cell does
-    not see ``s`` above its horizon, negative when it lies behind ``s``'s
-    array). ``centres`` (3, n) holds the cell centres (ITRS, km) of the step's
-    beams, beam ``b`` in column ``b - base``. Written branch-free (every cell
-    turned, the cases chosen by selects) over contiguous slices, so the loops
-    run in SIMD lanes."""
+    sine space, from ``at``: ``pu``, ``pv`` (with ``scaled``, times the
+    pattern's ``kx``, ``ky``: what :func:`pattern_sum_f32` reads), their phases
+    ``pphase`` (:func:`beam_phase`) and ``pinv`` = 1 / r² (km⁻²; 0 when the
+    cell does not see ``s`` above its horizon, negative when it lies behind
+    ``s``'s array). ``centres`` (3, n) holds the cell centres (ITRS, km) of the
+    step's beams, beam ``b`` in column ``b - base``. Written branch-free (every
+    cell turned, the cases chosen by selects) over contiguous slices, so the
+    loops run in SIMD lanes."""
     nsat = geo.sat_pos_km.shape[0]
     s0, s1, s2_ = geo.sat_pos_km[s, t, 0], geo.sat_pos_km[s, t, 1], geo.sat_pos_km[s, t, 2]
     a0, a1, a2 = axes[s, t, 0], axes[s, t, 1], axes[s, t, 2]
     a3, a4, a5 = axes[s, t, 3], axes[s, t, 4], axes[s, t, 5]
     a6, a7, a8 = axes[s, t, 6], axes[s, t, 7], axes[s, t, 8]
     kx, ky = rect[0], rect[1]
+    # stored times (sx, sy); the phases are then of the stored values times (px, py)
+    sx, sy = (kx, ky) if scaled else (1.0, 1.0)
+    px, py = (1.0, 1.0) if scaled else (kx, ky)
     slot = t * nsat + s2
     i0, i1 = beams.offsets[slot] - base, beams.offsets[slot + 1] - base
     n = i1 - i0
@@ -788,17 +804,17 @@ def _turn_cells(t, s, s2, geo, axes, beams, centres, base, at, pu, pv, pinv, pph
         u = u if lit else 0.0
         v = v if lit else 0.0
         inv = inv if front else -inv
-        ou[i] = u
-        ov[i] = v
+        ou[i] = sx * u
+        ov[i] = sy * v
         oi[i] = inv if sees else 0.0
     # the phases in a loop of their own (fewer arrays per loop: it stays in lanes)
     us, vs = pu[at:at + n], pv[at:at + n]
     ps, pc = pphase[0, at:at + n], pphase[1, at:at + n]
     for i in range(us.size):
-        ps[i], pc[i] = sin_cos(kx * us[i])
+        ps[i], pc[i] = sin_cos(px * us[i])
     ps, pc = pphase[2, at:at + n], pphase[3, at:at + n]
     for i in range(vs.size):
-        ps[i], pc[i] = sin_cos(ky * vs[i])
+        ps[i], pc[i] = sin_cos(py * vs[i])
 
 
 @njit(parallel=True)
@@ -811,8 +827,11 @@ def uplink_pairs(t, geo, axes, cells, beams, rect, like):
     table), and the CSR of the turned cells (``rect``: the pattern's
     arguments, ``cell_engine.rect_args``, for the phases) in the dtype of
     ``like`` (an empty array: float64, or float32 for the single-precision
-    sums; computed in float64 and rounded on storing)."""
+    sums, whose ``pu``, ``pv`` are then times the pattern's ``kx``, ``ky``, as
+    :func:`pattern_sum_f32` reads them; computed in float64 and rounded on
+    storing)."""
     nsat = geo.sat_pos_km.shape[0]
+    scaled = like.itemsize == 4
     nh = cells.handset_cell.size
     every = np.empty(geo.offsets[(t + 1) * nh] - geo.offsets[t * nh], dtype=np.int64)
     m = 0
@@ -845,7 +864,7 @@ def uplink_pairs(t, geo, axes, cells, beams, rect, like):
         centres[2, i] = cells.centre_km[c, 2]
     for p in prange(n):
         _turn_cells(t, keys[p] // nsat, keys[p] % nsat, geo, axes, beams, centres, base,
-                    start[p], pu, pv, pinv, pphase, rect)
+                    start[p], pu, pv, pinv, pphase, rect, scaled)
     return keys, start, pu, pv, pinv, pphase
 
 
@@ -935,6 +954,14 @@ def _copy_into(src, dst):
     """``dst[:src.size] = src`` (cast to ``dst``'s dtype)."""
     for i in prange(src.size):
         dst[i] = src[i]
+
+
+@njit(parallel=True)
+def scaled_copy(src, k, dst):
+    """``dst[:src.size] = k * src``, the product in float64, rounded to ``dst``'s
+    dtype on storing: the steering :func:`pattern_sum_f32` reads."""
+    for i in prange(src.size):
+        dst[i] = k * src[i]
 
 
 @njit
@@ -1050,8 +1077,9 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out,
         step_beams = max(step_beams, beams.offsets[(t + 1) * nsat] - beams.offsets[t * nsat])
     single = like.itemsize == 4 and pattern == PATTERN_RECT
     phase = np.zeros((4, step_beams if pattern == PATTERN_RECT and not single else 0))
-    # in single precision, the step's steering, interfering power, 1 / r² and
-    # phases as float32 (the float64 phases are then not kept)
+    # in single precision, the step's steering (times kx, ky: pattern_sum_f32),
+    # interfering power, 1 / r² and phases as float32 (the float64 phases are
+    # then not kept)
     n32 = step_beams if single else 0
     u32, v32 = np.zeros(n32, dtype=like.dtype), np.zeros(n32, dtype=like.dtype)
     w32, r32 = np.zeros(n32, dtype=like.dtype), np.zeros(n32, dtype=like.dtype)
@@ -1063,8 +1091,8 @@ def serve_cells(geo, axes, cells, beams, radio, rules, pattern, circ, rect, out,
             if single:
                 _beam_phase_into(beams.u[base:end], beams.v[base:end], rect[0], rect[1],
                                  ph32)
-                _copy_into(beams.u[base:end], u32)
-                _copy_into(beams.v[base:end], v32)
+                scaled_copy(beams.u[base:end], rect[0], u32)
+                scaled_copy(beams.v[base:end], rect[1], v32)
                 _copy_into(beams.interf_w[base:end], w32)
                 _copy_into(beams.inv_range2_km[base:end], r32)
             else:
