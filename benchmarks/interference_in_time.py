@@ -58,6 +58,7 @@ import numpy as np
 from numba import njit, prange
 
 from satsim.link._aperture_kernels import rect_pattern_lin
+from satsim.link._cell_kernels import _unit_from
 
 #: The issue's SINR tolerances, dB.
 P99_TOL_DB = 0.005
@@ -76,11 +77,10 @@ def capture_chunk(handsets: int):
     scenario at ``handsets`` handsets, after the kernel ran on them (its
     outputs filled)."""
     from benchmarks.bench_north_star import scenario_for, spacing_for
-    from satsim import runner
     from satsim.link import cell_engine, iter_link_chunks
     from satsim.scenario.build import build
 
-    sc = runner._resolve(scenario_for(spacing_for(handsets), STEPS - 1.0), None)
+    sc = scenario_for(spacing_for(handsets), STEPS - 1.0)
     inputs = build(sc)
     kept = []
     original = cell_engine.ck.serve_cells
@@ -179,10 +179,9 @@ def _held_term(b, u, v, w, sat_pos, ax, beam_cell, centre, interf_w, scan_lin, s
 
 @njit(inline="always")
 def _sine(point, sat_pos, ax):
-    """``(u, v, w)`` of the direction from a satellite to ``point`` in its body frame."""
-    d0, d1, d2 = point[0] - sat_pos[0], point[1] - sat_pos[1], point[2] - sat_pos[2]
-    r = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-    d0, d1, d2 = d0 / r, d1 / r, d2 / r
+    """``(u, v, w)`` of the direction from a satellite to ``point`` in its body frame
+    (the kernel's ``_unit_from`` and body axes)."""
+    d0, d1, d2, _ = _unit_from(sat_pos, point)
     return (d0 * ax[0] + d1 * ax[1] + d2 * ax[2], d0 * ax[3] + d1 * ax[4] + d2 * ax[5],
             d0 * ax[6] + d1 * ax[7] + d2 * ax[8])
 
